@@ -1,0 +1,255 @@
+/**
+ * The host agent's HTTP contract: every request, response and stream message as a zod schema.
+ *
+ * Imported by the agent (to validate what comes in) and by the control plane's Convex actions
+ * (to validate what comes back), so the two can never drift. It holds shapes and the closed
+ * lists of names (states, error codes); it deliberately holds no behaviour, no defaults that
+ * depend on the agent's configuration and no Node-only imports (Convex bundles it).
+ */
+import { z } from "zod";
+
+// ---------------------------------------------------------------------------------------------
+// Names and identifiers
+// ---------------------------------------------------------------------------------------------
+
+/** The agent's id for a container: chosen by the client for idempotent creates, else random. */
+export const ContainerId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{2,62}$/, "must be 3-63 chars of a-z, 0-9 and '-', not starting with '-'");
+export type ContainerId = z.infer<typeof ContainerId>;
+
+/** Image reference as Docker spells it (`name[:tag][@digest]`); never starts with '-'. */
+export const ImageRef = z
+  .string()
+  .max(255)
+  .regex(
+    /^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/,
+    "must be a Docker image reference such as node:24-slim",
+  );
+
+/** Named volume, e.g. `owner-repo-node_modules`. */
+export const VolumeName = z
+  .string()
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]+$/, "must be letters, digits, '_', '.', '-'");
+
+const PortNumber = z.number().int().min(1).max(65535);
+
+/** Environment variable name as POSIX shells accept it. */
+export const EnvKey = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "must be a valid environment variable name");
+
+// ---------------------------------------------------------------------------------------------
+// Containers
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * What Docker says about a container, made honest: an OOM-killed process is `oom_killed`, not
+ * merely `exited`. A container Docker no longer knows is answered with 404 `container_not_found`.
+ */
+export const CONTAINER_STATES = [
+  "created",
+  "running",
+  "paused",
+  "restarting",
+  "removing",
+  "exited",
+  "oom_killed",
+  "dead",
+] as const;
+export const ContainerState = z.enum(CONTAINER_STATES);
+export type ContainerState = z.infer<typeof ContainerState>;
+
+export const HEALTH_STATES = ["none", "starting", "healthy", "unhealthy"] as const;
+export const HealthState = z.enum(HEALTH_STATES);
+
+export const PortMapping = z.object({ containerPort: PortNumber, hostPort: PortNumber });
+export type PortMapping = z.infer<typeof PortMapping>;
+
+/** Per-container resource limits; each may only be lower than or equal to the agent's maximum. */
+export const ResourceLimits = z.strictObject({
+  memoryMb: z.number().int().min(16).optional(),
+  cpus: z.number().min(0.05).optional(),
+  pidsLimit: z.number().int().min(16).optional(),
+});
+export type ResourceLimits = z.infer<typeof ResourceLimits>;
+
+export const CreateContainerRequest = z.strictObject({
+  /** Client-chosen id: repeating a create with the same id returns the same container. */
+  id: ContainerId.optional(),
+  name: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "must be letters, digits, '_', '.', '-'"),
+  /** Defaults to the agent's DEFAULT_IMAGE (node:24-slim). */
+  image: ImageRef.optional(),
+  ports: z.array(PortNumber).min(1).max(4).default([3000]),
+  /** Mounted at /app/node_modules: the repo's shared dependency cache. */
+  volumeName: VolumeName.optional(),
+  pool: z.boolean().default(false),
+  /** The container's main process as argv; defaults to an idle keep-alive. */
+  command: z.array(z.string().max(4096)).min(1).max(256).optional(),
+  limits: ResourceLimits.optional(),
+  // The fields below weaken isolation. They are part of the contract so that asking for them
+  // gets a clear 403 `policy_violation` unless the operator's config allows them.
+  privileged: z.boolean().optional(),
+  capAdd: z
+    .array(z.string().regex(/^[A-Z_]+$/))
+    .max(16)
+    .optional(),
+  binds: z.array(z.string().max(1024)).max(16).optional(),
+  networkMode: z.string().max(64).optional(),
+});
+export type CreateContainerRequest = z.input<typeof CreateContainerRequest>;
+
+export const CreateContainerResponse = z.object({
+  id: ContainerId,
+  name: z.string(),
+  hostPort: PortNumber,
+  ports: z.array(PortMapping),
+  /** False when an earlier create with the same id already made this container. */
+  created: z.boolean(),
+});
+export type CreateContainerResponse = z.infer<typeof CreateContainerResponse>;
+
+export const ContainerDetails = z.object({
+  id: ContainerId,
+  name: z.string(),
+  dockerId: z.string(),
+  image: z.string(),
+  state: ContainerState,
+  exitCode: z.number().int().nullable(),
+  health: HealthState,
+  pool: z.boolean(),
+  hostPort: PortNumber,
+  ports: z.array(PortMapping),
+  volumeName: z.string().nullable(),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  /** Seconds since the container last started; null when it is not running. */
+  uptimeSeconds: z.number().nullable(),
+});
+export type ContainerDetails = z.infer<typeof ContainerDetails>;
+
+export const ListContainersResponse = z.object({ containers: z.array(ContainerDetails) });
+export type ListContainersResponse = z.infer<typeof ListContainersResponse>;
+
+export const RemoveContainerResponse = z.object({ id: ContainerId, removed: z.literal(true) });
+
+// ---------------------------------------------------------------------------------------------
+// Exec
+// ---------------------------------------------------------------------------------------------
+
+export const ExecRequest = z.strictObject({
+  /** argv, never a shell string: pass ["sh", "-c", "..."] explicitly if a shell is wanted. */
+  command: z.array(z.string().max(65536)).min(1).max(1024),
+  /** Milliseconds before the command (and everything it started) is killed. */
+  timeout: z.number().int().min(1).max(3_600_000).default(60_000),
+  workdir: z
+    .string()
+    .regex(/^\/[^\0]*$/, "must be an absolute path")
+    .max(1024)
+    .optional(),
+  env: z.record(EnvKey, z.string().max(65536)).optional(),
+});
+export type ExecRequest = z.input<typeof ExecRequest>;
+
+export const ExecResponse = z.object({
+  /** null only when the process could not be observed to end (e.g. killed after a timeout). */
+  exitCode: z.number().int().nullable(),
+  stdout: z.string(),
+  stderr: z.string(),
+  timedOut: z.boolean(),
+  /** True when stdout or stderr hit the agent's output cap and were cut. */
+  truncated: z.boolean(),
+  durationMs: z.number(),
+});
+export type ExecResponse = z.infer<typeof ExecResponse>;
+
+// ---------------------------------------------------------------------------------------------
+// Health
+// ---------------------------------------------------------------------------------------------
+
+export const HealthResponse = z.object({
+  status: z.enum(["ok", "degraded"]),
+  containerCount: z.number().int(),
+  /** Seconds since the agent started. */
+  uptime: z.number(),
+  docker: z.object({
+    reachable: z.boolean(),
+    version: z.string().optional(),
+    apiVersion: z.string().optional(),
+    error: z.string().optional(),
+  }),
+});
+export type HealthResponse = z.infer<typeof HealthResponse>;
+
+// ---------------------------------------------------------------------------------------------
+// Logs (SSE) and terminal (WebSocket)
+// ---------------------------------------------------------------------------------------------
+
+/** `data:` of each SSE event; the event's `id:` is an opaque cursor for `Last-Event-ID`. */
+export const LogEvent = z.object({
+  line: z.string(),
+  /** Milliseconds since the epoch, from Docker's own timestamp of the line. */
+  timestamp: z.number(),
+  stream: z.enum(["stdout", "stderr"]),
+});
+export type LogEvent = z.infer<typeof LogEvent>;
+
+export const LogsQuery = z.object({
+  token: z.string().optional(),
+  /** Lines of history to send first when not resuming. */
+  tail: z.coerce.number().int().min(0).max(10_000).default(1000),
+  /** Same as the Last-Event-ID header, for clients that cannot set headers. */
+  lastEventId: z.string().max(64).optional(),
+});
+
+export const TerminalQuery = z.object({
+  token: z.string().optional(),
+  cols: z.coerce.number().int().min(1).max(1000).default(80),
+  rows: z.coerce.number().int().min(1).max(1000).default(24),
+});
+
+/** Text frames a terminal client sends; the agent answers with binary frames of TTY output. */
+export const TerminalClientMessage = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("input"), data: z.string().max(65536) }),
+  z.strictObject({
+    type: z.literal("resize"),
+    cols: z.number().int().min(1).max(1000),
+    rows: z.number().int().min(1).max(1000),
+  }),
+]);
+export type TerminalClientMessage = z.infer<typeof TerminalClientMessage>;
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------
+
+export const ERROR_CODES = [
+  "invalid_request",
+  "payload_too_large",
+  "unauthorized",
+  "policy_violation",
+  "not_found",
+  "container_not_found",
+  "conflict",
+  "image_not_found",
+  "port_range_exhausted",
+  "docker_unavailable",
+  "internal",
+] as const;
+export const ErrorCode = z.enum(ERROR_CODES);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+/** The one error envelope every non-2xx answer carries. */
+export const ErrorResponse = z.object({
+  error: z.object({
+    code: ErrorCode,
+    message: z.string(),
+    requestId: z.string(),
+    /** Field-level problems for `invalid_request`. */
+    issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  }),
+});
+export type ErrorResponse = z.infer<typeof ErrorResponse>;

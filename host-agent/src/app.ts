@@ -1,0 +1,87 @@
+/**
+ * Builds the agent's Hono app from injected dependencies. It never listens: `main.ts` does, and
+ * tests call `app.request()` or serve it on an ephemeral port. WebSocket upgrades need the HTTP
+ * server, so the caller passes that server to the returned `injectWebSocket`.
+ *
+ * Order matters: request id first (every error carries it), then the access log, the body
+ * limit, and authentication on all of `/api/*` before any route runs, so an unauthenticated
+ * request (WebSocket upgrades included) never reaches a handler.
+ */
+import { createNodeWebSocket } from "@hono/node-ws";
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { requestId } from "hono/request-id";
+import { requireApiSecret } from "./api/auth.js";
+import { AppError, makeOnError } from "./api/errors.js";
+import type { Config } from "./config.js";
+import type { ExecRunner } from "./containers/exec-runner.js";
+import type { ContainerService } from "./containers/service.js";
+import type { DockerClient } from "./docker/client.js";
+import type { Logger } from "./lib/logger.js";
+import { containerRoutes } from "./routes/containers.js";
+import { healthRoutes } from "./routes/health.js";
+import { logRoutes } from "./routes/logs.js";
+import { terminalRoutes } from "./routes/terminal.js";
+
+/** Largest request body accepted; the biggest legitimate one is an exec with a long argv. */
+const MAX_BODY_BYTES = 1024 * 1024;
+/** Streaming routes that browsers open: the only ones where `?token=` is accepted. */
+const QUERY_TOKEN_PATHS = /^\/api\/containers\/[^/]+\/(logs|terminal)$/;
+
+export type AppDeps = {
+  config: Config;
+  docker: DockerClient;
+  containers: ContainerService;
+  exec: ExecRunner;
+  logger: Logger;
+  startedAt: number;
+};
+
+export function createApp(deps: AppDeps) {
+  const { logger } = deps;
+  const app = new Hono();
+  const ws = createNodeWebSocket({ app });
+
+  app.use(requestId());
+  app.use(async (c, next) => {
+    const started = performance.now();
+    await next();
+    // Path only: query strings can carry tokens.
+    logger.info(
+      {
+        requestId: c.get("requestId"),
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(performance.now() - started),
+      },
+      "request",
+    );
+  });
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new AppError("payload_too_large", `Request body is larger than ${MAX_BODY_BYTES} bytes`);
+      },
+    }),
+  );
+  app.use("/api/*", requireApiSecret(deps.config.apiSecrets, QUERY_TOKEN_PATHS));
+
+  app.route("/", healthRoutes(deps));
+  app.route("/api/containers", containerRoutes(deps));
+  app.route("/api/containers", logRoutes(deps));
+  app.route(
+    "/api/containers",
+    terminalRoutes({ ...deps, user: deps.config.container.user, upgradeWebSocket: ws.upgradeWebSocket }),
+  );
+
+  app.notFound(() => {
+    throw new AppError("not_found", "No such route");
+  });
+  app.onError(makeOnError(logger));
+
+  const closeWebSockets = () => ws.wss.clients.forEach((client) => client.close(1001, "agent shutting down"));
+  const injectWebSocket = (server: Parameters<typeof ws.injectWebSocket>[0]) => ws.injectWebSocket(server);
+  return { app, injectWebSocket, closeWebSockets };
+}

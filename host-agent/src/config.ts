@@ -1,0 +1,154 @@
+/**
+ * The agent's configuration, read once from the environment and validated with zod, plus every
+ * timeout and limit as a named constant. A missing or malformed variable stops the agent with one
+ * message naming it. Docker's connection (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) is
+ * read by dockerode itself, exactly as the docker CLI reads it, so it is not repeated here.
+ */
+import { z } from "zod";
+
+/** Seconds Docker waits after SIGTERM before SIGKILL on restart. Dev servers need no more. */
+export const STOP_TIMEOUT_SECONDS = 5;
+/** After a timed-out exec is killed, how long to wait for its stream to end before answering. */
+export const EXEC_KILL_GRACE_MS = 3_000;
+/** SSE comment sent this often so idle proxies keep the stream open. */
+export const SSE_KEEPALIVE_MS = 15_000;
+/** How often the agent retries reading its containers from Docker when the engine is down. */
+export const RECONCILE_RETRY_MS = 2_000;
+/** How long start-up waits for that first reconcile before serving anyway (health degraded). */
+export const STARTUP_RECONCILE_WAIT_MS = 10_000;
+/** Times a create retries with another host port when something outside the agent holds one. */
+export const PORT_BIND_ATTEMPTS = 3;
+/** Docker's json-file log rotation for every container: bounded disk per container. */
+export const CONTAINER_LOG_MAX_SIZE = "10m";
+export const CONTAINER_LOG_MAX_FILES = "3";
+/** Where the workspace lives inside every container; the dependency volume mounts below it. */
+export const WORKSPACE_DIR = "/app";
+export const NODE_MODULES_DIR = `${WORKSPACE_DIR}/node_modules`;
+
+const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+const list = z.string().transform((v) =>
+  v
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+
+const portRange = z
+  .string()
+  .regex(/^\d+-\d+$/, "must look like 10000-20000")
+  .transform((v) => v.split("-").map(Number) as [number, number])
+  .refine(([lo, hi]) => lo >= 1024 && hi <= 65535 && lo <= hi, "must be within 1024-65535, low before high")
+  .transform(([start, end]) => ({ start, end }));
+
+const EnvSchema = z.object({
+  /** 0 picks a free port (tests). */
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  BIND_ADDRESS: z.string().min(1).default("0.0.0.0"),
+  API_SECRET: z.string({ error: "is required" }).min(32, "must be at least 32 characters (openssl rand -hex 32)"),
+  /** Older secrets still accepted during a rotation, comma-separated. */
+  API_SECRET_PREVIOUS: list.default([]),
+  /** Host address container ports are published on. 127.0.0.1 keeps them off the network. */
+  PUBLISH_ADDRESS: z.string().min(1).default("0.0.0.0"),
+  PORT_RANGE: portRange.default({ start: 10000, end: 20000 }),
+  DEFAULT_IMAGE: z.string().min(1).default("node:24-slim"),
+  DATA_DIR: z.string().min(1).default("/var/lib/artie-host-agent"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+
+  /** Maximum and default limits per container; a create may ask for less, never more. */
+  CONTAINER_MEMORY_MB: z.coerce.number().int().min(16).default(2048),
+  CONTAINER_CPUS: z.coerce.number().min(0.05).default(1.5),
+  CONTAINER_PIDS_LIMIT: z.coerce.number().int().min(16).default(512),
+  CONTAINER_USER: z
+    .string()
+    .regex(/^\d+:\d+$/, "must be numeric uid:gid")
+    .refine((v) => !v.startsWith("0:"), "must not be root (uid 0)")
+    .default("1000:1000"),
+  CONTAINER_READ_ONLY_ROOTFS: bool.default(true),
+  WORKSPACE_TMPFS_MB: z.coerce.number().int().min(16).default(4096),
+  TMP_TMPFS_MB: z.coerce.number().int().min(16).default(512),
+  CONTAINER_NETWORK: z.string().min(1).default("bridge"),
+  /** When set, containers get HTTP(S)_PROXY pointing at this allowlisting proxy. */
+  EGRESS_PROXY_URL: z.url().optional(),
+  EXEC_OUTPUT_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
+
+  /** Escape hatches, all closed by default: what a create may ask for that weakens isolation. */
+  ALLOW_PRIVILEGED: bool.default(false),
+  ALLOWED_CAP_ADD: list.default([]),
+  ALLOWED_BIND_SOURCES: list.default([]),
+  ALLOWED_NETWORK_MODES: list.default([]),
+});
+
+export type Config = {
+  port: number;
+  bindAddress: string;
+  apiSecrets: string[];
+  publishAddress: string;
+  portRange: { start: number; end: number };
+  defaultImage: string;
+  dataDir: string;
+  logLevel: string;
+  container: {
+    memoryMb: number;
+    cpus: number;
+    pidsLimit: number;
+    user: string;
+    readOnlyRootfs: boolean;
+    workspaceTmpfsMb: number;
+    tmpTmpfsMb: number;
+    network: string;
+    egressProxyUrl?: string;
+    execOutputLimitBytes: number;
+  };
+  policy: {
+    allowPrivileged: boolean;
+    allowedCapAdd: string[];
+    allowedBindSources: string[];
+    allowedNetworkModes: string[];
+  };
+};
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; throws ConfigError whose message names every bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  // Empty strings mean "unset" so a blank line in .env falls back to the default.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`);
+    throw new ConfigError(`Invalid agent configuration: ${problems.join("; ")}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    bindAddress: e.BIND_ADDRESS,
+    apiSecrets: [e.API_SECRET, ...e.API_SECRET_PREVIOUS],
+    publishAddress: e.PUBLISH_ADDRESS,
+    portRange: e.PORT_RANGE,
+    defaultImage: e.DEFAULT_IMAGE,
+    dataDir: e.DATA_DIR,
+    logLevel: e.LOG_LEVEL,
+    container: {
+      memoryMb: e.CONTAINER_MEMORY_MB,
+      cpus: e.CONTAINER_CPUS,
+      pidsLimit: e.CONTAINER_PIDS_LIMIT,
+      user: e.CONTAINER_USER,
+      readOnlyRootfs: e.CONTAINER_READ_ONLY_ROOTFS,
+      workspaceTmpfsMb: e.WORKSPACE_TMPFS_MB,
+      tmpTmpfsMb: e.TMP_TMPFS_MB,
+      network: e.CONTAINER_NETWORK,
+      egressProxyUrl: e.EGRESS_PROXY_URL,
+      execOutputLimitBytes: e.EXEC_OUTPUT_LIMIT_BYTES,
+    },
+    policy: {
+      allowPrivileged: e.ALLOW_PRIVILEGED,
+      allowedCapAdd: e.ALLOWED_CAP_ADD,
+      allowedBindSources: e.ALLOWED_BIND_SOURCES,
+      allowedNetworkModes: e.ALLOWED_NETWORK_MODES,
+    },
+  };
+}

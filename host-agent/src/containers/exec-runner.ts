@@ -1,0 +1,90 @@
+/**
+ * Runs one command in a container and collects its output, with a deadline that really ends it:
+ * the exec is tagged (see exec-tag.ts), so on timeout the command and everything it started are
+ * killed, e.g. a timed-out `sh -c 'sleep 100 & sleep 100'` leaves nothing behind. The argv goes
+ * to Docker as is: no shell in between, one exec like a raw `docker exec`.
+ */
+import { Writable } from "node:stream";
+import type { ExecResponse } from "../api/contract.js";
+import { EXEC_KILL_GRACE_MS } from "../config.js";
+import type { DockerClient } from "../docker/client.js";
+import { killTagged, newExecTag, tagEnv } from "./exec-tag.js";
+
+/** Collects up to `limit` bytes and remembers whether more arrived. */
+class CappedSink extends Writable {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  truncated = false;
+
+  constructor(private readonly limit: number) {
+    super();
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void) {
+    const room = this.limit - this.size;
+    if (chunk.length > room) this.truncated = true;
+    if (room > 0) {
+      const part = chunk.subarray(0, room);
+      this.chunks.push(part);
+      this.size += part.length;
+    }
+    done();
+  }
+
+  text() {
+    return Buffer.concat(this.chunks).toString("utf8");
+  }
+}
+
+export type ExecInput = { command: string[]; timeout: number; workdir?: string; env?: Record<string, string> };
+
+export class ExecRunner {
+  constructor(
+    private readonly docker: DockerClient,
+    private readonly user: string,
+    private readonly outputLimit: number,
+  ) {}
+
+  async run(dockerId: string, input: ExecInput): Promise<ExecResponse> {
+    const started = Date.now();
+    const tag = newExecTag();
+    const { exec, stream } = await this.docker.exec(dockerId, {
+      cmd: input.command,
+      user: this.user,
+      workdir: input.workdir,
+      env: [...Object.entries(input.env ?? {}).map(([k, v]) => `${k}=${v}`), tagEnv(tag)],
+      tty: false,
+      stdin: false,
+    });
+    const stdout = new CappedSink(this.outputLimit);
+    const stderr = new CappedSink(this.outputLimit);
+    this.docker.demux(stream, stdout, stderr);
+    const ended = new Promise<void>((resolve) => {
+      stream.once("end", resolve);
+      stream.once("close", resolve);
+      stream.once("error", () => resolve());
+    });
+
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      ended.then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), input.timeout))),
+    ]);
+    clearTimeout(timer);
+
+    if (timedOut) {
+      await killTagged(this.docker, dockerId, this.user, tag);
+      await Promise.race([ended, new Promise((r) => setTimeout(r, EXEC_KILL_GRACE_MS))]);
+      stream.destroy();
+    }
+    const info = await exec.inspect();
+    return {
+      exitCode: info.Running ? null : info.ExitCode,
+      stdout: stdout.text(),
+      stderr: stderr.text(),
+      timedOut,
+      truncated: stdout.truncated || stderr.truncated,
+      durationMs: Date.now() - started,
+    };
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * Container lifecycle: create (idempotent by id), find, list, restart, remove, and the start-up
+ * reconcile that rebuilds the port allocator from labels. Routes stay thin and call this.
+ *
+ * Idempotency has two layers: concurrent creates with one id share a single in-flight promise,
+ * and Docker's unique container names catch repeats across agent restarts (a name conflict means
+ * "already made": the existing container is returned, never a second one).
+ */
+import { randomBytes } from "node:crypto";
+import type { z } from "zod";
+import type { ContainerDetails, CreateContainerRequest, CreateContainerResponse } from "../api/contract.js";
+import { AppError } from "../api/errors.js";
+import { PORT_BIND_ATTEMPTS, RECONCILE_RETRY_MS, STOP_TIMEOUT_SECONDS, type Config } from "../config.js";
+import { dockerMessage, dockerStatus, type DockerClient } from "../docker/client.js";
+import { buildCreateOptions, checkPolicy } from "../docker/container-spec.js";
+import { LABEL, containerName, fromLabels } from "../docker/labels.js";
+import type { Logger } from "../lib/logger.js";
+import { toDetails } from "./details.js";
+import type { PortAllocator } from "./port-allocator.js";
+
+type CreateRequest = z.output<typeof CreateContainerRequest>;
+type Managed = { dockerId: string; details: ContainerDetails };
+
+const newId = () => randomBytes(6).toString("hex");
+const isPortConflict = (err: unknown) => /port is already allocated|address already in use/i.test(dockerMessage(err));
+
+export class ContainerService {
+  private readonly inFlight = new Map<string, Promise<CreateContainerResponse>>();
+  /** False until held ports were read from Docker: creating before that could reuse a port. */
+  private reconciled = false;
+
+  constructor(
+    private readonly docker: DockerClient,
+    private readonly ports: PortAllocator,
+    private readonly config: Config,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Rebuilds in-memory state (held ports) from the labels of existing containers. */
+  async reconcile(): Promise<number> {
+    const containers = await this.docker.listManaged();
+    for (const c of containers) {
+      const labels = fromLabels(c.Labels);
+      if (labels) this.ports.markHeld(labels.ports.map((p) => p.hostPort));
+    }
+    this.reconciled = true;
+    this.logger.info({ containers: containers.length, heldPorts: this.ports.heldCount }, "reconciled from labels");
+    return containers.length;
+  }
+
+  /** Retries `reconcile` until Docker answers, so an agent started before its engine recovers. */
+  async reconcileUntilReady(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        await this.reconcile();
+        return;
+      } catch (err) {
+        this.logger.error({ err: dockerMessage(err) }, "cannot read containers from Docker; retrying");
+        await new Promise((r) => setTimeout(r, RECONCILE_RETRY_MS));
+      }
+    }
+  }
+
+  async list(): Promise<ContainerDetails[]> {
+    const summaries = await this.docker.listManaged();
+    const found = await Promise.all(summaries.map((s) => this.find(s.Id)));
+    return found.flatMap((m) => (m ? [m.details] : []));
+  }
+
+  async get(id: string): Promise<ContainerDetails> {
+    return (await this.require(id)).details;
+  }
+
+  /** The Docker id of a managed container, or 404. */
+  async dockerId(id: string): Promise<string> {
+    return (await this.require(id)).dockerId;
+  }
+
+  async create(req: CreateRequest, idempotencyKey?: string): Promise<CreateContainerResponse> {
+    checkPolicy(req, this.config.policy);
+    if (!this.reconciled) {
+      throw new AppError("docker_unavailable", "The agent has not yet read its containers from Docker; retry shortly");
+    }
+    const id = req.id ?? idempotencyKey ?? newId();
+    const pending = this.inFlight.get(id);
+    if (pending) return { ...(await pending), created: false };
+    const work = this.createOnce(id, req).finally(() => this.inFlight.delete(id));
+    this.inFlight.set(id, work);
+    return work;
+  }
+
+  async restart(id: string): Promise<ContainerDetails> {
+    const { dockerId } = await this.require(id);
+    await this.docker.restart(dockerId, STOP_TIMEOUT_SECONDS);
+    return this.get(id);
+  }
+
+  async remove(id: string): Promise<void> {
+    const { dockerId, details } = await this.require(id);
+    await this.docker.remove(dockerId);
+    this.ports.release(details.ports.map((p) => p.hostPort));
+  }
+
+  async count(): Promise<number> {
+    return (await this.docker.listManaged()).length;
+  }
+
+  private async find(ref: string): Promise<Managed | null> {
+    const info = await this.docker.inspect(ref);
+    const labels = fromLabels(info?.Config.Labels);
+    if (!info || !labels) return null;
+    return { dockerId: info.Id, details: toDetails(info, labels) };
+  }
+
+  private async require(id: string): Promise<Managed> {
+    const found = await this.find(containerName(id));
+    if (!found || found.details.id !== id) throw new AppError("container_not_found", `No container ${id} on this host`);
+    return found;
+  }
+
+  private existingResponse(m: Managed): CreateContainerResponse {
+    const d = m.details;
+    return { id: d.id, name: d.name, hostPort: d.hostPort, ports: d.ports, created: false };
+  }
+
+  private async createOnce(id: string, req: CreateRequest): Promise<CreateContainerResponse> {
+    const existing = await this.find(containerName(id));
+    if (existing) return this.existingResponse(existing);
+
+    const image = req.image ?? this.config.defaultImage;
+    if (!(await this.docker.imageExists(image))) {
+      throw new AppError("image_not_found", `Image ${image} is not on this host; pull or build it first`);
+    }
+    if (req.volumeName) {
+      await this.docker.ensureVolume(req.volumeName, { [LABEL.managed]: "true", [LABEL.volume]: req.volumeName });
+    }
+    for (let attempt = 1; ; attempt++) {
+      const hostPorts = this.ports.reserve(req.ports.length);
+      const ports = req.ports.map((containerPort, i) => ({ containerPort, hostPort: hostPorts[i]! }));
+      try {
+        await this.createAndStart(id, req, image, ports);
+        return { id, name: req.name, hostPort: ports[0]!.hostPort, ports, created: true };
+      } catch (err) {
+        this.ports.release(hostPorts);
+        if (dockerStatus(err) === 409) {
+          const raced = await this.find(containerName(id));
+          if (raced) return this.existingResponse(raced);
+        }
+        if (!isPortConflict(err) || attempt >= PORT_BIND_ATTEMPTS) throw err;
+        // Something outside the agent holds one of these ports: never offer them again.
+        this.logger.warn({ id, hostPorts }, "host port held outside the agent; retrying with another");
+        for (const p of hostPorts) this.ports.markForeign(p);
+      }
+    }
+  }
+
+  /** Creates and starts; a container that fails to start is removed so nothing is left behind. */
+  private async createAndStart(id: string, req: CreateRequest, image: string, ports: Managed["details"]["ports"]) {
+    const options = buildCreateOptions({
+      id,
+      req,
+      image,
+      ports,
+      createdAt: new Date().toISOString(),
+      config: this.config,
+    });
+    const dockerId = await this.docker.create(options);
+    try {
+      await this.docker.start(dockerId);
+    } catch (err) {
+      await this.docker.remove(dockerId);
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * The only module that talks to the Docker engine (dockerode). It turns Docker's quirks into
+ * plain outcomes: a missing container is `null`, removing a gone container or stopping a
+ * stopped one is done, not an error. Every mutating call is logged with the container it touches.
+ *
+ * Two dockerode instances: one for request/response calls, with a timeout so a hung engine fails
+ * a request instead of hanging it, and one without, for long-lived streams (logs, exec, terminal).
+ * Connection settings come from DOCKER_HOST / DOCKER_TLS_VERIFY / DOCKER_CERT_PATH like the CLI.
+ */
+import Docker from "dockerode";
+import type { Duplex } from "node:stream";
+import type { Logger } from "../lib/logger.js";
+import { MANAGED_FILTER } from "./labels.js";
+
+/** A single Docker API request (not a stream) that takes longer than this is failed. */
+const DOCKER_REQUEST_TIMEOUT_MS = 60_000;
+
+export type DockerError = Error & { statusCode?: number; json?: { message?: string } };
+export const dockerStatus = (err: unknown) => (err as DockerError | null)?.statusCode;
+export const dockerMessage = (err: unknown) =>
+  (err as DockerError | null)?.json?.message ?? (err instanceof Error ? err.message : String(err));
+
+export type ExecOptions = {
+  cmd: string[];
+  user: string;
+  workdir?: string;
+  env?: string[];
+  tty: boolean;
+  stdin: boolean;
+};
+
+export class DockerClient {
+  private readonly api: Docker;
+  private readonly streams: Docker;
+
+  constructor(private readonly logger: Logger) {
+    this.api = new Docker({ timeout: DOCKER_REQUEST_TIMEOUT_MS });
+    this.streams = new Docker();
+  }
+
+  async version(): Promise<{ version: string; apiVersion: string }> {
+    const v = await this.api.version();
+    return { version: v.Version, apiVersion: v.ApiVersion };
+  }
+
+  listManaged(): Promise<Docker.ContainerInfo[]> {
+    return this.api.listContainers({ all: true, filters: MANAGED_FILTER });
+  }
+
+  /** Inspect by id or name; null when Docker does not know it. */
+  async inspect(ref: string): Promise<Docker.ContainerInspectInfo | null> {
+    try {
+      return await this.api.getContainer(ref).inspect();
+    } catch (err) {
+      if (dockerStatus(err) === 404) return null;
+      throw err;
+    }
+  }
+
+  async imageExists(ref: string): Promise<boolean> {
+    try {
+      await this.api.getImage(ref).inspect();
+      return true;
+    } catch (err) {
+      if (dockerStatus(err) === 404) return false;
+      throw err;
+    }
+  }
+
+  /** Creates a named volume if missing; Docker answers an existing one with itself. */
+  async ensureVolume(name: string, labels: Record<string, string>): Promise<void> {
+    await this.api.createVolume({ Name: name, Labels: labels });
+  }
+
+  async create(options: Docker.ContainerCreateOptions): Promise<string> {
+    this.logger.info({ name: options.name, image: options.Image }, "docker create");
+    const container = await this.api.createContainer(options);
+    this.logger.info({ name: options.name, dockerId: container.id }, "docker created");
+    return container.id;
+  }
+
+  async start(dockerId: string): Promise<void> {
+    this.logger.info({ dockerId }, "docker start");
+    try {
+      await this.api.getContainer(dockerId).start();
+    } catch (err) {
+      if (dockerStatus(err) !== 304) throw err; // already running
+    }
+  }
+
+  async restart(dockerId: string, stopTimeoutSeconds: number): Promise<void> {
+    this.logger.info({ dockerId }, "docker restart");
+    await this.api.getContainer(dockerId).restart({ t: stopTimeoutSeconds });
+  }
+
+  /** Force-removes; a container that is already gone counts as removed. */
+  async remove(dockerId: string): Promise<void> {
+    this.logger.info({ dockerId }, "docker remove");
+    try {
+      await this.api.getContainer(dockerId).remove({ force: true });
+    } catch (err) {
+      if (dockerStatus(err) !== 404) throw err;
+    }
+    this.logger.info({ dockerId }, "docker removed");
+  }
+
+  /** Starts an exec and returns its raw stream (multiplexed unless tty) and handle. */
+  async exec(dockerId: string, o: ExecOptions): Promise<{ exec: Docker.Exec; stream: Duplex }> {
+    const exec = await this.streams.getContainer(dockerId).exec({
+      Cmd: o.cmd,
+      User: o.user,
+      WorkingDir: o.workdir,
+      Env: o.env,
+      Tty: o.tty,
+      AttachStdin: o.stdin,
+      AttachStdout: true,
+      AttachStderr: true,
+    });
+    const stream = await exec.start({ hijack: true, stdin: o.stdin, Tty: o.tty });
+    return { exec, stream };
+  }
+
+  /** Follows a container's log with Docker timestamps; `since` is `seconds.nanos`. */
+  async followLogs(dockerId: string, o: { since?: string; tail?: number }): Promise<NodeJS.ReadableStream> {
+    return this.streams.getContainer(dockerId).logs({
+      follow: true,
+      stdout: true,
+      stderr: true,
+      timestamps: true,
+      since: o.since as unknown as number, // the engine accepts fractional seconds as a string
+      // Without tail, Docker sends the whole log.
+      ...(o.tail === undefined ? {} : { tail: o.tail }),
+    });
+  }
+
+  /** Demultiplexes a non-TTY exec/attach stream into two writable sinks. */
+  demux(stream: NodeJS.ReadableStream, stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream): void {
+    this.streams.modem.demuxStream(stream, stdout, stderr);
+  }
+}

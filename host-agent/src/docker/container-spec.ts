@@ -1,0 +1,133 @@
+/**
+ * Turns a validated create request into Docker create options with every hardened default on:
+ * all capabilities dropped, no-new-privileges, non-root user, memory (swap included), CPU and pid
+ * limits, read-only root filesystem with the workspace, dependency volume and tmpfs as the only
+ * writable paths, no host namespaces, no Docker socket, rotated logs, ports published on one
+ * address only. Anything in the request that would weaken this is refused here, unless the
+ * operator's config allows it. Pure: no Docker calls, so it is unit-tested directly.
+ */
+import type Docker from "dockerode";
+import type { z } from "zod";
+import type { CreateContainerRequest, PortMapping } from "../api/contract.js";
+import { AppError } from "../api/errors.js";
+import {
+  CONTAINER_LOG_MAX_FILES,
+  CONTAINER_LOG_MAX_SIZE,
+  NODE_MODULES_DIR,
+  WORKSPACE_DIR,
+  type Config,
+} from "../config.js";
+import { containerName, toLabels } from "./labels.js";
+
+type CreateRequest = z.output<typeof CreateContainerRequest>;
+
+/**
+ * An idle main process for containers whose work arrives later by exec (pool containers, setup).
+ * `exec sleep` keeps PID 2 simple; docker-init (Init: true) is PID 1 and reaps what exec leaves.
+ */
+export const KEEPALIVE_COMMAND = ["sleep", "2147483647"];
+
+/** Paths that must never be bind-mounted, whatever the operator allows. */
+const FORBIDDEN_BIND_SOURCES = ["/var/run/docker.sock", "/run/docker.sock", "/"];
+
+/** Refuses every field that weakens isolation unless config allows it; returns what is allowed. */
+export function checkPolicy(req: CreateRequest, policy: Config["policy"]): void {
+  const refuse = (what: string, setting: string) => {
+    throw new AppError("policy_violation", `${what} is not allowed on this host (operator setting ${setting})`);
+  };
+  if (req.privileged && !policy.allowPrivileged) refuse("privileged mode", "ALLOW_PRIVILEGED");
+  for (const cap of req.capAdd ?? []) {
+    if (!policy.allowedCapAdd.includes(cap)) refuse(`capability ${cap}`, "ALLOWED_CAP_ADD");
+  }
+  for (const bind of req.binds ?? []) {
+    const source = bind.split(":")[0] ?? "";
+    const forbidden = FORBIDDEN_BIND_SOURCES.some((f) => source === f);
+    const allowed = policy.allowedBindSources.some((p) => source === p || source.startsWith(`${p}/`));
+    if (forbidden || !source.startsWith("/") || !allowed) refuse(`bind mount of ${source}`, "ALLOWED_BIND_SOURCES");
+  }
+  if (req.networkMode && !policy.allowedNetworkModes.includes(req.networkMode)) {
+    refuse(`network mode ${req.networkMode}`, "ALLOWED_NETWORK_MODES");
+  }
+}
+
+/** The effective limits: the request may lower the agent's maximum, never raise it. */
+export function effectiveLimits(req: CreateRequest, max: Config["container"]) {
+  const limits = { memoryMb: max.memoryMb, cpus: max.cpus, pidsLimit: max.pidsLimit, ...req.limits };
+  for (const key of ["memoryMb", "cpus", "pidsLimit"] as const) {
+    if (limits[key] > max[key]) {
+      throw new AppError("invalid_request", `limits.${key} ${limits[key]} exceeds this host's maximum ${max[key]}`, [
+        { path: `limits.${key}`, message: `must be at most ${max[key]}` },
+      ]);
+    }
+  }
+  return limits;
+}
+
+function proxyEnv(url: string | undefined): string[] {
+  if (!url) return [];
+  const noProxy = "localhost,127.0.0.1,::1";
+  return [`HTTP_PROXY=${url}`, `HTTPS_PROXY=${url}`, `http_proxy=${url}`, `https_proxy=${url}`, `NO_PROXY=${noProxy}`];
+}
+
+export type SpecInput = {
+  id: string;
+  req: CreateRequest;
+  image: string;
+  ports: PortMapping[];
+  createdAt: string;
+  config: Config;
+};
+
+export function buildCreateOptions({
+  id,
+  req,
+  image,
+  ports,
+  createdAt,
+  config,
+}: SpecInput): Docker.ContainerCreateOptions {
+  const c = config.container;
+  const limits = effectiveLimits(req, c);
+  const [uid, gid] = c.user.split(":");
+  const memoryBytes = limits.memoryMb * 1024 * 1024;
+  const tcp = (p: number) => `${p}/tcp`;
+  return {
+    name: containerName(id),
+    Image: image,
+    Cmd: req.command ?? KEEPALIVE_COMMAND,
+    User: c.user,
+    WorkingDir: WORKSPACE_DIR,
+    // HOME on tmpfs: the root filesystem is read-only, and npm, git and shells write to HOME.
+    Env: ["HOME=/tmp", ...proxyEnv(c.egressProxyUrl)],
+    Labels: toLabels({ id, name: req.name, ports, pool: req.pool, createdAt, volumeName: req.volumeName ?? null }),
+    ExposedPorts: Object.fromEntries(ports.map((p) => [tcp(p.containerPort), {}])),
+    HostConfig: {
+      PortBindings: Object.fromEntries(
+        ports.map((p) => [tcp(p.containerPort), [{ HostIp: config.publishAddress, HostPort: String(p.hostPort) }]]),
+      ),
+      Init: true,
+      Privileged: req.privileged ?? false,
+      CapDrop: ["ALL"],
+      CapAdd: req.capAdd ?? [],
+      SecurityOpt: ["no-new-privileges:true"],
+      ReadonlyRootfs: c.readOnlyRootfs,
+      Tmpfs: {
+        "/tmp": `rw,nosuid,nodev,size=${c.tmpTmpfsMb}m,mode=1777`,
+        [WORKSPACE_DIR]: `rw,nosuid,nodev,exec,size=${c.workspaceTmpfsMb}m,uid=${uid},gid=${gid},mode=0755`,
+      },
+      Mounts: req.volumeName ? [{ Type: "volume", Source: req.volumeName, Target: NODE_MODULES_DIR }] : [],
+      Binds: req.binds ?? [],
+      Memory: memoryBytes,
+      MemorySwap: memoryBytes, // equal to Memory: no swap on top of the limit
+      NanoCpus: Math.round(limits.cpus * 1e9),
+      PidsLimit: limits.pidsLimit,
+      NetworkMode: req.networkMode ?? c.network,
+      IpcMode: "private",
+      RestartPolicy: { Name: "no" },
+      LogConfig: {
+        Type: "json-file",
+        Config: { "max-size": CONTAINER_LOG_MAX_SIZE, "max-file": CONTAINER_LOG_MAX_FILES },
+      },
+    },
+  };
+}

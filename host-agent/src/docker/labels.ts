@@ -1,0 +1,68 @@
+/**
+ * The labels the agent puts on everything it creates. The Docker engine is the agent's only
+ * database: after a restart these labels are how it finds its containers, their ids and the host
+ * ports they hold. Secrets never go into a label (labels are readable by anyone with `docker
+ * inspect`).
+ */
+import { PortMapping } from "../api/contract.js";
+import { z } from "zod";
+
+export const LABEL = {
+  managed: "artie.managed",
+  id: "artie.id",
+  name: "artie.name",
+  port: "artie.port",
+  ports: "artie.ports",
+  pool: "artie.pool",
+  createdAt: "artie.created-at",
+  volume: "artie.volume",
+} as const;
+
+export const MANAGED_FILTER = { label: [`${LABEL.managed}=true`] };
+
+/** Docker container name for an agent id; Docker's unique names make creates idempotent. */
+export const containerName = (id: string) => `artie-${id}`;
+
+export type ManagedLabels = {
+  id: string;
+  name: string;
+  ports: PortMapping[];
+  pool: boolean;
+  createdAt: string;
+  volumeName: string | null;
+};
+
+export function toLabels(m: ManagedLabels): Record<string, string> {
+  return {
+    [LABEL.managed]: "true",
+    [LABEL.id]: m.id,
+    [LABEL.name]: m.name,
+    [LABEL.port]: String(m.ports[0]!.hostPort),
+    [LABEL.ports]: JSON.stringify(m.ports),
+    [LABEL.pool]: String(m.pool),
+    [LABEL.createdAt]: m.createdAt,
+    ...(m.volumeName ? { [LABEL.volume]: m.volumeName } : {}),
+  };
+}
+
+const PortsLabel = z.array(PortMapping).min(1);
+
+/** Reads labels back; null when the container is not one of ours or its labels are damaged. */
+export function fromLabels(labels: Record<string, string> | undefined): ManagedLabels | null {
+  const id = labels?.[LABEL.id];
+  if (!labels || labels[LABEL.managed] !== "true" || !id) return null;
+  let ports: PortMapping[];
+  try {
+    ports = PortsLabel.parse(JSON.parse(labels[LABEL.ports] ?? "null"));
+  } catch {
+    return null;
+  }
+  return {
+    id,
+    name: labels[LABEL.name] ?? id,
+    ports,
+    pool: labels[LABEL.pool] === "true",
+    createdAt: labels[LABEL.createdAt] ?? "",
+    volumeName: labels[LABEL.volume] ?? null,
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * `GET /api/containers/:id/logs`: the container's output as Server-Sent Events.
+ *
+ * Each event carries an `id:` cursor; a client that reconnects with `Last-Event-ID` (EventSource
+ * does this by itself) gets exactly the lines after it. When the container stops, Docker ends the
+ * stream and the agent sends `event: end`.
+ */
+import { Hono } from "hono";
+import { streamSSE } from "hono/streaming";
+import { ContainerId, LogsQuery, type LogEvent } from "../api/contract.js";
+import { AppError, parseOr400 } from "../api/errors.js";
+import { SSE_KEEPALIVE_MS } from "../config.js";
+import type { ContainerService } from "../containers/service.js";
+import type { DockerClient } from "../docker/client.js";
+import { LogCursor, logLines } from "../docker/log-lines.js";
+import type { Logger } from "../lib/logger.js";
+
+export function logRoutes(deps: { containers: ContainerService; docker: DockerClient; logger: Logger }) {
+  return new Hono().get("/:id/logs", async (c) => {
+    const id = parseOr400(ContainerId, c.req.param("id"), "container id");
+    const query = parseOr400(LogsQuery, c.req.query(), "query");
+    const rawCursor = c.req.header("last-event-id") ?? query.lastEventId;
+    const resumeFrom = rawCursor ? LogCursor.parse(rawCursor) : null;
+    if (rawCursor && !resumeFrom)
+      throw new AppError("invalid_request", "Last-Event-ID is not a cursor this agent issued");
+
+    const dockerId = await deps.containers.dockerId(id);
+    const source = await deps.docker.followLogs(
+      dockerId,
+      resumeFrom ? { since: resumeFrom.since() } : { tail: query.tail },
+    );
+    const close = () => (source as NodeJS.ReadableStream & { destroy(): void }).destroy();
+
+    return streamSSE(c, async (stream) => {
+      stream.onAbort(close);
+      const keepalive = setInterval(() => void stream.write(": keepalive\n\n").catch(close), SSE_KEEPALIVE_MS);
+      try {
+        let cursor = resumeFrom ?? LogCursor.start();
+        for await (const l of logLines(source as AsyncIterable<Buffer>, false)) {
+          if (resumeFrom && !resumeFrom.isNew(l)) continue;
+          cursor = cursor.advance(l);
+          const data: LogEvent = { line: l.line, timestamp: l.timestamp, stream: l.stream };
+          await stream.writeSSE({ id: cursor.toString(), data: JSON.stringify(data) });
+        }
+        if (!stream.aborted) await stream.writeSSE({ event: "end", data: "{}" });
+      } catch (err) {
+        if (!stream.aborted) deps.logger.warn({ err, id }, "log stream failed");
+      } finally {
+        clearInterval(keepalive);
+        close();
+      }
+    });
+  });
+}

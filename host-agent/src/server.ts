@@ -1,0 +1,53 @@
+/**
+ * Wires the agent together and serves it: Docker client, port allocator rebuilt from labels,
+ * services, app, HTTP server and WebSockets. `main.ts` calls this with the environment's config;
+ * tests call it with their own, on an ephemeral port.
+ */
+import { serve, type ServerType } from "@hono/node-server";
+import type { AddressInfo } from "node:net";
+import { createApp } from "./app.js";
+import { STARTUP_RECONCILE_WAIT_MS, type Config } from "./config.js";
+import { ExecRunner } from "./containers/exec-runner.js";
+import { PortAllocator } from "./containers/port-allocator.js";
+import { ContainerService } from "./containers/service.js";
+import { DockerClient } from "./docker/client.js";
+import type { Logger } from "./lib/logger.js";
+
+export type RunningAgent = { url: string; port: number; close: () => Promise<void> };
+
+export async function startAgent(config: Config, logger: Logger): Promise<RunningAgent> {
+  const docker = new DockerClient(logger);
+  const containers = new ContainerService(docker, new PortAllocator(config.portRange), config, logger);
+  // Serve even while Docker is down: /health says so, and creates wait for the reconcile.
+  const stopReconciling = new AbortController();
+  const reconciled = containers.reconcileUntilReady(stopReconciling.signal);
+  const exec = new ExecRunner(docker, config.container.user, config.container.execOutputLimitBytes);
+  const { app, injectWebSocket, closeWebSockets } = createApp({
+    config,
+    docker,
+    containers,
+    exec,
+    logger,
+    startedAt: Date.now(),
+  });
+
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.bindAddress }, () => resolve(s));
+  });
+  injectWebSocket(server);
+  const { port } = server.address() as AddressInfo;
+  const host = config.bindAddress.includes(":") ? `[${config.bindAddress}]` : config.bindAddress;
+  logger.info({ address: config.bindAddress, port }, "host agent listening");
+
+  await Promise.race([reconciled, new Promise((r) => setTimeout(r, STARTUP_RECONCILE_WAIT_MS))]);
+
+  const close = () =>
+    new Promise<void>((resolve) => {
+      stopReconciling.abort();
+      closeWebSockets();
+      server.close(() => resolve());
+      // Open SSE streams would hold the server open forever.
+      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+    });
+  return { url: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`, port, close };
+}

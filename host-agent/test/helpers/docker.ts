@@ -1,0 +1,34 @@
+/** Direct Docker access for tests: inspecting what the agent made, and cleaning up after it. */
+import Docker from "dockerode";
+import { LABEL, MANAGED_FILTER } from "../../src/docker/labels.js";
+import { TEST_NAME_PREFIX } from "./images.js";
+
+export const docker = new Docker();
+
+export async function inspectById(agentId: string) {
+  return docker.getContainer(`artie-${agentId}`).inspect();
+}
+
+/** Removes managed containers and volumes whose names mark them as made by a test. */
+export async function removeTestResources(): Promise<void> {
+  const all = await docker.listContainers({ all: true, filters: MANAGED_FILTER });
+  const ours = all.filter((c) => c.Labels[LABEL.name]?.startsWith(TEST_NAME_PREFIX));
+  await Promise.all(
+    ours.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => undefined),
+    ),
+  );
+  const { Volumes } = await docker.listVolumes({ filters: MANAGED_FILTER });
+  const volumes = (Volumes ?? []).filter((v) => v.Name.startsWith(TEST_NAME_PREFIX));
+  await Promise.all(
+    volumes.map((v) =>
+      docker
+        .getVolume(v.Name)
+        .remove({ force: true })
+        .catch(() => undefined),
+    ),
+  );
+}

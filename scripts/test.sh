@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The one command that runs every test, on a fresh machine or a warm one:
+#   1. npm dependencies (npm ci, only when node_modules is missing or older than the lockfile),
+#   2. a Docker engine that answers (scripts/ensure-docker.sh installs and starts one if needed),
+#   3. the local test images (scripts/test-images.sh builds them only when missing),
+#   4. vitest, with a JSON report from which the last line is printed: "N passed, N failed".
+# Extra arguments go to vitest (e.g. `npm test -- --project unit`).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "== installing npm dependencies"
+  npm ci --no-audit --no-fund || { echo "npm ci failed"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
+echo "== Docker engine"
+if ! bash scripts/ensure-docker.sh; then
+  echo "The Docker tests cannot run without an engine (see above)."
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+echo "== test images"
+if ! bash scripts/test-images.sh; then
+  echo "Building the local test images failed (see above)."
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+mkdir -p test-output
+rm -f test-output/vitest.json
+npx vitest run --reporter=default --reporter=json --outputFile.json=test-output/vitest.json "$@"
+status=$?
+node scripts/test-summary.mjs test-output/vitest.json
+summary_status=$?
+[ "$status" -eq 0 ] && [ "$summary_status" -eq 0 ]

@@ -1,0 +1,32 @@
+import { defineConfig } from "vitest/config";
+
+/**
+ * Two projects: fast unit tests (fakes, pure functions) run in parallel; tests against the real
+ * Docker engine (`*.int.test.ts`) run one file at a time with long timeouts, because they share
+ * one engine and a 2-core machine.
+ */
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["host-agent/test/**/*.test.ts"],
+          exclude: ["**/*.int.test.ts", "**/node_modules/**"],
+          environment: "node",
+        },
+      },
+      {
+        test: {
+          name: "docker",
+          include: ["host-agent/test/**/*.int.test.ts"],
+          environment: "node",
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          globalSetup: ["host-agent/test/helpers/global-setup.ts"],
+        },
+      },
+    ],
+  },
+});
