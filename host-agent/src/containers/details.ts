@@ -3,7 +3,7 @@
  * reported as `oom_killed`, an exit carries its code, uptime exists only while running.
  */
 import type Docker from "dockerode";
-import type { ContainerDetails, ContainerState } from "../api/contract.js";
+import { HealthState, type ContainerDetails, type ContainerState } from "../api/contract.js";
 import type { ManagedLabels } from "../docker/labels.js";
 
 const DOCKER_ZERO_TIME = "0001-01-01T00:00:00Z";
@@ -39,7 +39,7 @@ export function toDetails(
     image: info.Config.Image,
     state,
     exitCode: running || state === "created" ? null : info.State.ExitCode,
-    health: (info.State.Health?.Status as ContainerDetails["health"] | undefined) ?? "none",
+    health: HealthState.catch("none").parse(info.State.Health?.Status),
     pool: labels.pool,
     hostPort: labels.ports[0]!.hostPort,
     ports: labels.ports,

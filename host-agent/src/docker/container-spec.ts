@@ -30,7 +30,7 @@ export const KEEPALIVE_COMMAND = ["sleep", "2147483647"];
 /** Paths that must never be bind-mounted, whatever the operator allows. */
 const FORBIDDEN_BIND_SOURCES = ["/var/run/docker.sock", "/run/docker.sock", "/"];
 
-/** Refuses every field that weakens isolation unless config allows it; returns what is allowed. */
+/** Refuses every field that weakens isolation unless the operator's config allows it. */
 export function checkPolicy(req: CreateRequest, policy: Config["policy"]): void {
   const refuse = (what: string, setting: string) => {
     throw new AppError("policy_violation", `${what} is not allowed on this host (operator setting ${setting})`);
