@@ -26,6 +26,11 @@ const isPortConflict = (err: unknown) => /port is already allocated|address alre
 
 export class ContainerService {
   private readonly inFlight = new Map<string, Promise<CreateContainerResponse>>();
+  /**
+   * Agent id -> Docker id for containers already verified as ours. Docker ids never change, so
+   * exec, logs and terminal skip an inspect per call; an entry is dropped when Docker says 404.
+   */
+  private readonly known = new Map<string, string>();
   /** False until held ports were read from Docker: creating before that could reuse a port. */
   private reconciled = false;
 
@@ -71,9 +76,19 @@ export class ContainerService {
     return (await this.require(id)).details;
   }
 
-  /** The Docker id of a managed container, or 404. */
-  async dockerId(id: string): Promise<string> {
-    return (await this.require(id)).dockerId;
+  /**
+   * Runs `fn` with the Docker id of a managed container; 404 when there is none, also when
+   * Docker no longer knows a container the agent had seen (removed behind its back).
+   */
+  async withDockerId<T>(id: string, fn: (dockerId: string) => Promise<T>): Promise<T> {
+    const dockerId = this.known.get(id) ?? (await this.require(id)).dockerId;
+    try {
+      return await fn(dockerId);
+    } catch (err) {
+      if (dockerStatus(err) !== 404) throw err;
+      this.known.delete(id);
+      throw new AppError("container_not_found", `No container ${id} on this host`);
+    }
   }
 
   async create(req: CreateRequest, idempotencyKey?: string): Promise<CreateContainerResponse> {
@@ -98,6 +113,7 @@ export class ContainerService {
   async remove(id: string): Promise<void> {
     const { dockerId, details } = await this.require(id);
     await this.docker.remove(dockerId);
+    this.known.delete(id);
     this.ports.release(details.ports.map((p) => p.hostPort));
   }
 
@@ -115,6 +131,7 @@ export class ContainerService {
   private async require(id: string): Promise<Managed> {
     const found = await this.find(containerName(id));
     if (!found || found.details.id !== id) throw new AppError("container_not_found", `No container ${id} on this host`);
+    this.known.set(id, found.dockerId);
     return found;
   }
 

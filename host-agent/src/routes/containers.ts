@@ -32,7 +32,6 @@ export function containerRoutes(deps: { containers: ContainerService; exec: Exec
     .post("/:id/exec", async (c) => {
       const id = idParam(c.req.param("id"));
       const body = parseOr400(ExecRequest, await readJson(c), "body");
-      const dockerId = await containers.dockerId(id);
-      return c.json(await deps.exec.run(dockerId, body));
+      return c.json(await containers.withDockerId(id, (dockerId) => deps.exec.run(dockerId, body)));
     });
 }

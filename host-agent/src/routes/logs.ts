@@ -24,10 +24,8 @@ export function logRoutes(deps: { containers: ContainerService; docker: DockerCl
     if (rawCursor && !resumeFrom)
       throw new AppError("invalid_request", "Last-Event-ID is not a cursor this agent issued");
 
-    const dockerId = await deps.containers.dockerId(id);
-    const source = await deps.docker.followLogs(
-      dockerId,
-      resumeFrom ? { since: resumeFrom.since() } : { tail: query.tail },
+    const source = await deps.containers.withDockerId(id, (dockerId) =>
+      deps.docker.followLogs(dockerId, resumeFrom ? { since: resumeFrom.since() } : { tail: query.tail }),
     );
     const close = () => (source as NodeJS.ReadableStream & { destroy(): void }).destroy();
 

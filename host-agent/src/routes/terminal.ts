@@ -61,7 +61,8 @@ export function terminalRoutes(deps: {
     deps.upgradeWebSocket(async (c) => {
       const id = parseOr400(ContainerId, c.req.param("id"), "container id");
       const { cols, rows } = parseOr400(TerminalQuery, c.req.query(), "query");
-      const dockerId = await deps.containers.dockerId(id);
+      // Looked up (and cached) before the upgrade, so an unknown id is a 404 and no socket.
+      const dockerId = await deps.containers.withDockerId(id, (known) => Promise.resolve(known));
       let session: Promise<Session> | undefined;
 
       return {
