@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorResponse } from "../src/api/contract.js";
-import { startTestAgent, uniqueName } from "./helpers/agent.js";
+import { createContainer, startTestAgent, uniqueName } from "./helpers/agent.js";
 import { docker } from "./helpers/docker.js";
 
 let agent: Awaited<ReturnType<typeof startTestAgent>>;
@@ -79,8 +79,23 @@ describe("bad input", () => {
   });
 
   it("an oversized body is a 413", async () => {
-    const res = await agent.api.post("/api/containers", { name: "test-big", pad: "x".repeat(2 * 1024 * 1024) });
-    await expectError(res, 413, "payload_too_large");
+    // Its own agent: the server answers before reading the whole body and closes the socket,
+    // which must not be a pooled keep-alive connection other tests reuse.
+    const other = await startTestAgent();
+    try {
+      const res = await other.api.post("/api/containers", { name: "test-big", pad: "x".repeat(2 * 1024 * 1024) });
+      await expectError(res, 413, "payload_too_large");
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("a container removed behind the agent's back is a 404, also once it was used", async () => {
+    const c = await createContainer(agent.api);
+    expect((await agent.api.post(`/api/containers/${c.id}/exec`, { command: ["true"] })).status).toBe(200);
+    await docker.getContainer(`artie-${c.id}`).remove({ force: true });
+    const res = await agent.api.post(`/api/containers/${c.id}/exec`, { command: ["true"] });
+    await expectError(res, 404, "container_not_found");
   });
 
   it("a container not made by the agent is a 404", async () => {
