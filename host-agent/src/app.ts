@@ -16,6 +16,7 @@ import { AppError, makeOnError } from "./api/errors.js";
 import type { Config } from "./config.js";
 import type { ExecRunner } from "./containers/exec-runner.js";
 import type { ContainerService } from "./containers/service.js";
+import type { SetupRunner } from "./setup/runner.js";
 import type { DockerClient } from "./docker/client.js";
 import type { Logger } from "./lib/logger.js";
 import { containerRoutes } from "./routes/containers.js";
@@ -33,6 +34,7 @@ export type AppDeps = {
   docker: DockerClient;
   containers: ContainerService;
   exec: ExecRunner;
+  setup: SetupRunner;
   logger: Logger;
   startedAt: number;
 };

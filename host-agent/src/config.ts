@@ -4,6 +4,7 @@
  * message naming it. Docker's connection (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) is
  * read by dockerode itself, exactly as the docker CLI reads it, so it is not repeated here.
  */
+import { hostname } from "node:os";
 import { z } from "zod";
 
 /** Seconds Docker waits after SIGTERM before SIGKILL on restart. Dev servers need no more. */
@@ -24,6 +25,18 @@ export const CONTAINER_LOG_MAX_FILES = "3";
 /** Where the workspace lives inside every container; the dependency volume mounts below it. */
 export const WORKSPACE_DIR = "/app";
 export const NODE_MODULES_DIR = `${WORKSPACE_DIR}/node_modules`;
+
+/** Callback delivery: first retry after this, doubling (with jitter) up to the cap. */
+export const CALLBACK_RETRY_BASE_MS = 500;
+export const CALLBACK_RETRY_CAP_MS = 60_000;
+/** A callback not delivered within this age is dropped (the control plane's watchdog takes over). */
+export const CALLBACK_MAX_AGE_MS = 24 * 60 * 60 * 1000;
+/** One delivery attempt's HTTP timeout. */
+export const CALLBACK_REQUEST_TIMEOUT_MS = 10_000;
+/** How often `starting` asks the dev server's published port whether it answers. */
+export const DEV_SERVER_POLL_MS = 200;
+/** Log lines kept per phase for the error message when a phase fails. */
+export const ERROR_TAIL_LINES = 20;
 
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 const list = z.string().transform((v) =>
@@ -47,6 +60,8 @@ const EnvSchema = z.object({
   API_SECRET: z.string({ error: "is required" }).min(32, "must be at least 32 characters (openssl rand -hex 32)"),
   /** Older secrets still accepted during a rotation, comma-separated. */
   API_SECRET_PREVIOUS: list.default([]),
+  /** Host name in the dev server URLs reported to the control plane. */
+  PUBLIC_HOST: z.string().min(1).optional(),
   /** Host address container ports are published on. 127.0.0.1 keeps them off the network. */
   PUBLISH_ADDRESS: z.string().min(1).default("0.0.0.0"),
   PORT_RANGE: portRange.default({ start: 10000, end: 20000 }),
@@ -75,6 +90,16 @@ const EnvSchema = z.object({
     .min(1024)
     .default(1024 * 1024),
 
+  /** Where repos are fetched from; {owner} and {repo} are filled in. file:// works (tests). */
+  GIT_REMOTE_TEMPLATE: z
+    .string()
+    .refine((v) => v.includes("{owner}") && v.includes("{repo}"), "must contain {owner} and {repo}")
+    .default("https://github.com/{owner}/{repo}.git"),
+  /** Per-phase deadlines of a setup; a phase that overruns ends the setup in `error`. */
+  SETUP_CLONE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(5 * 60_000),
+  SETUP_INSTALL_TIMEOUT_MS: z.coerce.number().int().min(1000).default(15 * 60_000),
+  SETUP_START_TIMEOUT_MS: z.coerce.number().int().min(1000).default(2 * 60_000),
+
   /** Escape hatches, all closed by default: what a create may ask for that weakens isolation. */
   ALLOW_PRIVILEGED: bool.default(false),
   ALLOWED_CAP_ADD: list.default([]),
@@ -87,6 +112,7 @@ export type Config = {
   bindAddress: string;
   apiSecrets: string[];
   publishAddress: string;
+  publicHost: string;
   portRange: { start: number; end: number };
   defaultImage: string;
   dataDir: string;
@@ -102,6 +128,12 @@ export type Config = {
     network: string;
     egressProxyUrl?: string;
     execOutputLimitBytes: number;
+  };
+  setup: {
+    gitRemoteTemplate: string;
+    cloneTimeoutMs: number;
+    installTimeoutMs: number;
+    startTimeoutMs: number;
   };
   policy: {
     allowPrivileged: boolean;
@@ -128,6 +160,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     bindAddress: e.BIND_ADDRESS,
     apiSecrets: [e.API_SECRET, ...e.API_SECRET_PREVIOUS],
     publishAddress: e.PUBLISH_ADDRESS,
+    publicHost: e.PUBLIC_HOST ?? (e.PUBLISH_ADDRESS === "0.0.0.0" ? hostname() : e.PUBLISH_ADDRESS),
     portRange: e.PORT_RANGE,
     defaultImage: e.DEFAULT_IMAGE,
     dataDir: e.DATA_DIR,
@@ -143,6 +176,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       network: e.CONTAINER_NETWORK,
       egressProxyUrl: e.EGRESS_PROXY_URL,
       execOutputLimitBytes: e.EXEC_OUTPUT_LIMIT_BYTES,
+    },
+    setup: {
+      gitRemoteTemplate: e.GIT_REMOTE_TEMPLATE,
+      cloneTimeoutMs: e.SETUP_CLONE_TIMEOUT_MS,
+      installTimeoutMs: e.SETUP_INSTALL_TIMEOUT_MS,
+      startTimeoutMs: e.SETUP_START_TIMEOUT_MS,
     },
     policy: {
       allowPrivileged: e.ALLOW_PRIVILEGED,

@@ -4,16 +4,29 @@
  * tests call it with their own, on an ephemeral port.
  */
 import { serve, type ServerType } from "@hono/node-server";
+import { mkdir } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
+import path from "node:path";
 import { createApp } from "./app.js";
 import { STARTUP_RECONCILE_WAIT_MS, type Config } from "./config.js";
 import { ExecRunner } from "./containers/exec-runner.js";
 import { PortAllocator } from "./containers/port-allocator.js";
 import { ContainerService } from "./containers/service.js";
 import { DockerClient } from "./docker/client.js";
+import { KeyedLock } from "./lib/keyed-lock.js";
 import type { Logger } from "./lib/logger.js";
+import { CallbackOutbox } from "./setup/callbacks.js";
+import { ContainerIO } from "./setup/container-io.js";
+import { RepoCache } from "./setup/repo-cache.js";
+import { SetupRunner } from "./setup/runner.js";
 
-export type RunningAgent = { url: string; port: number; close: () => Promise<void> };
+export type RunningAgent = {
+  url: string;
+  port: number;
+  close: () => Promise<void>;
+  /** Resolves when no setup runs and no callback is being delivered (tests). */
+  idle: () => Promise<void>;
+};
 
 export async function startAgent(config: Config, logger: Logger): Promise<RunningAgent> {
   const docker = new DockerClient(logger);
@@ -22,11 +35,26 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
   const stopReconciling = new AbortController();
   const reconciled = containers.reconcileUntilReady(stopReconciling.signal);
   const exec = new ExecRunner(docker, config.container.user, config.container.execOutputLimitBytes);
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const outbox = new CallbackOutbox(config.dataDir, logger);
+  const setup = new SetupRunner({
+    config,
+    docker,
+    containers,
+    repos: new RepoCache(path.join(config.dataDir, "repo-cache"), config.setup.gitRemoteTemplate, config.setup.cloneTimeoutMs),
+    io: new ContainerIO(docker, config.container.user),
+    outbox,
+    installLocks: new KeyedLock(),
+    logger,
+  });
+  await outbox.resume();
+  await setup.reportInterrupted();
   const { app, injectWebSocket, closeWebSockets } = createApp({
     config,
     docker,
     containers,
     exec,
+    setup,
     logger,
     startedAt: Date.now(),
   });
@@ -44,10 +72,15 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
   const close = () =>
     new Promise<void>((resolve) => {
       stopReconciling.abort();
+      void outbox.stop();
       closeWebSockets();
       server.close(() => resolve());
       // Open SSE streams would hold the server open forever.
       (server as { closeAllConnections?: () => void }).closeAllConnections?.();
     });
-  return { url: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`, port, close };
+  const idle = async () => {
+    await setup.idle();
+    await outbox.idle();
+  };
+  return { url: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`, port, close, idle };
 }

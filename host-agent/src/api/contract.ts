@@ -167,6 +167,73 @@ export const ExecResponse = z.object({
 export type ExecResponse = z.infer<typeof ExecResponse>;
 
 // ---------------------------------------------------------------------------------------------
+// Setup: clone, install, start, reported by signed callbacks
+// ---------------------------------------------------------------------------------------------
+
+/** `owner/repo` as GitHub allows it; "." and ".." are not names. */
+export const RepoFullName = z
+  .string()
+  .max(140)
+  .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/, "must be owner/repo")
+  .refine((v) => !/\/\.{1,2}$/.test(v), "must be owner/repo");
+
+/**
+ * A branch name git accepts (git check-ref-format --branch), and never one git could read as an
+ * option: no leading '-', no '..', no '@{', no control or special characters.
+ */
+export const BranchName = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9._/+-]*$/, "must be a valid git branch name")
+  .refine(
+    (v) => !v.includes("..") && !v.includes("//") && !v.endsWith("/") && !v.endsWith(".") && !v.endsWith(".lock") && !/(^|\/)\./.test(v),
+    "must be a valid git branch name",
+  );
+
+/** The phases a setup reports, in order; `error` can follow any of them. Defined once. */
+export const SETUP_PHASES = ["cloning", "installing", "starting", "ready", "error"] as const;
+export const SetupPhase = z.enum(SETUP_PHASES);
+export type SetupPhase = z.infer<typeof SetupPhase>;
+
+export const SetupRequest = z.strictObject({
+  repo: RepoFullName,
+  branch: BranchName,
+  /** Used on the host for the repo cache only; never enters a container, image, log or label. */
+  githubToken: z.string().min(1).max(512).optional(),
+  callbackUrl: z.url({ protocol: /^https?$/ }),
+  /** HMAC key for the callbacks' Standard Webhooks signature (raw, or `whsec_<base64>`). */
+  callbackSecret: z.string().min(16).max(512),
+  hasMainImage: z.boolean().default(false),
+  buildMainImage: z.boolean().default(false),
+  envVars: z.record(EnvKey, z.string().max(65536)).default({}),
+  /** The dev server's argv; defaults to `<package manager> run dev`. */
+  devCommand: z.array(z.string().max(4096)).min(1).max(64).optional(),
+});
+export type SetupRequest = z.input<typeof SetupRequest>;
+
+export const SetupAccepted = z.object({ id: ContainerId, accepted: z.literal(true) });
+
+/** Body of every setup callback; signed with Standard Webhooks headers. */
+export const SetupCallback = z.object({
+  containerId: ContainerId,
+  phase: SetupPhase,
+  /** Per container, strictly increasing across setups and agent restarts: drop anything older. */
+  sequence: z.number().int().nonnegative(),
+  /** When the phase started (ms since epoch), and how long the previous phase took. */
+  at: z.number(),
+  previousPhaseMs: z.number().nullable(),
+  repo: RepoFullName,
+  branch: BranchName,
+  hostPort: PortNumber.optional(),
+  url: z.string().optional(),
+  error: z.string().optional(),
+  /** Set when this setup built or used a main image. */
+  mainImage: z.object({ tag: z.string(), commit: z.string() }).optional(),
+});
+export type SetupCallback = z.infer<typeof SetupCallback>;
+
+// ---------------------------------------------------------------------------------------------
 // Health
 // ---------------------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { z } from "zod";
-import type { ContainerDetails, CreateContainerRequest, CreateContainerResponse } from "../api/contract.js";
+import { CreateContainerRequest, type ContainerDetails, type CreateContainerResponse } from "../api/contract.js";
 import { AppError } from "../api/errors.js";
 import { PORT_BIND_ATTEMPTS, RECONCILE_RETRY_MS, STOP_TIMEOUT_SECONDS, type Config } from "../config.js";
 import { dockerMessage, dockerStatus, type DockerClient } from "../docker/client.js";
@@ -115,6 +115,36 @@ export class ContainerService {
     await this.docker.remove(dockerId);
     this.known.delete(id);
     this.ports.release(details.ports.map((p) => p.hostPort));
+  }
+
+  /**
+   * Replaces a container's Docker container with one from another image and with another
+   * dependency volume, keeping its id, name, host ports and limits (setup needs both decided
+   * per repo and branch, and mounts cannot change on a running container). The ports stay held
+   * throughout.
+   */
+  async recreate(id: string, change: { image: string; volumeName: string }): Promise<string> {
+    const { dockerId, details } = await this.require(id);
+    const info = await this.docker.inspect(dockerId);
+    const h = info?.HostConfig;
+    const req = CreateContainerRequest.parse({
+      id,
+      name: details.name,
+      ports: details.ports.map((p) => p.containerPort),
+      volumeName: change.volumeName,
+      pool: false,
+      limits: h
+        ? { memoryMb: Math.floor((h.Memory ?? 0) / 1024 / 1024) || undefined, cpus: (h.NanoCpus ?? 0) / 1e9 || undefined, pidsLimit: h.PidsLimit || undefined }
+        : undefined,
+    });
+    await this.docker.remove(dockerId);
+    this.known.delete(id);
+    await this.docker.ensureVolume(change.volumeName, { [LABEL.managed]: "true", [LABEL.volume]: change.volumeName });
+    const options = buildCreateOptions({ id, req, image: change.image, ports: details.ports, createdAt: details.createdAt, config: this.config });
+    const newDockerId = await this.docker.create(options);
+    await this.docker.start(newDockerId);
+    this.known.set(id, newDockerId);
+    return newDockerId;
   }
 
   async count(): Promise<number> {

@@ -67,6 +67,36 @@ export class DockerClient {
     }
   }
 
+  /** An image's labels, or null when the image is not on this host. */
+  async imageLabels(ref: string): Promise<Record<string, string> | null> {
+    try {
+      const info = await this.api.getImage(ref).inspect();
+      return info.Config.Labels ?? {};
+    } catch (err) {
+      if (dockerStatus(err) === 404) return null;
+      throw err;
+    }
+  }
+
+  /**
+   * Builds an image from a context tar with the engine's builder; never pulls (the base image
+   * must be local). Every progress entry is checked for an error.
+   */
+  async buildImage(context: NodeJS.ReadableStream, tag: string): Promise<void> {
+    this.logger.info({ tag }, "docker build");
+    const stream = await this.streams.buildImage(context, { t: tag, pull: false, rm: true, forcerm: true });
+    await new Promise<void>((resolve, reject) => {
+      this.streams.modem.followProgress(
+        stream,
+        (err) => (err ? reject(err) : resolve()),
+        (event: { error?: string }) => {
+          if (event.error) reject(new Error(`image build failed: ${event.error}`));
+        },
+      );
+    });
+    this.logger.info({ tag }, "docker built");
+  }
+
   /** Creates a named volume if missing; Docker answers an existing one with itself. */
   async ensureVolume(name: string, labels: Record<string, string>): Promise<void> {
     await this.api.createVolume({ Name: name, Labels: labels });

@@ -1,16 +1,18 @@
 /**
- * The container resource: list, get, create, exec, restart, delete. Each handler parses its
+ * The container resource: list, get, create, exec, restart, delete, setup (accepted at once,
+ * progress by callbacks). Each handler parses its
  * input with the contract, calls the service and answers; errors go to the app's onError.
  */
 import { Hono } from "hono";
-import { ContainerId, CreateContainerRequest, ExecRequest } from "../api/contract.js";
+import { ContainerId, CreateContainerRequest, ExecRequest, SetupRequest } from "../api/contract.js";
 import { parseOr400, readJson } from "../api/errors.js";
 import type { ExecRunner } from "../containers/exec-runner.js";
 import type { ContainerService } from "../containers/service.js";
+import type { SetupRunner } from "../setup/runner.js";
 
 const IdempotencyKey = ContainerId.optional();
 
-export function containerRoutes(deps: { containers: ContainerService; exec: ExecRunner }) {
+export function containerRoutes(deps: { containers: ContainerService; exec: ExecRunner; setup: SetupRunner }) {
   const { containers } = deps;
   const idParam = (raw: string) => parseOr400(ContainerId, raw, "container id");
 
@@ -29,6 +31,12 @@ export function containerRoutes(deps: { containers: ContainerService; exec: Exec
       return c.json({ id, removed: true as const });
     })
     .post("/:id/restart", async (c) => c.json(await containers.restart(idParam(c.req.param("id")))))
+    .post("/:id/setup", async (c) => {
+      const id = idParam(c.req.param("id"));
+      const body = parseOr400(SetupRequest, await readJson(c), "body");
+      await deps.setup.start(id, body);
+      return c.json({ id, accepted: true as const }, 202);
+    })
     .post("/:id/exec", async (c) => {
       const id = idParam(c.req.param("id"));
       const body = parseOr400(ExecRequest, await readJson(c), "body");

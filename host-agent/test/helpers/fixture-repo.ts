@@ -1,0 +1,89 @@
+/**
+ * Local fixture repositories for setup tests: bare git repos under a temp root, reachable by the
+ * agent through GIT_REMOTE_TEMPLATE=file://<root>/{owner}/{repo}.git. Each has a package.json
+ * whose dependency is a local tarball (installs offline), a lockfile, and a tiny HTTP dev server
+ * that answers with its branch's message and its dependency's version.
+ */
+import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" };
+
+const SERVER_JS = `const http = require("http");
+const fs = require("fs");
+const greet = require("greet");
+const message = fs.readFileSync(__dirname + "/message.txt", "utf8").trim();
+const port = Number(process.env.PORT || 3000);
+http.createServer((req, res) => res.end(JSON.stringify({ message, greet: greet.version, env: process.env.FIXTURE_ENV || null })))
+  .listen(port, "0.0.0.0", () => console.log("dev server listening on " + port));
+`;
+
+async function sh(cwd: string, cmd: string, args: string[]) {
+  await run(cmd, args, { cwd, env: GIT_ENV });
+}
+
+/** A tarball npm can install offline, version `version`. */
+async function makeTarball(dir: string, version: string): Promise<string> {
+  const pkg = path.join(dir, `greet-src-${version}`, "package");
+  await mkdir(pkg, { recursive: true });
+  await writeFile(path.join(pkg, "package.json"), JSON.stringify({ name: "greet", version, main: "index.js" }));
+  await writeFile(path.join(pkg, "index.js"), `module.exports = { version: ${JSON.stringify(version)} };\n`);
+  const file = `greet-${version}.tgz`;
+  await sh(path.dirname(pkg), "tar", ["-czf", path.join(dir, file), "package"]);
+  await rm(path.dirname(pkg), { recursive: true });
+  return file;
+}
+
+export type FixtureBranch = { message: string; greetVersion: string; brokenDependency?: boolean };
+
+export type FixtureRoot = {
+  root: string;
+  remoteTemplate: string;
+  /** Creates owner/repo with `main` and any extra branches. */
+  createRepo: (repo: string, branches: Record<string, FixtureBranch>) => Promise<void>;
+  dispose: () => Promise<void>;
+};
+
+export async function fixtureRoot(): Promise<FixtureRoot> {
+  const root = await mkdtemp(path.join(tmpdir(), "artie-fixtures-"));
+  const createRepo = async (repo: string, branches: Record<string, FixtureBranch>) => {
+    const work = await mkdtemp(path.join(tmpdir(), "artie-fixture-work-"));
+    try {
+      await sh(work, "git", ["init", "--quiet", "--initial-branch=main"]);
+      for (const [branch, spec] of Object.entries(branches)) {
+        if (branch !== "main") await sh(work, "git", ["checkout", "--quiet", "-B", branch, "main"]);
+        await mkdir(path.join(work, "vendor"), { recursive: true });
+        const tarball = await makeTarball(path.join(work, "vendor"), spec.greetVersion);
+        const dependency = spec.brokenDependency ? "file:vendor/does-not-exist.tgz" : `file:vendor/${tarball}`;
+        const pkg = { name: "fixture", version: "1.0.0", private: true, scripts: { dev: "node server.js" }, dependencies: { greet: dependency } };
+        await writeFile(path.join(work, "package.json"), JSON.stringify(pkg, null, 2));
+        await writeFile(path.join(work, "server.js"), SERVER_JS);
+        await writeFile(path.join(work, "message.txt"), `${spec.message}\n`);
+        await writeFile(path.join(work, ".gitignore"), "node_modules\n");
+        if (!spec.brokenDependency) {
+          await sh(work, "npm", ["install", "--package-lock-only", "--offline", "--no-audit", "--no-fund"]);
+        } else {
+          await writeFile(path.join(work, "package-lock.json"), JSON.stringify({ name: "fixture", lockfileVersion: 3, requires: true, packages: {} }));
+        }
+        await sh(work, "git", ["add", "-A"]);
+        await sh(work, "git", ["commit", "--quiet", "-m", `${branch}: ${spec.message}`]);
+        if (branch !== "main") await sh(work, "git", ["checkout", "--quiet", "main"]);
+      }
+      const [owner, name] = repo.split("/") as [string, string];
+      await mkdir(path.join(root, owner), { recursive: true });
+      await sh(work, "git", ["clone", "--quiet", "--bare", work, path.join(root, owner, `${name}.git`)]);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  };
+  return {
+    root,
+    remoteTemplate: `file://${root}/{owner}/{repo}.git`,
+    createRepo,
+    dispose: () => rm(root, { recursive: true, force: true }),
+  };
+}
