@@ -96,9 +96,21 @@ const EnvSchema = z.object({
     .refine((v) => v.includes("{owner}") && v.includes("{repo}"), "must contain {owner} and {repo}")
     .default("https://github.com/{owner}/{repo}.git"),
   /** Per-phase deadlines of a setup; a phase that overruns ends the setup in `error`. */
-  SETUP_CLONE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(5 * 60_000),
-  SETUP_INSTALL_TIMEOUT_MS: z.coerce.number().int().min(1000).default(15 * 60_000),
-  SETUP_START_TIMEOUT_MS: z.coerce.number().int().min(1000).default(2 * 60_000),
+  SETUP_CLONE_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .default(5 * 60_000),
+  SETUP_INSTALL_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .default(15 * 60_000),
+  SETUP_START_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .default(2 * 60_000),
 
   /** Escape hatches, all closed by default: what a create may ask for that weakens isolation. */
   ALLOW_PRIVILEGED: bool.default(false),

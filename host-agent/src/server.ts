@@ -41,7 +41,11 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
     config,
     docker,
     containers,
-    repos: new RepoCache(path.join(config.dataDir, "repo-cache"), config.setup.gitRemoteTemplate, config.setup.cloneTimeoutMs),
+    repos: new RepoCache(
+      path.join(config.dataDir, "repo-cache"),
+      config.setup.gitRemoteTemplate,
+      config.setup.cloneTimeoutMs,
+    ),
     io: new ContainerIO(docker, config.container.user),
     outbox,
     installLocks: new KeyedLock(),

@@ -9,7 +9,9 @@ import { startReceiver, type Receiver } from "./helpers/callback-receiver.js";
 import { fixtureRoot, type FixtureRoot } from "./helpers/fixture-repo.js";
 import { docker } from "./helpers/docker.js";
 import { NODE_IMAGE } from "./helpers/images.js";
-import { createContainer } from "./helpers/agent.js";
+import { TEST_SECRET, createContainer } from "./helpers/agent.js";
+import { readSse } from "./helpers/sse.js";
+import { LogEvent } from "../src/api/contract.js";
 
 const SECRET = "callback-secret-0123456789";
 let fixtures: FixtureRoot;
@@ -30,22 +32,31 @@ beforeAll(async () => {
     GIT_REMOTE_TEMPLATE: fixtures.remoteTemplate,
     DATA_DIR: fixtures.root + "/agent-data",
     CONTAINER_MEMORY_MB: "512",
-    SETUP_START_TIMEOUT_MS: "20000",
+    SETUP_START_TIMEOUT_MS: "8000",
   });
 });
 afterAll(async () => {
   await agent?.close();
   await receiver?.close();
   await fixtures?.dispose();
-  await docker.getImage("acme-shop:main").remove({ force: true }).catch(() => undefined);
+  await docker
+    .getImage("acme-shop:main")
+    .remove({ force: true })
+    .catch(() => undefined);
 });
 
 async function setup(id: string, body: Record<string, unknown>) {
-  return agent.api.post(`/api/containers/${id}/setup`, { callbackUrl: receiver.url, callbackSecret: SECRET, repo: REPO, ...body });
+  return agent.api.post(`/api/containers/${id}/setup`, {
+    callbackUrl: receiver.url,
+    callbackSecret: SECRET,
+    repo: REPO,
+    ...body,
+  });
 }
 
 const phasesOf = (id: string) => receiver.received.filter((r) => r.body.containerId === id).map((r) => r.body.phase);
-const finished = (id: string) => (rs: typeof receiver.received) => rs.some((r) => r.body.containerId === id && ["ready", "error"].includes(r.body.phase));
+const finished = (id: string) => (rs: typeof receiver.received) =>
+  rs.some((r) => r.body.containerId === id && ["ready", "error"].includes(r.body.phase));
 
 describe("setup", () => {
   it("cold setup reaches ready and the dev server answers on its host port", async () => {
@@ -62,6 +73,122 @@ describe("setup", () => {
     expect(ready.hostPort).toBe(c.hostPort);
     const page = (await (await fetch(`http://127.0.0.1:${c.hostPort}/`)).json()) as Record<string, unknown>;
     expect(page).toEqual({ message: "hello from main", greet: "1.0.0", env: "from-env" });
+    // Every phase's output is in the container's log stream, prefixed, and the dev server's too.
+    const { events } = await readSse(`${agent.url}/api/containers/${c.id}/logs`, {
+      headers: { authorization: `Bearer ${TEST_SECRET}` },
+      timeoutMs: 1500,
+    });
+    const lines = events.filter((e) => !e.event).map((e) => LogEvent.parse(JSON.parse(e.data)).line);
+    expect(lines.some((l) => l.startsWith("[cloning] acme/shop main at"))).toBe(true);
+    expect(lines.some((l) => /^\[installing\] (added|up to date)/.test(l))).toBe(true);
+    expect(lines).toContain(`[dev] dev server listening on 3000`);
     console.log("cold timeline", mine.map((r) => `${r.body.phase}:${r.body.previousPhaseMs}`).join(" "));
+  });
+
+  it("builds the main image, and a warm setup from it skips the install", async () => {
+    const first = await createContainer(agent.api, { image: NODE_IMAGE });
+    await setup(first.id, { branch: "main", buildMainImage: true });
+    const [ready] = (await receiver.waitFor(finished(first.id))).filter(
+      (r) => r.body.containerId === first.id && r.body.phase === "ready",
+    );
+    expect(ready?.body.mainImage?.tag).toBe("acme-shop:main");
+    const image = await docker.getImage("acme-shop:main").inspect();
+    expect(image.Config.Labels["artie.main-commit"]).toMatch(/^[0-9a-f]{40}$/);
+
+    const warm = await createContainer(agent.api, { image: NODE_IMAGE });
+    await setup(warm.id, { branch: "main", hasMainImage: true });
+    await receiver.waitFor(finished(warm.id));
+    expect(phasesOf(warm.id)).toEqual(["cloning", "installing", "starting", "ready"]);
+    const info = await docker.getContainer(`artie-${warm.id}`).inspect();
+    expect(info.Config.Image).toBe("acme-shop:main");
+    const logs = (await docker.getContainer(`artie-${warm.id}`).logs({ stdout: true, stderr: true })).toString();
+    expect(logs).toMatch(/already installed/);
+    const page = (await (await fetch(`http://127.0.0.1:${warm.hostPort}/`)).json()) as Record<string, unknown>;
+    expect(page).toMatchObject({ message: "hello from main", greet: "1.0.0" });
+  });
+
+  it("switches an environment to another branch, which gets its own dependencies", async () => {
+    const c = await createContainer(agent.api, { image: NODE_IMAGE });
+    await setup(c.id, { branch: "main", hasMainImage: true });
+    await receiver.waitFor(finished(c.id));
+    const before = receiver.received.length;
+    await setup(c.id, { branch: "feature", hasMainImage: true });
+    await receiver.waitFor((rs) =>
+      rs.slice(before).some((r) => r.body.containerId === c.id && r.body.phase === "ready"),
+    );
+    expect(phasesOf(c.id)).toEqual([
+      "cloning",
+      "installing",
+      "starting",
+      "ready",
+      "cloning",
+      "installing",
+      "starting",
+      "ready",
+    ]);
+    const page = (await (await fetch(`http://127.0.0.1:${c.hostPort}/`)).json()) as Record<string, unknown>;
+    expect(page).toMatchObject({ message: "hello from feature", greet: "2.0.0" });
+  });
+
+  it("sets up two branches of one repo at the same time, each with its own dependencies", async () => {
+    const a = await createContainer(agent.api, { image: NODE_IMAGE });
+    const b = await createContainer(agent.api, { image: NODE_IMAGE });
+    await Promise.all([setup(a.id, { branch: "main" }), setup(b.id, { branch: "feature" })]);
+    await receiver.waitFor((rs) => finished(a.id)(rs) && finished(b.id)(rs));
+    expect(phasesOf(a.id).at(-1)).toBe("ready");
+    expect(phasesOf(b.id).at(-1)).toBe("ready");
+    const pageA = (await (await fetch(`http://127.0.0.1:${a.hostPort}/`)).json()) as Record<string, unknown>;
+    const pageB = (await (await fetch(`http://127.0.0.1:${b.hostPort}/`)).json()) as Record<string, unknown>;
+    expect(pageA).toMatchObject({ message: "hello from main", greet: "1.0.0" });
+    expect(pageB).toMatchObject({ message: "hello from feature", greet: "2.0.0" });
+  });
+
+  it("refuses a second setup of a busy container with 409, and bad input with 400", async () => {
+    const c = await createContainer(agent.api, { image: NODE_IMAGE });
+    expect((await setup(c.id, { branch: "main" })).status).toBe(202);
+    expect((await setup(c.id, { branch: "main" })).status).toBe(409);
+    for (const branch of ["-x", "a..b", "x.lock", "refs/../../etc", "with space"]) {
+      expect((await setup(c.id, { branch })).status, branch).toBe(400);
+    }
+    expect((await agent.api.post(`/api/containers/${c.id}/setup`, { repo: "a/b", branch: "main" })).status).toBe(400);
+    await receiver.waitFor(finished(c.id));
+  });
+});
+
+describe("setup failures end in error with a message a person can act on", () => {
+  async function failWith(body: Record<string, unknown>) {
+    const c = await createContainer(agent.api, { image: NODE_IMAGE });
+    expect((await setup(c.id, body)).status).toBe(202);
+    await receiver.waitFor(finished(c.id));
+    const last = receiver.received.filter((r) => r.body.containerId === c.id).at(-1)!.body;
+    expect(last.phase).toBe("error");
+    return last.error ?? "";
+  }
+
+  it("an unknown repository", async () => {
+    expect(await failWith({ repo: "acme/nope", branch: "main" })).toMatch(/Could not fetch acme\/nope/);
+  });
+
+  it("a missing branch", async () => {
+    expect(await failWith({ branch: "no-such-branch" })).toMatch(
+      /Branch "no-such-branch" does not exist in acme\/shop/,
+    );
+  });
+
+  it("a failing install, with the install's last lines", async () => {
+    const message = await failWith({ branch: "broken" });
+    expect(message).toMatch(/Dependency install \(npm\) failed/);
+    expect(message).toMatch(/\[installing\]/);
+  });
+
+  it("a dev server that never listens", async () => {
+    const message = await failWith({ branch: "main", devCommand: ["sleep", "600"] });
+    expect(message).toMatch(/did not answer on port 3000 within 8 s/);
+  });
+
+  it("a dev server that exits", async () => {
+    const message = await failWith({ branch: "main", devCommand: ["sh", "-c", "echo boom; exit 3"] });
+    expect(message).toMatch(/exited with code 3/);
+    expect(message).toMatch(/boom/);
   });
 });

@@ -187,7 +187,13 @@ export const BranchName = z
   .max(255)
   .regex(/^[A-Za-z0-9_][A-Za-z0-9._/+-]*$/, "must be a valid git branch name")
   .refine(
-    (v) => !v.includes("..") && !v.includes("//") && !v.endsWith("/") && !v.endsWith(".") && !v.endsWith(".lock") && !/(^|\/)\./.test(v),
+    (v) =>
+      !v.includes("..") &&
+      !v.includes("//") &&
+      !v.endsWith("/") &&
+      !v.endsWith(".") &&
+      !v.endsWith(".lock") &&
+      !/(^|\/)\./.test(v),
     "must be a valid git branch name",
   );
 

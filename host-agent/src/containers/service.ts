@@ -134,13 +134,24 @@ export class ContainerService {
       volumeName: change.volumeName,
       pool: false,
       limits: h
-        ? { memoryMb: Math.floor((h.Memory ?? 0) / 1024 / 1024) || undefined, cpus: (h.NanoCpus ?? 0) / 1e9 || undefined, pidsLimit: h.PidsLimit || undefined }
+        ? {
+            memoryMb: Math.floor((h.Memory ?? 0) / 1024 / 1024) || undefined,
+            cpus: (h.NanoCpus ?? 0) / 1e9 || undefined,
+            pidsLimit: h.PidsLimit || undefined,
+          }
         : undefined,
     });
     await this.docker.remove(dockerId);
     this.known.delete(id);
     await this.docker.ensureVolume(change.volumeName, { [LABEL.managed]: "true", [LABEL.volume]: change.volumeName });
-    const options = buildCreateOptions({ id, req, image: change.image, ports: details.ports, createdAt: details.createdAt, config: this.config });
+    const options = buildCreateOptions({
+      id,
+      req,
+      image: change.image,
+      ports: details.ports,
+      createdAt: details.createdAt,
+      config: this.config,
+    });
     const newDockerId = await this.docker.create(options);
     await this.docker.start(newDockerId);
     this.known.set(id, newDockerId);

@@ -38,7 +38,9 @@ function signingKey(secret: string): Buffer {
 /** Standard Webhooks headers for one delivery attempt. */
 export function signWebhook(secret: string, webhookId: string, body: string, nowSeconds: number) {
   const timestamp = String(nowSeconds);
-  const signature = createHmac("sha256", signingKey(secret)).update(`${webhookId}.${timestamp}.${body}`).digest("base64");
+  const signature = createHmac("sha256", signingKey(secret))
+    .update(`${webhookId}.${timestamp}.${body}`)
+    .digest("base64");
   return { "webhook-id": webhookId, "webhook-timestamp": timestamp, "webhook-signature": `v1,${signature}` };
 }
 
@@ -115,7 +117,10 @@ export class CallbackOutbox {
       const status = await this.attempt(p);
       if (status >= 200 && status < 300) break;
       const delay = Math.random() * Math.min(CALLBACK_RETRY_CAP_MS, CALLBACK_RETRY_BASE_MS * 2 ** attempt);
-      this.logger.warn({ webhookId: p.webhookId, status, attempt, retryInMs: Math.round(delay) }, "callback not accepted");
+      this.logger.warn(
+        { webhookId: p.webhookId, status, attempt, retryInMs: Math.round(delay) },
+        "callback not accepted",
+      );
       await this.sleep(delay);
     }
     if (!this.stopped) await rm(this.fileFor(p.webhookId), { force: true });

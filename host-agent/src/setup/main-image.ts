@@ -16,7 +16,11 @@ import type { ContainerIO } from "./container-io.js";
 
 /** Where a main image keeps its dependencies, outside the workspace mounts. */
 export const SEED_DIR = "/opt/artie/seed/node_modules";
-export const MAIN_LABELS = { commit: "artie.main-commit", lockHash: "artie.lock-hash", base: "artie.base-image" } as const;
+export const MAIN_LABELS = {
+  commit: "artie.main-commit",
+  lockHash: "artie.lock-hash",
+  base: "artie.base-image",
+} as const;
 
 export const mainImageTag = (repo: string) => `${repo.replace("/", "-").toLowerCase()}:main`;
 

@@ -95,7 +95,10 @@ export class RepoCache {
     const target = this.pathFor(repo);
     const o = { token, timeoutMs: this.timeoutMs };
     if (await exists(target)) {
-      await git(["fetch", "--quiet", "--prune", "--", this.remoteUrl(repo), "+refs/heads/*:refs/heads/*"], { ...o, cwd: target });
+      await git(["fetch", "--quiet", "--prune", "--", this.remoteUrl(repo), "+refs/heads/*:refs/heads/*"], {
+        ...o,
+        cwd: target,
+      });
       return;
     }
     // Clone next to the target and rename: a half-finished clone is never taken for a cache.

@@ -50,7 +50,13 @@ const INSTALL_COMMAND: Record<Dependencies["manager"], string[]> = {
 /** A failure a person can act on; anything else is reported with a generic message. */
 export class SetupError extends Error {}
 
-const Marker = z.object({ callbackUrl: z.string(), callbackSecret: z.string(), repo: z.string(), branch: z.string(), phase: SetupPhase });
+const Marker = z.object({
+  callbackUrl: z.string(),
+  callbackSecret: z.string(),
+  repo: z.string(),
+  branch: z.string(),
+  phase: SetupPhase,
+});
 
 export type SetupDeps = {
   config: Config;
@@ -131,7 +137,11 @@ export class SetupRunner {
       await report("starting");
       const hostPort = await this.startDevServer(id, dockerId, req, prepared, tail);
       const mainImage = req.buildMainImage ? await this.buildMain(dockerId, req, prepared) : prepared.mainImage;
-      await report("ready", { hostPort, url: `http://${this.d.config.publicHost}:${hostPort}`, ...(mainImage ? { mainImage: { tag: mainImage.tag, commit: mainImage.commit } } : {}) });
+      await report("ready", {
+        hostPort,
+        url: `http://${this.d.config.publicHost}:${hostPort}`,
+        ...(mainImage ? { mainImage: { tag: mainImage.tag, commit: mainImage.commit } } : {}),
+      });
     } catch (err) {
       const message = this.describe(err, req, tail);
       this.d.logger.warn({ id, err: redact(String(err), req.githubToken) }, "setup failed");
@@ -160,7 +170,13 @@ export class SetupRunner {
       if (phase === "ready" || phase === "error") {
         await rm(marker, { force: true });
       } else {
-        const m = { callbackUrl: req.callbackUrl, callbackSecret: req.callbackSecret, repo: req.repo, branch: req.branch, phase };
+        const m = {
+          callbackUrl: req.callbackUrl,
+          callbackSecret: req.callbackSecret,
+          repo: req.repo,
+          branch: req.branch,
+          phase,
+        };
         await mkdir(this.markers, { recursive: true, mode: 0o700 });
         await writeFile(marker, JSON.stringify(m), { mode: 0o600 });
       }
@@ -173,7 +189,8 @@ export class SetupRunner {
     const { repos, containers, io, config } = this.d;
     await withTimeout(repos.refresh(req.repo, req.githubToken), config.setup.cloneTimeoutMs, "fetching the repository");
     const commit = await repos.resolveBranch(req.repo, req.branch);
-    if (!commit) throw new SetupError(`Branch "${req.branch}" does not exist in ${req.repo}. Push it or pick another branch.`);
+    if (!commit)
+      throw new SetupError(`Branch "${req.branch}" does not exist in ${req.repo}. Push it or pick another branch.`);
     const deps = await repos.dependencies(req.repo, commit);
     const mainImage = req.hasMainImage ? await findMainImage(this.d.docker, req.repo) : null;
     const current = await containers.get(id);
@@ -185,7 +202,11 @@ export class SetupRunner {
     ]);
     const checkout = await repos.checkout(req.repo, req.branch);
     try {
-      await withTimeout(io.putDirectory(dockerId, checkout.dir, WORKSPACE_DIR), config.setup.cloneTimeoutMs, "copying the checkout");
+      await withTimeout(
+        io.putDirectory(dockerId, checkout.dir, WORKSPACE_DIR),
+        config.setup.cloneTimeoutMs,
+        "copying the checkout",
+      );
     } finally {
       await checkout.dispose();
     }
@@ -193,7 +214,12 @@ export class SetupRunner {
     return { dockerId, commit, deps, mainImage, baseImage: mainImage ? null : image, volumeName };
   }
 
-  private async install(dockerId: string, req: Setup, p: { deps: Dependencies; mainImage: MainImage | null; volumeName: string }, tail: LineTail) {
+  private async install(
+    dockerId: string,
+    req: Setup,
+    p: { deps: Dependencies; mainImage: MainImage | null; volumeName: string },
+    tail: LineTail,
+  ) {
     const { io, config } = this.d;
     await this.d.installLocks.run(p.volumeName, async () => {
       const installed = await io.capture(dockerId, ["cat", DEPS_MARKER]);
@@ -228,7 +254,10 @@ export class SetupRunner {
     const host = config.publishAddress === "0.0.0.0" ? "127.0.0.1" : config.publishAddress;
     const deadline = Date.now() + config.setup.startTimeoutMs;
     while (Date.now() < deadline) {
-      if (exited !== undefined) throw new SetupError(`The dev server (${argv.join(" ")}) exited with code ${exited} before it answered on port ${containerPort}.`);
+      if (exited !== undefined)
+        throw new SetupError(
+          `The dev server (${argv.join(" ")}) exited with code ${exited} before it answered on port ${containerPort}.`,
+        );
       if (await answers(`http://${host}:${hostPort}/`)) return hostPort;
       await new Promise((r) => setTimeout(r, DEV_SERVER_POLL_MS));
     }
@@ -237,10 +266,21 @@ export class SetupRunner {
     );
   }
 
-  private async buildMain(dockerId: string, req: Setup, p: { commit: string; deps: Dependencies; baseImage: string | null; mainImage: MainImage | null }) {
+  private async buildMain(
+    dockerId: string,
+    req: Setup,
+    p: { commit: string; deps: Dependencies; baseImage: string | null; mainImage: MainImage | null },
+  ) {
     const base = p.baseImage ?? this.d.config.defaultImage;
     await this.d.io.writeLog(dockerId, ["[ready] building the main image in the background of this setup"]);
-    return buildMainImage(this.d.docker, this.d.io, { dockerId, repo: req.repo, baseImage: base, commit: p.commit, lockHash: p.deps.hash, user: this.d.config.container.user });
+    return buildMainImage(this.d.docker, this.d.io, {
+      dockerId,
+      repo: req.repo,
+      baseImage: base,
+      commit: p.commit,
+      lockHash: p.deps.hash,
+      user: this.d.config.container.user,
+    });
   }
 
   private envList(req: Setup, extra: string[]): string[] {
@@ -278,4 +318,3 @@ function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> 
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
-

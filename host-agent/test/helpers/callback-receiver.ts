@@ -12,6 +12,8 @@ export type Received = { webhookId: string; timestamp: number; validSignature: b
 export type Receiver = {
   url: string;
   received: Received[];
+  /** webhook-ids answered with 503. */
+  refused: string[];
   /** Answer the next `n` deliveries with 503. */
   refuse: (n: number) => void;
   waitFor: (predicate: (r: Received[]) => boolean, timeoutMs?: number) => Promise<Received[]>;
@@ -30,6 +32,7 @@ function verify(secret: string, id: string, timestamp: string, body: string, hea
 
 export async function startReceiver(secret: string, port = 0): Promise<Receiver> {
   const received: Received[] = [];
+  const refused: string[] = [];
   let refusals = 0;
   const server: Server = createServer((req, res) => {
     let body = "";
@@ -37,13 +40,19 @@ export async function startReceiver(secret: string, port = 0): Promise<Receiver>
     req.on("end", () => {
       if (refusals > 0) {
         refusals--;
+        refused.push(String(req.headers["webhook-id"] ?? ""));
         res.statusCode = 503;
         return res.end();
       }
       const id = String(req.headers["webhook-id"] ?? "");
       const ts = String(req.headers["webhook-timestamp"] ?? "");
       const sig = String(req.headers["webhook-signature"] ?? "");
-      received.push({ webhookId: id, timestamp: Number(ts), validSignature: verify(secret, id, ts, body, sig), body: SetupCallback.parse(JSON.parse(body)) });
+      received.push({
+        webhookId: id,
+        timestamp: Number(ts),
+        validSignature: verify(secret, id, ts, body, sig),
+        body: SetupCallback.parse(JSON.parse(body)),
+      });
       res.statusCode = 204;
       res.end();
     });
@@ -53,11 +62,13 @@ export async function startReceiver(secret: string, port = 0): Promise<Receiver>
   return {
     url: `http://127.0.0.1:${actual}/docker-status`,
     received,
+    refused,
     refuse: (n) => (refusals = n),
     waitFor: async (predicate, timeoutMs = 60_000) => {
       const deadline = Date.now() + timeoutMs;
       while (!predicate(received)) {
-        if (Date.now() > deadline) throw new Error(`callbacks never matched; got ${JSON.stringify(received.map((r) => r.body.phase))}`);
+        if (Date.now() > deadline)
+          throw new Error(`callbacks never matched; got ${JSON.stringify(received.map((r) => r.body.phase))}`);
         await new Promise((r) => setTimeout(r, 100));
       }
       return received;

@@ -11,7 +11,13 @@ import path from "node:path";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
-const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" };
+const GIT_ENV = {
+  ...process.env,
+  GIT_AUTHOR_NAME: "t",
+  GIT_AUTHOR_EMAIL: "t@t",
+  GIT_COMMITTER_NAME: "t",
+  GIT_COMMITTER_EMAIL: "t@t",
+};
 
 const SERVER_JS = `const http = require("http");
 const fs = require("fs");
@@ -59,7 +65,13 @@ export async function fixtureRoot(): Promise<FixtureRoot> {
         await mkdir(path.join(work, "vendor"), { recursive: true });
         const tarball = await makeTarball(path.join(work, "vendor"), spec.greetVersion);
         const dependency = spec.brokenDependency ? "file:vendor/does-not-exist.tgz" : `file:vendor/${tarball}`;
-        const pkg = { name: "fixture", version: "1.0.0", private: true, scripts: { dev: "node server.js" }, dependencies: { greet: dependency } };
+        const pkg = {
+          name: "fixture",
+          version: "1.0.0",
+          private: true,
+          scripts: { dev: "node server.js" },
+          dependencies: { greet: dependency },
+        };
         await writeFile(path.join(work, "package.json"), JSON.stringify(pkg, null, 2));
         await writeFile(path.join(work, "server.js"), SERVER_JS);
         await writeFile(path.join(work, "message.txt"), `${spec.message}\n`);
@@ -67,7 +79,10 @@ export async function fixtureRoot(): Promise<FixtureRoot> {
         if (!spec.brokenDependency) {
           await sh(work, "npm", ["install", "--package-lock-only", "--offline", "--no-audit", "--no-fund"]);
         } else {
-          await writeFile(path.join(work, "package-lock.json"), JSON.stringify({ name: "fixture", lockfileVersion: 3, requires: true, packages: {} }));
+          await writeFile(
+            path.join(work, "package-lock.json"),
+            JSON.stringify({ name: "fixture", lockfileVersion: 3, requires: true, packages: {} }),
+          );
         }
         await sh(work, "git", ["add", "-A"]);
         await sh(work, "git", ["commit", "--quiet", "-m", `${branch}: ${spec.message}`]);
