@@ -88,10 +88,12 @@ describe("setup", () => {
   it("builds the main image, and a warm setup from it skips the install", async () => {
     const first = await createContainer(agent.api, { image: NODE_IMAGE });
     await setup(first.id, { branch: "main", buildMainImage: true });
-    const [ready] = (await receiver.waitFor(finished(first.id))).filter(
-      (r) => r.body.containerId === first.id && r.body.phase === "ready",
-    );
-    expect(ready?.body.mainImage?.tag).toBe("acme-shop:main");
+    // `ready` comes first (the environment is usable), then a second `ready` with the image.
+    const withImage = (rs: typeof receiver.received) =>
+      rs.find((r) => r.body.containerId === first.id && r.body.mainImage);
+    const announced = withImage(await receiver.waitFor((rs) => withImage(rs) !== undefined))!;
+    expect(phasesOf(first.id)).toEqual(["cloning", "installing", "starting", "ready", "ready"]);
+    expect(announced.body).toMatchObject({ phase: "ready", mainImage: { tag: "acme-shop:main" } });
     const image = await docker.getImage("acme-shop:main").inspect();
     expect(image.Config.Labels["artie.main-commit"]).toMatch(/^[0-9a-f]{40}$/);
 

@@ -6,6 +6,7 @@
  * Only fixed scripts run in a shell; caller argv arrives as positional parameters.
  */
 import { Writable, type Duplex } from "node:stream";
+import { finished } from "node:stream/promises";
 import { pack } from "tar-fs";
 import type { DockerClient } from "../docker/client.js";
 
@@ -138,9 +139,13 @@ export class ContainerIO {
       tty: false,
       stdin: false,
     });
+    // The destination's own errors (e.g. a failed extract) must fail this call, and it must have
+    // flushed everything before the caller uses what it wrote.
+    const written = finished(into);
     this.docker.demux(stream, into, discard());
     await drain(stream);
     into.end();
+    await written;
     const { ExitCode } = await exec.inspect();
     if (ExitCode !== 0) throw new Error(`reading ${dir} from the container failed (tar exit ${ExitCode})`);
   }

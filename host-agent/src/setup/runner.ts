@@ -136,12 +136,12 @@ export class SetupRunner {
       await this.install(dockerId, req, prepared, tail);
       await report("starting");
       const hostPort = await this.startDevServer(id, dockerId, req, prepared, tail);
-      const mainImage = req.buildMainImage ? await this.buildMain(dockerId, req, prepared) : prepared.mainImage;
-      await report("ready", {
-        hostPort,
-        url: `http://${this.d.config.publicHost}:${hostPort}`,
-        ...(mainImage ? { mainImage: { tag: mainImage.tag, commit: mainImage.commit } } : {}),
-      });
+      const ready = { hostPort, url: `http://${this.d.config.publicHost}:${hostPort}` };
+      const used = prepared.mainImage;
+      await report("ready", { ...ready, ...(used ? { mainImage: { tag: used.tag, commit: used.commit } } : {}) });
+      if (req.buildMainImage) {
+        await this.buildMainAfterReady(id, dockerId, req, prepared, (extra) => report("ready", { ...ready, ...extra }));
+      }
     } catch (err) {
       const message = this.describe(err, req, tail);
       this.d.logger.warn({ id, err: redact(String(err), req.githubToken) }, "setup failed");
@@ -266,21 +266,35 @@ export class SetupRunner {
     );
   }
 
-  private async buildMain(
+  /**
+   * The environment is usable before its main image exists, so the image is built after `ready`
+   * and announced by a second `ready` (newer sequence) carrying it. A failed build leaves the
+   * environment ready; it is logged, and the next setup with buildMainImage tries again.
+   */
+  private async buildMainAfterReady(
+    id: string,
     dockerId: string,
     req: Setup,
-    p: { commit: string; deps: Dependencies; baseImage: string | null; mainImage: MainImage | null },
+    p: { commit: string; deps: Dependencies; baseImage: string | null },
+    announce: (extra: Partial<SetupCallback>) => Promise<void>,
   ) {
-    const base = p.baseImage ?? this.d.config.defaultImage;
-    await this.d.io.writeLog(dockerId, ["[ready] building the main image in the background of this setup"]);
-    return buildMainImage(this.d.docker, this.d.io, {
-      dockerId,
-      repo: req.repo,
-      baseImage: base,
-      commit: p.commit,
-      lockHash: p.deps.hash,
-      user: this.d.config.container.user,
-    });
+    const { io, docker, config, logger } = this.d;
+    try {
+      await io.writeLog(dockerId, [`[ready] building main image for ${req.repo}`]);
+      const built = await buildMainImage(docker, io, {
+        dockerId,
+        repo: req.repo,
+        baseImage: p.baseImage ?? config.defaultImage,
+        commit: p.commit,
+        lockHash: p.deps.hash,
+        user: config.container.user,
+      });
+      await io.writeLog(dockerId, [`[ready] main image ${built.tag} built`]);
+      await announce({ mainImage: { tag: built.tag, commit: built.commit } });
+    } catch (err) {
+      logger.error({ id, err }, "main image build failed");
+      await io.writeLog(dockerId, [`[ready] main image build failed: ${String(err)}`]).catch(() => undefined);
+    }
   }
 
   private envList(req: Setup, extra: string[]): string[] {

@@ -32,19 +32,27 @@ async function sh(cwd: string, cmd: string, args: string[]) {
   await run(cmd, args, { cwd, env: GIT_ENV });
 }
 
-/** A tarball npm can install offline, version `version`. */
-async function makeTarball(dir: string, version: string): Promise<string> {
-  const pkg = path.join(dir, `greet-src-${version}`, "package");
+/** A tarball npm can install offline: package `name` at `version`, with `files` extra files. */
+async function makeTarball(dir: string, version: string, name = "greet", files = 0): Promise<string> {
+  const pkg = path.join(dir, `${name}-src-${version}`, "package");
   await mkdir(pkg, { recursive: true });
-  await writeFile(path.join(pkg, "package.json"), JSON.stringify({ name: "greet", version, main: "index.js" }));
+  await writeFile(path.join(pkg, "package.json"), JSON.stringify({ name, version, main: "index.js" }));
   await writeFile(path.join(pkg, "index.js"), `module.exports = { version: ${JSON.stringify(version)} };\n`);
-  const file = `greet-${version}.tgz`;
+  for (let i = 0; i < files; i++)
+    await writeFile(path.join(pkg, `lib-${i}.js`), `// ${"x".repeat(2000)}\nmodule.exports = ${i};\n`);
+  const file = `${name}-${version}.tgz`;
   await sh(path.dirname(pkg), "tar", ["-czf", path.join(dir, file), "package"]);
   await rm(path.dirname(pkg), { recursive: true });
   return file;
 }
 
-export type FixtureBranch = { message: string; greetVersion: string; brokenDependency?: boolean };
+export type FixtureBranch = {
+  message: string;
+  greetVersion: string;
+  brokenDependency?: boolean;
+  /** Extra vendored packages (20 files each), to give installs a realistic weight (benchmarks). */
+  extraDependencies?: number;
+};
 
 export type FixtureRoot = {
   root: string;
@@ -65,12 +73,17 @@ export async function fixtureRoot(): Promise<FixtureRoot> {
         await mkdir(path.join(work, "vendor"), { recursive: true });
         const tarball = await makeTarball(path.join(work, "vendor"), spec.greetVersion);
         const dependency = spec.brokenDependency ? "file:vendor/does-not-exist.tgz" : `file:vendor/${tarball}`;
+        const dependencies: Record<string, string> = { greet: dependency };
+        for (let i = 0; i < (spec.extraDependencies ?? 0); i++) {
+          dependencies[`dep${i}`] =
+            `file:vendor/${await makeTarball(path.join(work, "vendor"), "1.0.0", `dep${i}`, 20)}`;
+        }
         const pkg = {
           name: "fixture",
           version: "1.0.0",
           private: true,
           scripts: { dev: "node server.js" },
-          dependencies: { greet: dependency },
+          dependencies,
         };
         await writeFile(path.join(work, "package.json"), JSON.stringify(pkg, null, 2));
         await writeFile(path.join(work, "server.js"), SERVER_JS);
