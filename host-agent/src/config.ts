@@ -34,7 +34,7 @@ export const CALLBACK_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 /** One delivery attempt's HTTP timeout. */
 export const CALLBACK_REQUEST_TIMEOUT_MS = 10_000;
 /** How often `starting` asks the dev server's published port whether it answers. */
-export const DEV_SERVER_POLL_MS = 100;
+export const DEV_SERVER_POLL_MS = 25;
 /** Log lines kept per phase for the error message when a phase fails. */
 export const ERROR_TAIL_LINES = 20;
 

@@ -196,12 +196,21 @@ export class SetupRunner {
     const current = await containers.get(id);
     const image = mainImage?.tag ?? (current.image.endsWith(":main") ? config.defaultImage : current.image);
     const volumeName = `${req.repo.replace("/", "-")}-node_modules-${deps.hash.slice(0, 12)}`;
-    const dockerId = await containers.recreate(id, { image, volumeName });
-    await io.writeLog(dockerId, [
-      `[cloning] ${req.repo} ${req.branch} at ${commit.slice(0, 12)}${mainImage ? `, from main image ${mainImage.tag}` : ""}`,
+    // The host-side checkout and the container swap are independent: do them at once.
+    const [swapped, checkedOut] = await Promise.allSettled([
+      containers.recreate(id, { image, volumeName }),
+      repos.checkout(req.repo, req.branch),
     ]);
-    const checkout = await repos.checkout(req.repo, req.branch);
+    if (checkedOut.status === "rejected") throw checkedOut.reason;
+    const checkout = checkedOut.value;
+    if (swapped.status === "rejected") {
+      await checkout.dispose();
+      throw swapped.reason;
+    }
+    const dockerId = swapped.value;
     try {
+      const from = mainImage ? `, from main image ${mainImage.tag}` : "";
+      await io.writeLog(dockerId, [`[cloning] ${req.repo} ${req.branch} at ${commit.slice(0, 12)}${from}`]);
       await withTimeout(
         io.putDirectory(dockerId, checkout.dir, WORKSPACE_DIR),
         config.setup.cloneTimeoutMs,
