@@ -186,6 +186,14 @@ describe("setup failures end in error with a message a person can act on", () =>
   it("a dev server that never listens", async () => {
     const message = await failWith({ branch: "main", devCommand: ["sleep", "600"] });
     expect(message).toMatch(/did not answer on port 3000 within 8 s/);
+    // The dev server that never answered does not linger.
+    const id = receiver.received.at(-1)!.body.containerId;
+    const ps = await agent.api.post(`/api/containers/${id}/exec`, {
+      command: ["sh", "-c", "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done"],
+    });
+    const processes = ((await ps.json()) as { stdout: string }).stdout;
+    expect(processes).toMatch(/sleep 2147483647/); // the listing works: it shows the keep-alive
+    expect(processes).not.toMatch(/sleep 600/);
   });
 
   it("a dev server that exits", async () => {

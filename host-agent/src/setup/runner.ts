@@ -25,7 +25,7 @@ import { SetupPhase, SetupRequest, type SetupCallback } from "../api/contract.js
 import { AppError } from "../api/errors.js";
 import { DEV_SERVER_POLL_MS, ERROR_TAIL_LINES, NODE_MODULES_DIR, WORKSPACE_DIR, type Config } from "../config.js";
 import type { ContainerService } from "../containers/service.js";
-import { newExecTag, tagEnv } from "../containers/exec-tag.js";
+import { killTagged, newExecTag, tagEnv } from "../containers/exec-tag.js";
 import type { DockerClient } from "../docker/client.js";
 import type { KeyedLock } from "../lib/keyed-lock.js";
 import type { Logger } from "../lib/logger.js";
@@ -127,15 +127,18 @@ export class SetupRunner {
   private async run(id: string, req: Setup): Promise<void> {
     const report = this.reporter(id, req);
     const tail = new LineTail(ERROR_TAIL_LINES);
+    // Every process this setup starts carries this tag, so a failed setup can end them all
+    // (an install past its deadline, a dev server that never answered).
+    const tag = newExecTag();
     let dockerId: string | undefined;
     try {
       await report("cloning");
       const prepared = await this.clone(id, req, tail);
       dockerId = prepared.dockerId;
       await report("installing");
-      await this.install(dockerId, req, prepared, tail);
+      await this.install(dockerId, req, prepared, tag, tail);
       await report("starting");
-      const hostPort = await this.startDevServer(id, dockerId, req, prepared, tail);
+      const hostPort = await this.startDevServer(id, dockerId, req, prepared, tag, tail);
       const ready = { hostPort, url: `http://${this.d.config.publicHost}:${hostPort}` };
       const used = prepared.mainImage;
       await report("ready", { ...ready, ...(used ? { mainImage: { tag: used.tag, commit: used.commit } } : {}) });
@@ -145,7 +148,10 @@ export class SetupRunner {
     } catch (err) {
       const message = this.describe(err, req, tail);
       this.d.logger.warn({ id, err: redact(String(err), req.githubToken) }, "setup failed");
-      if (dockerId) await this.d.io.writeLog(dockerId, [`[error] ${message}`]).catch(() => undefined);
+      if (dockerId) {
+        await killTagged(this.d.docker, dockerId, this.d.config.container.user, tag).catch(() => undefined);
+        await this.d.io.writeLog(dockerId, [`[error] ${message}`]).catch(() => undefined);
+      }
       await report("error", { error: message });
     }
   }
@@ -227,6 +233,7 @@ export class SetupRunner {
     dockerId: string,
     req: Setup,
     p: { deps: Dependencies; mainImage: MainImage | null; volumeName: string },
+    tag: string,
     tail: LineTail,
   ) {
     const { io, config } = this.d;
@@ -240,7 +247,7 @@ export class SetupRunner {
         // An empty volume starts from the main image's dependencies: the install does the rest.
         await io.run(dockerId, "installing", ["cp", "-a", `${SEED_DIR}/.`, `${NODE_MODULES_DIR}/`], { tail });
       }
-      const env = this.envList(req, []);
+      const env = this.envList(req, [tagEnv(tag)]);
       const code = await withTimeout(
         io.run(dockerId, "installing", INSTALL_COMMAND[p.deps.manager], { env, workdir: WORKSPACE_DIR, tail }),
         config.setup.installTimeoutMs,
@@ -251,12 +258,19 @@ export class SetupRunner {
     });
   }
 
-  private async startDevServer(id: string, dockerId: string, req: Setup, p: { deps: Dependencies }, tail: LineTail) {
+  private async startDevServer(
+    id: string,
+    dockerId: string,
+    req: Setup,
+    p: { deps: Dependencies },
+    tag: string,
+    tail: LineTail,
+  ) {
     const { io, config } = this.d;
     const details = await this.d.containers.get(id);
     const { containerPort, hostPort } = details.ports[0]!;
     const argv = req.devCommand ?? [p.deps.manager, "run", "dev"];
-    const env = this.envList(req, [`PORT=${containerPort}`, "HOST=0.0.0.0", tagEnv(newExecTag())]);
+    const env = this.envList(req, [`PORT=${containerPort}`, "HOST=0.0.0.0", tagEnv(tag)]);
     const { done } = await io.startLogged(dockerId, "dev", argv, { env, workdir: WORKSPACE_DIR, tail });
     let exited: number | null | undefined;
     void done.then((code) => (exited = code));
