@@ -1,7 +1,8 @@
 /**
  * The host-side git cache: one bare repository per repo under DATA_DIR/repo-cache/<owner>/<repo>.git,
- * cloned once and fetched before every use. Concurrent setups of one repo share a single fetch
- * (no two git processes ever work on one cache at once). The cache's config holds the plain
+ * cloned once and fetched before every use. Concurrent setups of one repo share a single fetch,
+ * and every git command on a cache runs under that repo's lock: no two git processes ever work
+ * on one cache at once. The cache's config holds the plain
  * remote URL, never a token. Checkouts for containers are made from the cache into a temp dir
  * whose `origin` points at the plain remote.
  */
@@ -9,6 +10,7 @@ import { mkdir, mkdtemp, rename, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createHash } from "node:crypto";
+import { KeyedLock } from "../lib/keyed-lock.js";
 import { git } from "./git.js";
 
 export type PackageManager = "npm" | "pnpm" | "yarn";
@@ -24,6 +26,7 @@ export type Dependencies = { manager: PackageManager; lockfile: string | null; h
 
 export class RepoCache {
   private readonly busy = new Map<string, Promise<void>>();
+  private readonly locks = new KeyedLock();
 
   constructor(
     private readonly root: string,
@@ -48,13 +51,17 @@ export class RepoCache {
   refresh(repo: string, token?: string): Promise<void> {
     const running = this.busy.get(repo);
     if (running) return running;
-    const work = this.fetchOrClone(repo, token).finally(() => this.busy.delete(repo));
+    const work = this.locks.run(repo, () => this.fetchOrClone(repo, token)).finally(() => this.busy.delete(repo));
     this.busy.set(repo, work);
     return work;
   }
 
   /** The commit a branch points at in the cache, or null when the branch does not exist. */
-  async resolveBranch(repo: string, branch: string): Promise<string | null> {
+  resolveBranch(repo: string, branch: string): Promise<string | null> {
+    return this.locks.run(repo, () => this.revParse(repo, branch));
+  }
+
+  private async revParse(repo: string, branch: string): Promise<string | null> {
     try {
       const out = await git(["rev-parse", "--verify", "--quiet", `refs/heads/${branch}^{commit}`], {
         cwd: this.pathFor(repo),
@@ -67,7 +74,11 @@ export class RepoCache {
   }
 
   /** Package manager and lockfile hash at a commit (hash of package.json when no lockfile). */
-  async dependencies(repo: string, commit: string): Promise<Dependencies> {
+  dependencies(repo: string, commit: string): Promise<Dependencies> {
+    return this.locks.run(repo, () => this.readDependencies(repo, commit));
+  }
+
+  private async readDependencies(repo: string, commit: string): Promise<Dependencies> {
     const cwd = this.pathFor(repo);
     for (const [file, manager] of LOCKFILES) {
       const content = await this.show(cwd, commit, file);
@@ -78,7 +89,11 @@ export class RepoCache {
   }
 
   /** A full local clone of the cache checked out at `branch`, origin set to the plain remote. */
-  async checkout(repo: string, branch: string): Promise<{ dir: string; dispose: () => Promise<void> }> {
+  checkout(repo: string, branch: string): Promise<{ dir: string; dispose: () => Promise<void> }> {
+    return this.locks.run(repo, () => this.cloneFromCache(repo, branch));
+  }
+
+  private async cloneFromCache(repo: string, branch: string): Promise<{ dir: string; dispose: () => Promise<void> }> {
     const dir = await mkdtemp(path.join(tmpdir(), "artie-checkout-"));
     const o = { timeoutMs: this.timeoutMs };
     try {

@@ -1,0 +1,62 @@
+/**
+ * The host-side repo cache with real git on local fixture repos (no Docker): clone once, shared
+ * fetches, branch and lockfile resolution, checkouts whose origin is the plain remote.
+ */
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RepoCache } from "../src/setup/repo-cache.js";
+import { fixtureRoot, type FixtureRoot } from "./helpers/fixture-repo.js";
+
+let fixtures: FixtureRoot;
+let cache: RepoCache;
+beforeAll(async () => {
+  fixtures = await fixtureRoot();
+  await fixtures.createRepo("acme/lib", {
+    main: { message: "main", greetVersion: "1.0.0" },
+    feature: { message: "feature", greetVersion: "2.0.0" },
+  });
+  cache = new RepoCache(path.join(fixtures.root, "cache"), fixtures.remoteTemplate, 30_000);
+}, 60_000);
+afterAll(async () => fixtures?.dispose());
+
+describe("RepoCache", () => {
+  it("shares one fetch between concurrent callers", async () => {
+    const first = cache.refresh("acme/lib");
+    expect(cache.refresh("acme/lib")).toBe(first);
+    await first;
+    const later = cache.refresh("acme/lib");
+    expect(later).not.toBe(first);
+    await later;
+  });
+
+  it("resolves branches, and null for a missing one", async () => {
+    await cache.refresh("acme/lib");
+    expect(await cache.resolveBranch("acme/lib", "main")).toMatch(/^[0-9a-f]{40}$/);
+    expect(await cache.resolveBranch("acme/lib", "nope")).toBeNull();
+  });
+
+  it("detects npm from package-lock.json and hashes the lockfile per branch", async () => {
+    const main = await cache.dependencies("acme/lib", (await cache.resolveBranch("acme/lib", "main"))!);
+    const feature = await cache.dependencies("acme/lib", (await cache.resolveBranch("acme/lib", "feature"))!);
+    expect(main).toMatchObject({ manager: "npm", lockfile: "package-lock.json" });
+    expect(main.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(feature.hash).not.toBe(main.hash);
+  });
+
+  it("checks out a branch with origin set to the plain remote", async () => {
+    const co = await cache.checkout("acme/lib", "feature");
+    try {
+      expect(await readFile(path.join(co.dir, "message.txt"), "utf8")).toBe("feature\n");
+      const config = await readFile(path.join(co.dir, ".git", "config"), "utf8");
+      expect(config).toContain(`url = ${fixtures.remoteTemplate.replace("{owner}", "acme").replace("{repo}", "lib")}`);
+    } finally {
+      await co.dispose();
+    }
+  });
+
+  it("keeps the plain remote URL in the cache's own config", async () => {
+    const config = await readFile(path.join(cache.pathFor("acme/lib"), "config"), "utf8");
+    expect(config).toContain("url = file://");
+  });
+});
