@@ -59,7 +59,9 @@ const EnvSchema = z.object({
   BIND_ADDRESS: z.string().min(1).default("0.0.0.0"),
   API_SECRET: z.string({ error: "is required" }).min(32, "must be at least 32 characters (openssl rand -hex 32)"),
   /** Older secrets still accepted during a rotation, comma-separated. */
-  API_SECRET_PREVIOUS: list.default([]),
+  API_SECRET_PREVIOUS: list
+    .refine((secrets) => secrets.every((s) => s.length >= 32), "each secret must be at least 32 characters")
+    .default([]),
   /** Host name in the dev server URLs reported to the control plane. */
   PUBLIC_HOST: z.string().min(1).optional(),
   /** Host address container ports are published on. 127.0.0.1 keeps them off the network. */
@@ -76,7 +78,7 @@ const EnvSchema = z.object({
   CONTAINER_USER: z
     .string()
     .regex(/^\d+:\d+$/, "must be numeric uid:gid")
-    .refine((v) => !v.startsWith("0:"), "must not be root (uid 0)")
+    .refine((v) => Number(v.split(":")[0]) !== 0, "must not be root (uid 0)")
     .default("1000:1000"),
   CONTAINER_READ_ONLY_ROOTFS: bool.default(true),
   WORKSPACE_TMPFS_MB: z.coerce.number().int().min(16).default(4096),

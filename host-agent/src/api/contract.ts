@@ -23,7 +23,8 @@ export const ImageRef = z
   .string()
   .max(255)
   .regex(
-    /^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/,
+    // [registry[:port]/]path[:tag][@digest], lowercase path components as Docker requires.
+    /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/,
     "must be a Docker image reference such as node:24-slim",
   );
 
@@ -275,7 +276,7 @@ export const LogsQuery = z.object({
   /** Lines of history to send first when not resuming. */
   tail: z.coerce.number().int().min(0).max(10_000).default(1000),
   /** Same as the Last-Event-ID header, for clients that cannot set headers. */
-  lastEventId: z.string().max(64).optional(),
+  lastEventId: z.string().max(128).optional(),
 });
 
 export const TerminalQuery = z.object({

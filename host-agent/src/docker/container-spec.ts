@@ -7,6 +7,7 @@
  * operator's config allows it. Pure: no Docker calls, so it is unit-tested directly.
  */
 import type Docker from "dockerode";
+import path from "node:path";
 import type { z } from "zod";
 import type { CreateContainerRequest, PortMapping } from "../api/contract.js";
 import { AppError } from "../api/errors.js";
@@ -40,10 +41,12 @@ export function checkPolicy(req: CreateRequest, policy: Config["policy"]): void 
     if (!policy.allowedCapAdd.includes(cap)) refuse(`capability ${cap}`, "ALLOWED_CAP_ADD");
   }
   for (const bind of req.binds ?? []) {
-    const source = bind.split(":")[0] ?? "";
-    const forbidden = FORBIDDEN_BIND_SOURCES.some((f) => source === f);
+    const raw = bind.split(":")[0] ?? "";
+    // Compare what Docker will mount: `/srv/data/../../var/run/docker.sock` is the socket.
+    const source = path.posix.normalize(raw);
+    const forbidden = FORBIDDEN_BIND_SOURCES.includes(source) || raw.split("/").includes("..");
     const allowed = policy.allowedBindSources.some((p) => source === p || source.startsWith(`${p}/`));
-    if (forbidden || !source.startsWith("/") || !allowed) refuse(`bind mount of ${source}`, "ALLOWED_BIND_SOURCES");
+    if (forbidden || !raw.startsWith("/") || !allowed) refuse(`bind mount of ${raw}`, "ALLOWED_BIND_SOURCES");
   }
   if (req.networkMode && !policy.allowedNetworkModes.includes(req.networkMode)) {
     refuse(`network mode ${req.networkMode}`, "ALLOWED_NETWORK_MODES");

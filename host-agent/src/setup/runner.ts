@@ -21,7 +21,7 @@
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
-import { SetupPhase, SetupRequest, type SetupCallback } from "../api/contract.js";
+import { SetupPhase, type SetupCallback, type SetupRequest } from "../api/contract.js";
 import { AppError } from "../api/errors.js";
 import { DEV_SERVER_POLL_MS, ERROR_TAIL_LINES, NODE_MODULES_DIR, WORKSPACE_DIR, type Config } from "../config.js";
 import type { ContainerService } from "../containers/service.js";

@@ -1,0 +1,159 @@
+/**
+ * An in-memory Docker engine behind the agent's DockerClient, for unit tests of the service and
+ * the app. It keeps containers as inspect records built from the create options the agent sends,
+ * enforces unique names (409) and can play the failures that matter: an unreachable engine, a
+ * host port held outside the agent, a missing image. Exec is not faked (real-Docker tests cover it).
+ */
+import type Docker from "dockerode";
+import { Readable } from "node:stream";
+import { z } from "zod";
+import { DockerClient } from "../../src/docker/client.js";
+import { LABEL } from "../../src/docker/labels.js";
+import { createLogger } from "../../src/lib/logger.js";
+import { inspectInfo, runningState } from "./fixtures.js";
+
+const PortBindings = z.record(z.string(), z.array(z.object({ HostIp: z.string(), HostPort: z.string() })));
+
+type DockerFailure = Error & { statusCode?: number; json?: { message: string }; code?: string };
+
+const dockerError = (statusCode: number, message: string): DockerFailure =>
+  Object.assign(new Error(`(HTTP code ${statusCode}) ${message}`), { statusCode, json: { message } });
+
+export class FakeDocker extends DockerClient {
+  readonly containers = new Map<string, Docker.ContainerInspectInfo>();
+  readonly images = new Set<string>(["node:24-slim"]);
+  readonly volumes = new Map<string, Record<string, string>>();
+  /** Host ports something outside the agent holds: starting a container that publishes one fails. */
+  readonly foreignPorts = new Set<number>();
+  readonly createdOptions: Docker.ContainerCreateOptions[] = [];
+  readonly calls: string[] = [];
+  /** Raw multiplexed log bytes per Docker id, handed out in the chunks given. */
+  readonly logs = new Map<string, Buffer[]>();
+  readonly logRequests: { since?: string; tail?: number }[] = [];
+  unreachable = false;
+  private nextId = 1;
+
+  constructor() {
+    super(createLogger("silent"));
+  }
+
+  /** Every call first "reaches" the engine, asynchronously like a socket round trip. */
+  private reachable(): Promise<void> {
+    if (!this.unreachable) return Promise.resolve();
+    return Promise.reject(
+      Object.assign(new Error("connect ECONNREFUSED /var/run/docker.sock"), { code: "ECONNREFUSED" }),
+    );
+  }
+
+  private byRef(ref: string): Docker.ContainerInspectInfo | undefined {
+    return this.containers.get(ref) ?? [...this.containers.values()].find((c) => c.Name === `/${ref}`);
+  }
+
+  /** Adds a container as if created by an earlier agent (or by hand). */
+  seed(name: string, labels: Record<string, string>, state = runningState()): Docker.ContainerInspectInfo {
+    const id = `seed${this.nextId++}`.padEnd(64, "0");
+    const info = inspectInfo({ id, name, labels, state });
+    this.containers.set(id, info);
+    return info;
+  }
+
+  override async version() {
+    await this.reachable();
+    return { version: "27.0.0", apiVersion: "1.47" };
+  }
+
+  override async listManaged(): Promise<Docker.ContainerInfo[]> {
+    await this.reachable();
+    return [...this.containers.values()]
+      .filter((c) => c.Config.Labels[LABEL.managed] === "true")
+      .map((c) => ({
+        Id: c.Id,
+        Names: [c.Name],
+        Image: c.Config.Image,
+        ImageID: c.Image,
+        Command: c.Config.Cmd.join(" "),
+        Created: Math.floor(Date.parse(c.Created) / 1000),
+        Ports: [],
+        Labels: c.Config.Labels,
+        State: c.State.Status,
+        Status: c.State.Status,
+        HostConfig: { NetworkMode: "bridge" },
+        NetworkSettings: { Networks: {} },
+        Mounts: [],
+      }));
+  }
+
+  override async inspect(ref: string): Promise<Docker.ContainerInspectInfo | null> {
+    await this.reachable();
+    return this.byRef(ref) ?? null;
+  }
+
+  override async imageExists(ref: string): Promise<boolean> {
+    await this.reachable();
+    return this.images.has(ref);
+  }
+
+  override async ensureVolume(name: string, labels: Record<string, string>): Promise<void> {
+    await this.reachable();
+    if (!this.volumes.has(name)) this.volumes.set(name, labels);
+  }
+
+  override async create(options: Docker.ContainerCreateOptions): Promise<string> {
+    await this.reachable();
+    this.calls.push(`create ${options.name}`);
+    if (options.name && this.byRef(options.name)) {
+      throw dockerError(409, `Conflict. The container name "/${options.name}" is already in use`);
+    }
+    const id = `c${this.nextId++}`.padEnd(64, "0");
+    const info = inspectInfo({
+      id,
+      name: options.name,
+      image: options.Image,
+      labels: options.Labels ?? {},
+      state: runningState({ Status: "created", Running: false, Pid: 0, StartedAt: "0001-01-01T00:00:00Z" }),
+      created: new Date().toISOString(),
+    });
+    info.HostConfig = options.HostConfig ?? {};
+    this.containers.set(id, info);
+    this.createdOptions.push(options);
+    return id;
+  }
+
+  override async start(dockerId: string): Promise<void> {
+    await this.reachable();
+    this.calls.push(`start ${dockerId}`);
+    const info = this.containers.get(dockerId);
+    if (!info) throw dockerError(404, `No such container: ${dockerId}`);
+    const bindings = Object.values(PortBindings.parse(info.HostConfig.PortBindings ?? {})).flat();
+    for (const b of bindings) {
+      if (this.foreignPorts.has(Number(b.HostPort))) {
+        throw dockerError(
+          500,
+          `driver failed programming external connectivity: Bind for ${b.HostIp}:${b.HostPort} failed: port is already allocated`,
+        );
+      }
+    }
+    info.State = runningState({ StartedAt: new Date().toISOString() });
+  }
+
+  override async restart(dockerId: string): Promise<void> {
+    await this.reachable();
+    this.calls.push(`restart ${dockerId}`);
+    const info = this.containers.get(dockerId);
+    if (!info) throw dockerError(404, `No such container: ${dockerId}`);
+    info.State = runningState({ StartedAt: new Date().toISOString() });
+  }
+
+  override async remove(dockerId: string): Promise<void> {
+    await this.reachable();
+    this.calls.push(`remove ${dockerId}`);
+    this.containers.delete(dockerId);
+  }
+
+  override async followLogs(dockerId: string, o: { since?: string; tail?: number }): Promise<NodeJS.ReadableStream> {
+    await this.reachable();
+    if (!this.containers.has(dockerId)) throw dockerError(404, `No such container: ${dockerId}`);
+    this.logRequests.push(o);
+    return Readable.from(this.logs.get(dockerId) ?? []);
+  }
+}
