@@ -86,10 +86,13 @@ describe("callback delivery", () => {
           ),
         60_000,
       );
-      await new Promise((r) => setTimeout(r, 300)); // the ready callback is written before we kill
+      // All four callbacks (the last written just after the port answered) wait on disk.
+      const pendingFiles = async () =>
+        (await readdir(path.join(env.DATA_DIR!, "callbacks"))).filter((f) => f.endsWith(".json"));
+      await waitUntil(async () => (await pendingFiles()).length === 4, 10_000);
       await agent.kill("SIGKILL");
-      const pending = await readdir(path.join(env.DATA_DIR!, "callbacks"));
-      expect(pending.filter((f) => f.endsWith(".json"))).toHaveLength(4);
+      const pending = await pendingFiles();
+      expect(pending).toHaveLength(4);
 
       const receiver = await startReceiver(SECRET, receiverPort);
       try {
