@@ -18,6 +18,14 @@ export default defineConfig({
       },
       {
         test: {
+          name: "convex",
+          include: ["convex/**/*.test.ts"],
+          environment: "edge-runtime",
+          server: { deps: { inline: ["convex-test"] } },
+        },
+      },
+      {
+        test: {
           name: "docker",
           include: ["host-agent/test/**/*.int.test.ts"],
           environment: "node",

@@ -1,0 +1,58 @@
+/* eslint-disable */
+/**
+ * Generated `api` utility.
+ *
+ * THIS CODE IS AUTOMATICALLY GENERATED.
+ *
+ * To regenerate, run `npx convex dev`.
+ * @module
+ */
+
+import type {
+  ApiFromModules,
+  FilterApi,
+  FunctionReference,
+} from "convex/server";
+import type * as agentEnv from "../agentEnv.js";
+import type * as callbacks from "../callbacks.js";
+import type * as containers from "../containers.js";
+import type * as errors from "../errors.js";
+import type * as hostAgent from "../hostAgent.js";
+import type * as http from "../http.js";
+import type * as limits from "../limits.js";
+import type * as pool from "../pool.js";
+import type * as repos from "../repos.js";
+import type * as statuses from "../statuses.js";
+import type * as users from "../users.js";
+import type * as webhooks from "../webhooks.js";
+
+/**
+ * A utility for referencing Convex functions in your app's API.
+ *
+ * Usage:
+ * ```js
+ * const myFunctionReference = api.myModule.myFunction;
+ * ```
+ */
+declare const fullApi: ApiFromModules<{
+  agentEnv: typeof agentEnv;
+  callbacks: typeof callbacks;
+  containers: typeof containers;
+  errors: typeof errors;
+  hostAgent: typeof hostAgent;
+  http: typeof http;
+  limits: typeof limits;
+  pool: typeof pool;
+  repos: typeof repos;
+  statuses: typeof statuses;
+  users: typeof users;
+  webhooks: typeof webhooks;
+}>;
+export declare const api: FilterApi<
+  typeof fullApi,
+  FunctionReference<any, "public">
+>;
+export declare const internal: FilterApi<
+  typeof fullApi,
+  FunctionReference<any, "internal">
+>;

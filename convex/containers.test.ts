@@ -1,0 +1,157 @@
+/**
+ * Container lifecycle in the control plane (convex-test): requesting environments claims pooled
+ * containers atomically or creates records, refuses repos not on docker, keeps users apart, and
+ * applies callbacks through the transition table so stale ones never move a record backwards.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { api, internal } from "./_generated/api";
+import type { Id } from "./_generated/dataModel";
+import { ALICE, BOB, setupTest } from "./test.setup";
+
+beforeEach(() => vi.useFakeTimers());
+afterEach(() => vi.useRealTimers());
+
+async function dockerRepo(t: ReturnType<typeof setupTest>, runtime: "docker" | "firecracker" = "docker") {
+  return t.withIdentity(ALICE).mutation(api.repos.setRuntime, { owner: "acme", name: "shop", runtime });
+}
+
+async function insertPooled(t: ReturnType<typeof setupTest>, n: number) {
+  return t.run(async (ctx) => {
+    const ids: Id<"containers">[] = [];
+    for (let i = 0; i < n; i++) {
+      ids.push(
+        await ctx.db.insert("containers", {
+          agentId: `pool-${i}`,
+          status: "pooled",
+          pool: true,
+          phaseStartedAt: {},
+          phaseDurations: {},
+          lastSequence: 0,
+          createdAt: 1000 + i,
+          statusChangedAt: 1000 + i,
+          lastActivityAt: 1000 + i,
+        }),
+      );
+    }
+    return ids;
+  });
+}
+
+describe("request", () => {
+  it("refuses a repo that is not on docker", async () => {
+    const t = setupTest();
+    const repoId = await dockerRepo(t, "firecracker");
+    await expect(t.withIdentity(ALICE).mutation(api.containers.request, { repoId, branch: "main" })).rejects.toThrow(
+      /switch its runtime to docker/,
+    );
+  });
+
+  it("refuses anonymous callers and other users' repos", async () => {
+    const t = setupTest();
+    const repoId = await dockerRepo(t);
+    await expect(t.mutation(api.containers.request, { repoId, branch: "main" })).rejects.toThrow(/Sign in/);
+    await expect(t.withIdentity(BOB).mutation(api.containers.request, { repoId, branch: "main" })).rejects.toThrow(
+      /No such repo/,
+    );
+  });
+
+  it("claims the oldest pooled container", async () => {
+    const t = setupTest();
+    const repoId = await dockerRepo(t);
+    const [oldest] = await insertPooled(t, 3);
+    const id = await t.withIdentity(ALICE).mutation(api.containers.request, { repoId, branch: "main" });
+    expect(id).toBe(oldest);
+    const c = await t.run((ctx) => ctx.db.get("containers", id));
+    expect(c).toMatchObject({ status: "assigned", pool: false, branch: "main", ownerId: ALICE.tokenIdentifier });
+  });
+
+  it("creates a record when the pool is empty, and replenishes the pool", async () => {
+    const t = setupTest();
+    const repoId = await dockerRepo(t);
+    const id = await t.withIdentity(ALICE).mutation(api.containers.request, { repoId, branch: "main" });
+    const all = await t.run((ctx) => ctx.db.query("containers").collect());
+    expect(all.find((c) => c._id === id)).toMatchObject({ status: "creating", pool: false });
+    // Pool below minSize (1): replenished at once, within maxCreating (2).
+    expect(all.filter((c) => c.pool && c.status === "creating")).toHaveLength(2);
+  });
+
+  it("never gives one pooled container to two concurrent requests", async () => {
+    const t = setupTest();
+    const repoId = await dockerRepo(t);
+    const pooled = await insertPooled(t, 4);
+    const ids = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        t.withIdentity(ALICE).mutation(api.containers.request, { repoId, branch: `b${i}` }),
+      ),
+    );
+    expect(new Set(ids).size).toBe(10);
+    expect(ids.filter((id) => pooled.includes(id)).sort()).toEqual([...pooled].sort());
+    const branches = await t.run(async (ctx) =>
+      Promise.all(ids.map(async (id) => (await ctx.db.get("containers", id))!.branch)),
+    );
+    expect(new Set(branches).size).toBe(10);
+  });
+
+  it("shows users only their own environments", async () => {
+    const t = setupTest();
+    const repoId = await dockerRepo(t);
+    const id = await t.withIdentity(ALICE).mutation(api.containers.request, { repoId, branch: "main" });
+    expect((await t.withIdentity(ALICE).query(api.containers.list, {})).map((c) => c._id)).toContain(id);
+    expect(await t.withIdentity(BOB).query(api.containers.list, {})).toEqual([]);
+    await expect(t.withIdentity(BOB).mutation(api.containers.destroy, { containerId: id })).rejects.toThrow(
+      /No such environment/,
+    );
+  });
+});
+
+describe("callbacks through the transition table", () => {
+  const callback = (agentId: string, phase: string, sequence: number, extra: object = {}) =>
+    JSON.stringify({
+      containerId: agentId,
+      phase,
+      sequence,
+      at: 1,
+      previousPhaseMs: 10,
+      repo: "acme/shop",
+      branch: "main",
+      ...extra,
+    });
+
+  it("moves forward, records durations, and drops stale or backwards callbacks", async () => {
+    const t = setupTest();
+    const repoId = await dockerRepo(t);
+    await insertPooled(t, 1);
+    const id = await t.withIdentity(ALICE).mutation(api.containers.request, { repoId, branch: "main" });
+    const receive = (body: string, webhookId: string) => t.mutation(internal.callbacks.receive, { webhookId, body });
+
+    expect(await receive(callback("pool-0", "cloning", 10), "w1")).toBe("applied");
+    expect(await receive(callback("pool-0", "installing", 20), "w2")).toBe("applied");
+    expect(await receive(callback("pool-0", "cloning", 15), "w3")).toBe("stale"); // older sequence
+    expect(await receive(callback("pool-0", "starting", 30), "w4")).toBe("applied");
+    expect(await receive(callback("pool-0", "ready", 40, { hostPort: 10001, url: "http://h:10001" }), "w5")).toBe(
+      "applied",
+    );
+    expect(await receive(callback("pool-0", "installing", 50), "w6")).toBe("stale"); // backwards
+    expect(await receive(callback("pool-0", "ready", 40), "w5")).toBe("duplicate");
+
+    const c = (await t.run((ctx) => ctx.db.get("containers", id)))!;
+    expect(c).toMatchObject({ status: "ready", hostPort: 10001, url: "http://h:10001", lastSequence: 40 });
+    expect(c.phaseDurations).toMatchObject({ cloning: 10, installing: 10, starting: 10 });
+  });
+
+  it("records a main image on the repo from a ready callback", async () => {
+    const t = setupTest();
+    const repoId = await dockerRepo(t);
+    await insertPooled(t, 1);
+    await t.withIdentity(ALICE).mutation(api.containers.request, { repoId, branch: "main" });
+    for (const [i, phase] of ["cloning", "installing", "starting", "ready"].entries()) {
+      await t.mutation(internal.callbacks.receive, { webhookId: `m${i}`, body: callback("pool-0", phase, i + 1) });
+    }
+    await t.mutation(internal.callbacks.receive, {
+      webhookId: "m9",
+      body: callback("pool-0", "ready", 9, { mainImage: { tag: "acme-shop:main", commit: "a".repeat(40) } }),
+    });
+    const repo = await t.run((ctx) => ctx.db.get("repos", repoId));
+    expect(repo?.mainImage).toMatchObject({ tag: "acme-shop:main", commit: "a".repeat(40) });
+  });
+});

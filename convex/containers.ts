@@ -1,0 +1,195 @@
+/**
+ * Container records and their lifecycle. Status changes only through `moveTo`, which checks the
+ * transition table first, so nothing (a stale callback, a retried action) moves a record
+ * backwards. Side effects are scheduled: a mutation records intent, an internal action in
+ * hostAgent.ts calls the agent and reports back here.
+ */
+import { v } from "convex/values";
+import type { SetupCallback } from "@artie/host-agent/contract";
+import { internal } from "./_generated/api";
+import type { Doc, Id } from "./_generated/dataModel";
+import { internalMutation, internalQuery, type MutationCtx } from "./_generated/server";
+import { fail } from "./errors";
+import { EVENTS_PER_CONTAINER } from "./limits";
+import { readConfig, replenishPool } from "./pool";
+import { canMove, type Status } from "./statuses";
+import { userMutation, userQuery } from "./users";
+
+/** Agent ids are chosen here: a retried create sends the same id and gets the same container. */
+export function newAgentId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return `env-${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/** Appends to a container's timeline, keeping only the newest EVENTS_PER_CONTAINER. */
+export async function recordEvent(ctx: MutationCtx, containerId: Id<"containers">, status: Status, message?: string) {
+  await ctx.db.insert("containerEvents", { containerId, status, at: Date.now(), message });
+  const events = await ctx.db
+    .query("containerEvents")
+    .withIndex("by_containerId_and_at", (q) => q.eq("containerId", containerId))
+    .order("desc")
+    .take(EVENTS_PER_CONTAINER + 5);
+  for (const old of events.slice(EVENTS_PER_CONTAINER)) await ctx.db.delete("containerEvents", old._id);
+}
+
+/** Moves a record to `to` if the table allows it; false (and nothing written) otherwise. */
+export async function moveTo(
+  ctx: MutationCtx,
+  c: Doc<"containers">,
+  to: Status,
+  patch: Partial<Doc<"containers">> = {},
+  message?: string,
+): Promise<boolean> {
+  if (!canMove(c.status, to)) return false;
+  const now = Date.now();
+  await ctx.db.patch("containers", c._id, { ...patch, status: to, statusChangedAt: now, lastActivityAt: now });
+  await recordEvent(ctx, c._id, to, message);
+  return true;
+}
+
+/**
+ * Asks for an environment for (repo, branch): claims the oldest pooled container (Convex runs
+ * mutations serializably, so two requests never get the same one) or records a new one, then
+ * schedules its setup, and replenishes at once if the pool fell below minSize.
+ */
+export const request = userMutation({
+  args: { repoId: v.id("repos"), branch: v.string() },
+  returns: v.id("containers"),
+  handler: async (ctx, { repoId, branch }) => {
+    const repo = await ctx.db.get("repos", repoId);
+    if (!repo || repo.ownerId !== ctx.userId) fail("not_found", "No such repo");
+    if (repo.runtime !== "docker")
+      fail("wrong_runtime", `${repo.owner}/${repo.name} runs on ${repo.runtime}; switch its runtime to docker first`);
+    if (!/^[A-Za-z0-9_][A-Za-z0-9._/+-]{0,254}$/.test(branch) || branch.includes(".."))
+      fail("invalid_argument", `"${branch}" is not a branch name`);
+
+    const assignment = { pool: false, ownerId: ctx.userId, repoId, branch };
+    const pooled = await ctx.db
+      .query("containers")
+      .withIndex("by_status_and_createdAt", (q) => q.eq("status", "pooled"))
+      .order("asc")
+      .first();
+    let containerId: Id<"containers">;
+    if (pooled) {
+      await moveTo(ctx, pooled, "assigned", assignment, `claimed for ${repo.owner}/${repo.name}@${branch}`);
+      containerId = pooled._id;
+    } else {
+      const now = Date.now();
+      containerId = await ctx.db.insert("containers", {
+        agentId: newAgentId(),
+        status: "creating",
+        ...assignment,
+        phaseStartedAt: {},
+        phaseDurations: {},
+        lastSequence: 0,
+        createdAt: now,
+        statusChangedAt: now,
+        lastActivityAt: now,
+      });
+      await recordEvent(ctx, containerId, "creating", `new container for ${repo.owner}/${repo.name}@${branch}`);
+    }
+    await ctx.scheduler.runAfter(0, internal.hostAgent.setupEnvironment, { containerId });
+
+    const config = await readConfig(ctx);
+    const left = await ctx.db
+      .query("containers")
+      .withIndex("by_status_and_createdAt", (q) => q.eq("status", "pooled"))
+      .take(config.minSize);
+    if (left.length < config.minSize) await replenishPool(ctx);
+    return containerId;
+  },
+});
+
+/** The signed-in user's environments, newest first (bounded). */
+export const list = userQuery({
+  args: {},
+  handler: async (ctx) =>
+    ctx.db
+      .query("containers")
+      .withIndex("by_ownerId_and_createdAt", (q) => q.eq("ownerId", ctx.userId))
+      .order("desc")
+      .take(100),
+});
+
+/** Marks an environment for destruction and schedules the agent call. */
+export const destroy = userMutation({
+  args: { containerId: v.id("containers") },
+  handler: async (ctx, { containerId }) => {
+    const c = await ctx.db.get("containers", containerId);
+    if (!c || c.ownerId !== ctx.userId) fail("not_found", "No such environment");
+    if (c.status === "destroying" || c.status === "destroyed") return;
+    await moveTo(ctx, c, "destroying", {}, "destroy requested");
+    await ctx.scheduler.runAfter(0, internal.hostAgent.destroy, { containerId });
+  },
+});
+
+/** Applies one verified setup callback; stale (older sequence) or backwards ones are dropped. */
+export async function applySetupCallback(
+  ctx: MutationCtx,
+  cb: SetupCallback,
+): Promise<"applied" | "stale" | "unknown"> {
+  const c = await ctx.db
+    .query("containers")
+    .withIndex("by_agentId", (q) => q.eq("agentId", cb.containerId))
+    .unique();
+  if (!c) return "unknown";
+  if (cb.sequence <= c.lastSequence || !canMove(c.status, cb.phase)) return "stale";
+  const patch: Partial<Doc<"containers">> = { lastSequence: cb.sequence };
+  if (cb.phase !== "error" && cb.phase !== c.status) patch.phaseStartedAt = { ...c.phaseStartedAt, [cb.phase]: cb.at };
+  const previous = previousPhase(c.status);
+  if (previous && previous !== cb.phase && cb.previousPhaseMs !== null) {
+    patch.phaseDurations = { ...c.phaseDurations, [previous]: cb.previousPhaseMs };
+  }
+  if (cb.hostPort) patch.hostPort = cb.hostPort;
+  if (cb.url) patch.url = cb.url;
+  if (cb.error) patch.error = cb.error;
+  await moveTo(ctx, c, cb.phase, patch, cb.error);
+  if (cb.mainImage && c.repoId) {
+    await ctx.db.patch("repos", c.repoId, {
+      mainImage: { tag: cb.mainImage.tag, commit: cb.mainImage.commit, builtAt: cb.at },
+    });
+  }
+  return "applied";
+}
+
+/** A record for the actions in hostAgent.ts. */
+export const get = internalQuery({
+  args: { containerId: v.id("containers") },
+  handler: async (ctx, { containerId }) => {
+    const c = await ctx.db.get("containers", containerId);
+    const repo = c?.repoId ? await ctx.db.get("repos", c.repoId) : null;
+    return c ? { container: c, repo } : null;
+  },
+});
+
+/** The agent made the container: a pool one becomes `pooled`, an assigned one `assigned`. */
+export const markCreated = internalMutation({
+  args: { containerId: v.id("containers"), hostPort: v.number() },
+  handler: async (ctx, { containerId, hostPort }) => {
+    const c = await ctx.db.get("containers", containerId);
+    if (!c || c.status !== "creating") return;
+    await moveTo(ctx, c, c.pool ? "pooled" : "assigned", { hostPort }, "created on the host");
+  },
+});
+
+/** An agent call failed: the record says why, in words a person can act on. */
+export const markFailed = internalMutation({
+  args: { containerId: v.id("containers"), error: v.string() },
+  handler: async (ctx, { containerId, error }) => {
+    const c = await ctx.db.get("containers", containerId);
+    if (c) await moveTo(ctx, c, "error", { error }, error);
+  },
+});
+
+/** The agent removed the container. */
+export const markDestroyed = internalMutation({
+  args: { containerId: v.id("containers") },
+  handler: async (ctx, { containerId }) => {
+    const c = await ctx.db.get("containers", containerId);
+    if (c) await moveTo(ctx, c, "destroyed", {}, "removed from the host");
+  },
+});
+
+function previousPhase(status: Status): "cloning" | "installing" | "starting" | "ready" | null {
+  return status === "cloning" || status === "installing" || status === "starting" || status === "ready" ? status : null;
+}

@@ -1,0 +1,20 @@
+/**
+ * The app's declared environment, typed in functions through `env` from _generated/server.
+ * Optional here so a deployment without a Docker host still deploys; the actions and the
+ * callback route say clearly which variable is missing when one is needed.
+ */
+import { defineApp } from "convex/server";
+import { v } from "convex/values";
+
+const app = defineApp({
+  env: {
+    /** The host agent's base URL, e.g. http://docker-host:8080 */
+    DOCKER_HOST_URL: v.optional(v.string()),
+    /** The agent's API_SECRET. */
+    DOCKER_API_SECRET: v.optional(v.string()),
+    /** Key for the agent's signed setup callbacks (sent to it with each setup). */
+    DOCKER_CALLBACK_SECRET: v.optional(v.string()),
+  },
+});
+
+export default app;

@@ -1,0 +1,115 @@
+/**
+ * The actions that call the host agent, through a client typed by the agent's own contract:
+ * every response is parsed with the contract's schema, never cast. Configuration comes from the
+ * deployment's environment (DOCKER_HOST_URL, DOCKER_API_SECRET, DOCKER_CALLBACK_SECRET); when it
+ * is missing or the agent is down, the record gets an error that says so.
+ */
+import { v } from "convex/values";
+import type { z } from "zod";
+import {
+  CreateContainerResponse,
+  ErrorResponse,
+  RemoveContainerResponse,
+  SetupAccepted,
+  type CreateContainerRequest,
+  type SetupRequest,
+} from "@artie/host-agent/contract";
+import { internal } from "./_generated/api";
+import { internalAction } from "./_generated/server";
+import { readAgentEnv } from "./agentEnv";
+
+class AgentError extends Error {}
+
+async function call<S extends z.ZodType>(
+  method: string,
+  path: string,
+  schema: S,
+  body?: unknown,
+): Promise<z.output<S>> {
+  const env = readAgentEnv();
+  let res: Response;
+  try {
+    res = await fetch(`${env.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${env.apiSecret}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (err) {
+    throw new AgentError(`The Docker host agent at ${env.url} is not reachable (${String(err)})`);
+  }
+  const json: unknown = await res.json().catch(() => null);
+  if (!res.ok) {
+    const parsed = ErrorResponse.safeParse(json);
+    throw new AgentError(
+      parsed.success ? `${parsed.data.error.code}: ${parsed.data.error.message}` : `agent answered ${res.status}`,
+    );
+  }
+  return schema.parse(json);
+}
+
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+export const createPooled = internalAction({
+  args: { containerId: v.id("containers") },
+  handler: async (ctx, { containerId }) => {
+    const record = await ctx.runQuery(internal.containers.get, { containerId });
+    if (!record || record.container.status !== "creating") return;
+    try {
+      const req: CreateContainerRequest = {
+        id: record.container.agentId,
+        name: `pool-${record.container.agentId}`,
+        pool: true,
+      };
+      const created = await call("POST", "/api/containers", CreateContainerResponse, req);
+      await ctx.runMutation(internal.containers.markCreated, { containerId, hostPort: created.hostPort });
+    } catch (err) {
+      await ctx.runMutation(internal.containers.markFailed, { containerId, error: message(err) });
+    }
+  },
+});
+
+export const setupEnvironment = internalAction({
+  args: { containerId: v.id("containers") },
+  handler: async (ctx, { containerId }) => {
+    const record = await ctx.runQuery(internal.containers.get, { containerId });
+    if (!record?.repo || !record.container.branch) return;
+    const { container, repo } = record;
+    try {
+      const env = readAgentEnv();
+      if (container.status === "creating") {
+        const req: CreateContainerRequest = { id: container.agentId, name: `${repo.owner}-${repo.name}` };
+        const created = await call("POST", "/api/containers", CreateContainerResponse, req);
+        await ctx.runMutation(internal.containers.markCreated, { containerId, hostPort: created.hostPort });
+      }
+      const setup: SetupRequest = {
+        repo: `${repo.owner}/${repo.name}`,
+        branch: container.branch!,
+        callbackUrl: `${env.siteUrl}/docker-status`,
+        callbackSecret: env.callbackSecret,
+        hasMainImage: repo.mainImage !== undefined,
+        buildMainImage: repo.mainImage === undefined && container.branch === repo.defaultBranch,
+        envVars: {},
+      };
+      await call("POST", `/api/containers/${container.agentId}/setup`, SetupAccepted, setup);
+    } catch (err) {
+      await ctx.runMutation(internal.containers.markFailed, { containerId, error: message(err) });
+    }
+  },
+});
+
+export const destroy = internalAction({
+  args: { containerId: v.id("containers") },
+  handler: async (ctx, { containerId }) => {
+    const record = await ctx.runQuery(internal.containers.get, { containerId });
+    if (!record) return;
+    try {
+      await call("DELETE", `/api/containers/${record.container.agentId}`, RemoveContainerResponse);
+    } catch (err) {
+      if (!(err instanceof AgentError && err.message.startsWith("container_not_found"))) {
+        await ctx.runMutation(internal.containers.markFailed, { containerId, error: message(err) });
+        return;
+      }
+    }
+    await ctx.runMutation(internal.containers.markDestroyed, { containerId });
+  },
+});

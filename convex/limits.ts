@@ -1,0 +1,13 @@
+/** Every limit and timeout of the control plane, named once. */
+
+/** Pool defaults, and the bounds an edit of the pool config must stay within. */
+export const POOL_DEFAULTS = { targetSize: 3, minSize: 1, maxCreating: 2, containerPorts: [3000] };
+export const POOL_BOUNDS = { targetSize: { min: 0, max: 50 }, maxCreating: { min: 1, max: 10 }, ports: { max: 4 } };
+
+/** Events kept per container for the dashboard's timeline; older ones are deleted. */
+export const EVENTS_PER_CONTAINER = 50;
+
+/** A callback whose timestamp is further than this from now is refused (Standard Webhooks). */
+export const WEBHOOK_TOLERANCE_MS = 5 * 60 * 1000;
+/** How long seen webhook ids are remembered; longer than the tolerance, so replays are caught. */
+export const SEEN_WEBHOOK_RETENTION_MS = 2 * WEBHOOK_TOLERANCE_MS;

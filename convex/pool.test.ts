@@ -1,0 +1,69 @@
+/** Pool configuration (bounded edits, defaults) and replenishing within maxCreating. */
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { api, internal } from "./_generated/api";
+import { ALICE, setupTest } from "./test.setup";
+
+beforeEach(() => vi.useFakeTimers());
+afterEach(() => vi.useRealTimers());
+
+describe("pool config", () => {
+  it("starts from the defaults", async () => {
+    const t = setupTest();
+    expect(await t.withIdentity(ALICE).query(api.pool.getConfig, {})).toEqual({
+      targetSize: 3,
+      minSize: 1,
+      maxCreating: 2,
+      containerPorts: [3000],
+    });
+  });
+
+  it("accepts a bounded edit and refuses out-of-bounds ones", async () => {
+    const t = setupTest();
+    const as = t.withIdentity(ALICE);
+    await as.mutation(api.pool.updateConfig, {
+      targetSize: 5,
+      minSize: 2,
+      maxCreating: 3,
+      containerPorts: [3000, 5173],
+    });
+    expect(await as.query(api.pool.getConfig, {})).toEqual({
+      targetSize: 5,
+      minSize: 2,
+      maxCreating: 3,
+      containerPorts: [3000, 5173],
+    });
+    const bad = [
+      { targetSize: 51, minSize: 1, maxCreating: 2, containerPorts: [3000] },
+      { targetSize: 3, minSize: 4, maxCreating: 2, containerPorts: [3000] },
+      { targetSize: 3, minSize: 1, maxCreating: 0, containerPorts: [3000] },
+      { targetSize: 3, minSize: 1, maxCreating: 2, containerPorts: [] },
+      { targetSize: 3, minSize: 1, maxCreating: 2, containerPorts: [70000] },
+      { targetSize: 2.5, minSize: 1, maxCreating: 2, containerPorts: [3000] },
+    ];
+    for (const config of bad) await expect(as.mutation(api.pool.updateConfig, config)).rejects.toThrow(/must be/);
+    await expect(t.mutation(api.pool.updateConfig, bad[0]!)).rejects.toThrow(/Sign in/);
+  });
+});
+
+describe("replenish", () => {
+  it("creates up to the target but never more than maxCreating in flight", async () => {
+    const t = setupTest();
+    await t
+      .withIdentity(ALICE)
+      .mutation(api.pool.updateConfig, { targetSize: 5, minSize: 1, maxCreating: 2, containerPorts: [3000] });
+    expect(await t.mutation(internal.pool.replenish, {})).toBe(2);
+    expect(await t.mutation(internal.pool.replenish, {})).toBe(0); // two still creating
+    await t.run(async (ctx) => {
+      for (const c of await ctx.db.query("containers").collect())
+        await ctx.db.patch("containers", c._id, { status: "pooled" });
+    });
+    expect(await t.mutation(internal.pool.replenish, {})).toBe(2);
+    await t.run(async (ctx) => {
+      for (const c of await ctx.db.query("containers").collect())
+        await ctx.db.patch("containers", c._id, { status: "pooled" });
+    });
+    expect(await t.mutation(internal.pool.replenish, {})).toBe(1); // 4 pooled, target 5
+    const status = await t.withIdentity(ALICE).query(api.pool.status, {});
+    expect(status).toMatchObject({ pooled: 4, creating: 1 });
+  });
+});

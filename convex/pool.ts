@@ -1,0 +1,105 @@
+/**
+ * The warm pool: its configuration (one document, bounded edits) and replenishing. Replenish
+ * creates records for up to `targetSize - pooled - creating` containers, never more than
+ * `maxCreating` creations in flight, and schedules the agent calls. It runs on a cron and at
+ * once when a claim leaves fewer than `minSize` pooled.
+ */
+import { v } from "convex/values";
+import { internal } from "./_generated/api";
+import type { Doc } from "./_generated/dataModel";
+import { internalMutation, type MutationCtx, type QueryCtx } from "./_generated/server";
+import { fail } from "./errors";
+import { POOL_BOUNDS, POOL_DEFAULTS } from "./limits";
+import { newAgentId, recordEvent } from "./containers";
+import { userMutation, userQuery } from "./users";
+
+type PoolConfig = Omit<Doc<"poolConfig">, "_id" | "_creationTime">;
+
+export async function readConfig(ctx: QueryCtx): Promise<PoolConfig> {
+  const doc = await ctx.db.query("poolConfig").first();
+  if (!doc) return POOL_DEFAULTS;
+  const { _id, _creationTime, ...config } = doc;
+  void _id;
+  void _creationTime;
+  return config;
+}
+
+/** How many records are in each pool-relevant state (each count bounded by what matters). */
+async function counts(ctx: QueryCtx, cap: number) {
+  const count = async (status: "pooled" | "creating") =>
+    (
+      await ctx.db
+        .query("containers")
+        .withIndex("by_status_and_createdAt", (q) => q.eq("status", status))
+        .take(cap + 1)
+    ).filter((c) => status === "pooled" || c.pool).length;
+  return { pooled: await count("pooled"), creating: await count("creating") };
+}
+
+export const getConfig = userQuery({
+  args: {},
+  handler: async (ctx) => readConfig(ctx),
+});
+
+export const status = userQuery({
+  args: {},
+  handler: async (ctx) => {
+    const config = await readConfig(ctx);
+    return { config, ...(await counts(ctx, POOL_BOUNDS.targetSize.max)) };
+  },
+});
+
+export const updateConfig = userMutation({
+  args: { targetSize: v.number(), minSize: v.number(), maxCreating: v.number(), containerPorts: v.array(v.number()) },
+  handler: async (ctx, args) => {
+    const b = POOL_BOUNDS;
+    const intIn = (x: number, lo: number, hi: number) => Number.isInteger(x) && x >= lo && x <= hi;
+    if (!intIn(args.targetSize, b.targetSize.min, b.targetSize.max))
+      fail("invalid_argument", `targetSize must be ${b.targetSize.min}-${b.targetSize.max}`);
+    if (!intIn(args.minSize, 0, args.targetSize)) fail("invalid_argument", "minSize must be between 0 and targetSize");
+    if (!intIn(args.maxCreating, b.maxCreating.min, b.maxCreating.max))
+      fail("invalid_argument", `maxCreating must be ${b.maxCreating.min}-${b.maxCreating.max}`);
+    if (
+      args.containerPorts.length < 1 ||
+      args.containerPorts.length > b.ports.max ||
+      !args.containerPorts.every((p) => intIn(p, 1, 65535))
+    ) {
+      fail("invalid_argument", `containerPorts must be 1-${b.ports.max} ports between 1 and 65535`);
+    }
+    const existing = await ctx.db.query("poolConfig").first();
+    if (existing) await ctx.db.replace("poolConfig", existing._id, args);
+    else await ctx.db.insert("poolConfig", args);
+  },
+});
+
+/** Creates pool records up to the target, within maxCreating; schedules the agent creates. */
+export async function replenishPool(ctx: MutationCtx): Promise<number> {
+  const config = await readConfig(ctx);
+  const { pooled, creating } = await counts(ctx, config.targetSize + config.maxCreating);
+  const wanted = Math.max(0, config.targetSize - pooled - creating);
+  const room = Math.max(0, config.maxCreating - creating);
+  const toCreate = Math.min(wanted, room);
+  const now = Date.now();
+  for (let i = 0; i < toCreate; i++) {
+    const id = await ctx.db.insert("containers", {
+      agentId: newAgentId(),
+      status: "creating",
+      pool: true,
+      phaseStartedAt: {},
+      phaseDurations: {},
+      lastSequence: 0,
+      createdAt: now,
+      statusChangedAt: now,
+      lastActivityAt: now,
+    });
+    await recordEvent(ctx, id, "creating", "pool replenish");
+    await ctx.scheduler.runAfter(0, internal.hostAgent.createPooled, { containerId: id });
+  }
+  return toCreate;
+}
+
+export const replenish = internalMutation({
+  args: {},
+  returns: v.number(),
+  handler: async (ctx) => replenishPool(ctx),
+});
