@@ -10,9 +10,9 @@ import { internal } from "./_generated/api";
 import type { Doc, Id } from "./_generated/dataModel";
 import { internalMutation, internalQuery, type MutationCtx } from "./_generated/server";
 import { fail } from "./errors";
-import { EVENTS_PER_CONTAINER } from "./limits";
+import { CRON_BATCH, EVENTS_PER_CONTAINER, IDLE_LIMIT_MS, SEEN_WEBHOOK_RETENTION_MS, WATCHDOG_MS } from "./limits";
 import { readConfig, replenishPool } from "./pool";
-import { canMove, type Status } from "./statuses";
+import { canMove, statusValidator, type Status } from "./statuses";
 import { userMutation, userQuery } from "./users";
 
 /** Agent ids are chosen here: a retried create sends the same id and gets the same container. */
@@ -32,6 +32,33 @@ export async function recordEvent(ctx: MutationCtx, containerId: Id<"containers"
   for (const old of events.slice(EVENTS_PER_CONTAINER)) await ctx.db.delete("containerEvents", old._id);
 }
 
+/** Records a container about to be created on the host, watched like any other step. */
+export async function insertCreating(
+  ctx: MutationCtx,
+  fields: { pool: boolean; ownerId?: string; repoId?: Id<"repos">; branch?: string },
+  message: string,
+): Promise<Id<"containers">> {
+  const now = Date.now();
+  const id = await ctx.db.insert("containers", {
+    agentId: newAgentId(),
+    status: "creating",
+    ...fields,
+    phaseStartedAt: {},
+    phaseDurations: {},
+    lastSequence: 0,
+    createdAt: now,
+    statusChangedAt: now,
+    lastActivityAt: now,
+  });
+  await recordEvent(ctx, id, "creating", message);
+  await ctx.scheduler.runAfter(WATCHDOG_MS.creating!, internal.containers.watchdog, {
+    containerId: id,
+    status: "creating",
+    since: now,
+  });
+  return id;
+}
+
 /** Moves a record to `to` if the table allows it; false (and nothing written) otherwise. */
 export async function moveTo(
   ctx: MutationCtx,
@@ -44,6 +71,14 @@ export async function moveTo(
   const now = Date.now();
   await ctx.db.patch("containers", c._id, { ...patch, status: to, statusChangedAt: now, lastActivityAt: now });
   await recordEvent(ctx, c._id, to, message);
+  const deadline = WATCHDOG_MS[to as keyof typeof WATCHDOG_MS];
+  if (deadline !== undefined) {
+    await ctx.scheduler.runAfter(deadline, internal.containers.watchdog, {
+      containerId: c._id,
+      status: to,
+      since: now,
+    });
+  }
   return true;
 }
 
@@ -74,19 +109,7 @@ export const request = userMutation({
       await moveTo(ctx, pooled, "assigned", assignment, `claimed for ${repo.owner}/${repo.name}@${branch}`);
       containerId = pooled._id;
     } else {
-      const now = Date.now();
-      containerId = await ctx.db.insert("containers", {
-        agentId: newAgentId(),
-        status: "creating",
-        ...assignment,
-        phaseStartedAt: {},
-        phaseDurations: {},
-        lastSequence: 0,
-        createdAt: now,
-        statusChangedAt: now,
-        lastActivityAt: now,
-      });
-      await recordEvent(ctx, containerId, "creating", `new container for ${repo.owner}/${repo.name}@${branch}`);
+      containerId = await insertCreating(ctx, assignment, `new container for ${repo.owner}/${repo.name}@${branch}`);
     }
     await ctx.scheduler.runAfter(0, internal.hostAgent.setupEnvironment, { containerId });
 
@@ -187,6 +210,92 @@ export const markDestroyed = internalMutation({
   handler: async (ctx, { containerId }) => {
     const c = await ctx.db.get("containers", containerId);
     if (c) await moveTo(ctx, c, "destroyed", {}, "removed from the host");
+  },
+});
+
+/** Fails a record still sitting in the status a step left it in, past that step's deadline. */
+export const watchdog = internalMutation({
+  args: { containerId: v.id("containers"), status: statusValidator, since: v.number() },
+  handler: async (ctx, { containerId, status, since }) => {
+    const c = await ctx.db.get("containers", containerId);
+    if (!c || c.status !== status || c.statusChangedAt !== since) return;
+    const error = `No progress from the host for too long while "${status}"; the host agent may be down. Destroy and request again.`;
+    if (status === "destroying") {
+      await moveTo(ctx, c, "destroyed", {}, "gave up waiting for the host to confirm removal");
+    } else {
+      await moveTo(ctx, c, "error", { error }, error);
+    }
+  },
+});
+
+/** Destroys environments idle past IDLE_LIMIT_MS (pooled ones are exempt), a batch at a time. */
+export const reapIdle = internalMutation({
+  args: {},
+  returns: v.number(),
+  handler: async (ctx) => {
+    const cutoff = Date.now() - IDLE_LIMIT_MS;
+    let reaped = 0;
+    for (const status of ["ready", "error"] as const) {
+      const batch = await ctx.db
+        .query("containers")
+        .withIndex("by_status_and_createdAt", (q) => q.eq("status", status))
+        .take(CRON_BATCH);
+      for (const c of batch.filter((c) => c.lastActivityAt < cutoff)) {
+        await moveTo(ctx, c, "destroying", {}, "idle too long");
+        await ctx.scheduler.runAfter(0, internal.hostAgent.destroy, { containerId: c._id });
+        reaped++;
+      }
+    }
+    return reaped;
+  },
+});
+
+/** Records the agent should have (created on the host, not yet destroyed), a batch per status. */
+const ON_HOST: readonly Status[] = ["pooled", "assigned", "cloning", "installing", "starting", "ready", "error"];
+
+/**
+ * Compares records with the agent's list: records whose container vanished from the host are
+ * marked; answers which listed agent ids no record knows (orphans, for the action to remove).
+ */
+export const reconcileWithHost = internalMutation({
+  args: { agentIds: v.array(v.string()) },
+  returns: v.array(v.string()),
+  handler: async (ctx, { agentIds }) => {
+    const listed = new Set(agentIds);
+    for (const status of ON_HOST) {
+      const batch = await ctx.db
+        .query("containers")
+        .withIndex("by_status_and_createdAt", (q) => q.eq("status", status))
+        .take(CRON_BATCH);
+      for (const c of batch) {
+        if (listed.has(c.agentId)) continue;
+        const error =
+          "The container is gone from the host (removed outside this system or lost). Request a new environment.";
+        if (c.error === error) continue;
+        await moveTo(ctx, c, "error", { error, hostPort: undefined, url: undefined }, error);
+      }
+    }
+    const orphans: string[] = [];
+    for (const agentId of agentIds) {
+      const known = await ctx.db
+        .query("containers")
+        .withIndex("by_agentId", (q) => q.eq("agentId", agentId))
+        .first();
+      if (!known || known.status === "destroyed") orphans.push(agentId);
+    }
+    return orphans;
+  },
+});
+
+/** Forgets webhook ids older than the replay window (bounded batch). */
+export const forgetOldWebhooks = internalMutation({
+  args: {},
+  handler: async (ctx) => {
+    const old = await ctx.db
+      .query("seenWebhooks")
+      .withIndex("by_receivedAt", (q) => q.lt("receivedAt", Date.now() - SEEN_WEBHOOK_RETENTION_MS))
+      .take(CRON_BATCH * 10);
+    for (const w of old) await ctx.db.delete("seenWebhooks", w._id);
   },
 });
 

@@ -9,6 +9,7 @@ import type { z } from "zod";
 import {
   CreateContainerResponse,
   ErrorResponse,
+  ListContainersResponse,
   RemoveContainerResponse,
   SetupAccepted,
   type CreateContainerRequest,
@@ -17,6 +18,7 @@ import {
 import { internal } from "./_generated/api";
 import { internalAction } from "./_generated/server";
 import { readAgentEnv } from "./agentEnv";
+import { ORPHAN_GRACE_MS } from "./limits";
 
 class AgentError extends Error {}
 
@@ -111,5 +113,24 @@ export const destroy = internalAction({
       }
     }
     await ctx.runMutation(internal.containers.markDestroyed, { containerId });
+  },
+});
+
+/**
+ * Compares the agent's containers with the records: vanished ones are marked on the records;
+ * containers no record knows are removed from the host once older than ORPHAN_GRACE_MS (a
+ * create in flight has a record before the agent hears of it, so young ones are left alone).
+ */
+export const reconcile = internalAction({
+  args: {},
+  handler: async (ctx) => {
+    const { containers } = await call("GET", "/api/containers", ListContainersResponse);
+    const orphans = await ctx.runMutation(internal.containers.reconcileWithHost, {
+      agentIds: containers.map((c) => c.id),
+    });
+    const cutoff = Date.now() - ORPHAN_GRACE_MS;
+    for (const c of containers.filter((c) => orphans.includes(c.id) && Date.parse(c.createdAt) < cutoff)) {
+      await call("DELETE", `/api/containers/${c.id}`, RemoveContainerResponse).catch(() => undefined);
+    }
   },
 });

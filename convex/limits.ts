@@ -11,3 +11,22 @@ export const EVENTS_PER_CONTAINER = 50;
 export const WEBHOOK_TOLERANCE_MS = 5 * 60 * 1000;
 /** How long seen webhook ids are remembered; longer than the tolerance, so replays are caught. */
 export const SEEN_WEBHOOK_RETENTION_MS = 2 * WEBHOOK_TOLERANCE_MS;
+
+/** A step that has not reported back within this long is failed by the watchdog. */
+export const WATCHDOG_MS: Partial<
+  Record<"creating" | "assigned" | "cloning" | "installing" | "starting" | "destroying", number>
+> = {
+  creating: 2 * 60_000,
+  assigned: 2 * 60_000,
+  cloning: 10 * 60_000,
+  installing: 20 * 60_000,
+  starting: 5 * 60_000,
+  destroying: 2 * 60_000,
+};
+
+/** Environments idle (no activity) longer than this are destroyed by the reaper; pooled ones are exempt. */
+export const IDLE_LIMIT_MS = 2 * 60 * 60_000;
+/** A container on the host that no record knows is removed only after this grace period. */
+export const ORPHAN_GRACE_MS = 10 * 60_000;
+/** Records handled per cron run (reaper, reconcile, cleanup): bounded work per transaction. */
+export const CRON_BATCH = 100;

@@ -10,7 +10,7 @@ import type { Doc } from "./_generated/dataModel";
 import { internalMutation, type MutationCtx, type QueryCtx } from "./_generated/server";
 import { fail } from "./errors";
 import { POOL_BOUNDS, POOL_DEFAULTS } from "./limits";
-import { newAgentId, recordEvent } from "./containers";
+import { insertCreating } from "./containers";
 import { userMutation, userQuery } from "./users";
 
 type PoolConfig = Omit<Doc<"poolConfig">, "_id" | "_creationTime">;
@@ -24,16 +24,19 @@ export async function readConfig(ctx: QueryCtx): Promise<PoolConfig> {
   return config;
 }
 
-/** How many records are in each pool-relevant state (each count bounded by what matters). */
+/** Pooled containers, and creations in flight (pool ones, and all), each count bounded by `cap`. */
 async function counts(ctx: QueryCtx, cap: number) {
-  const count = async (status: "pooled" | "creating") =>
-    (
-      await ctx.db
-        .query("containers")
-        .withIndex("by_status_and_createdAt", (q) => q.eq("status", status))
-        .take(cap + 1)
-    ).filter((c) => status === "pooled" || c.pool).length;
-  return { pooled: await count("pooled"), creating: await count("creating") };
+  const byStatus = (status: "pooled" | "creating") =>
+    ctx.db
+      .query("containers")
+      .withIndex("by_status_and_createdAt", (q) => q.eq("status", status))
+      .take(cap + 1);
+  const creating = await byStatus("creating");
+  return {
+    pooled: (await byStatus("pooled")).length,
+    creating: creating.filter((c) => c.pool).length,
+    creatingAll: creating.length,
+  };
 }
 
 export const getConfig = userQuery({
@@ -45,7 +48,8 @@ export const status = userQuery({
   args: {},
   handler: async (ctx) => {
     const config = await readConfig(ctx);
-    return { config, ...(await counts(ctx, POOL_BOUNDS.targetSize.max)) };
+    const { pooled, creating } = await counts(ctx, POOL_BOUNDS.targetSize.max);
+    return { config, pooled, creating };
   },
 });
 
@@ -75,24 +79,13 @@ export const updateConfig = userMutation({
 /** Creates pool records up to the target, within maxCreating; schedules the agent creates. */
 export async function replenishPool(ctx: MutationCtx): Promise<number> {
   const config = await readConfig(ctx);
-  const { pooled, creating } = await counts(ctx, config.targetSize + config.maxCreating);
+  const { pooled, creating, creatingAll } = await counts(ctx, config.targetSize + config.maxCreating);
   const wanted = Math.max(0, config.targetSize - pooled - creating);
-  const room = Math.max(0, config.maxCreating - creating);
+  // Every creation counts against maxCreating, also those for requests that found no pool.
+  const room = Math.max(0, config.maxCreating - creatingAll);
   const toCreate = Math.min(wanted, room);
-  const now = Date.now();
   for (let i = 0; i < toCreate; i++) {
-    const id = await ctx.db.insert("containers", {
-      agentId: newAgentId(),
-      status: "creating",
-      pool: true,
-      phaseStartedAt: {},
-      phaseDurations: {},
-      lastSequence: 0,
-      createdAt: now,
-      statusChangedAt: now,
-      lastActivityAt: now,
-    });
-    await recordEvent(ctx, id, "creating", "pool replenish");
+    const id = await insertCreating(ctx, { pool: true }, "pool replenish");
     await ctx.scheduler.runAfter(0, internal.hostAgent.createPooled, { containerId: id });
   }
   return toCreate;

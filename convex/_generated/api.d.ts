@@ -16,6 +16,7 @@ import type {
 import type * as agentEnv from "../agentEnv.js";
 import type * as callbacks from "../callbacks.js";
 import type * as containers from "../containers.js";
+import type * as crons from "../crons.js";
 import type * as errors from "../errors.js";
 import type * as hostAgent from "../hostAgent.js";
 import type * as http from "../http.js";
@@ -38,6 +39,7 @@ declare const fullApi: ApiFromModules<{
   agentEnv: typeof agentEnv;
   callbacks: typeof callbacks;
   containers: typeof containers;
+  crons: typeof crons;
   errors: typeof errors;
   hostAgent: typeof hostAgent;
   http: typeof http;

@@ -1,0 +1,12 @@
+/** Background work on a schedule: each job is batched and bounded (see limits.ts). */
+import { cronJobs } from "convex/server";
+import { internal } from "./_generated/api";
+
+const crons = cronJobs();
+
+crons.interval("replenish pool", { minutes: 1 }, internal.pool.replenish, {});
+crons.interval("reconcile with host", { minutes: 5 }, internal.hostAgent.reconcile, {});
+crons.interval("reap idle environments", { minutes: 5 }, internal.containers.reapIdle, {});
+crons.interval("forget old webhook ids", { hours: 1 }, internal.containers.forgetOldWebhooks, {});
+
+export default crons;
