@@ -20,6 +20,7 @@ export default defineConfig({
         test: {
           name: "convex",
           include: ["convex/**/*.test.ts"],
+          exclude: ["**/*.int.test.ts", "**/node_modules/**"],
           environment: "edge-runtime",
           server: { deps: { inline: ["convex-test"] } },
         },
@@ -27,7 +28,9 @@ export default defineConfig({
       {
         test: {
           name: "docker",
-          include: ["host-agent/test/**/*.int.test.ts"],
+          // Includes the end-to-end test: convex-test driving the real agent on real Docker.
+          include: ["host-agent/test/**/*.int.test.ts", "convex/**/*.int.test.ts"],
+          server: { deps: { inline: ["convex-test"] } },
           environment: "node",
           fileParallelism: false,
           testTimeout: 60_000,

@@ -1,0 +1,155 @@
+/**
+ * End to end: the control plane in convex-test, the real host agent, real Docker. Actions'
+ * fetch reaches the agent on 127.0.0.1; a small bridge forwards the agent's signed callbacks
+ * into `t.fetch`, as Convex's HTTP router would receive them.
+ * Runtime to docker -> replenish fills the pool -> request an environment for a fixture repo ->
+ * the record reaches `ready` through real callbacks -> the dev server answers -> destroy frees
+ * the container and its port. Prints the timeline.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { afterAll, beforeAll, expect, it, vi } from "vitest";
+import { client, freePort, spawnAgent, testEnv, type SpawnedAgent } from "../host-agent/test/helpers/agent.js";
+import { fixtureRoot, type FixtureRoot } from "../host-agent/test/helpers/fixture-repo.js";
+import { NODE_IMAGE } from "../host-agent/test/helpers/images.js";
+import { api, internal } from "./_generated/api";
+import type { Id } from "./_generated/dataModel";
+import { ALICE, setupTest } from "./test.setup";
+
+const API_SECRET = "e2e-api-secret-".padEnd(48, "e");
+const CALLBACK_SECRET = "e2e-callback-secret-0123456789";
+let fixtures: FixtureRoot;
+let agent: SpawnedAgent;
+let bridge: Server;
+let t: ReturnType<typeof setupTest>;
+
+beforeAll(async () => {
+  fixtures = await fixtureRoot();
+  await fixtures.createRepo("acme/shop", { main: { message: "hello from main", greetVersion: "1.0.0" } });
+  const port = await freePort();
+  agent = await spawnAgent(
+    testEnv({
+      API_SECRET,
+      PORT: String(port),
+      DEFAULT_IMAGE: NODE_IMAGE,
+      GIT_REMOTE_TEMPLATE: fixtures.remoteTemplate,
+      DATA_DIR: path.join(fixtures.root, "agent-data"),
+      PORT_RANGE: "21400-21420",
+      CONTAINER_MEMORY_MB: "512",
+    }),
+  );
+  t = setupTest();
+  // The bridge: the agent's callbacks, forwarded as they are into the control plane's router.
+  bridge = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c: Buffer) => (body += c.toString()));
+    req.on("end", () => {
+      const headers = new Headers();
+      for (const name of ["webhook-id", "webhook-timestamp", "webhook-signature", "content-type"]) {
+        const value = req.headers[name];
+        if (typeof value === "string") headers.set(name, value);
+      }
+      void t.fetch(req.url ?? "/", { method: req.method, headers, body }).then(
+        (r) => res.writeHead(r.status).end(),
+        () => res.writeHead(500).end(),
+      );
+    });
+  });
+  await new Promise<void>((r) => bridge.listen(0, "127.0.0.1", r));
+  const bridgeUrl = `http://127.0.0.1:${(bridge.address() as AddressInfo).port}`;
+  vi.stubEnv("DOCKER_HOST_URL", agent.url);
+  vi.stubEnv("DOCKER_API_SECRET", API_SECRET);
+  vi.stubEnv("DOCKER_CALLBACK_SECRET", CALLBACK_SECRET);
+  vi.stubEnv("CONVEX_SITE_URL", bridgeUrl);
+}, 120_000);
+
+afterAll(async () => {
+  vi.unstubAllEnvs();
+  const api = client(agent.url, API_SECRET);
+  const { containers } = (await (await api.get("/api/containers")).json()) as {
+    containers: { id: string; name: string }[];
+  };
+  for (const c of containers.filter((c) => c.name.startsWith("pool-env-") || c.name === "acme-shop"))
+    await api.del(`/api/containers/${c.id}`);
+  await agent?.kill();
+  await new Promise((r) => bridge?.close(r));
+  await fixtures?.dispose();
+});
+
+async function waitFor<T>(
+  what: string,
+  read: () => Promise<T>,
+  done: (v: T) => boolean,
+  timeoutMs = 90_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await t.finishInProgressScheduledFunctions();
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: gave up waiting; last ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const record = (id: Id<"containers">) => t.run((ctx) => ctx.db.get("containers", id));
+
+it("takes an environment from runtime toggle to a ready dev server and back to destroyed", async () => {
+  const alice = t.withIdentity(ALICE);
+  const repoId = await alice.mutation(api.repos.setRuntime, { owner: "acme", name: "shop", runtime: "docker" });
+  await alice.mutation(api.pool.updateConfig, { targetSize: 1, minSize: 1, maxCreating: 1, containerPorts: [3000] });
+
+  expect(await t.mutation(internal.pool.replenish, {})).toBe(1);
+  const pooled = await waitFor(
+    "pool fill",
+    () => t.run((ctx) => ctx.db.query("containers").collect()),
+    (cs) => cs.some((c) => c.status === "pooled" || c.status === "error"),
+  );
+  const poolContainer = pooled.find((c) => c.status === "pooled");
+  expect(poolContainer, JSON.stringify(pooled)).toBeDefined();
+
+  const started = Date.now();
+  const id = await alice.mutation(api.containers.request, { repoId, branch: "main" });
+  expect(id).toBe(poolContainer!._id);
+  const ready = await waitFor(
+    "setup",
+    () => record(id),
+    (c) => c?.status === "ready" || c?.status === "error",
+  );
+  expect(ready?.error).toBeUndefined();
+  expect(ready).toMatchObject({ status: "ready", branch: "main", hostPort: poolContainer!.hostPort });
+
+  const page = (await (await fetch(`http://127.0.0.1:${ready!.hostPort}/`)).json()) as Record<string, unknown>;
+  expect(page).toMatchObject({ message: "hello from main", greet: "1.0.0" });
+
+  const events = await t.run((ctx) =>
+    ctx.db
+      .query("containerEvents")
+      .withIndex("by_containerId_and_at", (q) => q.eq("containerId", id))
+      .collect(),
+  );
+  expect(events.map((e) => e.status)).toEqual(
+    expect.arrayContaining(["pooled", "assigned", "cloning", "installing", "starting", "ready"]),
+  );
+  console.log(
+    `e2e timeline: request -> ready ${Date.now() - started} ms;`,
+    Object.entries(ready!.phaseDurations)
+      .map(([phase, ms]) => `${phase} ${ms} ms`)
+      .join(", "),
+  );
+
+  await alice.mutation(api.containers.destroy, { containerId: id });
+  const destroyed = await waitFor(
+    "destroy",
+    () => record(id),
+    (c) => c?.status === "destroyed" || c?.status === "error",
+  );
+  expect(destroyed?.status).toBe("destroyed");
+  const onHost = await client(agent.url, API_SECRET).get(`/api/containers/${ready!.agentId}`);
+  expect(onHost.status).toBe(404);
+  const { containers } = (await (await client(agent.url, API_SECRET).get("/api/containers")).json()) as {
+    containers: { hostPort: number }[];
+  };
+  expect(containers.map((c) => c.hostPort)).not.toContain(ready!.hostPort);
+}, 180_000);
