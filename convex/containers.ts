@@ -146,6 +146,32 @@ export const destroy = userMutation({
   },
 });
 
+/** Restarts an environment's container on the host (its dev server must be set up again). */
+export const restart = userMutation({
+  args: { containerId: v.id("containers") },
+  handler: async (ctx, { containerId }) => {
+    const c = await ctx.db.get("containers", containerId);
+    if (!c || c.ownerId !== ctx.userId) fail("not_found", "No such environment");
+    if (c.status !== "ready" && c.status !== "error") fail("conflict", `Cannot restart while ${c.status}`);
+    await recordEvent(ctx, c._id, c.status, "restart requested");
+    await ctx.db.patch("containers", c._id, { lastActivityAt: Date.now() });
+    await ctx.scheduler.runAfter(0, internal.hostAgent.restart, { containerId });
+  },
+});
+
+/** An environment's timeline, oldest first (bounded by EVENTS_PER_CONTAINER). */
+export const events = userQuery({
+  args: { containerId: v.id("containers") },
+  handler: async (ctx, { containerId }) => {
+    const c = await ctx.db.get("containers", containerId);
+    if (!c || c.ownerId !== ctx.userId) return [];
+    return ctx.db
+      .query("containerEvents")
+      .withIndex("by_containerId_and_at", (q) => q.eq("containerId", containerId))
+      .take(EVENTS_PER_CONTAINER);
+  },
+});
+
 /** Applies one verified setup callback; stale (older sequence) or backwards ones are dropped. */
 export async function applySetupCallback(
   ctx: MutationCtx,

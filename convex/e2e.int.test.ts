@@ -139,6 +139,17 @@ it("takes an environment from runtime toggle to a ready dev server and back to d
       .join(", "),
   );
 
+  const agentApi = client(agent.url, API_SECRET);
+  const before = (await (await agentApi.get(`/api/containers/${ready!.agentId}`)).json()) as { startedAt: string };
+  await alice.mutation(api.containers.restart, { containerId: id });
+  const restarted = await waitFor(
+    "restart",
+    async () =>
+      (await (await agentApi.get(`/api/containers/${ready!.agentId}`)).json()) as { startedAt: string; state: string },
+    (d) => d.startedAt !== before.startedAt,
+  );
+  expect(restarted.state).toBe("running");
+
   await alice.mutation(api.containers.destroy, { containerId: id });
   const destroyed = await waitFor(
     "destroy",

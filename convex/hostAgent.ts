@@ -9,6 +9,7 @@ import type { z } from "zod";
 import {
   CreateContainerResponse,
   ErrorResponse,
+  ContainerDetails,
   ListContainersResponse,
   RemoveContainerResponse,
   SetupAccepted,
@@ -113,6 +114,19 @@ export const destroy = internalAction({
       }
     }
     await ctx.runMutation(internal.containers.markDestroyed, { containerId });
+  },
+});
+
+export const restart = internalAction({
+  args: { containerId: v.id("containers") },
+  handler: async (ctx, { containerId }) => {
+    const record = await ctx.runQuery(internal.containers.get, { containerId });
+    if (!record) return;
+    try {
+      await call("POST", `/api/containers/${record.container.agentId}/restart`, ContainerDetails);
+    } catch (err) {
+      await ctx.runMutation(internal.containers.markFailed, { containerId, error: message(err) });
+    }
   },
 });
 

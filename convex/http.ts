@@ -6,9 +6,11 @@
 import { httpRouter } from "convex/server";
 import { internal } from "./_generated/api";
 import { httpAction, env } from "./_generated/server";
+import { auth } from "./auth";
 import { verifyWebhook } from "./webhooks";
 
 const http = httpRouter();
+auth.addHttpRoutes(http);
 
 http.route({
   path: "/docker-status",

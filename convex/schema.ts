@@ -3,6 +3,7 @@
  * the pool's configuration, a bounded event history per container, and the webhook ids already
  * seen (replay protection for the agent's callbacks).
  */
+import { authTables } from "@convex-dev/auth/server";
 import { defineSchema, defineTable } from "convex/server";
 import { v } from "convex/values";
 import { statusValidator } from "./statuses";
@@ -15,6 +16,8 @@ const phaseTimes = v.object({
 });
 
 export default defineSchema({
+  ...authTables,
+
   repos: defineTable({
     ownerId: v.string(),
     owner: v.string(),

@@ -14,6 +14,7 @@ import type {
   FunctionReference,
 } from "convex/server";
 import type * as agentEnv from "../agentEnv.js";
+import type * as auth from "../auth.js";
 import type * as callbacks from "../callbacks.js";
 import type * as containers from "../containers.js";
 import type * as crons from "../crons.js";
@@ -37,6 +38,7 @@ import type * as webhooks from "../webhooks.js";
  */
 declare const fullApi: ApiFromModules<{
   agentEnv: typeof agentEnv;
+  auth: typeof auth;
   callbacks: typeof callbacks;
   containers: typeof containers;
   crons: typeof crons;

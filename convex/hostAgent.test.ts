@@ -1,0 +1,64 @@
+/**
+ * The agent-calling actions when things go wrong, without an agent: missing configuration and an
+ * unreachable agent end in a clear error on the record, never a silent stall. (The working path
+ * is exercised against the real agent in e2e.int.test.ts.)
+ */
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { api, internal } from "./_generated/api";
+import { ALICE, setupTest } from "./test.setup";
+
+afterEach(() => {
+  vi.unstubAllEnvs();
+  vi.useRealTimers();
+});
+
+async function requested(t: ReturnType<typeof setupTest>) {
+  const alice = t.withIdentity(ALICE);
+  const repoId = await alice.mutation(api.repos.setRuntime, { owner: "acme", name: "shop", runtime: "docker" });
+  return alice.mutation(api.containers.request, { repoId, branch: "main" });
+}
+
+describe("hostAgent actions", () => {
+  it("record a clear error when the deployment is not configured", async () => {
+    vi.useFakeTimers();
+    vi.stubEnv("DOCKER_HOST_URL", "");
+    const t = setupTest();
+    const id = await requested(t);
+    await t.action(internal.hostAgent.setupEnvironment, { containerId: id });
+    const c = await t.run((ctx) => ctx.db.get("containers", id));
+    expect(c?.status).toBe("error");
+    expect(c?.error).toMatch(/Set DOCKER_HOST_URL, DOCKER_API_SECRET, DOCKER_CALLBACK_SECRET/);
+  });
+
+  it("record a clear error when the agent is down", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.stubEnv("DOCKER_HOST_URL", "http://127.0.0.1:9");
+    vi.stubEnv("DOCKER_API_SECRET", "x".repeat(40));
+    vi.stubEnv("DOCKER_CALLBACK_SECRET", "y".repeat(20));
+    vi.stubEnv("CONVEX_SITE_URL", "http://127.0.0.1:10");
+    const t = setupTest();
+    const id = await requested(t);
+    await t.action(internal.hostAgent.setupEnvironment, { containerId: id });
+    const c = await t.run((ctx) => ctx.db.get("containers", id));
+    expect(c?.status).toBe("error");
+    expect(c?.error).toMatch(/not reachable/);
+  });
+});
+
+describe("users are keyed by user, not by session", () => {
+  it("shows a user's environments in every session of theirs", async () => {
+    vi.useFakeTimers();
+    const t = setupTest();
+    const session1 = t.withIdentity({ issuer: "https://site", subject: "user1|session1" });
+    const session2 = t.withIdentity({ issuer: "https://site", subject: "user1|session2" });
+    const other = t.withIdentity({ issuer: "https://site", subject: "user2|session3" });
+    const repoId = await session1.mutation(api.repos.setRuntime, { owner: "acme", name: "shop", runtime: "docker" });
+    const id = await session1.mutation(api.containers.request, { repoId, branch: "main" });
+    expect((await session2.query(api.containers.list, {})).map((c) => c._id)).toEqual([id]);
+    expect(await other.query(api.containers.list, {})).toEqual([]);
+    expect((await session2.query(api.containers.events, { containerId: id })).map((e) => e.status)).toEqual([
+      "creating",
+    ]);
+    expect(await other.query(api.containers.events, { containerId: id })).toEqual([]);
+  });
+});
