@@ -10,7 +10,7 @@ import { internal } from "./_generated/api";
 import type { Doc, Id } from "./_generated/dataModel";
 import { internalMutation, internalQuery, type MutationCtx } from "./_generated/server";
 import { fail } from "./errors";
-import { CRON_BATCH, EVENTS_PER_CONTAINER, IDLE_LIMIT_MS, SEEN_WEBHOOK_RETENTION_MS, WATCHDOG_MS } from "./limits";
+import { CRON_BATCH, EVENTS_PER_CONTAINER, SEEN_WEBHOOK_RETENTION_MS, WATCHDOG_MS } from "./limits";
 import { readConfig, replenishPool } from "./pool";
 import { canMove, statusValidator, type Status } from "./statuses";
 import { userMutation, userQuery } from "./users";
@@ -254,12 +254,12 @@ export const watchdog = internalMutation({
   },
 });
 
-/** Destroys environments idle past IDLE_LIMIT_MS (pooled ones are exempt), a batch at a time. */
+/** Destroys environments idle past the configured limit (pooled ones are exempt), a batch at a time. */
 export const reapIdle = internalMutation({
   args: {},
   returns: v.number(),
   handler: async (ctx) => {
-    const cutoff = Date.now() - IDLE_LIMIT_MS;
+    const cutoff = Date.now() - (await readConfig(ctx)).idleLimitMinutes * 60_000;
     let reaped = 0;
     for (const status of ["ready", "error"] as const) {
       const batch = await ctx.db

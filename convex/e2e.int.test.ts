@@ -163,4 +163,17 @@ it("takes an environment from runtime toggle to a ready dev server and back to d
     containers: { hostPort: number }[];
   };
   expect(containers.map((c) => c.hostPort)).not.toContain(ready!.hostPort);
+
+  // Reconcile: the pool container made after the claim is removed behind the system's back.
+  const refill = await waitFor(
+    "pool refill",
+    () => t.run((ctx) => ctx.db.query("containers").collect()),
+    (cs) => cs.some((c) => c._id !== id && c.status === "pooled"),
+  );
+  const spare = refill.find((c) => c._id !== id && c.status === "pooled")!;
+  expect((await agentApi.del(`/api/containers/${spare.agentId}`)).status).toBe(200);
+  await t.action(internal.hostAgent.reconcile, {});
+  const vanished = await record(spare._id);
+  expect(vanished?.status).toBe("error");
+  expect(vanished?.error).toMatch(/gone from the host/);
 }, 180_000);

@@ -1,7 +1,13 @@
 /** Every limit and timeout of the control plane, named once. */
 
 /** Pool defaults, and the bounds an edit of the pool config must stay within. */
-export const POOL_DEFAULTS = { targetSize: 3, minSize: 1, maxCreating: 2, containerPorts: [3000] };
+export const POOL_DEFAULTS = {
+  targetSize: 3,
+  minSize: 1,
+  maxCreating: 2,
+  containerPorts: [3000],
+  idleLimitMinutes: 120,
+};
 export const POOL_BOUNDS = { targetSize: { min: 0, max: 50 }, maxCreating: { min: 1, max: 10 }, ports: { max: 4 } };
 
 /** Events kept per container for the dashboard's timeline; older ones are deleted. */
@@ -24,8 +30,11 @@ export const WATCHDOG_MS: Partial<
   destroying: 2 * 60_000,
 };
 
-/** Environments idle (no activity) longer than this are destroyed by the reaper; pooled ones are exempt. */
-export const IDLE_LIMIT_MS = 2 * 60 * 60_000;
+/**
+ * Environments idle (no activity) longer than the pool config's idleLimitMinutes are destroyed
+ * by the reaper; pooled ones are exempt. Default and bounds of that setting:
+ */
+export const IDLE_LIMIT_MINUTES = { default: 120, min: 5, max: 7 * 24 * 60 };
 /** A container on the host that no record knows is removed only after this grace period. */
 export const ORPHAN_GRACE_MS = 10 * 60_000;
 /** Records handled per cron run (reaper, reconcile, cleanup): bounded work per transaction. */

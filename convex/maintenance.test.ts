@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { api, internal } from "./_generated/api";
 import crons from "./crons";
-import { IDLE_LIMIT_MS, SEEN_WEBHOOK_RETENTION_MS, WATCHDOG_MS } from "./limits";
+import { POOL_DEFAULTS, SEEN_WEBHOOK_RETENTION_MS, WATCHDOG_MS } from "./limits";
 import { ALICE, setupTest } from "./test.setup";
 
 beforeEach(() => vi.useFakeTimers());
@@ -79,7 +79,7 @@ describe("reaper", () => {
   it("destroys environments idle past the limit, never pooled ones", async () => {
     const t = setupTest();
     const now = Date.now();
-    const old = now - IDLE_LIMIT_MS - 1000;
+    const old = now - POOL_DEFAULTS.idleLimitMinutes * 60_000 - 1000;
     const ids = await t.run(async (ctx) => ({
       idle: await ctx.db.insert("containers", {
         ...base,

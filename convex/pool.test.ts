@@ -14,6 +14,7 @@ describe("pool config", () => {
       minSize: 1,
       maxCreating: 2,
       containerPorts: [3000],
+      idleLimitMinutes: 120,
     });
   });
 
@@ -31,6 +32,7 @@ describe("pool config", () => {
       minSize: 2,
       maxCreating: 3,
       containerPorts: [3000, 5173],
+      idleLimitMinutes: 120,
     });
     const bad = [
       { targetSize: 51, minSize: 1, maxCreating: 2, containerPorts: [3000] },
@@ -39,6 +41,7 @@ describe("pool config", () => {
       { targetSize: 3, minSize: 1, maxCreating: 2, containerPorts: [] },
       { targetSize: 3, minSize: 1, maxCreating: 2, containerPorts: [70000] },
       { targetSize: 2.5, minSize: 1, maxCreating: 2, containerPorts: [3000] },
+      { targetSize: 3, minSize: 1, maxCreating: 2, containerPorts: [3000], idleLimitMinutes: 1 },
     ];
     for (const config of bad) await expect(as.mutation(api.pool.updateConfig, config)).rejects.toThrow(/must be/);
     await expect(t.mutation(api.pool.updateConfig, bad[0])).rejects.toThrow(/Sign in/);

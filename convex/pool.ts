@@ -9,7 +9,7 @@ import { internal } from "./_generated/api";
 import type { Doc } from "./_generated/dataModel";
 import { internalMutation, type MutationCtx, type QueryCtx } from "./_generated/server";
 import { fail } from "./errors";
-import { POOL_BOUNDS, POOL_DEFAULTS } from "./limits";
+import { IDLE_LIMIT_MINUTES, POOL_BOUNDS, POOL_DEFAULTS } from "./limits";
 import { insertCreating } from "./containers";
 import { userMutation, userQuery } from "./users";
 
@@ -54,7 +54,13 @@ export const status = userQuery({
 });
 
 export const updateConfig = userMutation({
-  args: { targetSize: v.number(), minSize: v.number(), maxCreating: v.number(), containerPorts: v.array(v.number()) },
+  args: {
+    targetSize: v.number(),
+    minSize: v.number(),
+    maxCreating: v.number(),
+    containerPorts: v.array(v.number()),
+    idleLimitMinutes: v.optional(v.number()),
+  },
   handler: async (ctx, args) => {
     const b = POOL_BOUNDS;
     const intIn = (x: number, lo: number, hi: number) => Number.isInteger(x) && x >= lo && x <= hi;
@@ -70,9 +76,14 @@ export const updateConfig = userMutation({
     ) {
       fail("invalid_argument", `containerPorts must be 1-${b.ports.max} ports between 1 and 65535`);
     }
+    const idle = args.idleLimitMinutes ?? IDLE_LIMIT_MINUTES.default;
+    if (!intIn(idle, IDLE_LIMIT_MINUTES.min, IDLE_LIMIT_MINUTES.max)) {
+      fail("invalid_argument", `idleLimitMinutes must be ${IDLE_LIMIT_MINUTES.min}-${IDLE_LIMIT_MINUTES.max}`);
+    }
+    const config = { ...args, idleLimitMinutes: idle };
     const existing = await ctx.db.query("poolConfig").first();
-    if (existing) await ctx.db.replace("poolConfig", existing._id, args);
-    else await ctx.db.insert("poolConfig", args);
+    if (existing) await ctx.db.replace("poolConfig", existing._id, config);
+    else await ctx.db.insert("poolConfig", config);
   },
 });
 

@@ -56,6 +56,7 @@ export default defineSchema({
     minSize: v.number(),
     maxCreating: v.number(),
     containerPorts: v.array(v.number()),
+    idleLimitMinutes: v.number(),
   }),
 
   containerEvents: defineTable({
