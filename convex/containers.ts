@@ -12,6 +12,7 @@ import { internalMutation, internalQuery, type MutationCtx } from "./_generated/
 import { fail } from "./errors";
 import { CRON_BATCH, EVENTS_PER_CONTAINER, SEEN_WEBHOOK_RETENTION_MS, WATCHDOG_MS } from "./limits";
 import { readConfig, replenishPool } from "./pool";
+import schema from "./schema";
 import { canMove, statusValidator, type Status } from "./statuses";
 import { userMutation, userQuery } from "./users";
 
@@ -126,6 +127,7 @@ export const request = userMutation({
 /** The signed-in user's environments, newest first (bounded). */
 export const list = userQuery({
   args: {},
+  returns: v.array(schema.doc("containers")),
   handler: async (ctx) =>
     ctx.db
       .query("containers")
@@ -162,6 +164,7 @@ export const restart = userMutation({
 /** An environment's timeline, oldest first (bounded by EVENTS_PER_CONTAINER). */
 export const events = userQuery({
   args: { containerId: v.id("containers") },
+  returns: v.array(schema.doc("containerEvents")),
   handler: async (ctx, { containerId }) => {
     const c = await ctx.db.get("containers", containerId);
     if (!c || c.ownerId !== ctx.userId) return [];

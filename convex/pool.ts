@@ -39,13 +39,23 @@ async function counts(ctx: QueryCtx, cap: number) {
   };
 }
 
+const poolConfigValidator = v.object({
+  targetSize: v.number(),
+  minSize: v.number(),
+  maxCreating: v.number(),
+  containerPorts: v.array(v.number()),
+  idleLimitMinutes: v.number(),
+});
+
 export const getConfig = userQuery({
   args: {},
+  returns: poolConfigValidator,
   handler: async (ctx) => readConfig(ctx),
 });
 
 export const status = userQuery({
   args: {},
+  returns: v.object({ config: poolConfigValidator, pooled: v.number(), creating: v.number() }),
   handler: async (ctx) => {
     const config = await readConfig(ctx);
     const { pooled, creating } = await counts(ctx, POOL_BOUNDS.targetSize.max);

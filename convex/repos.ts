@@ -3,6 +3,7 @@ import { v } from "convex/values";
 import { userMutation, userQuery } from "./users";
 import type { Doc } from "./_generated/dataModel";
 import { fail } from "./errors";
+import schema from "./schema";
 
 const runtime = v.union(v.literal("firecracker"), v.literal("docker"));
 const OWNER = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/;
@@ -42,6 +43,7 @@ export const setRuntime = userMutation({
 /** The signed-in user's repos (bounded). */
 export const list = userQuery({
   args: {},
+  returns: v.array(schema.doc("repos")),
   handler: async (ctx): Promise<Doc<"repos">[]> => {
     return ctx.db
       .query("repos")
