@@ -14,6 +14,10 @@ const app = defineApp({
     DOCKER_API_SECRET: v.optional(v.string()),
     /** Key for the agent's signed setup callbacks (sent to it with each setup). */
     DOCKER_CALLBACK_SECRET: v.optional(v.string()),
+    /** The agent's STREAM_TOKEN_KEY: signs the browser's short-lived logs/terminal tokens. */
+    DOCKER_STREAM_TOKEN_KEY: v.optional(v.string()),
+    /** The agent's URL as browsers reach it, when it differs from DOCKER_HOST_URL. */
+    DOCKER_PUBLIC_URL: v.optional(v.string()),
   },
 });
 

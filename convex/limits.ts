@@ -18,6 +18,9 @@ export const WEBHOOK_TOLERANCE_MS = 5 * 60 * 1000;
 /** How long seen webhook ids are remembered; longer than the tolerance, so replays are caught. */
 export const SEEN_WEBHOOK_RETENTION_MS = 2 * WEBHOOK_TOLERANCE_MS;
 
+/** Lifetime of a browser's logs/terminal token; EventSource and WebSocket reconnects mint anew. */
+export const STREAM_TOKEN_TTL_MS = 5 * 60_000;
+
 /** A step that has not reported back within this long is failed by the watchdog. */
 export const WATCHDOG_MS: Partial<
   Record<"creating" | "assigned" | "cloning" | "installing" | "starting" | "destroying", number>

@@ -5,9 +5,9 @@
  * must own their environments across sessions; other providers' subjects have no "|".
  * Functions never take a user id as an argument.
  */
-import { customCtx, customMutation, customQuery } from "convex-helpers/server/customFunctions";
+import { customAction, customCtx, customMutation, customQuery } from "convex-helpers/server/customFunctions";
 import type { GenericQueryCtx } from "convex/server";
-import { mutation, query } from "./_generated/server";
+import { action, mutation, query } from "./_generated/server";
 import type { DataModel } from "./_generated/dataModel";
 import { fail } from "./errors";
 
@@ -19,3 +19,4 @@ async function requireUser(ctx: Pick<GenericQueryCtx<DataModel>, "auth">) {
 
 export const userQuery = customQuery(query, customCtx(requireUser));
 export const userMutation = customMutation(mutation, customCtx(requireUser));
+export const userAction = customAction(action, customCtx(requireUser));

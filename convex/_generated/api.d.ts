@@ -25,6 +25,7 @@ import type * as limits from "../limits.js";
 import type * as pool from "../pool.js";
 import type * as repos from "../repos.js";
 import type * as statuses from "../statuses.js";
+import type * as streams from "../streams.js";
 import type * as users from "../users.js";
 import type * as webhooks from "../webhooks.js";
 
@@ -49,6 +50,7 @@ declare const fullApi: ApiFromModules<{
   pool: typeof pool;
   repos: typeof repos;
   statuses: typeof statuses;
+  streams: typeof streams;
   users: typeof users;
   webhooks: typeof webhooks;
 }>;

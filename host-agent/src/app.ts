@@ -27,7 +27,7 @@ import { terminalRoutes } from "./routes/terminal.js";
 /** Largest request body accepted; the biggest legitimate one is an exec with a long argv. */
 const MAX_BODY_BYTES = 1024 * 1024;
 /** Streaming routes that browsers open: the only ones where `?token=` is accepted. */
-const QUERY_TOKEN_PATHS = /^\/api\/containers\/[^/]+\/(logs|terminal)$/;
+const STREAM_PATHS = /^\/api\/containers\/([^/]+)\/(logs|terminal)$/;
 
 export type AppDeps = {
   config: Config;
@@ -68,7 +68,7 @@ export function createApp(deps: AppDeps) {
       },
     }),
   );
-  app.use("/api/*", requireApiSecret(deps.config.apiSecrets, QUERY_TOKEN_PATHS));
+  app.use("/api/*", requireApiSecret(deps.config.apiSecrets, STREAM_PATHS, deps.config.streamTokenKey));
 
   app.route("/", healthRoutes(deps));
   app.route("/api/containers", containerRoutes(deps));

@@ -62,6 +62,8 @@ const EnvSchema = z.object({
   API_SECRET_PREVIOUS: list
     .refine((secrets) => secrets.every((s) => s.length >= 32), "each secret must be at least 32 characters")
     .default([]),
+  /** Key shared with the control plane for browser stream tokens (logs, terminal); unset: none accepted. */
+  STREAM_TOKEN_KEY: z.string().min(32, "must be at least 32 characters (openssl rand -hex 32)").optional(),
   /** Host name in the dev server URLs reported to the control plane. */
   PUBLIC_HOST: z.string().min(1).optional(),
   /** Host address container ports are published on. 127.0.0.1 keeps them off the network. */
@@ -125,6 +127,7 @@ export type Config = {
   port: number;
   bindAddress: string;
   apiSecrets: string[];
+  streamTokenKey?: string;
   publishAddress: string;
   publicHost: string;
   portRange: { start: number; end: number };
@@ -173,6 +176,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     port: e.PORT,
     bindAddress: e.BIND_ADDRESS,
     apiSecrets: [e.API_SECRET, ...e.API_SECRET_PREVIOUS],
+    streamTokenKey: e.STREAM_TOKEN_KEY,
     publishAddress: e.PUBLISH_ADDRESS,
     publicHost: e.PUBLIC_HOST ?? (e.PUBLISH_ADDRESS === "0.0.0.0" ? hostname() : e.PUBLISH_ADDRESS),
     portRange: e.PORT_RANGE,

@@ -5,14 +5,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TEST_SECRET, client, createContainer, startTestAgent } from "./helpers/agent.js";
+import { mintStreamToken } from "../src/api/stream-token.js";
 import { upgradeStatus } from "./helpers/terminal.js";
 
 const OLD_SECRET = "old-secret-".padEnd(40, "y");
+const STREAM_KEY = "stream-token-key-".padEnd(40, "k");
 let agent: Awaited<ReturnType<typeof startTestAgent>>;
 let id: string;
 
 beforeAll(async () => {
-  agent = await startTestAgent({ API_SECRET_PREVIOUS: OLD_SECRET });
+  agent = await startTestAgent({ API_SECRET_PREVIOUS: OLD_SECRET, STREAM_TOKEN_KEY: STREAM_KEY });
 });
 afterAll(async () => agent.close());
 
@@ -90,5 +92,40 @@ describe("authentication", () => {
   it("serves /health without a token", async () => {
     const res = await fetch(`${agent.url}/health`);
     expect(res.status).toBe(200);
+  });
+});
+
+describe("stream tokens (what a browser holds instead of the API secret)", () => {
+  it("open the logs and the terminal of exactly one container", async () => {
+    const c = await createContainer(agent.api);
+    const other = await createContainer(agent.api);
+    const soon = Date.now() + 60_000;
+    const logs = await mintStreamToken(STREAM_KEY, { containerId: c.id, scope: "logs", expiresAt: soon });
+    const terminal = await mintStreamToken(STREAM_KEY, { containerId: c.id, scope: "terminal", expiresAt: soon });
+    const expired = await mintStreamToken(STREAM_KEY, {
+      containerId: c.id,
+      scope: "logs",
+      expiresAt: Date.now() - 1000,
+    });
+    const logsUrl = (cid: string, token: string) => `${agent.url}/api/containers/${cid}/logs?tail=0&token=${token}`;
+    const termUrl = (cid: string, token: string) =>
+      `${agent.url.replace("http", "ws")}/api/containers/${cid}/terminal?token=${token}`;
+
+    const ok = await fetch(logsUrl(c.id, logs));
+    expect(ok.status).toBe(200);
+    await ok.body?.cancel();
+    for (const [url, what] of [
+      [logsUrl(other.id, logs), "other container"],
+      [logsUrl(c.id, terminal), "other scope"],
+      [logsUrl(c.id, expired), "expired"],
+      [logsUrl(c.id, `${logs.slice(0, -3)}xyz`), "tampered"],
+    ] as const) {
+      const res = await fetch(url);
+      expect(res.status, what).toBe(401);
+      await res.body?.cancel();
+    }
+    expect(await upgradeStatus(termUrl(c.id, terminal))).toBe(101);
+    expect(await upgradeStatus(termUrl(other.id, terminal))).toBe(401);
+    expect(await upgradeStatus(termUrl(c.id, logs))).toBe(401);
   });
 });

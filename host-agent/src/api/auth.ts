@@ -5,11 +5,13 @@
  * and the agent disagree. Comparison is constant-time: both sides are hashed to equal-length
  * digests and every secret is checked, so neither length nor position leaks through timing.
  * Browsers cannot set headers on EventSource or WebSocket, so routes that stream may also take
- * `?token=`; everywhere else a query token is ignored (it would end up in access logs).
+ * `?token=`, preferably a short-lived stream token (stream-token.ts) scoped to one container and
+ * one stream; everywhere else a query token is ignored (it would end up in access logs).
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
 import { AppError } from "./errors.js";
+import { verifyStreamToken } from "./stream-token.js";
 
 const digest = (value: string) => createHash("sha256").update(value).digest();
 
@@ -25,15 +27,34 @@ function bearerToken(header: string | undefined): string | undefined {
   return match?.[1]?.trim();
 }
 
-/** `queryTokenPaths` names the streaming routes where `?token=` is accepted. */
-export function requireApiSecret(secrets: readonly string[], queryTokenPaths: RegExp): MiddlewareHandler {
+/**
+ * `streamPaths` matches the streaming routes (capture 1: container id, 2: `logs`|`terminal`):
+ * there `?token=` is accepted, as an API secret or as a stream token for exactly that container
+ * and scope (when a STREAM_TOKEN_KEY is configured).
+ */
+export function requireApiSecret(
+  secrets: readonly string[],
+  streamPaths: RegExp,
+  streamTokenKey: string | undefined,
+): MiddlewareHandler {
   const secretDigests = secrets.map(digest);
   return async (c, next) => {
-    const queryToken = queryTokenPaths.test(c.req.path) ? c.req.query("token") : undefined;
-    const token = bearerToken(c.req.header("authorization")) ?? queryToken;
-    if (!token || !secretMatches(token, secretDigests)) {
-      throw new AppError("unauthorized", "Missing or invalid API token");
+    const header = bearerToken(c.req.header("authorization"));
+    if (header !== undefined && secretMatches(header, secretDigests)) return next();
+    const stream = c.req.path.match(streamPaths);
+    const query = stream && header === undefined ? c.req.query("token") : undefined;
+    if (
+      query !== undefined &&
+      (secretMatches(query, secretDigests) || (await isStreamToken(query, stream!, streamTokenKey)))
+    ) {
+      return next();
     }
-    await next();
+    throw new AppError("unauthorized", "Missing or invalid API token");
   };
+}
+
+async function isStreamToken(token: string, path: RegExpMatchArray, key: string | undefined): Promise<boolean> {
+  const [, containerId, scope] = path;
+  if (!key || !containerId || (scope !== "logs" && scope !== "terminal")) return false;
+  return verifyStreamToken(key, token, { containerId, scope });
 }

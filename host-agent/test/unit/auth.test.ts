@@ -12,7 +12,7 @@ const digest = (s: string) => createHash("sha256").update(s).digest();
 
 const CURRENT = "c".repeat(48);
 const PREVIOUS = "p".repeat(64);
-const STREAM_PATHS = /^\/api\/containers\/[^/]+\/(logs|terminal)$/;
+const STREAM_PATHS = /^\/api\/containers\/([^/]+)\/(logs|terminal)$/;
 
 describe("secretMatches", () => {
   const secrets = [digest(CURRENT), digest(PREVIOUS), digest("third-secret")];
@@ -41,7 +41,7 @@ describe("secretMatches", () => {
 function authApp() {
   const app = new Hono();
   app.use(requestId());
-  app.use("/api/*", requireApiSecret([CURRENT, PREVIOUS], STREAM_PATHS));
+  app.use("/api/*", requireApiSecret([CURRENT, PREVIOUS], STREAM_PATHS, undefined));
   app.get("/health", (c) => c.text("up"));
   app.get("/api/containers", (c) => c.text("list"));
   app.get("/api/containers/:id/logs", (c) => c.text("logs"));
@@ -116,7 +116,7 @@ describe("requireApiSecret", () => {
     let ran = false;
     const app = new Hono();
     app.use(requestId());
-    app.use("/api/*", requireApiSecret([CURRENT], STREAM_PATHS));
+    app.use("/api/*", requireApiSecret([CURRENT], STREAM_PATHS, undefined));
     app.post("/api/containers", (c) => {
       ran = true;
       return c.text("created");
