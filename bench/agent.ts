@@ -11,12 +11,11 @@
  * bench/results/agent-<timestamp>.json. The agent runs as its own process, as in production.
  */
 import Docker from "dockerode";
-import { spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { CreateContainerRequest } from "../host-agent/src/api/contract.js";
 import { loadConfig } from "../host-agent/src/config.js";
 import { buildCreateOptions } from "../host-agent/src/docker/container-spec.js";
+import { startAgentProcess, writeReport } from "./lib.js";
 
 const { values } = parseArgs({
   options: {
@@ -32,7 +31,6 @@ const AGENT_URL = `http://127.0.0.1:${values.port}`;
 const RAW_PORT_BASE = 23000;
 const docker = new Docker();
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
@@ -44,32 +42,6 @@ async function time<T>(fn: () => Promise<T>): Promise<[number, T]> {
   const t0 = performance.now();
   const result = await fn();
   return [performance.now() - t0, result];
-}
-
-async function startAgentProcess() {
-  const env = {
-    ...process.env,
-    API_SECRET: SECRET,
-    PORT: values.port,
-    BIND_ADDRESS: "127.0.0.1",
-    PUBLISH_ADDRESS: "127.0.0.1",
-    PORT_RANGE: "22000-22999",
-    DEFAULT_IMAGE: IMAGE,
-    LOG_LEVEL: "warn",
-  };
-  const child = spawn(process.execPath, ["--import", "tsx", "host-agent/src/main.ts"], { env, stdio: "inherit" });
-  for (let i = 0; i < 200; i++) {
-    if (
-      await fetch(`${AGENT_URL}/health`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return child;
-    await sleep(100);
-  }
-  child.kill("SIGKILL");
-  throw new Error("agent did not start");
 }
 
 const api = (path: string, body?: unknown) =>
@@ -130,7 +102,14 @@ async function main() {
     .catch(() => {
       throw new Error(`image ${IMAGE} missing: run npm run test:images`);
     });
-  const agent = await startAgentProcess();
+  const agent = await startAgentProcess(AGENT_URL, {
+    API_SECRET: SECRET,
+    PORT: values.port,
+    BIND_ADDRESS: "127.0.0.1",
+    PUBLISH_ADDRESS: "127.0.0.1",
+    PORT_RANGE: "22000-22999",
+    DEFAULT_IMAGE: IMAGE,
+  });
   const results: Record<string, number[]> = { rawCreate: [], agentCreate: [], rawExec: [], agentExec: [] };
   try {
     // Warm-up: first create pays image and cache costs for both.
@@ -182,10 +161,7 @@ async function main() {
     `${name.padEnd(14)} raw median ${r.raw.median.toFixed(1)} ms p95 ${r.raw.p95.toFixed(1)} ms | agent median ${r.agent.median.toFixed(1)} ms p95 ${r.agent.p95.toFixed(1)} ms | ratio median ${r.ratioMedian} p95 ${r.ratioP95}`;
   console.log(line("create+start", report.createStart));
   console.log(line("exec", report.exec));
-  mkdirSync("bench/results", { recursive: true });
-  const file = `bench/results/agent-${report.date.replace(/[:.]/g, "-")}.json`;
-  writeFileSync(file, JSON.stringify(report, null, 2));
-  console.log(`written to ${file}`);
+  writeReport("agent", report);
 }
 
 main().catch((err: unknown) => {

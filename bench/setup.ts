@@ -10,13 +10,12 @@
  * default) so the numbers are the agent's and the engine's, not the network's. Prints medians and warm/cold, switch/cold ratios, and writes them
  * to bench/results/setup-<timestamp>.json. The agent runs as its own process, as in production.
  */
-import { spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import Docker from "dockerode";
 import { startReceiver, type Receiver } from "../host-agent/test/helpers/callback-receiver.js";
 import { fixtureRoot } from "../host-agent/test/helpers/fixture-repo.js";
+import { startAgentProcess, writeReport } from "./lib.js";
 
 const { values } = parseArgs({
   options: {
@@ -75,8 +74,7 @@ async function timedSetup(
 async function main() {
   const fixtures = await fixtureRoot();
   const receiver = await startReceiver(CALLBACK_SECRET);
-  const env = {
-    ...process.env,
+  const agent = await startAgentProcess(AGENT_URL, {
     API_SECRET: SECRET,
     PORT: values.port,
     BIND_ADDRESS: "127.0.0.1",
@@ -85,9 +83,7 @@ async function main() {
     DEFAULT_IMAGE: IMAGE,
     GIT_REMOTE_TEMPLATE: fixtures.remoteTemplate,
     DATA_DIR: path.join(fixtures.root, "agent-data"),
-    LOG_LEVEL: "warn",
-  };
-  const agent = spawn(process.execPath, ["--import", "tsx", "host-agent/src/main.ts"], { env, stdio: "inherit" });
+  });
   const created: string[] = [];
   const repos: string[] = [];
   const newContainer = async () => {
@@ -97,17 +93,6 @@ async function main() {
   };
   const results = { cold: [] as number[], warm: [] as number[], switch: [] as number[] };
   try {
-    for (
-      let i = 0;
-      i < 100 &&
-      !(await fetch(`${AGENT_URL}/health`).then(
-        (r) => r.ok,
-        () => false,
-      ));
-      i++
-    )
-      await new Promise((r) => setTimeout(r, 100));
-
     for (let i = 0; i < N; i++) {
       const repo = `bench/cold${i}-${Date.now()}`;
       repos.push(repo);
@@ -164,10 +149,7 @@ async function main() {
   console.log(`cold   median ${report.medianMs.cold} ms`);
   console.log(`warm   median ${report.medianMs.warm} ms  (warm/cold ${report.ratios.warmOverCold})`);
   console.log(`switch median ${report.medianMs.switch} ms  (switch/cold ${report.ratios.switchOverCold})`);
-  mkdirSync("bench/results", { recursive: true });
-  const file = `bench/results/setup-${report.date.replace(/[:.]/g, "-")}.json`;
-  writeFileSync(file, JSON.stringify(report, null, 2));
-  console.log(`written to ${file}`);
+  writeReport("setup", report);
 }
 
 main().catch((err: unknown) => {

@@ -1,7 +1,6 @@
 // Covers src/docker/container-spec.ts: hardened create options, limit capping and the isolation policy.
 import { describe, expect, it } from "vitest";
 import { CreateContainerRequest, type PortMapping } from "../../src/api/contract.js";
-import { AppError } from "../../src/api/errors.js";
 import { loadConfig, type Config } from "../../src/config.js";
 import {
   KEEPALIVE_COMMAND,
@@ -10,6 +9,7 @@ import {
   effectiveLimits,
 } from "../../src/docker/container-spec.js";
 import { fromLabels } from "../../src/docker/labels.js";
+import { appError } from "./fixtures.js";
 
 const MiB = 1024 * 1024;
 
@@ -45,16 +45,6 @@ const build = (body: Record<string, unknown> = {}, cfg = config()) =>
   });
 
 /** Runs `fn` expecting an AppError and returns it. */
-function appError(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error("expected an AppError");
-}
-
 describe("buildCreateOptions: identity", () => {
   it("names the container after the id and uses the given image", () => {
     const o = build();

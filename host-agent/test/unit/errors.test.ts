@@ -6,18 +6,9 @@ import { z } from "zod";
 import { ERROR_CODES, ErrorResponse, type ErrorCode } from "../../src/api/contract.js";
 import { AppError, errorBody, makeOnError, parseOr400, readJson, toAppError } from "../../src/api/errors.js";
 import { createLogger } from "../../src/lib/logger.js";
+import { appError } from "./fixtures.js";
 
 /** Runs `fn` expecting an AppError and returns it. */
-function appError(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error("expected an AppError");
-}
-
 describe("AppError.status", () => {
   it.each([
     ["invalid_request", 400],

@@ -5,6 +5,7 @@
 import type Docker from "dockerode";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { AppError } from "../../src/api/errors.js";
 import { loadConfig, type Config } from "../../src/config.js";
 
 export const TEST_SECRET = "unit-test-secret-".padEnd(48, "x");
@@ -97,4 +98,15 @@ export function inspectInfo(o: {
     },
     NetworkSettings: { SandboxID: "", Ports: {}, SandboxKey: "", Networks: {} },
   };
+}
+
+/** Runs `fn` and returns the AppError it throws; fails when it throws nothing or something else. */
+export function appError(fn: () => unknown): AppError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof AppError) return err;
+    throw err;
+  }
+  throw new Error("expected an AppError");
 }

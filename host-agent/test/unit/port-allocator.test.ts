@@ -2,20 +2,11 @@
 import { describe, expect, it } from "vitest";
 import { AppError } from "../../src/api/errors.js";
 import { PortAllocator } from "../../src/containers/port-allocator.js";
+import { appError } from "./fixtures.js";
 
 const allocator = (start = 10000, end = 20000) => new PortAllocator({ start, end });
 
 /** Runs `fn` expecting an AppError and returns it. */
-function appError(fn: () => unknown): AppError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error("expected an AppError");
-}
-
 describe("PortAllocator.reserve", () => {
   it("starts at the beginning of the range", () => {
     expect(allocator().reserve(1)).toEqual([10000]);
