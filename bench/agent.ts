@@ -64,7 +64,11 @@ async function rawCreateStart(i: number) {
   });
   const [ms, container] = await time(async () => {
     const c = await docker.createContainer(options);
-    await c.start();
+    // A failed start must not leave the container behind.
+    await c.start().catch(async (err: unknown) => {
+      await c.remove({ force: true });
+      throw err;
+    });
     return c;
   });
   return { ms, cleanup: () => container.remove({ force: true }) };

@@ -1,97 +1,205 @@
 #!/usr/bin/env bash
-# Builds the local images the tests use, only when missing (no registry is reachable here, so
-# nothing is pulled):
-#   artie-test/busybox:latest  busybox-static, a user `app` (1000:1000), /app and /tmp ready
-#   artie-test/node:20         Debian bookworm minbase (debootstrap) with git and CA certificates,
-#                              plus this host's node and npm, same user and dirs
-# Each is built in a temp dir and imported under its tag only when complete, so an interrupted
-# build never leaves a broken image that later runs would take as cached.
+# test-images.sh: build the local Docker images the tests use, only when they are missing
+# (`docker image inspect`), so a second run takes about a second.
+#
+# Why: no container registry is reachable from our machines, so nothing can be pulled. The
+# images are assembled from what the machine has (Debian packages, the host's own node and npm)
+# and imported with `docker import`:
+#   artie-test/busybox:latest  Debian's static busybox and its applets as symlinks; CMD ["sh"].
+#   artie-test/node:20         Debian bookworm minbase (debootstrap) with git and ca-certificates,
+#                              the host's node and npm in /usr/local; WORKDIR /app, CMD ["node"].
+# Both have a user `app` (uid/gid 1000, home /home/app), /app and /app/node_modules owned by it,
+# /tmp 1777, and the label artie.test-image=1.
+#
+# Each rootfs is built in a temp dir under /var/tmp (removed on exit), imported untagged, smoke
+# tested, and only then tagged: a failed or interrupted build never leaves a broken image that a
+# later run would take as cached. Prints one line per image: "<tag>: cached" or "<tag>: built in N s".
 set -euo pipefail
-cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+SCRIPTS=$(cd "$(dirname "$0")" && pwd)
 
-BUSYBOX_TAG=artie-test/busybox:latest
-NODE_TAG=artie-test/node:20
-APP_UID=1000
+readonly BUSYBOX_TAG=artie-test/busybox:latest
+readonly NODE_TAG=artie-test/node:20
+readonly IMAGE_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+readonly APP_ID=1000
+readonly LOCK_FILE=/var/run/artie-test-images.lock
 WORK=""
 
-cleanup() { [ -n "$WORK" ] && rm -rf "$WORK"; }
-trap cleanup EXIT
+die() {
+  echo "test-images: $*" >&2
+  exit 1
+}
 
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 
 apt_install() {
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  echo "test-images: installing $* with apt-get" >&2
+  export DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 # no prompts, no service restarts
+  apt-get update -qq || die "apt-get update failed: check the network and /etc/apt/sources.list*."
+  apt-get install -y -qq "$@" >/dev/null || die "apt-get install $* failed (output above)."
 }
 
-# Adds user `app` (uid/gid 1000) unless that uid exists, and the workspace dirs it owns.
+# --- temp dir ---------------------------------------------------------------------------------
+
+make_workdir() {
+  [ -n "$WORK" ] && return 0
+  WORK=$(mktemp -d /var/tmp/artie-test-images.XXXXXX)
+}
+
+# An interrupted debootstrap can leave /proc, /sys or /dev mounted inside the rootfs: unmount
+# those (deepest first) before deleting, and never let rm cross into another file system.
+cleanup() {
+  [ -n "$WORK" ] && [ -d "$WORK" ] || return 0
+  awk -v w="$WORK/" 'index($2, w) == 1 { print $2 }' /proc/mounts | sort -r |
+    while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  rm -rf --one-file-system "$WORK"
+}
+
+# --- rootfs pieces ----------------------------------------------------------------------------
+
+# User `app` (uid/gid 1000) unless uid 1000 exists, plus the dirs it owns and a sticky /tmp.
 add_app_user() {
   local root=$1
-  mkdir -p "$root/etc" "$root/home/app" "$root/app/node_modules" "$root/tmp"
+  mkdir -p "$root/etc" "$root/tmp" "$root/home/app" "$root/app/node_modules"
   touch "$root/etc/passwd" "$root/etc/group"
-  grep -q "^root:" "$root/etc/passwd" || echo "root:x:0:0:root:/root:/bin/sh" >>"$root/etc/passwd"
-  grep -q "^root:" "$root/etc/group" || echo "root:x:0:" >>"$root/etc/group"
-  grep -q ":x:${APP_UID}:" "$root/etc/passwd" || echo "app:x:${APP_UID}:${APP_UID}:app:/home/app:/bin/sh" >>"$root/etc/passwd"
-  grep -q ":x:${APP_UID}:" "$root/etc/group" || echo "app:x:${APP_UID}:" >>"$root/etc/group"
-  chown -R "${APP_UID}:${APP_UID}" "$root/home/app" "$root/app"
+  grep -q '^root:' "$root/etc/passwd" || echo 'root:x:0:0:root:/root:/bin/sh' >>"$root/etc/passwd"
+  grep -q '^root:' "$root/etc/group" || echo 'root:x:0:' >>"$root/etc/group"
+  if ! cut -d: -f3 "$root/etc/passwd" | grep -qx "$APP_ID"; then
+    echo "app:x:$APP_ID:$APP_ID:app:/home/app:/bin/sh" >>"$root/etc/passwd"
+    [ ! -f "$root/etc/shadow" ] || echo 'app:!:19000:0:99999:7:::' >>"$root/etc/shadow"
+  fi
+  cut -d: -f3 "$root/etc/group" | grep -qx "$APP_ID" || echo "app:x:$APP_ID:" >>"$root/etc/group"
+  chown -R "$APP_ID:$APP_ID" "$root/home/app" "$root/app"
   chmod 1777 "$root/tmp"
 }
 
-import_rootfs() {
-  local root=$1 tag=$2
+# Imports rootfs $1 untagged with the --change options that follow, runs the smoke test
+# ($SMOKE, a sh -c script run as uid 1000) in it, and only then tags it $2.
+commit_image() {
+  local root=$1 tag=$2 id
   shift 2
-  tar -C "$root" -c . | docker import "$@" \
-    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    --change 'LABEL artie.test-image=1' \
-    - "$tag" >/dev/null
+  id=$(tar --numeric-owner -C "$root" -c . | docker import \
+    --change "ENV PATH=$IMAGE_PATH" --change 'LABEL artie.test-image=1' "$@" -) ||
+    { [ -z "${id:-}" ] || docker rmi "$id" >/dev/null 2>&1 || true; die "docker import of $tag failed."; }
+  if ! docker run --rm --network none --user "$APP_ID:$APP_ID" "$id" sh -c "$SMOKE" >"$WORK/smoke.log" 2>&1; then
+    cat "$WORK/smoke.log" >&2
+    docker rmi "$id" >/dev/null 2>&1 || true
+    die "the new $tag image failed its smoke test (output above); it was not tagged."
+  fi
+  docker tag "$id" "$tag"
+}
+
+# --- artie-test/busybox -----------------------------------------------------------------------
+
+# Debian's busybox-static: a dynamically linked busybox would not run in an empty rootfs.
+ensure_static_busybox() {
+  if [ ! -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1; then
+    apt_install busybox-static
+  fi
+  [ -x /bin/busybox ] || die "/bin/busybox is still missing after installing busybox-static."
 }
 
 build_busybox() {
-  [ -x /bin/busybox ] || apt_install busybox-static
-  local root="$WORK/busybox"
-  mkdir -p "$root/bin"
+  local root=$WORK/busybox applet
+  ensure_static_busybox
+  mkdir -p "$root/bin" "$root/sbin" "$root/usr/bin" "$root/usr/sbin" "$root/root"
   cp /bin/busybox "$root/bin/busybox"
-  for applet in $(/bin/busybox --list); do
-    [ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
+  # --list-full gives each applet's usual place (bin/sh, usr/bin/env, ...).
+  for applet in $(/bin/busybox --list-full); do
+    [[ $applet == */* && $applet != bin/busybox ]] || continue # skip busybox itself, /linuxrc
+    ln -s /bin/busybox "$root/$applet"
   done
   add_app_user "$root"
-  import_rootfs "$root" "$BUSYBOX_TAG" --change 'CMD ["sh"]'
+  SMOKE='id && touch /app/node_modules/.probe /tmp/.probe' \
+    commit_image "$root" "$BUSYBOX_TAG" --change 'CMD ["sh"]'
 }
 
+# --- artie-test/node --------------------------------------------------------------------------
+
+# The Debian mirror apt uses (one-line or deb822 sources), else deb.debian.org.
 debian_mirror() {
   local uri
-  uri=$(grep -rhoE '^(URIs:|deb) +https?://[^ ]+/debian/?' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null | head -n 1 | awk '{print $2}')
+  uri=$({
+    sed -nE 's/^deb +(\[[^]]*\] +)?([^ ]+).*/\2/p' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null
+    sed -nE 's/^URIs: *//p' /etc/apt/sources.list.d/*.sources 2>/dev/null | tr ' ' '\n'
+  } | grep -E '^https?://[^ ]+/debian/?$' | head -n 1 || true)
   echo "${uri:-http://deb.debian.org/debian}"
 }
 
-build_node() {
+# The host's npm package directory (…/node_modules/npm), from the npm on PATH.
+host_npm_dir() {
+  local cli
+  cli=$(readlink -f "$(command -v npm)") || die "npm is not on PATH."
+  dirname "$(dirname "$cli")"
+}
+
+debootstrap_minbase() {
+  local root=$1 mirror
   command -v debootstrap >/dev/null || apt_install debootstrap
-  local root="$WORK/node" npm_dir
-  debootstrap --variant=minbase --include=git,ca-certificates bookworm "$root" "$(debian_mirror)" >"$WORK/debootstrap.log" 2>&1 ||
-    { tail -n 20 "$WORK/debootstrap.log" >&2; echo "test-images: debootstrap failed (log above)" >&2; return 1; }
-  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root"/usr/share/doc "$root"/usr/share/man
-  cp "$(command -v node)" "$root/usr/local/bin/node"
-  npm_dir=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
-  mkdir -p "$root/usr/local/lib/node_modules"
+  mirror=$(debian_mirror)
+  echo "test-images: debootstrap bookworm from $mirror (about a minute)" >&2
+  if ! debootstrap --variant=minbase --include=git,ca-certificates bookworm "$root" "$mirror" \
+    >"$WORK/debootstrap.log" 2>&1; then
+    tail -n 20 "$WORK/debootstrap.log" >&2
+    die "debootstrap from $mirror failed (last lines above); check that the mirror is reachable."
+  fi
+  # Package caches, apt lists, docs and translations are dead weight in a test image.
+  rm -rf "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* \
+    "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/usr/share/locale/* \
+    "$root"/var/log/*.log "$root"/var/log/apt/*
+}
+
+add_host_node() {
+  local root=$1 node npm_dir
+  node=$(command -v node) || die "node is not on PATH: the node image copies the host's node."
+  npm_dir=$(host_npm_dir)
+  [ -f "$npm_dir/bin/npm-cli.js" ] || die "no npm package at $npm_dir (from $(command -v npm))."
+  case "$(node -v)" in v20.*) ;; *) echo "test-images: warning: host node is $(node -v), tagged $NODE_TAG anyway" >&2 ;; esac
+  mkdir -p "$root/usr/local/bin" "$root/usr/local/lib/node_modules"
+  cp -L "$node" "$root/usr/local/bin/node"
   cp -a "$npm_dir" "$root/usr/local/lib/node_modules/npm"
   ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/local/bin/npm"
   ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/local/bin/npx"
-  add_app_user "$root"
-  import_rootfs "$root" "$NODE_TAG" --change 'WORKDIR /app' --change 'CMD ["node"]'
 }
 
+build_node() {
+  local root=$WORK/node
+  debootstrap_minbase "$root"
+  add_host_node "$root"
+  add_app_user "$root"
+  SMOKE='node -v && npm -v && git --version && touch /app/node_modules/.probe' \
+    commit_image "$root" "$NODE_TAG" --change 'WORKDIR /app' --change 'CMD ["node"]'
+}
+
+# --- main -------------------------------------------------------------------------------------
+
 ensure_image() {
-  local tag=$1 builder=$2 started
+  local tag=$1 builder=$2 started=$SECONDS
   if have_image "$tag"; then
     echo "$tag: cached"
     return 0
   fi
-  started=$(date +%s)
-  "$builder"
-  echo "$tag: built in $(($(date +%s) - started)) s"
+  [ "$(id -u)" = 0 ] || die "$tag is missing and building it needs root (debootstrap, chown)."
+  make_workdir
+  # One builder at a time; whoever waited finds the image the other one built.
+  exec 9>"$LOCK_FILE"
+  flock -w 900 9 || die "another test-images.sh holds $LOCK_FILE for too long."
+  if have_image "$tag"; then
+    echo "$tag: cached"
+  else
+    "$builder"
+    echo "$tag: built in $((SECONDS - started)) s"
+  fi
+  exec 9>&-
 }
 
-bash scripts/ensure-docker.sh
-WORK=$(mktemp -d /var/tmp/artie-test-images.XXXXXX)
-ensure_image "$BUSYBOX_TAG" build_busybox
-ensure_image "$NODE_TAG" build_node
+main() {
+  trap cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM HUP
+  bash "$SCRIPTS/ensure-docker.sh" || die "no Docker engine (see above), so no images."
+  ensure_image "$BUSYBOX_TAG" build_busybox
+  ensure_image "$NODE_TAG" build_node
+}
+
+main "$@"
