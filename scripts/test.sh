@@ -6,7 +6,7 @@
 #   4. vitest, with a JSON report from which the last line is printed: "N passed, N failed".
 # Extra arguments go to vitest (e.g. `npm test -- --project unit`).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "== installing npm dependencies"
