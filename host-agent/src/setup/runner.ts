@@ -252,7 +252,11 @@ export class SetupRunner {
         io.run(dockerId, "installing", INSTALL_COMMAND[p.deps.manager], { env, workdir: WORKSPACE_DIR, tail }),
         config.setup.installTimeoutMs,
         "installing dependencies",
-      );
+      ).catch(async (err: unknown) => {
+        // End an overrunning install before the volume's lock is released to the next setup.
+        await killTagged(this.d.docker, dockerId, config.container.user, tag).catch(() => undefined);
+        throw err;
+      });
       if (code !== 0) throw new SetupError(`Dependency install (${p.deps.manager}) failed with exit code ${code}.`);
       await io.capture(dockerId, ["sh", "-c", 'printf %s "$0" > "$1"', p.deps.hash, DEPS_MARKER]);
     });
