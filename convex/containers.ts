@@ -210,7 +210,8 @@ export const get = internalQuery({
   handler: async (ctx, { containerId }) => {
     const c = await ctx.db.get("containers", containerId);
     const repo = c?.repoId ? await ctx.db.get("repos", c.repoId) : null;
-    return c ? { container: c, repo } : null;
+    const { containerPorts } = await readConfig(ctx);
+    return c ? { container: c, repo, containerPorts } : null;
   },
 });
 

@@ -98,7 +98,12 @@ const record = (id: Id<"containers">) => t.run((ctx) => ctx.db.get("containers",
 it("takes an environment from runtime toggle to a ready dev server and back to destroyed", async () => {
   const alice = t.withIdentity(ALICE);
   const repoId = await alice.mutation(api.repos.setRuntime, { owner: "acme", name: "shop", runtime: "docker" });
-  await alice.mutation(api.pool.updateConfig, { targetSize: 1, minSize: 1, maxCreating: 1, containerPorts: [3000] });
+  await alice.mutation(api.pool.updateConfig, {
+    targetSize: 1,
+    minSize: 1,
+    maxCreating: 1,
+    containerPorts: [3000, 5173],
+  });
 
   expect(await t.mutation(internal.pool.replenish, {})).toBe(1);
   const pooled = await waitFor(
@@ -120,6 +125,10 @@ it("takes an environment from runtime toggle to a ready dev server and back to d
   expect(ready?.error).toBeUndefined();
   expect(ready).toMatchObject({ status: "ready", branch: "main", hostPort: poolContainer!.hostPort });
 
+  const onAgent = (await (await client(agent.url, API_SECRET).get(`/api/containers/${ready!.agentId}`)).json()) as {
+    ports: { containerPort: number }[];
+  };
+  expect(onAgent.ports.map((p) => p.containerPort)).toEqual([3000, 5173]); // the pool config's ports
   const page = (await (await fetch(`http://127.0.0.1:${ready!.hostPort}/`)).json()) as Record<string, unknown>;
   expect(page).toMatchObject({ message: "hello from main", greet: "1.0.0" });
 

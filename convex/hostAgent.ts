@@ -17,7 +17,8 @@ import {
   type SetupRequest,
 } from "@artie/host-agent/contract";
 import { internal } from "./_generated/api";
-import { internalAction } from "./_generated/server";
+import type { Id } from "./_generated/dataModel";
+import { internalAction, type ActionCtx } from "./_generated/server";
 import { readAgentEnv } from "./agentEnv";
 import { ORPHAN_GRACE_MS } from "./limits";
 
@@ -50,6 +51,12 @@ async function call<S extends z.ZodType>(
   return schema.parse(json);
 }
 
+/** Creates the record's container on the host (its agent id makes a retry idempotent). */
+async function createOnHost(ctx: ActionCtx, containerId: Id<"containers">, req: CreateContainerRequest) {
+  const created = await call("POST", "/api/containers", CreateContainerResponse, req);
+  await ctx.runMutation(internal.containers.markCreated, { containerId, hostPort: created.hostPort });
+}
+
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 export const createPooled = internalAction({
@@ -58,13 +65,13 @@ export const createPooled = internalAction({
     const record = await ctx.runQuery(internal.containers.get, { containerId });
     if (!record || record.container.status !== "creating") return;
     try {
-      const req: CreateContainerRequest = {
-        id: record.container.agentId,
-        name: `pool-${record.container.agentId}`,
+      const { agentId } = record.container;
+      await createOnHost(ctx, containerId, {
+        id: agentId,
+        name: `pool-${agentId}`,
         pool: true,
-      };
-      const created = await call("POST", "/api/containers", CreateContainerResponse, req);
-      await ctx.runMutation(internal.containers.markCreated, { containerId, hostPort: created.hostPort });
+        ports: record.containerPorts,
+      });
     } catch (err) {
       await ctx.runMutation(internal.containers.markFailed, { containerId, error: message(err) });
     }
@@ -80,9 +87,8 @@ export const setupEnvironment = internalAction({
     try {
       const env = readAgentEnv();
       if (container.status === "creating") {
-        const req: CreateContainerRequest = { id: container.agentId, name: `${repo.owner}-${repo.name}` };
-        const created = await call("POST", "/api/containers", CreateContainerResponse, req);
-        await ctx.runMutation(internal.containers.markCreated, { containerId, hostPort: created.hostPort });
+        const name = `${repo.owner}-${repo.name}`;
+        await createOnHost(ctx, containerId, { id: container.agentId, name, ports: record.containerPorts });
       }
       const setup: SetupRequest = {
         repo: `${repo.owner}/${repo.name}`,
