@@ -58,13 +58,7 @@ export class DockerClient {
   }
 
   async imageExists(ref: string): Promise<boolean> {
-    try {
-      await this.api.getImage(ref).inspect();
-      return true;
-    } catch (err) {
-      if (dockerStatus(err) === 404) return false;
-      throw err;
-    }
+    return (await this.imageLabels(ref)) !== null;
   }
 
   /** An image's labels, or null when the image is not on this host. */
