@@ -151,9 +151,31 @@ describe("callbacks through the transition table", () => {
     }
     await t.mutation(internal.callbacks.receive, {
       webhookId: "m9",
-      body: callback("pool-0", "ready", 9, { mainImage: { tag: "acme-shop:main", commit: "a".repeat(40) } }),
+      body: callback("pool-0", "ready", 9, {
+        mainImage: { tag: "acme-shop:main", commit: "a".repeat(40), buildMs: 4200 },
+      }),
     });
     const repo = await t.run((ctx) => ctx.db.get("repos", repoId));
-    expect(repo?.mainImage).toMatchObject({ tag: "acme-shop:main", commit: "a".repeat(40) });
+    expect(repo?.mainImage).toMatchObject({ tag: "acme-shop:main", commit: "a".repeat(40), buildMs: 4200 });
+    // A later setup that only used the image (no build, no duration) leaves the record alone.
+    await t.mutation(internal.callbacks.receive, {
+      webhookId: "m10",
+      body: callback("pool-0", "ready", 10, { mainImage: { tag: "acme-shop:main", commit: "b".repeat(40) } }),
+    });
+    const after = await t.run((ctx) => ctx.db.get("repos", repoId));
+    expect(after?.mainImage).toEqual(repo?.mainImage);
+  });
+
+  it("shows an environment's detail to its owner only", async () => {
+    const t = setupTest();
+    const repoId = await dockerRepo(t);
+    const id = await t.withIdentity(ALICE).mutation(api.containers.request, { repoId, branch: "main" });
+    expect(await t.withIdentity(ALICE).query(api.containers.detail, { containerId: id })).toMatchObject({
+      _id: id,
+      branch: "main",
+      status: "creating",
+    });
+    expect(await t.withIdentity(BOB).query(api.containers.detail, { containerId: id })).toBeNull();
+    await expect(t.query(api.containers.detail, { containerId: id })).rejects.toThrow(/Sign in first/);
   });
 });

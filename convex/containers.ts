@@ -136,6 +136,16 @@ export const list = userQuery({
       .take(100),
 });
 
+/** One of the signed-in user's environments, or null (also for someone else's). */
+export const detail = userQuery({
+  args: { containerId: v.id("containers") },
+  returns: v.union(schema.doc("containers"), v.null()),
+  handler: async (ctx, { containerId }) => {
+    const c = await ctx.db.get("containers", containerId);
+    return c && c.ownerId === ctx.userId ? c : null;
+  },
+});
+
 /** Marks an environment for destruction and schedules the agent call. */
 export const destroy = userMutation({
   args: { containerId: v.id("containers") },
@@ -196,10 +206,10 @@ export async function applySetupCallback(
   if (cb.url) patch.url = cb.url;
   if (cb.error) patch.error = cb.error;
   await moveTo(ctx, c, cb.phase, patch, cb.error);
-  if (cb.mainImage && c.repoId) {
-    await ctx.db.patch("repos", c.repoId, {
-      mainImage: { tag: cb.mainImage.tag, commit: cb.mainImage.commit, builtAt: cb.at },
-    });
+  // Only a build announces its duration; a setup that merely used the image leaves the record as is.
+  if (cb.mainImage?.buildMs !== undefined && c.repoId) {
+    const { tag, commit, buildMs } = cb.mainImage;
+    await ctx.db.patch("repos", c.repoId, { mainImage: { tag, commit, builtAt: cb.at, buildMs } });
   }
   return "applied";
 }

@@ -95,6 +95,11 @@ async function waitFor<T>(
 
 const record = (id: Id<"containers">) => t.run((ctx) => ctx.db.get("containers", id));
 
+it("reports the real agent's health to a signed-in user", async () => {
+  const health = await t.withIdentity(ALICE).action(api.hostAgent.health, {});
+  expect(health).toMatchObject({ reachable: true, status: "ok", docker: { reachable: true } });
+});
+
 it("takes an environment from runtime toggle to a ready dev server and back to destroyed", async () => {
   const alice = t.withIdentity(ALICE);
   const repoId = await alice.mutation(api.repos.setRuntime, { owner: "acme", name: "shop", runtime: "docker" });

@@ -45,6 +45,30 @@ describe("hostAgent actions", () => {
   });
 });
 
+describe("hostAgent.health", () => {
+  it("says what to set when the deployment is not configured", async () => {
+    vi.stubEnv("DOCKER_HOST_URL", "");
+    const t = setupTest();
+    expect(await t.withIdentity(ALICE).action(api.hostAgent.health, {})).toEqual({
+      reachable: false,
+      error: expect.stringMatching(/Set DOCKER_HOST_URL/),
+    });
+  });
+
+  it("reports an agent that is down as unreachable, and needs a signed-in user", async () => {
+    vi.stubEnv("DOCKER_HOST_URL", "http://127.0.0.1:9");
+    vi.stubEnv("DOCKER_API_SECRET", "x".repeat(40));
+    vi.stubEnv("DOCKER_CALLBACK_SECRET", "y".repeat(20));
+    vi.stubEnv("CONVEX_SITE_URL", "http://127.0.0.1:10");
+    const t = setupTest();
+    expect(await t.withIdentity(ALICE).action(api.hostAgent.health, {})).toEqual({
+      reachable: false,
+      error: expect.stringMatching(/http:\/\/127\.0\.0\.1:9 is not reachable/),
+    });
+    await expect(t.action(api.hostAgent.health, {})).rejects.toThrow(/Sign in first/);
+  });
+});
+
 describe("users are keyed by user, not by session", () => {
   it("shows a user's environments in every session of theirs", async () => {
     vi.useFakeTimers();

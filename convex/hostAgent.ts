@@ -10,6 +10,7 @@ import {
   CreateContainerResponse,
   ErrorResponse,
   ContainerDetails,
+  HealthResponse,
   ListContainersResponse,
   RemoveContainerResponse,
   SetupAccepted,
@@ -20,7 +21,8 @@ import { internal } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
 import { internalAction, type ActionCtx } from "./_generated/server";
 import { readAgentEnv } from "./agentEnv";
-import { ORPHAN_GRACE_MS } from "./limits";
+import { HEALTH_TIMEOUT_MS, ORPHAN_GRACE_MS } from "./limits";
+import { userAction } from "./users";
 
 class AgentError extends Error {}
 
@@ -151,6 +153,49 @@ export const reconcile = internalAction({
     const cutoff = Date.now() - ORPHAN_GRACE_MS;
     for (const c of containers.filter((c) => orphans.includes(c.id) && Date.parse(c.createdAt) < cutoff)) {
       await call("DELETE", `/api/containers/${c.id}`, RemoveContainerResponse).catch(() => undefined);
+    }
+  },
+});
+
+const healthValidator = v.union(
+  v.object({
+    reachable: v.literal(true),
+    status: v.union(v.literal("ok"), v.literal("degraded")),
+    containerCount: v.number(),
+    uptime: v.number(),
+    docker: v.object({
+      reachable: v.boolean(),
+      version: v.optional(v.string()),
+      apiVersion: v.optional(v.string()),
+      error: v.optional(v.string()),
+    }),
+  }),
+  v.object({ reachable: v.literal(false), error: v.string() }),
+);
+
+/**
+ * The host's health for the dashboard, from the agent's `/health` (no secret needed there).
+ * An agent that is down or misconfigured is an answer (`reachable: false` with the reason), not
+ * an exception, so the pool page can show it.
+ */
+export const health = userAction({
+  args: {},
+  returns: healthValidator,
+  handler: async () => {
+    let url: string;
+    try {
+      url = readAgentEnv().url;
+    } catch (err) {
+      return { reachable: false as const, error: message(err) };
+    }
+    try {
+      // /health answers 503 with the same body when Docker is down: read it either way.
+      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
+      const parsed = HealthResponse.safeParse(await res.json().catch(() => null));
+      if (!parsed.success) return { reachable: false as const, error: `${url}/health answered ${res.status}` };
+      return { reachable: true as const, ...parsed.data };
+    } catch (err) {
+      return { reachable: false as const, error: `The Docker host agent at ${url} is not reachable (${message(err)})` };
     }
   },
 });

@@ -10,6 +10,11 @@ export const POOL_DEFAULTS = {
 };
 export const POOL_BOUNDS = { targetSize: { min: 0, max: 50 }, maxCreating: { min: 1, max: 10 }, ports: { max: 4 } };
 
+/** How long the dashboard's host-health check waits for the agent's /health. */
+export const HEALTH_TIMEOUT_MS = 5_000;
+/** Environments in use are counted up to this many per status for the pool page. */
+export const IN_USE_COUNT_CAP = 500;
+
 /** Events kept per container for the dashboard's timeline; older ones are deleted. */
 export const EVENTS_PER_CONTAINER = 50;
 

@@ -67,6 +67,19 @@ describe("replenish", () => {
     });
     expect(await t.mutation(internal.pool.replenish, {})).toBe(1); // 4 pooled, target 5
     const status = await t.withIdentity(ALICE).query(api.pool.status, {});
-    expect(status).toMatchObject({ pooled: 4, creating: 1 });
+    expect(status).toMatchObject({ pooled: 4, creating: 1, assigned: 0 });
+
+    // A claim moves one from ready to assigned (a failed pool create is not "assigned").
+    const alice = t.withIdentity(ALICE);
+    const repoId = await alice.mutation(api.repos.setRuntime, { owner: "acme", name: "shop", runtime: "docker" });
+    await alice.mutation(api.containers.request, { repoId, branch: "main" });
+    await t.run(async (ctx) => {
+      const creating = await ctx.db
+        .query("containers")
+        .withIndex("by_status_and_createdAt", (q) => q.eq("status", "creating"))
+        .first();
+      await ctx.db.patch("containers", creating!._id, { status: "error" });
+    });
+    expect(await alice.query(api.pool.status, {})).toMatchObject({ pooled: 3, assigned: 1 });
   });
 });

@@ -9,7 +9,8 @@ import { internal } from "./_generated/api";
 import type { Doc } from "./_generated/dataModel";
 import { internalMutation, type MutationCtx, type QueryCtx } from "./_generated/server";
 import { fail } from "./errors";
-import { IDLE_LIMIT_MINUTES, POOL_BOUNDS, POOL_DEFAULTS } from "./limits";
+import { IDLE_LIMIT_MINUTES, IN_USE_COUNT_CAP, POOL_BOUNDS, POOL_DEFAULTS } from "./limits";
+import { LIVE_STATUSES } from "./statuses";
 import { insertCreating } from "./containers";
 import { userMutation, userQuery } from "./users";
 
@@ -53,13 +54,32 @@ export const getConfig = userQuery({
   handler: async (ctx) => readConfig(ctx),
 });
 
+/** Environments handed out and not yet gone (assigned through ready, and failed), bounded. */
+async function inUse(ctx: QueryCtx): Promise<number> {
+  let total = 0;
+  for (const status of LIVE_STATUSES) {
+    const rows = await ctx.db
+      .query("containers")
+      .withIndex("by_status_and_createdAt", (q) => q.eq("status", status))
+      .take(IN_USE_COUNT_CAP);
+    total += rows.filter((r) => !r.pool).length;
+  }
+  return total;
+}
+
+/** The pool page: ready (pooled), creating and assigned counts against the config. */
 export const status = userQuery({
   args: {},
-  returns: v.object({ config: poolConfigValidator, pooled: v.number(), creating: v.number() }),
+  returns: v.object({
+    config: poolConfigValidator,
+    pooled: v.number(),
+    creating: v.number(),
+    assigned: v.number(),
+  }),
   handler: async (ctx) => {
     const config = await readConfig(ctx);
     const { pooled, creating } = await counts(ctx, POOL_BOUNDS.targetSize.max);
-    return { config, pooled, creating };
+    return { config, pooled, creating, assigned: await inUse(ctx) };
   },
 });
 

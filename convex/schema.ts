@@ -24,7 +24,9 @@ export default defineSchema({
     name: v.string(),
     defaultBranch: v.string(),
     runtime: v.union(v.literal("firecracker"), v.literal("docker")),
-    mainImage: v.optional(v.object({ tag: v.string(), commit: v.string(), builtAt: v.number() })),
+    mainImage: v.optional(
+      v.object({ tag: v.string(), commit: v.string(), builtAt: v.number(), buildMs: v.optional(v.number()) }),
+    ),
   }).index("by_ownerId_and_owner_and_name", ["ownerId", "owner", "name"]),
 
   containers: defineTable({

@@ -235,8 +235,8 @@ export const SetupCallback = z.object({
   hostPort: PortNumber.optional(),
   url: z.string().optional(),
   error: z.string().optional(),
-  /** Set when this setup built or used a main image. */
-  mainImage: z.object({ tag: z.string(), commit: z.string() }).optional(),
+  /** Set when this setup built (with how long the build took) or used a main image. */
+  mainImage: z.object({ tag: z.string(), commit: z.string(), buildMs: z.number().optional() }).optional(),
 });
 export type SetupCallback = z.infer<typeof SetupCallback>;
 

@@ -308,6 +308,7 @@ export class SetupRunner {
     const { io, docker, config, logger } = this.d;
     try {
       await io.writeLog(dockerId, [`[ready] building main image for ${req.repo}`]);
+      const started = Date.now();
       const built = await buildMainImage(docker, io, {
         dockerId,
         repo: req.repo,
@@ -317,7 +318,7 @@ export class SetupRunner {
         user: config.container.user,
       });
       await io.writeLog(dockerId, [`[ready] main image ${built.tag} built`]);
-      await announce({ mainImage: { tag: built.tag, commit: built.commit } });
+      await announce({ mainImage: { tag: built.tag, commit: built.commit, buildMs: Date.now() - started } });
     } catch (err) {
       logger.error({ id, err }, "main image build failed");
       await io.writeLog(dockerId, [`[ready] main image build failed: ${String(err)}`]).catch(() => undefined);
