@@ -4,12 +4,15 @@
  * server, so the caller passes that server to the returned `injectWebSocket`.
  *
  * Order matters: request id first (every error carries it), then the access log, the body
- * limit, and authentication on all of `/api/*` before any route runs, so an unauthenticated
- * request (WebSocket upgrades included) never reaches a handler.
+ * limit, CORS for the logs stream (the dashboard opens it from its own origin; the token in the
+ * URL is the credential, no cookies are involved), and authentication on all of `/api/*` before
+ * any route runs, so an unauthenticated request (WebSocket upgrades included) never reaches a
+ * handler.
  */
 import { createNodeWebSocket } from "@hono/node-ws";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { requireApiSecret } from "./api/auth.js";
 import { AppError, makeOnError } from "./api/errors.js";
@@ -68,6 +71,8 @@ export function createApp(deps: AppDeps) {
       },
     }),
   );
+  const origins = deps.config.dashboardOrigins;
+  app.use("/api/containers/:id/logs", cors({ origin: origins.includes("*") ? "*" : origins }));
   app.use("/api/*", requireApiSecret(deps.config.apiSecrets, STREAM_PATHS, deps.config.streamTokenKey));
 
   app.route("/", healthRoutes(deps));

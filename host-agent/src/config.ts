@@ -64,6 +64,8 @@ const EnvSchema = z.object({
     .default([]),
   /** Key shared with the control plane for browser stream tokens (logs, terminal); unset: none accepted. */
   STREAM_TOKEN_KEY: z.string().min(32, "must be at least 32 characters (openssl rand -hex 32)").optional(),
+  /** Origins (comma-separated, or *) whose pages may read the logs stream: the dashboard's. */
+  DASHBOARD_ORIGINS: list.default(["*"]),
   /** Host name in the dev server URLs reported to the control plane. */
   PUBLIC_HOST: z.string().min(1).optional(),
   /** Host address container ports are published on. 127.0.0.1 keeps them off the network. */
@@ -128,6 +130,7 @@ export type Config = {
   bindAddress: string;
   apiSecrets: string[];
   streamTokenKey?: string;
+  dashboardOrigins: string[];
   publishAddress: string;
   publicHost: string;
   portRange: { start: number; end: number };
@@ -177,6 +180,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     bindAddress: e.BIND_ADDRESS,
     apiSecrets: [e.API_SECRET, ...e.API_SECRET_PREVIOUS],
     streamTokenKey: e.STREAM_TOKEN_KEY,
+    dashboardOrigins: e.DASHBOARD_ORIGINS,
     publishAddress: e.PUBLISH_ADDRESS,
     publicHost: e.PUBLIC_HOST ?? (e.PUBLISH_ADDRESS === "0.0.0.0" ? hostname() : e.PUBLISH_ADDRESS),
     portRange: e.PORT_RANGE,

@@ -22,9 +22,9 @@ import { SetupRunner } from "../../src/setup/runner.js";
 import { FakeDocker } from "./fake-docker.js";
 import { TEST_SECRET, testConfig } from "./fixtures.js";
 
-async function setup({ reconcile = true } = {}) {
+async function setup({ reconcile = true, env = {} as Record<string, string> } = {}) {
   const docker = new FakeDocker();
-  const config = testConfig();
+  const config = testConfig(env);
   const logger = createLogger("silent");
   const containers = new ContainerService(docker, new PortAllocator(config.portRange), config, logger);
   if (reconcile) await containers.reconcile();
@@ -376,5 +376,26 @@ describe("GET /api/containers/:id/logs", () => {
     const { app } = await logsSetup();
     await expectError(await app.request("/api/containers/talker/logs?token=wrong"), 401, "unauthorized");
     await expectError(await app.request(`/api/containers/ghost/logs?token=${TEST_SECRET}`), 404, "container_not_found");
+  });
+
+  it("lets a dashboard on another origin read the stream (and its 401), and nothing else", async () => {
+    const { app } = await logsSetup();
+    const origin = { origin: "http://dash.example" };
+    const ok = await app.request(`/api/containers/talker/logs?token=${TEST_SECRET}`, { headers: origin });
+    expect(ok.headers.get("access-control-allow-origin")).toBe("*");
+    const denied = await app.request("/api/containers/talker/logs?token=wrong", { headers: origin });
+    expect(denied.status).toBe(401);
+    expect(denied.headers.get("access-control-allow-origin")).toBe("*");
+    const other = await app.request("/api/containers", {
+      headers: { ...origin, authorization: `Bearer ${TEST_SECRET}` },
+    });
+    expect(other.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("names the allowed dashboard origins when DASHBOARD_ORIGINS is set", async () => {
+    const { app } = await setup({ env: { DASHBOARD_ORIGINS: "http://dash.example" } });
+    const res = (origin: string) => app.request("/api/containers/talker/logs?token=wrong", { headers: { origin } });
+    expect((await res("http://dash.example")).headers.get("access-control-allow-origin")).toBe("http://dash.example");
+    expect((await res("http://evil.example")).headers.get("access-control-allow-origin")).toBeNull();
   });
 });
