@@ -1,9 +1,12 @@
+import path from "node:path";
+import react from "@vitejs/plugin-react";
 import { defineConfig } from "vitest/config";
 
 /**
- * Two projects: fast unit tests (fakes, pure functions) run in parallel; tests against the real
- * Docker engine (`*.int.test.ts`) run one file at a time with long timeouts, because they share
- * one engine and a 2-core machine.
+ * Four projects: fast unit tests (fakes, pure functions), the control plane in convex-test, the
+ * dashboard's components in jsdom on a fake Convex client, all in parallel; then tests against
+ * the real Docker engine and real Chromium (`*.int.test.ts`, `*.browser.test.ts`), one file at
+ * a time with long timeouts, because they share one engine and a 2-core machine.
  */
 export default defineConfig({
   test: {
@@ -26,6 +29,17 @@ export default defineConfig({
         },
       },
       {
+        plugins: [react()],
+        resolve: { alias: { "@convex": path.resolve(import.meta.dirname, "convex") } },
+        test: {
+          name: "web",
+          include: ["web/test/**/*.test.tsx"],
+          environment: "jsdom",
+          setupFiles: ["web/test/setup.ts"],
+        },
+      },
+      {
+        resolve: { alias: { "@convex": path.resolve(import.meta.dirname, "convex") } },
         test: {
           name: "docker",
           // Includes the end-to-end test: convex-test driving the real agent on real Docker.

@@ -176,6 +176,7 @@ describe("callbacks through the transition table", () => {
       status: "creating",
     });
     expect(await t.withIdentity(BOB).query(api.containers.detail, { containerId: id })).toBeNull();
+    expect(await t.withIdentity(ALICE).query(api.containers.detail, { containerId: "not-an-id" })).toBeNull();
     await expect(t.query(api.containers.detail, { containerId: id })).rejects.toThrow(/Sign in first/);
   });
 });

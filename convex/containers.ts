@@ -136,12 +136,16 @@ export const list = userQuery({
       .take(100),
 });
 
-/** One of the signed-in user's environments, or null (also for someone else's). */
+/**
+ * One of the signed-in user's environments, or null: for someone else's, and for an id that is
+ * not one at all (it comes from a URL the user can edit, so that is "not found", not a crash).
+ */
 export const detail = userQuery({
-  args: { containerId: v.id("containers") },
+  args: { containerId: v.string() },
   returns: v.union(schema.doc("containers"), v.null()),
-  handler: async (ctx, { containerId }) => {
-    const c = await ctx.db.get("containers", containerId);
+  handler: async (ctx, args) => {
+    const containerId = ctx.db.normalizeId("containers", args.containerId);
+    const c = containerId && (await ctx.db.get("containers", containerId));
     return c && c.ownerId === ctx.userId ? c : null;
   },
 });

@@ -42,6 +42,7 @@ describe("pool config", () => {
       { targetSize: 3, minSize: 1, maxCreating: 2, containerPorts: [70000] },
       { targetSize: 2.5, minSize: 1, maxCreating: 2, containerPorts: [3000] },
       { targetSize: 3, minSize: 1, maxCreating: 2, containerPorts: [3000], idleLimitMinutes: 1 },
+      { targetSize: 3, minSize: 1, maxCreating: 2, containerPorts: [3000, 3000] },
     ];
     for (const config of bad) await expect(as.mutation(api.pool.updateConfig, config)).rejects.toThrow(/must be/);
     await expect(t.mutation(api.pool.updateConfig, bad[0])).rejects.toThrow(/Sign in/);

@@ -12,6 +12,7 @@ import { fail } from "./errors";
 import { IDLE_LIMIT_MINUTES, IN_USE_COUNT_CAP, POOL_BOUNDS, POOL_DEFAULTS } from "./limits";
 import { LIVE_STATUSES } from "./statuses";
 import { insertCreating } from "./containers";
+import { poolConfigProblems } from "./poolRules";
 import { userMutation, userQuery } from "./users";
 
 type PoolConfig = Omit<Doc<"poolConfig">, "_id" | "_creationTime">;
@@ -92,25 +93,9 @@ export const updateConfig = userMutation({
     idleLimitMinutes: v.optional(v.number()),
   },
   handler: async (ctx, args) => {
-    const b = POOL_BOUNDS;
-    const intIn = (x: number, lo: number, hi: number) => Number.isInteger(x) && x >= lo && x <= hi;
-    if (!intIn(args.targetSize, b.targetSize.min, b.targetSize.max))
-      fail("invalid_argument", `targetSize must be ${b.targetSize.min}-${b.targetSize.max}`);
-    if (!intIn(args.minSize, 0, args.targetSize)) fail("invalid_argument", "minSize must be between 0 and targetSize");
-    if (!intIn(args.maxCreating, b.maxCreating.min, b.maxCreating.max))
-      fail("invalid_argument", `maxCreating must be ${b.maxCreating.min}-${b.maxCreating.max}`);
-    if (
-      args.containerPorts.length < 1 ||
-      args.containerPorts.length > b.ports.max ||
-      !args.containerPorts.every((p) => intIn(p, 1, 65535))
-    ) {
-      fail("invalid_argument", `containerPorts must be 1-${b.ports.max} ports between 1 and 65535`);
-    }
-    const idle = args.idleLimitMinutes ?? IDLE_LIMIT_MINUTES.default;
-    if (!intIn(idle, IDLE_LIMIT_MINUTES.min, IDLE_LIMIT_MINUTES.max)) {
-      fail("invalid_argument", `idleLimitMinutes must be ${IDLE_LIMIT_MINUTES.min}-${IDLE_LIMIT_MINUTES.max}`);
-    }
-    const config = { ...args, idleLimitMinutes: idle };
+    const config = { ...args, idleLimitMinutes: args.idleLimitMinutes ?? IDLE_LIMIT_MINUTES.default };
+    const problems = poolConfigProblems(config);
+    if (problems.length > 0) fail("invalid_argument", problems.map((p) => p.message).join("; "));
     const existing = await ctx.db.query("poolConfig").first();
     if (existing) await ctx.db.replace("poolConfig", existing._id, config);
     else await ctx.db.insert("poolConfig", config);

@@ -23,6 +23,7 @@ import type * as hostAgent from "../hostAgent.js";
 import type * as http from "../http.js";
 import type * as limits from "../limits.js";
 import type * as pool from "../pool.js";
+import type * as poolRules from "../poolRules.js";
 import type * as repos from "../repos.js";
 import type * as statuses from "../statuses.js";
 import type * as streams from "../streams.js";
@@ -48,6 +49,7 @@ declare const fullApi: ApiFromModules<{
   http: typeof http;
   limits: typeof limits;
   pool: typeof pool;
+  poolRules: typeof poolRules;
   repos: typeof repos;
   statuses: typeof statuses;
   streams: typeof streams;

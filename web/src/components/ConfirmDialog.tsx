@@ -1,0 +1,65 @@
+/**
+ * A modal that names what will happen before it happens (restart, destroy). Built on <dialog>,
+ * which gives focus trapping and Escape-to-cancel for free. The confirm button shows progress
+ * and the dialog shows the error if the action fails, so nothing is lost silently.
+ */
+import { useEffect, useRef, useState, type ReactNode } from "react";
+import { errorMessage } from "../lib/errors";
+
+type Props = {
+  open: boolean;
+  title: string;
+  children: ReactNode;
+  confirmLabel: string;
+  tone?: "danger" | "primary";
+  onConfirm: () => Promise<unknown>;
+  onClose: () => void;
+};
+
+export function ConfirmDialog({ open, title, children, confirmLabel, tone = "primary", onConfirm, onClose }: Props) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    const dialog = ref.current;
+    if (!dialog) return;
+    if (open && !dialog.open) {
+      setError(null);
+      dialog.showModal();
+    } else if (!open && dialog.open) dialog.close();
+  }, [open]);
+
+  const confirm = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await onConfirm();
+      onClose();
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <dialog ref={ref} className="dialog" onClose={onClose} aria-labelledby="confirm-title">
+      <h2 id="confirm-title">{title}</h2>
+      <div className="dialog-body">{children}</div>
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
+      <div className="dialog-actions">
+        <button className="btn" onClick={onClose} disabled={busy}>
+          Cancel
+        </button>
+        <button className={`btn btn-${tone}`} onClick={() => void confirm()} disabled={busy} autoFocus>
+          {busy ? "Working…" : confirmLabel}
+        </button>
+      </div>
+    </dialog>
+  );
+}

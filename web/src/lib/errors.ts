@@ -1,0 +1,18 @@
+/** The sentence to show a person for an error thrown by a Convex function or the network. */
+import { ConvexError } from "convex/values";
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof ConvexError) {
+    const data: unknown = err.data;
+    if (typeof data === "object" && data !== null && "message" in data && typeof data.message === "string") {
+      return data.message;
+    }
+    if (typeof data === "string") return data;
+  }
+  if (err instanceof Error) {
+    // Server errors arrive as "[CONVEX Q(x)] [Request ID: …] Server Error Uncaught Error: <message>".
+    const uncaught = /Uncaught \w*Error: (.*?)(?:\n|$)/.exec(err.message);
+    return uncaught?.[1] ?? err.message;
+  }
+  return String(err);
+}

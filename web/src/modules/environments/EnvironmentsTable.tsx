@@ -1,0 +1,70 @@
+/** The live table of environments; every cell re-renders as soon as the query updates. */
+import type { Doc, Id } from "@convex/_generated/dataModel";
+import { Link, useNavigate } from "react-router";
+import { StatusBadge } from "../../components/StatusBadge";
+import { useNow } from "../../hooks/useNow";
+import { formatAgo, formatDuration } from "../../lib/format";
+import { DevServerLink } from "./DevServerLink";
+import { PhaseDurations } from "./PhaseDurations";
+
+type Props = { environments: Doc<"containers">[]; repos: Map<Id<"repos">, Doc<"repos">> };
+
+export function repoName(repos: Props["repos"], id: Id<"repos"> | undefined): string {
+  const repo = id && repos.get(id);
+  return repo ? `${repo.owner}/${repo.name}` : "—";
+}
+
+export function EnvironmentsTable({ environments, repos }: Props) {
+  const now = useNow();
+  const navigate = useNavigate();
+  return (
+    <div className="table-wrap">
+      <table className="table">
+        <thead>
+          <tr>
+            <th>Repository</th>
+            <th>Branch</th>
+            <th>Status</th>
+            <th>Phases</th>
+            <th>Dev server</th>
+            <th>Uptime</th>
+            <th>Last activity</th>
+          </tr>
+        </thead>
+        <tbody>
+          {environments.map((env) => (
+            <tr
+              key={env._id}
+              data-testid={`env-row-${env._id}`}
+              className="clickable"
+              onClick={() => void navigate(`/environments/${env._id}`)}
+            >
+              <td>
+                <Link to={`/environments/${env._id}`} className="strong" onClick={(e) => e.stopPropagation()}>
+                  {repoName(repos, env.repoId)}
+                </Link>
+              </td>
+              <td className="mono">{env.branch ?? "—"}</td>
+              <td>
+                <StatusBadge status={env.status} />
+                {env.status === "error" && env.error && (
+                  <div className="cell-error" title={env.error}>
+                    {env.error}
+                  </div>
+                )}
+              </td>
+              <td>
+                <PhaseDurations env={env} now={now} />
+              </td>
+              <td>
+                <DevServerLink env={env} />
+              </td>
+              <td className="nowrap">{env.status === "destroyed" ? "—" : formatDuration(now - env.createdAt)}</td>
+              <td className="nowrap muted">{formatAgo(env.lastActivityAt, now)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

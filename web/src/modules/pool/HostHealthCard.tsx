@@ -1,0 +1,81 @@
+/** The Docker host as the agent reports it (`/health`, through a Convex action), refreshed. */
+import { api } from "@convex/_generated/api";
+import { useAction } from "convex/react";
+import type { FunctionReturnType } from "convex/server";
+import { useCallback, useEffect, useState } from "react";
+import { errorMessage } from "../../lib/errors";
+import { formatDuration } from "../../lib/format";
+
+type Health = FunctionReturnType<typeof api.hostAgent.health>;
+
+/** How often the card asks again while it is on screen. */
+export const HEALTH_REFRESH_MS = 15_000;
+
+export function HostHealthCard() {
+  const check = useAction(api.hostAgent.health);
+  const [health, setHealth] = useState<Health | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [checking, setChecking] = useState(false);
+
+  const refresh = useCallback(async () => {
+    setChecking(true);
+    try {
+      setHealth(await check());
+      setError(null);
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setChecking(false);
+    }
+  }, [check]);
+
+  useEffect(() => {
+    void refresh();
+    const timer = setInterval(() => void refresh(), HEALTH_REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [refresh]);
+
+  return (
+    <section className="card host-card" aria-label="Host health">
+      <div className="card-head">
+        <h2>Docker host</h2>
+        <button className="btn btn-small" onClick={() => void refresh()} disabled={checking}>
+          {checking ? "Checking…" : "Refresh"}
+        </button>
+      </div>
+      <HealthBody health={health} error={error} />
+    </section>
+  );
+}
+
+function HealthBody({ health, error }: { health: Health | null; error: string | null }) {
+  if (error) return <p className="form-error">{error}</p>;
+  if (!health) return <div className="skeleton-row" role="status" aria-label="Checking the host" />;
+  if (!health.reachable) {
+    return (
+      <div className="health-row">
+        <span className="badge badge-danger">Unreachable</span>
+        <p className="muted">{health.error}</p>
+      </div>
+    );
+  }
+  const ok = health.status === "ok";
+  return (
+    <dl className="kv">
+      <dt>Agent</dt>
+      <dd>
+        <span className={ok ? "badge badge-success" : "badge badge-warning"}>{ok ? "Healthy" : "Degraded"}</span>
+      </dd>
+      <dt>Docker</dt>
+      <dd>
+        {health.docker.reachable
+          ? `Engine ${health.docker.version ?? "?"} (API ${health.docker.apiVersion ?? "?"})`
+          : `Unreachable: ${health.docker.error ?? "no answer"}`}
+      </dd>
+      <dt>Containers</dt>
+      <dd>{health.containerCount}</dd>
+      <dt>Agent uptime</dt>
+      <dd>{formatDuration(health.uptime * 1000)}</dd>
+    </dl>
+  );
+}

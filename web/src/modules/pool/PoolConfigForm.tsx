@@ -1,0 +1,110 @@
+/**
+ * The pool's configuration, checked field by field with the same rules the mutation enforces
+ * (convex/poolRules.ts) before anything is sent; the server's answer is shown as well.
+ */
+import { api } from "@convex/_generated/api";
+import { IDLE_LIMIT_MINUTES, POOL_BOUNDS } from "@convex/limits";
+import { poolConfigProblems, type PoolConfigInput } from "@convex/poolRules";
+import { useMutation } from "convex/react";
+import { useState, type FormEvent } from "react";
+import { errorMessage } from "../../lib/errors";
+
+type Draft = Record<keyof PoolConfigInput, string>;
+
+const toDraft = (c: PoolConfigInput): Draft => ({
+  targetSize: String(c.targetSize),
+  minSize: String(c.minSize),
+  maxCreating: String(c.maxCreating),
+  containerPorts: c.containerPorts.join(", "),
+  idleLimitMinutes: String(c.idleLimitMinutes),
+});
+
+const num = (s: string) => (s.trim() === "" ? NaN : Number(s));
+const fromDraft = (d: Draft): PoolConfigInput => ({
+  targetSize: num(d.targetSize),
+  minSize: num(d.minSize),
+  maxCreating: num(d.maxCreating),
+  containerPorts: d.containerPorts.split(/[\s,]+/).filter(Boolean).map(Number),
+  idleLimitMinutes: num(d.idleLimitMinutes),
+});
+
+const FIELDS: { key: keyof PoolConfigInput; label: string; hint: string }[] = [
+  { key: "targetSize", label: "Target size", hint: `Ready containers to keep (${POOL_BOUNDS.targetSize.min}-${POOL_BOUNDS.targetSize.max})` },
+  { key: "minSize", label: "Minimum size", hint: "Below this, a claim refills at once" },
+  { key: "maxCreating", label: "Max creating", hint: `Creations in flight (${POOL_BOUNDS.maxCreating.min}-${POOL_BOUNDS.maxCreating.max})` },
+  { key: "containerPorts", label: "Container ports", hint: `Up to ${POOL_BOUNDS.ports.max}, comma-separated` },
+  { key: "idleLimitMinutes", label: "Idle limit (minutes)", hint: `Idle environments are destroyed (${IDLE_LIMIT_MINUTES.min}-${IDLE_LIMIT_MINUTES.max})` },
+];
+
+export function PoolConfigForm({ config }: { config: PoolConfigInput }) {
+  const update = useMutation(api.pool.updateConfig);
+  const [draft, setDraft] = useState<Draft>(() => toDraft(config));
+  const [touched, setTouched] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [serverError, setServerError] = useState<string | null>(null);
+  const [saved, setSaved] = useState(false);
+
+  const parsed = fromDraft(draft);
+  const problems = poolConfigProblems(parsed);
+  const problemOf = (key: keyof PoolConfigInput) => problems.find((p) => p.field === key)?.message;
+  const dirty = JSON.stringify(toDraft(parsed)) !== JSON.stringify(toDraft(config));
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setTouched(true);
+    if (problems.length > 0) return;
+    setBusy(true);
+    setServerError(null);
+    try {
+      await update(parsed);
+      setSaved(true);
+      setTouched(false);
+    } catch (err) {
+      setServerError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form className="card pool-form" onSubmit={(e) => void submit(e)} noValidate>
+      <h2>Configuration</h2>
+      <div className="form-grid">
+        {FIELDS.map(({ key, label, hint }) => {
+          const problem = touched ? problemOf(key) : undefined;
+          return (
+            <label key={key} className={problem ? "field invalid" : "field"}>
+              <span>{label}</span>
+              <input
+                name={key}
+                inputMode={key === "containerPorts" ? "text" : "numeric"}
+                value={draft[key]}
+                aria-invalid={problem !== undefined}
+                onChange={(e) => {
+                  setDraft({ ...draft, [key]: e.target.value });
+                  setTouched(true);
+                  setSaved(false);
+                }}
+              />
+              <small className={problem ? "field-error" : "muted"}>{problem ?? hint}</small>
+            </label>
+          );
+        })}
+      </div>
+      {serverError && (
+        <p className="form-error" role="alert">
+          {serverError}
+        </p>
+      )}
+      <div className="form-actions">
+        {saved && !dirty && <span className="saved">Saved</span>}
+        <button className="btn" type="button" disabled={!dirty || busy} onClick={() => setDraft(toDraft(config))}>
+          Reset
+        </button>
+        <button className="btn btn-primary" type="submit" disabled={!dirty || busy || problems.length > 0}>
+          {busy ? "Saving…" : "Save configuration"}
+        </button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,56 @@
+/** A repo's runtime as a two-way switch; only `docker` repos get containers from this system. */
+import { api } from "@convex/_generated/api";
+import type { Doc } from "@convex/_generated/dataModel";
+import { useMutation } from "convex/react";
+import { useState } from "react";
+import { errorMessage } from "../../lib/errors";
+
+type Runtime = Doc<"repos">["runtime"];
+const RUNTIMES: { value: Runtime; label: string }[] = [
+  { value: "docker", label: "Docker" },
+  { value: "firecracker", label: "Firecracker" },
+];
+
+export function RuntimeToggle({ repo }: { repo: Doc<"repos"> }) {
+  const setRuntime = useMutation(api.repos.setRuntime);
+  const [pending, setPending] = useState<Runtime | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  const choose = async (runtime: Runtime) => {
+    if (runtime === repo.runtime || pending) return;
+    setPending(runtime);
+    setError(null);
+    try {
+      await setRuntime({ owner: repo.owner, name: repo.name, runtime });
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setPending(null);
+    }
+  };
+
+  const shown = pending ?? repo.runtime;
+  return (
+    <div>
+      <div className="segmented" role="radiogroup" aria-label={`Runtime of ${repo.owner}/${repo.name}`}>
+        {RUNTIMES.map((r) => (
+          <button
+            key={r.value}
+            role="radio"
+            aria-checked={shown === r.value}
+            className={shown === r.value ? "segment active" : "segment"}
+            onClick={() => void choose(r.value)}
+            disabled={pending !== null}
+          >
+            {r.label}
+          </button>
+        ))}
+      </div>
+      {error && (
+        <p className="form-error small" role="alert">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,64 @@
+// The pool page on a fake Convex client: counts against the config, the form checked with the
+// control plane's own rules before sending, and the host's health from the agent.
+import { act, fireEvent, screen, within } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import { POOL_STATUS } from "../fake-convex/fixtures";
+import { renderApp } from "../render";
+
+const HEALTHY = {
+  reachable: true,
+  status: "ok",
+  containerCount: 7,
+  uptime: 3_725,
+  docker: { reachable: true, version: "20.10.24", apiVersion: "1.41" },
+};
+
+describe("PoolPage", () => {
+  it("shows ready, creating and assigned against the target", async () => {
+    const { fake } = renderApp("/pool");
+    fake.on("hostAgent:health", () => HEALTHY);
+    act(() => fake.setQuery("pool:status", POOL_STATUS));
+    expect(await screen.findByTestId("stat-Ready in pool")).toHaveTextContent("2");
+    expect(screen.getByTestId("stat-Creating")).toHaveTextContent("1");
+    expect(screen.getByTestId("stat-Assigned")).toHaveTextContent("4");
+    expect(screen.getByText("target 3, minimum 1")).toBeInTheDocument();
+  });
+
+  it("refuses out-of-bounds values field by field and sends nothing", async () => {
+    const { fake } = renderApp("/pool");
+    act(() => fake.setQuery("pool:status", POOL_STATUS));
+    const target = await screen.findByRole("textbox", { name: /Target size/ });
+    fireEvent.change(target, { target: { value: "51" } });
+    fireEvent.change(screen.getByRole("textbox", { name: /Container ports/ }), { target: { value: "3000, 70000" } });
+    expect(screen.getByText("targetSize must be a whole number from 0 to 50")).toBeInTheDocument();
+    expect(screen.getByText(/containerPorts must be 1-4 different ports/)).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Save configuration" })).toBeDisabled();
+    expect(fake.callsTo("pool:updateConfig")).toEqual([]);
+  });
+
+  it("saves a valid configuration through pool.updateConfig", async () => {
+    const { fake } = renderApp("/pool");
+    act(() => fake.setQuery("pool:status", POOL_STATUS));
+    fireEvent.change(await screen.findByRole("textbox", { name: /Target size/ }), { target: { value: "5" } });
+    fireEvent.change(screen.getByRole("textbox", { name: /Container ports/ }), { target: { value: "3000 5173" } });
+    await act(async () => screen.getByRole("button", { name: "Save configuration" }).click());
+    expect(fake.callsTo("pool:updateConfig")).toEqual([
+      { targetSize: 5, minSize: 1, maxCreating: 2, containerPorts: [3000, 5173], idleLimitMinutes: 120 },
+    ]);
+  });
+
+  it("shows the host's health, and an unreachable agent with its reason", async () => {
+    const { fake } = renderApp("/pool");
+    fake.on("hostAgent:health", () => HEALTHY);
+    act(() => fake.setQuery("pool:status", POOL_STATUS));
+    const card = await screen.findByRole("region", { name: "Host health" });
+    expect(await within(card).findByText("Healthy")).toBeInTheDocument();
+    expect(card).toHaveTextContent("Engine 20.10.24 (API 1.41)");
+    expect(card).toHaveTextContent("1 h 2 m");
+
+    fake.on("hostAgent:health", () => ({ reachable: false, error: "The Docker host agent at http://h:8080 is not reachable" }));
+    await act(async () => within(card).getByRole("button", { name: "Refresh" }).click());
+    expect(await within(card).findByText("Unreachable")).toBeInTheDocument();
+    expect(card).toHaveTextContent("is not reachable");
+  });
+});

@@ -1,0 +1,77 @@
+/**
+ * Documents as the control plane returns them, for component and browser tests, and the way a
+ * test signs in without a backend (Convex Auth reads its token from storage at start-up).
+ */
+import type { Doc, Id } from "@convex/_generated/dataModel";
+import type { ConvexReactClientFake } from "./ConvexReactClientFake";
+
+export const NOW = Date.now();
+
+export function repo(overrides: Partial<Doc<"repos">> = {}): Doc<"repos"> {
+  return {
+    _id: "r1" as Id<"repos">,
+    _creationTime: NOW - 86_400_000,
+    ownerId: "https://site|alice",
+    owner: "acme",
+    name: "shop",
+    defaultBranch: "main",
+    runtime: "docker",
+    mainImage: { tag: "acme-shop:main", commit: "3f9c2e1a7b".padEnd(40, "0"), builtAt: NOW - 3 * 3_600_000, buildMs: 41_200 },
+    ...overrides,
+  };
+}
+
+export function environment(overrides: Partial<Doc<"containers">> = {}): Doc<"containers"> {
+  return {
+    _id: "c1" as Id<"containers">,
+    _creationTime: NOW - 600_000,
+    agentId: "env-7d2f9a",
+    status: "ready",
+    pool: false,
+    ownerId: "https://site|alice",
+    repoId: "r1" as Id<"repos">,
+    branch: "main",
+    hostPort: 10001,
+    url: "http://127.0.0.1:10001",
+    phaseStartedAt: { cloning: NOW - 590_000, installing: NOW - 589_300, starting: NOW - 588_650, ready: NOW - 588_450 },
+    phaseDurations: { cloning: 700, installing: 650, starting: 200 },
+    lastSequence: 4,
+    createdAt: NOW - 600_000,
+    statusChangedAt: NOW - 588_450,
+    lastActivityAt: NOW - 120_000,
+    ...overrides,
+  };
+}
+
+export function event(
+  status: Doc<"containerEvents">["status"],
+  at: number,
+  message?: string,
+  containerId = "c1",
+): Doc<"containerEvents"> {
+  return {
+    _id: `e-${status}-${at}` as Id<"containerEvents">,
+    _creationTime: at,
+    containerId: containerId as Id<"containers">,
+    status,
+    at,
+    ...(message ? { message } : {}),
+  };
+}
+
+export const POOL_STATUS = {
+  config: { targetSize: 3, minSize: 1, maxCreating: 2, containerPorts: [3000], idleLimitMinutes: 120 },
+  pooled: 2,
+  creating: 1,
+  assigned: 4,
+};
+
+/** Makes Convex Auth start signed in: the token it would have stored after a sign-in. */
+export function storeSignedIn(fake: ConvexReactClientFake, storage: Storage = localStorage): void {
+  const ns = fake.address.replace(/[^a-zA-Z0-9]/g, "");
+  storage.setItem(`__convexAuthJWT_${ns}`, "fake.jwt.token");
+  storage.setItem(`__convexAuthRefreshToken_${ns}`, "fake-refresh");
+}
+
+/** The answer of Convex Auth's `auth:signIn` action for a password sign-in. */
+export const SIGNED_IN = { tokens: { token: "fake.jwt.token", refreshToken: "fake-refresh" } };
