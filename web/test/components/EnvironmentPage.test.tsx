@@ -1,0 +1,133 @@
+// One environment on a fake Convex client: facts and timeline, restart and destroy behind a
+// dialog that names what happens, logs over (fake) EventSource that resume from the last event
+// with a fresh token, and an id that is not an environment.
+import { act, screen, waitFor, within } from "@testing-library/react";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { environment, event, NOW, repo } from "../fake-convex/fixtures";
+import { FakeEventSource } from "../fake-convex/FakeEventSource";
+import { renderApp } from "../render";
+
+beforeEach(() => {
+  FakeEventSource.instances = [];
+  vi.stubGlobal("EventSource", FakeEventSource);
+});
+afterEach(() => vi.unstubAllGlobals());
+
+function openEnvironment(env = environment()) {
+  const view = renderApp(`/environments/${env._id}`);
+  let minted = 0;
+  view.fake.on("streams:open", ({ scope }) => ({
+    url: `http://127.0.0.1:8080/api/containers/${env.agentId}/${String(scope)}?token=t${++minted}`,
+    expiresAt: NOW + 300_000,
+  }));
+  act(() => {
+    view.fake.setQuery("repos:list", [repo()]);
+    view.fake.setQuery("containers:detail", env);
+    view.fake.setQuery("containers:events", [
+      event("assigned", NOW - 591_000, "claimed for acme/shop@main"),
+      event("cloning", NOW - 590_000),
+      event("installing", NOW - 589_300),
+      event("ready", NOW - 588_450),
+    ]);
+  });
+  return view;
+}
+
+const line = (n: number) => ({ line: `line ${n}`, timestamp: NOW + n, stream: "stdout" });
+
+describe("EnvironmentPage", () => {
+  it("shows the environment, its dev server and its timeline", async () => {
+    openEnvironment();
+    expect(await screen.findByRole("heading", { name: /acme\/shop@main/ })).toBeInTheDocument();
+    const timeline = screen.getByRole("region", { name: "Timeline" });
+    expect(within(timeline).getByText("claimed for acme/shop@main")).toBeInTheDocument();
+    expect(timeline).toHaveTextContent("setup 1.6 s");
+    expect(within(timeline).getByRole("img", { name: "Time per phase" })).toHaveTextContent("clone 700 ms");
+    expect(screen.getAllByRole("link", { name: "Open ↗" })[0]).toHaveAttribute("href", "http://127.0.0.1:10001");
+  });
+
+  it("destroys only after the dialog is confirmed, and says what will happen", async () => {
+    const { fake } = openEnvironment();
+    const button = await screen.findByRole("button", { name: "Destroy" });
+    await act(async () => button.click());
+    const dialog = screen.getByRole("dialog");
+    expect(dialog).toHaveTextContent("Destroy acme/shop@main?");
+    expect(dialog).toHaveTextContent("removes the container and its workspace and frees host port 10001");
+    await act(async () => within(dialog).getByRole("button", { name: "Cancel" }).click());
+    expect(fake.callsTo("containers:destroy")).toEqual([]);
+
+    await act(async () => screen.getByRole("button", { name: "Destroy" }).click());
+    await act(async () => within(screen.getByRole("dialog")).getByRole("button", { name: "Destroy environment" }).click());
+    expect(fake.callsTo("containers:destroy")).toEqual([{ containerId: "c1" }]);
+  });
+
+  it("restarts after confirmation, and only when ready or failed", async () => {
+    const { fake } = openEnvironment();
+    const button = await screen.findByRole("button", { name: "Restart" });
+    await act(async () => button.click());
+    expect(screen.getByRole("dialog")).toHaveTextContent("the dev server included");
+    await act(async () => screen.getByRole("button", { name: "Restart container" }).click());
+    expect(fake.callsTo("containers:restart")).toEqual([{ containerId: "c1" }]);
+    act(() => fake.setQuery("containers:detail", environment({ status: "installing" })));
+    expect(screen.getByRole("button", { name: "Restart" })).toBeDisabled();
+  });
+
+  it("streams logs and resumes after a drop from the last event, with a fresh token", async () => {
+    const { fake } = openEnvironment();
+    await waitFor(() => expect(FakeEventSource.instances).toHaveLength(1));
+    const first = FakeEventSource.latest();
+    expect(first.url).toContain("token=t1");
+    expect(first.url).toContain("tail=5000");
+    act(() => {
+      first.open();
+      [1, 2, 3].forEach((n) => first.send(`cursor-${n}`, line(n)));
+    });
+    expect(await screen.findByText("3 lines")).toBeInTheDocument();
+    expect(screen.getByTestId("log-state")).toHaveTextContent("Live");
+
+    act(() => first.fail());
+    expect(first.closed).toBe(true);
+    expect(screen.getByTestId("log-state")).toHaveTextContent("Reconnecting");
+    await waitFor(() => expect(FakeEventSource.instances).toHaveLength(2), { timeout: 3000 });
+    const second = FakeEventSource.latest();
+    expect(second.url).toContain("token=t2");
+    expect(second.url).toContain("lastEventId=cursor-3");
+    expect(second.url).not.toContain("tail=");
+    act(() => {
+      second.open();
+      second.send("cursor-4", line(4));
+    });
+    expect(await screen.findByText("4 lines")).toBeInTheDocument();
+    expect(fake.callsTo("streams:open")).toEqual([
+      { containerId: "c1", scope: "logs" },
+      { containerId: "c1", scope: "logs" },
+    ]);
+
+    act(() => second.emit("end"));
+    expect(screen.getByTestId("log-state")).toHaveTextContent("Container stopped");
+    await act(async () => screen.getByRole("button", { name: "Reconnect" }).click());
+    await waitFor(() => expect(FakeEventSource.instances).toHaveLength(3));
+    expect(FakeEventSource.latest().url).toContain("lastEventId=cursor-4");
+  });
+
+  it("ignores a stream message that is not a log event", async () => {
+    openEnvironment();
+    await waitFor(() => expect(FakeEventSource.instances).toHaveLength(1));
+    const source = FakeEventSource.latest();
+    act(() => {
+      source.open();
+      source.send("x", { nonsense: true });
+      source.send("cursor-1", line(1));
+    });
+    expect(await screen.findByText("1 lines")).toBeInTheDocument();
+  });
+
+  it("says so when the id is not one of the user's environments", async () => {
+    const { fake } = renderApp("/environments/nope");
+    act(() => {
+      fake.setQuery("repos:list", []);
+      fake.setQuery("containers:detail", null);
+    });
+    expect(await screen.findByText("Environment not found")).toBeInTheDocument();
+  });
+});
