@@ -42,14 +42,19 @@ export default defineConfig({
         resolve: { alias: { "@convex": path.resolve(import.meta.dirname, "convex") } },
         test: {
           name: "docker",
-          // Includes the end-to-end test: convex-test driving the real agent on real Docker.
-          include: ["host-agent/test/**/*.int.test.ts", "convex/**/*.int.test.ts"],
+          // Includes the end-to-end test (convex-test driving the real agent on real Docker) and
+          // the dashboard in real Chromium against the real agent.
+          include: [
+            "host-agent/test/**/*.int.test.ts",
+            "convex/**/*.int.test.ts",
+            "web/test/browser/**/*.browser.test.ts",
+          ],
           server: { deps: { inline: ["convex-test"] } },
           environment: "node",
           fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 120_000,
-          globalSetup: ["host-agent/test/helpers/global-setup.ts"],
+          globalSetup: ["host-agent/test/helpers/global-setup.ts", "web/test/browser/global-setup.ts"],
         },
       },
     ],
