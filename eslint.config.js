@@ -3,6 +3,7 @@ import js from "@eslint/js";
 import globals from "globals";
 import tseslint from "typescript-eslint";
 import convexPlugin from "@convex-dev/eslint-plugin";
+import reactHooks from "eslint-plugin-react-hooks";
 
 export default tseslint.config(
   { ignores: ["**/node_modules/**", "convex/_generated/**", "test-output/**", "**/dist/**"] },
@@ -20,5 +21,12 @@ export default tseslint.config(
     },
   },
   ...convexPlugin.configs.recommended,
+  {
+    files: ["web/**/*.{ts,tsx}"],
+    ...reactHooks.configs.flat.recommended,
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  // Testing Library's `await act(async () => ...)` flushes effects even when the callback awaits nothing.
+  { files: ["web/test/**/*.{ts,tsx}"], rules: { "@typescript-eslint/require-await": "off" } },
   { files: ["**/*.js", "**/*.mjs"], ...tseslint.configs.disableTypeChecked },
 );

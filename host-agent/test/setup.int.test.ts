@@ -93,10 +93,8 @@ describe("setup", () => {
       rs.find((r) => r.body.containerId === first.id && r.body.mainImage);
     const announced = withImage(await receiver.waitFor((rs) => withImage(rs) !== undefined))!;
     expect(phasesOf(first.id)).toEqual(["cloning", "installing", "starting", "ready", "ready"]);
-    expect(announced.body).toMatchObject({
-      phase: "ready",
-      mainImage: { tag: "acme-shop:main", buildMs: expect.any(Number) },
-    });
+    expect(announced.body).toMatchObject({ phase: "ready", mainImage: { tag: "acme-shop:main" } });
+    expect(announced.body.mainImage?.buildMs).toBeGreaterThan(0);
     const image = await docker.getImage("acme-shop:main").inspect();
     expect(image.Config.Labels["artie.main-commit"]).toMatch(/^[0-9a-f]{40}$/);
 

@@ -22,7 +22,7 @@ import { SetupRunner } from "../../src/setup/runner.js";
 import { FakeDocker } from "./fake-docker.js";
 import { TEST_SECRET, testConfig } from "./fixtures.js";
 
-async function setup({ reconcile = true, env = {} as Record<string, string> } = {}) {
+async function setup({ reconcile = true, env = {} }: { reconcile?: boolean; env?: Record<string, string> } = {}) {
   const docker = new FakeDocker();
   const config = testConfig(env);
   const logger = createLogger("silent");

@@ -4,6 +4,7 @@
  * saw, so no line is lost or repeated (the agent's cursor guarantees it). Lines arrive in
  * batches to keep rendering cheap; only the newest MAX_LOG_LINES are kept in memory.
  * It does not reconnect by itself after `end` (the container stopped): `reconnect()` does.
+ * One hook instance serves one container: callers key it by container id.
  */
 import { api } from "@convex/_generated/api";
 import type { Id } from "@convex/_generated/dataModel";
@@ -100,7 +101,6 @@ export function useLogStream(containerId: Id<"containers">, enabled: boolean) {
       };
     };
 
-    setState("connecting");
     void connect();
     return () => {
       stopped = true;
@@ -113,7 +113,10 @@ export function useLogStream(containerId: Id<"containers">, enabled: boolean) {
     };
   }, [containerId, enabled, openStream, generation]);
 
-  const reconnect = useCallback(() => setGeneration((g) => g + 1), []);
+  const reconnect = useCallback(() => {
+    setState("connecting");
+    setGeneration((g) => g + 1);
+  }, []);
   return { ...view, state, error, reconnect };
 }
 

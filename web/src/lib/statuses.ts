@@ -20,4 +20,11 @@ export const STATUS_LOOK: Record<Status, { label: string; tone: Tone }> = {
 };
 
 /** Statuses in which something is under way (the badge pulses). */
-export const BUSY: ReadonlySet<Status> = new Set(["creating", "assigned", "cloning", "installing", "starting", "destroying"]);
+export const BUSY: ReadonlySet<Status> = new Set([
+  "creating",
+  "assigned",
+  "cloning",
+  "installing",
+  "starting",
+  "destroying",
+]);

@@ -57,7 +57,9 @@ describe("EnvironmentPage", () => {
     expect(fake.callsTo("containers:destroy")).toEqual([]);
 
     await act(async () => screen.getByRole("button", { name: "Destroy" }).click());
-    await act(async () => within(screen.getByRole("dialog")).getByRole("button", { name: "Destroy environment" }).click());
+    await act(async () =>
+      within(screen.getByRole("dialog")).getByRole("button", { name: "Destroy environment" }).click(),
+    );
     expect(fake.callsTo("containers:destroy")).toEqual([{ containerId: "c1" }]);
   });
 

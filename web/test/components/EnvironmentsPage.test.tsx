@@ -25,12 +25,18 @@ describe("EnvironmentsPage", () => {
   it("re-renders a row when a status change arrives, without a reload", async () => {
     const { fake } = renderApp("/environments");
     fake.setQuery("repos:list", [repo()]);
-    act(() => fake.setQuery("containers:list", [environment({ status: "installing", url: undefined, phaseDurations: { cloning: 700 } })]));
+    act(() =>
+      fake.setQuery("containers:list", [
+        environment({ status: "installing", url: undefined, phaseDurations: { cloning: 700 } }),
+      ]),
+    );
     const row = await screen.findByTestId("env-row-c1");
     expect(within(row).getByText("Installing")).toBeInTheDocument();
     expect(within(row).queryByRole("link", { name: "Open ↗" })).toBeNull();
 
-    act(() => fake.setQuery("containers:list", [environment({ status: "error", error: "npm install failed: ENOSPC" })]));
+    act(() =>
+      fake.setQuery("containers:list", [environment({ status: "error", error: "npm install failed: ENOSPC" })]),
+    );
     expect(screen.getByTestId("env-row-c1")).toBe(row);
     expect(within(row).getByText("Failed")).toBeInTheDocument();
     expect(within(row).getByText("npm install failed: ENOSPC")).toBeInTheDocument();

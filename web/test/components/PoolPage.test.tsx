@@ -56,7 +56,10 @@ describe("PoolPage", () => {
     expect(card).toHaveTextContent("Engine 20.10.24 (API 1.41)");
     expect(card).toHaveTextContent("1 h 2 m");
 
-    fake.on("hostAgent:health", () => ({ reachable: false, error: "The Docker host agent at http://h:8080 is not reachable" }));
+    fake.on("hostAgent:health", () => ({
+      reachable: false,
+      error: "The Docker host agent at http://h:8080 is not reachable",
+    }));
     await act(async () => within(card).getByRole("button", { name: "Refresh" }).click());
     expect(await within(card).findByText("Unreachable")).toBeInTheDocument();
     expect(card).toHaveTextContent("is not reachable");

@@ -22,7 +22,9 @@ describe("ReposPage", () => {
     expect(shop).toHaveTextContent("acme-shop:main");
     expect(shop).toHaveTextContent("3f9c2e1");
     expect(shop).toHaveTextContent("built 3 h ago in 41 s");
-    expect(screen.getByRole("region", { name: "acme/api" })).toHaveTextContent("Not built yet: the first setup of main builds it.");
+    expect(screen.getByRole("region", { name: "acme/api" })).toHaveTextContent(
+      "Not built yet: the first setup of main builds it.",
+    );
   });
 
   it("requests an environment for the branch typed and opens it", async () => {
@@ -40,7 +42,7 @@ describe("ReposPage", () => {
   it("shows the server's refusal next to the form, keeping what was typed", async () => {
     const { fake } = renderApp("/repos");
     fake.on("containers:request", () => {
-      throw new Error("Server Error Uncaught Error: \"x..y\" is not a branch name");
+      throw new Error('Server Error Uncaught Error: "x..y" is not a branch name');
     });
     act(() => fake.setQuery("repos:list", [repo()]));
     const branch = await screen.findByRole("textbox", { name: "Branch of acme/shop" });
@@ -69,6 +71,8 @@ describe("ReposPage", () => {
     expect(fake.callsTo("repos:setRuntime")).toEqual([]);
     fireEvent.change(name, { target: { value: "acme/shop" } });
     await act(async () => screen.getByRole("button", { name: "Add on Docker" }).click());
-    expect(fake.callsTo("repos:setRuntime")).toEqual([{ owner: "acme", name: "shop", defaultBranch: "main", runtime: "docker" }]);
+    expect(fake.callsTo("repos:setRuntime")).toEqual([
+      { owner: "acme", name: "shop", defaultBranch: "main", runtime: "docker" },
+    ]);
   });
 });

@@ -89,14 +89,18 @@ export class ConvexReactClientFake {
     return this.call("action", ref, args);
   }
 
-  private async call(kind: Call["kind"], ref: Ref, args: Record<string, unknown> = {}) {
+  private call(kind: Call["kind"], ref: Ref, args: Record<string, unknown> = {}): Promise<unknown> {
     const name = nameOf(ref);
     this.calls.push({ kind, name, args });
     const handler = this.handlers.get(name);
-    return handler ? handler(args) : null;
+    // Asynchronous like the real client, and a handler that throws becomes a rejection.
+    return Promise.resolve().then(() => (handler ? handler(args) : null));
   }
 
-  setAuth(fetchToken: (o: { forceRefreshToken: boolean }) => Promise<string | null | undefined>, onChange?: (authed: boolean) => void) {
+  setAuth(
+    fetchToken: (o: { forceRefreshToken: boolean }) => Promise<string | null | undefined>,
+    onChange?: (authed: boolean) => void,
+  ) {
     void fetchToken({ forceRefreshToken: false }).then((token) => onChange?.(Boolean(token)));
   }
 

@@ -16,7 +16,12 @@ export function repo(overrides: Partial<Doc<"repos">> = {}): Doc<"repos"> {
     name: "shop",
     defaultBranch: "main",
     runtime: "docker",
-    mainImage: { tag: "acme-shop:main", commit: "3f9c2e1a7b".padEnd(40, "0"), builtAt: NOW - 3 * 3_600_000, buildMs: 41_200 },
+    mainImage: {
+      tag: "acme-shop:main",
+      commit: "3f9c2e1a7b".padEnd(40, "0"),
+      builtAt: NOW - 3 * 3_600_000,
+      buildMs: 41_200,
+    },
     ...overrides,
   };
 }
@@ -33,7 +38,12 @@ export function environment(overrides: Partial<Doc<"containers">> = {}): Doc<"co
     branch: "main",
     hostPort: 10001,
     url: "http://127.0.0.1:10001",
-    phaseStartedAt: { cloning: NOW - 590_000, installing: NOW - 589_300, starting: NOW - 588_650, ready: NOW - 588_450 },
+    phaseStartedAt: {
+      cloning: NOW - 590_000,
+      installing: NOW - 589_300,
+      starting: NOW - 588_650,
+      ready: NOW - 588_450,
+    },
     phaseDurations: { cloning: 700, installing: 650, starting: 200 },
     lastSequence: 4,
     createdAt: NOW - 600_000,

@@ -17,7 +17,12 @@ export function EnvironmentActions({ env, name }: Props) {
 
   return (
     <>
-      <button className="btn" disabled={!canRestart} onClick={() => setOpen("restart")} title={canRestart ? undefined : "Only a ready or failed environment can be restarted"}>
+      <button
+        className="btn"
+        disabled={!canRestart}
+        onClick={() => setOpen("restart")}
+        title={canRestart ? undefined : "Only a ready or failed environment can be restarted"}
+      >
         Restart
       </button>
       <button className="btn btn-danger" disabled={gone} onClick={() => setOpen("destroy")}>

@@ -23,6 +23,8 @@ export function LogViewer({ containerId, enabled }: { containerId: Id<"container
   const { lines, dropped, state, error, reconnect } = useLogStream(containerId, enabled);
   const scroller = useRef<HTMLDivElement>(null);
   const [following, setFollowing] = useState(true);
+  // TanStack Virtual's instance is mutable, so the React Compiler leaves this component alone.
+  // eslint-disable-next-line react-hooks/incompatible-library
   const virtualizer = useVirtualizer({
     count: lines.length,
     getScrollElement: () => scroller.current,

@@ -52,7 +52,12 @@ function PhaseBar({ env, total }: { env: Doc<"containers">; total: number }) {
         const ms = env.phaseDurations[phase];
         if (!ms) return null;
         return (
-          <div key={phase} className={`phase-seg seg-${phase}`} style={{ flexGrow: ms }} title={`${short} ${formatDuration(ms)}`}>
+          <div
+            key={phase}
+            className={`phase-seg seg-${phase}`}
+            style={{ flexGrow: ms }}
+            title={`${short} ${formatDuration(ms)}`}
+          >
             {short} {formatDuration(ms)}
           </div>
         );

@@ -91,7 +91,10 @@ export function TerminalPanel({ containerId }: { containerId: Id<"containers"> }
   return (
     <div className="terminal">
       <div className="logs-bar">
-        <span className={`stream-state ${phase.kind === "open" ? "stream-live" : phase.kind === "connecting" ? "stream-connecting" : "stream-ended"}`} data-testid="terminal-state">
+        <span
+          className={`stream-state ${phase.kind === "open" ? "stream-live" : phase.kind === "connecting" ? "stream-connecting" : "stream-ended"}`}
+          data-testid="terminal-state"
+        >
           <span className="connection-dot" aria-hidden />
           {phase.kind === "open" ? "Connected" : phase.kind === "connecting" ? "Connecting…" : "Disconnected"}
         </span>

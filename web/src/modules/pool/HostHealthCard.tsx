@@ -17,29 +17,43 @@ export function HostHealthCard() {
   const [error, setError] = useState<string | null>(null);
   const [checking, setChecking] = useState(false);
 
-  const refresh = useCallback(async () => {
-    setChecking(true);
-    try {
-      setHealth(await check());
-      setError(null);
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setChecking(false);
-    }
-  }, [check]);
+  const run = useCallback(
+    (isCurrent: () => boolean = () => true) =>
+      check()
+        .then(
+          (h) => {
+            if (!isCurrent()) return;
+            setHealth(h);
+            setError(null);
+          },
+          (err: unknown) => {
+            if (isCurrent()) setError(errorMessage(err));
+          },
+        )
+        .finally(() => setChecking(false)),
+    [check],
+  );
 
   useEffect(() => {
-    void refresh();
-    const timer = setInterval(() => void refresh(), HEALTH_REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [refresh]);
+    let current = true;
+    void run(() => current);
+    const timer = setInterval(() => void run(() => current), HEALTH_REFRESH_MS);
+    return () => {
+      current = false;
+      clearInterval(timer);
+    };
+  }, [run]);
+
+  const refresh = () => {
+    setChecking(true);
+    void run();
+  };
 
   return (
     <section className="card host-card" aria-label="Host health">
       <div className="card-head">
         <h2>Docker host</h2>
-        <button className="btn btn-small" onClick={() => void refresh()} disabled={checking}>
+        <button className="btn btn-small" onClick={refresh} disabled={checking}>
           {checking ? "Checking…" : "Refresh"}
         </button>
       </div>

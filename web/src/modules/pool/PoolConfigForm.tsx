@@ -24,16 +24,31 @@ const fromDraft = (d: Draft): PoolConfigInput => ({
   targetSize: num(d.targetSize),
   minSize: num(d.minSize),
   maxCreating: num(d.maxCreating),
-  containerPorts: d.containerPorts.split(/[\s,]+/).filter(Boolean).map(Number),
+  containerPorts: d.containerPorts
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map(Number),
   idleLimitMinutes: num(d.idleLimitMinutes),
 });
 
 const FIELDS: { key: keyof PoolConfigInput; label: string; hint: string }[] = [
-  { key: "targetSize", label: "Target size", hint: `Ready containers to keep (${POOL_BOUNDS.targetSize.min}-${POOL_BOUNDS.targetSize.max})` },
+  {
+    key: "targetSize",
+    label: "Target size",
+    hint: `Ready containers to keep (${POOL_BOUNDS.targetSize.min}-${POOL_BOUNDS.targetSize.max})`,
+  },
   { key: "minSize", label: "Minimum size", hint: "Below this, a claim refills at once" },
-  { key: "maxCreating", label: "Max creating", hint: `Creations in flight (${POOL_BOUNDS.maxCreating.min}-${POOL_BOUNDS.maxCreating.max})` },
+  {
+    key: "maxCreating",
+    label: "Max creating",
+    hint: `Creations in flight (${POOL_BOUNDS.maxCreating.min}-${POOL_BOUNDS.maxCreating.max})`,
+  },
   { key: "containerPorts", label: "Container ports", hint: `Up to ${POOL_BOUNDS.ports.max}, comma-separated` },
-  { key: "idleLimitMinutes", label: "Idle limit (minutes)", hint: `Idle environments are destroyed (${IDLE_LIMIT_MINUTES.min}-${IDLE_LIMIT_MINUTES.max})` },
+  {
+    key: "idleLimitMinutes",
+    label: "Idle limit (minutes)",
+    hint: `Idle environments are destroyed (${IDLE_LIMIT_MINUTES.min}-${IDLE_LIMIT_MINUTES.max})`,
+  },
 ];
 
 export function PoolConfigForm({ config }: { config: PoolConfigInput }) {

@@ -11,17 +11,34 @@ export function PoolGauges({ status }: { status: PoolStatus }) {
   return (
     <div className="card">
       <div className="stats">
-        <Stat label="Ready in pool" value={pooled} hint={`target ${config.targetSize}, minimum ${config.minSize}`} tone={below ? "danger" : "success"} />
+        <Stat
+          label="Ready in pool"
+          value={pooled}
+          hint={`target ${config.targetSize}, minimum ${config.minSize}`}
+          tone={below ? "danger" : "success"}
+        />
         <Stat label="Creating" value={creating} hint={`at most ${config.maxCreating} at once`} tone="info" />
         <Stat label="Assigned" value={assigned} hint="environments in use" tone="neutral" />
       </div>
-      <div className="pool-bar" role="img" aria-label={`${pooled} ready and ${creating} creating of a target of ${config.targetSize}`}>
+      <div
+        className="pool-bar"
+        role="img"
+        aria-label={`${pooled} ready and ${creating} creating of a target of ${config.targetSize}`}
+      >
         <div className="pool-fill ready" style={{ width: `${(pooled / scale) * 100}%` }} />
         <div className="pool-fill creating" style={{ width: `${(creating / scale) * 100}%` }} />
-        <div className="pool-mark" style={{ left: `${(config.minSize / scale) * 100}%` }} title={`minimum ${config.minSize}`}>
+        <div
+          className="pool-mark"
+          style={{ left: `${(config.minSize / scale) * 100}%` }}
+          title={`minimum ${config.minSize}`}
+        >
           <span>min</span>
         </div>
-        <div className="pool-mark target" style={{ left: `${(config.targetSize / scale) * 100}%` }} title={`target ${config.targetSize}`}>
+        <div
+          className="pool-mark target"
+          style={{ left: `${(config.targetSize / scale) * 100}%` }}
+          title={`target ${config.targetSize}`}
+        >
           <span>target</span>
         </div>
       </div>

@@ -35,7 +35,13 @@ export function AddRepoForm({ onDone }: { onDone: () => void }) {
       <div className="form-row">
         <label className="field grow">
           <span>Repository</span>
-          <input value={fullName} onChange={(e) => setFullName(e.target.value)} placeholder="owner/name" required autoFocus />
+          <input
+            value={fullName}
+            onChange={(e) => setFullName(e.target.value)}
+            placeholder="owner/name"
+            required
+            autoFocus
+          />
         </label>
         <label className="field">
           <span>Default branch</span>

@@ -31,7 +31,11 @@ export function AppShell() {
         </div>
         <nav className="nav" aria-label="Main">
           {NAV.map((item) => (
-            <NavLink key={item.to} to={item.to} className={({ isActive }) => (isActive ? "nav-link active" : "nav-link")}>
+            <NavLink
+              key={item.to}
+              to={item.to}
+              className={({ isActive }) => (isActive ? "nav-link active" : "nav-link")}
+            >
               <span className="nav-icon" aria-hidden>
                 {item.icon}
               </span>

@@ -82,7 +82,12 @@ function EnvironmentView({ env, name }: { env: Doc<"containers">; name: string }
       </div>
       <section className="card console">
         <div className="tabs" role="tablist">
-          <button role="tab" aria-selected={tab === "logs"} className={tab === "logs" ? "tab active" : "tab"} onClick={() => setTab("logs")}>
+          <button
+            role="tab"
+            aria-selected={tab === "logs"}
+            className={tab === "logs" ? "tab active" : "tab"}
+            onClick={() => setTab("logs")}
+          >
             Logs
           </button>
           <button
@@ -100,13 +105,21 @@ function EnvironmentView({ env, name }: { env: Doc<"containers">; name: string }
           </button>
         </div>
         <div hidden={tab !== "logs"}>
-          {onHost ? <LogViewer containerId={env._id} enabled={onHost} /> : <div className="logs-empty muted">{env.status === "creating" ? "Logs appear once the container exists." : "The container is gone, and its logs with it."}</div>}
+          {onHost ? (
+            <LogViewer key={env._id} containerId={env._id} enabled={onHost} />
+          ) : (
+            <div className="logs-empty muted">
+              {env.status === "creating"
+                ? "Logs appear once the container exists."
+                : "The container is gone, and its logs with it."}
+            </div>
+          )}
         </div>
         {/* Mounted on first open and kept, so switching tabs does not end the shell session. */}
         {terminalOpened && canShell && (
           <div hidden={tab !== "terminal"}>
             <Suspense fallback={<div className="logs-empty muted">Loading the terminal…</div>}>
-              <TerminalPanel containerId={env._id} />
+              <TerminalPanel key={env._id} containerId={env._id} />
             </Suspense>
           </div>
         )}

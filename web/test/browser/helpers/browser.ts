@@ -11,7 +11,13 @@ import { CHROMIUM, HARNESS_DIST, HARNESS_ROOT } from "../global-setup.js";
 
 export const SCREENSHOTS = path.resolve(import.meta.dirname, "../../../../test-output/screenshots");
 
-export type Dashboard = { browser: Browser; page: Page; server: PreviewServer; url: string; close: () => Promise<void> };
+export type Dashboard = {
+  browser: Browser;
+  page: Page;
+  server: PreviewServer;
+  url: string;
+  close: () => Promise<void>;
+};
 
 export async function openDashboard(): Promise<Dashboard> {
   const port = await freePort();
