@@ -2,8 +2,9 @@
 # The one command that runs every test, on a fresh machine or a warm one:
 #   1. npm dependencies (npm ci, only when node_modules is missing or older than the lockfile),
 #   2. a Docker engine that answers (scripts/ensure-docker.sh installs and starts one if needed),
-#   3. the local test images (scripts/test-images.sh builds them only when missing),
-#   4. vitest, with a JSON report from which the last line is printed: "N passed, N failed".
+#   3. Debian's Chromium for the dashboard's browser tests (scripts/ensure-chromium.sh),
+#   4. the local test images (scripts/test-images.sh builds them only when missing),
+#   5. vitest, with a JSON report from which the last line is printed: "N passed, N failed".
 # Extra arguments go to vitest (e.g. `npm test -- --project unit`).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -16,6 +17,13 @@ fi
 echo "== Docker engine"
 if ! bash scripts/ensure-docker.sh; then
   echo "The Docker tests cannot run without an engine (see above)."
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+echo "== Chromium (dashboard browser tests)"
+if ! bash scripts/ensure-chromium.sh; then
+  echo "The browser tests cannot run without Chromium (see above)."
   echo "0 passed, 1 failed"
   exit 1
 fi

@@ -19,13 +19,14 @@ export type Dashboard = {
   close: () => Promise<void>;
 };
 
-export async function openDashboard(): Promise<Dashboard> {
+/** Serves a built bundle (the harness unless told otherwise) and opens Chromium on it. */
+export async function openDashboard({ root = HARNESS_ROOT, outDir = HARNESS_DIST } = {}): Promise<Dashboard> {
   const port = await freePort();
   const server = await preview({
     configFile: false,
-    root: HARNESS_ROOT,
+    root,
     logLevel: "warn",
-    build: { outDir: HARNESS_DIST },
+    build: { outDir },
     preview: { host: "127.0.0.1", port, strictPort: true },
   });
   const url = `http://127.0.0.1:${port}`;
