@@ -15,8 +15,8 @@ import { errorMessage } from "../lib/errors";
 
 /** Lines kept in memory; older ones are dropped (and counted) so a chatty server cannot freeze the tab. */
 export const MAX_LOG_LINES = 50_000;
-/** History requested on the first connection. */
-export const INITIAL_TAIL = 5_000;
+/** History requested on the first connection (the agent's maximum). */
+export const INITIAL_TAIL = 10_000;
 /** Lines are handed to React at most this often. */
 const FLUSH_MS = 50;
 /** Reconnect backoff: doubles from the base up to the cap. */

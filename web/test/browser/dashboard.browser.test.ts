@@ -50,6 +50,9 @@ const logCount = async () => Number((await page.getByTestId("log-count").innerTe
 
 let logsEnv: ReturnType<typeof environment>;
 let shellEnv: ReturnType<typeof environment>;
+let bigEnv: ReturnType<typeof environment>;
+/** Lines the big-logs container prints in one burst. */
+const BIG_LINES = 20_000;
 
 beforeAll(async () => {
   agent = await startTestAgent({ STREAM_TOKEN_KEY: STREAM_KEY });
@@ -61,7 +64,7 @@ beforeAll(async () => {
   await page.exposeFunction(
     "mintStream",
     async ({ containerId, scope }: { containerId: string; scope: "logs" | "terminal" }) => {
-      const env = [logsEnv, shellEnv].find((e) => e._id === containerId);
+      const env = [logsEnv, shellEnv, bigEnv].find((e) => e._id === containerId);
       if (!env) throw new Error(`unknown environment ${containerId}`);
       const expiresAt = Date.now() + 5 * 60_000;
       const token = await mintStreamToken(STREAM_KEY, { containerId: env.agentId, scope, expiresAt });
@@ -149,6 +152,7 @@ describe("dashboard in Chromium", () => {
       error:
         "npm ci failed (exit 1): package-lock.json is out of sync with package.json. Run npm install and commit the lockfile.",
     });
+    bigEnv = environment({ _id: "c-big" as never, agentId: "env-big", branch: "load-test", hostPort: undefined });
     await setQuery("containers:list", [logsEnv, shellEnv, failed]);
     await nav("Environments").click();
     const row = page.getByTestId("env-row-c-logs");
@@ -161,7 +165,7 @@ describe("dashboard in Chromium", () => {
       url: `http://127.0.0.1:${hostPort}`,
       phaseDurations: { cloning: 700, installing: 650, starting: 200 },
     };
-    await setQuery("containers:list", [logsEnv, shellEnv, failed]);
+    await setQuery("containers:list", [logsEnv, shellEnv, failed, bigEnv]);
     await row.getByText("Ready").waitFor({ timeout: 5_000 });
     expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
     await screenshot(page, "04-environments");
@@ -191,6 +195,25 @@ describe("dashboard in Chromium", () => {
     await screenshot(page, "05-environment-logs");
   });
 
+  it("takes a burst of 20,000 lines, keeping only the rows on screen in the page", async () => {
+    // The page connects during the sleep, so all lines arrive live, in one burst.
+    const big = await createOnAgent("big", ["sh", "-c", `sleep 3; seq 1 ${BIG_LINES}`]);
+    bigEnv = { ...bigEnv, agentId: big.id, hostPort: big.hostPort };
+    await setQuery("containers:detail", bigEnv, { containerId: bigEnv._id });
+    await nav("Environments").click();
+    await page.getByTestId("env-row-c-big").getByRole("link", { name: "acme/shop" }).click();
+    await page.getByTestId("log-state").getByText("Container stopped").waitFor({ timeout: 30_000 });
+    expect(await logCount()).toBe(BIG_LINES);
+    const lastText = async () => (await page.locator(".log-line .log-text").allTextContents()).at(-1);
+    await expect.poll(lastText).toBe(String(BIG_LINES)); // it followed the tail
+    expect(await page.locator(".log-line").count()).toBeLessThan(200);
+
+    await page.locator(".logs-scroll").evaluate((el) => el.scrollTo({ top: 0 }));
+    await expect.poll(async () => (await page.locator(".log-line .log-text").allTextContents())[0]).toBe("1");
+    await page.getByRole("button", { name: "Jump to latest ↓" }).click();
+    await expect.poll(lastText).toBe(String(BIG_LINES));
+  });
+
   it("runs echo in the terminal of a real container", async () => {
     await setQuery("containers:detail", shellEnv, { containerId: shellEnv._id });
     await nav("Environments").click();
@@ -202,6 +225,24 @@ describe("dashboard in Chromium", () => {
     await page.keyboard.press("Enter");
     await expect.poll(() => page.locator(".xterm-rows").innerText(), { timeout: 10_000 }).toMatch(/^artie-42$/m);
     await screenshot(page, "06-environment-terminal");
+  });
+
+  it("tells the shell its new size when the window resizes", async () => {
+    const ttyColumns = async () => {
+      const sizes = [...(await page.locator(".xterm-rows").innerText()).matchAll(/^(\d+) (\d+)$/gm)];
+      return sizes.length === 0 ? 0 : Number(sizes.at(-1)![2]);
+    };
+    await page.keyboard.type("clear; stty size");
+    await page.keyboard.press("Enter");
+    await expect.poll(ttyColumns).toBeGreaterThan(0);
+    const wide = await ttyColumns();
+
+    await page.setViewportSize({ width: 900, height: 880 });
+    await page.waitForTimeout(300); // ResizeObserver -> fit -> resize message
+    await page.keyboard.type("clear; stty size");
+    await page.keyboard.press("Enter");
+    await expect.poll(ttyColumns).toBeLessThan(wide - 20);
+    await page.setViewportSize({ width: 1360, height: 880 });
   });
 
   it("asks before destroying, and destroys only when confirmed", async () => {
@@ -216,6 +257,12 @@ describe("dashboard in Chromium", () => {
     await page.getByRole("button", { name: "Destroy" }).click();
     await page.getByRole("dialog").getByRole("button", { name: "Destroy environment" }).click();
     await expect.poll(() => callsTo("containers:destroy")).toEqual([{ containerId: "c-shell" }]);
+  });
+
+  it("says when the terminal is disconnected, and offers a new session", async () => {
+    await docker.getContainer(`artie-${shellEnv.agentId}`).remove({ force: true });
+    await page.getByTestId("terminal-state").getByText("Disconnected").waitFor({ timeout: 15_000 });
+    await page.getByRole("button", { name: "New session" }).waitFor();
   });
 
   it("shows the pool against its config and the real agent's health", async () => {

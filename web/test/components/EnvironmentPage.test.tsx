@@ -79,7 +79,7 @@ describe("EnvironmentPage", () => {
     await waitFor(() => expect(FakeEventSource.instances).toHaveLength(1));
     const first = FakeEventSource.latest();
     expect(first.url).toContain("token=t1");
-    expect(first.url).toContain("tail=5000");
+    expect(first.url).toContain("tail=10000");
     act(() => {
       first.open();
       [1, 2, 3].forEach((n) => first.send(`cursor-${n}`, line(n)));

@@ -19,7 +19,7 @@ describe("EnvironmentsPage", () => {
     expect(within(row).getByRole("link", { name: "Open ↗" })).toHaveAttribute("href", "http://127.0.0.1:10001");
     expect(row).toHaveTextContent("clone 700 ms");
     expect(row).toHaveTextContent("install 650 ms");
-    expect(row).toHaveTextContent("2 min ago");
+    expect(row).toHaveTextContent("active 2 min ago");
   });
 
   it("re-renders a row when a status change arrives, without a reload", async () => {

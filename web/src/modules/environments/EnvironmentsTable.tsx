@@ -28,7 +28,6 @@ export function EnvironmentsTable({ environments, repos }: Props) {
             <th>Phases</th>
             <th>Dev server</th>
             <th>Uptime</th>
-            <th>Last activity</th>
           </tr>
         </thead>
         <tbody>
@@ -44,7 +43,9 @@ export function EnvironmentsTable({ environments, repos }: Props) {
                   {repoName(repos, env.repoId)}
                 </Link>
               </td>
-              <td className="mono">{env.branch ?? "—"}</td>
+              <td className="mono branch-cell" title={env.branch}>
+                {env.branch ?? "—"}
+              </td>
               <td>
                 <StatusBadge status={env.status} />
                 {env.status === "error" && env.error && (
@@ -59,8 +60,10 @@ export function EnvironmentsTable({ environments, repos }: Props) {
               <td>
                 <DevServerLink env={env} />
               </td>
-              <td className="nowrap">{env.status === "destroyed" ? "—" : formatDuration(now - env.createdAt)}</td>
-              <td className="nowrap muted">{formatAgo(env.lastActivityAt, now)}</td>
+              <td className="nowrap">
+                {env.status === "destroyed" ? "—" : formatDuration(now - env.createdAt)}
+                <div className="muted small">active {formatAgo(env.lastActivityAt, now)}</div>
+              </td>
             </tr>
           ))}
         </tbody>
