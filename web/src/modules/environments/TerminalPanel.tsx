@@ -16,6 +16,12 @@ import { errorMessage } from "../../lib/errors";
 
 type Phase = { kind: "connecting" } | { kind: "open" } | { kind: "closed"; reason: string };
 
+const PHASE_LOOK: Record<Phase["kind"], { className: string; label: string }> = {
+  connecting: { className: "stream-connecting", label: "Connecting…" },
+  open: { className: "stream-live", label: "Connected" },
+  closed: { className: "stream-ended", label: "Disconnected" },
+};
+
 const THEME = {
   background: "#0a0c10",
   foreground: "#d8dee9",
@@ -54,7 +60,6 @@ export function TerminalPanel({ containerId }: { containerId: Id<"containers"> }
     const observer = new ResizeObserver(() => fit.fit());
     observer.observe(el);
 
-    setPhase({ kind: "connecting" });
     openStream({ containerId, scope: "terminal" }).then(
       ({ url }) => {
         if (disposed) return;
@@ -70,7 +75,7 @@ export function TerminalPanel({ containerId }: { containerId: Id<"containers"> }
         ws.onmessage = (e: MessageEvent<ArrayBuffer | string>) =>
           term.write(typeof e.data === "string" ? e.data : new Uint8Array(e.data));
         ws.onclose = (e) => {
-          if (!disposed) setPhase({ kind: "closed", reason: e.reason || `connection closed (${e.code})` });
+          if (!disposed) setPhase({ kind: "closed", reason: e.reason || `the connection closed (code ${e.code})` });
         };
       },
       (err: unknown) => {
@@ -91,17 +96,20 @@ export function TerminalPanel({ containerId }: { containerId: Id<"containers"> }
   return (
     <div className="terminal">
       <div className="logs-bar">
-        <span
-          className={`stream-state ${phase.kind === "open" ? "stream-live" : phase.kind === "connecting" ? "stream-connecting" : "stream-ended"}`}
-          data-testid="terminal-state"
-        >
+        <span className={`stream-state ${PHASE_LOOK[phase.kind].className}`} data-testid="terminal-state">
           <span className="connection-dot" aria-hidden />
-          {phase.kind === "open" ? "Connected" : phase.kind === "connecting" ? "Connecting…" : "Disconnected"}
+          {PHASE_LOOK[phase.kind].label}
         </span>
         {phase.kind === "closed" && <span className="muted">{phase.reason}</span>}
         <span className="grow" />
         {phase.kind === "closed" && (
-          <button className="btn btn-small" onClick={() => setSession((s) => s + 1)}>
+          <button
+            className="btn btn-small"
+            onClick={() => {
+              setPhase({ kind: "connecting" });
+              setSession((s) => s + 1);
+            }}
+          >
             New session
           </button>
         )}
