@@ -3,8 +3,9 @@
  * which gives focus trapping and Escape-to-cancel for free. The confirm button shows progress
  * and the dialog shows the error if the action fails, so nothing is lost silently.
  */
-import { useEffect, useRef, useState, type ReactNode } from "react";
-import { errorMessage } from "../lib/errors";
+import { useEffect, useRef, type ReactNode } from "react";
+import { usePendingAction } from "../hooks/usePendingAction";
+import { FormError } from "./FormError";
 
 type Props = {
   open: boolean;
@@ -18,8 +19,7 @@ type Props = {
 
 export function ConfirmDialog({ open, title, children, confirmLabel, tone = "primary", onConfirm, onClose }: Props) {
   const ref = useRef<HTMLDialogElement>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { run, busy, error, setError } = usePendingAction(onConfirm);
 
   useEffect(() => {
     const dialog = ref.current;
@@ -28,30 +28,17 @@ export function ConfirmDialog({ open, title, children, confirmLabel, tone = "pri
       setError(null);
       dialog.showModal();
     } else if (!open && dialog.open) dialog.close();
-  }, [open]);
+  }, [open, setError]);
 
   const confirm = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      await onConfirm();
-      onClose();
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
+    if (await run()) onClose();
   };
 
   return (
     <dialog ref={ref} className="dialog" onClose={onClose} aria-labelledby="confirm-title">
       <h2 id="confirm-title">{title}</h2>
       <div className="dialog-body">{children}</div>
-      {error && (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError message={error} />
       <div className="dialog-actions">
         <button className="btn" onClick={onClose} disabled={busy}>
           Cancel

@@ -7,7 +7,8 @@ import { IDLE_LIMIT_MINUTES, POOL_BOUNDS } from "@convex/limits";
 import { poolConfigProblems, type PoolConfigInput } from "@convex/poolRules";
 import { useMutation } from "convex/react";
 import { useState, type FormEvent } from "react";
-import { errorMessage } from "../../lib/errors";
+import { FormError } from "../../components/FormError";
+import { usePendingAction } from "../../hooks/usePendingAction";
 
 type Draft = Record<keyof PoolConfigInput, string>;
 
@@ -55,8 +56,7 @@ export function PoolConfigForm({ config }: { config: PoolConfigInput }) {
   const update = useMutation(api.pool.updateConfig);
   const [draft, setDraft] = useState<Draft>(() => toDraft(config));
   const [touched, setTouched] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [serverError, setServerError] = useState<string | null>(null);
+  const { run, busy, error: serverError } = usePendingAction(update);
   const [saved, setSaved] = useState(false);
 
   const parsed = fromDraft(draft);
@@ -68,16 +68,9 @@ export function PoolConfigForm({ config }: { config: PoolConfigInput }) {
     e.preventDefault();
     setTouched(true);
     if (problems.length > 0) return;
-    setBusy(true);
-    setServerError(null);
-    try {
-      await update(parsed);
+    if (await run(parsed)) {
       setSaved(true);
       setTouched(false);
-    } catch (err) {
-      setServerError(errorMessage(err));
-    } finally {
-      setBusy(false);
     }
   };
 
@@ -106,11 +99,7 @@ export function PoolConfigForm({ config }: { config: PoolConfigInput }) {
           );
         })}
       </div>
-      {serverError && (
-        <p className="form-error" role="alert">
-          {serverError}
-        </p>
-      )}
+      <FormError message={serverError} />
       <div className="form-actions">
         {saved && !dirty && <span className="saved">Saved</span>}
         <button className="btn" type="button" disabled={!dirty || busy} onClick={() => setDraft(toDraft(config))}>

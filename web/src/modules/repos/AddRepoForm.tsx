@@ -2,14 +2,14 @@
 import { api } from "@convex/_generated/api";
 import { useMutation } from "convex/react";
 import { useState, type FormEvent } from "react";
-import { errorMessage } from "../../lib/errors";
+import { FormError } from "../../components/FormError";
+import { usePendingAction } from "../../hooks/usePendingAction";
 
 export function AddRepoForm({ onDone }: { onDone: () => void }) {
   const setRuntime = useMutation(api.repos.setRuntime);
   const [fullName, setFullName] = useState("");
   const [defaultBranch, setDefaultBranch] = useState("main");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { run, busy, error, setError } = usePendingAction(setRuntime);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -18,16 +18,7 @@ export function AddRepoForm({ onDone }: { onDone: () => void }) {
       setError("Write the repository as owner/name, e.g. acme/shop.");
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
-      await setRuntime({ owner, name, defaultBranch: defaultBranch.trim() || "main", runtime: "docker" });
-      onDone();
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
+    if (await run({ owner, name, defaultBranch: defaultBranch.trim() || "main", runtime: "docker" })) onDone();
   };
 
   return (
@@ -54,11 +45,7 @@ export function AddRepoForm({ onDone }: { onDone: () => void }) {
           Cancel
         </button>
       </div>
-      {error && (
-        <p className="form-error small" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError message={error} small />
     </form>
   );
 }

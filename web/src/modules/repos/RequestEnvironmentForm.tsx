@@ -4,31 +4,26 @@ import type { Doc } from "@convex/_generated/dataModel";
 import { useMutation } from "convex/react";
 import { useState, type FormEvent } from "react";
 import { useNavigate } from "react-router";
-import { errorMessage } from "../../lib/errors";
+import { FormError } from "../../components/FormError";
+import { usePendingAction } from "../../hooks/usePendingAction";
 
 export function RequestEnvironmentForm({ repo }: { repo: Doc<"repos"> }) {
   const request = useMutation(api.containers.request);
   const navigate = useNavigate();
   const [branch, setBranch] = useState(repo.defaultBranch);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { run, busy, error } = usePendingAction(async (branchName: string) => {
+    const id = await request({ repoId: repo._id, branch: branchName });
+    void navigate(`/environments/${id}`);
+  });
   const onDocker = repo.runtime === "docker";
 
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const id = await request({ repoId: repo._id, branch: branch.trim() });
-      void navigate(`/environments/${id}`);
-    } catch (err) {
-      setError(errorMessage(err));
-      setBusy(false);
-    }
+    void run(branch.trim());
   };
 
   return (
-    <form className="request-form" onSubmit={(e) => void submit(e)}>
+    <form className="request-form" onSubmit={submit}>
       <div className="input-group">
         <span className="input-prefix" aria-hidden>
           ⎇
@@ -45,11 +40,7 @@ export function RequestEnvironmentForm({ repo }: { repo: Doc<"repos"> }) {
         </button>
       </div>
       {!onDocker && <p className="hint">Switch the runtime to Docker to request environments here.</p>}
-      {error && (
-        <p className="form-error small" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError message={error} small />
     </form>
   );
 }

@@ -3,7 +3,8 @@ import { api } from "@convex/_generated/api";
 import type { Doc } from "@convex/_generated/dataModel";
 import { useMutation } from "convex/react";
 import { useState } from "react";
-import { errorMessage } from "../../lib/errors";
+import { FormError } from "../../components/FormError";
+import { usePendingAction } from "../../hooks/usePendingAction";
 
 type Runtime = Doc<"repos">["runtime"];
 const RUNTIMES: { value: Runtime; label: string }[] = [
@@ -13,20 +14,15 @@ const RUNTIMES: { value: Runtime; label: string }[] = [
 
 export function RuntimeToggle({ repo }: { repo: Doc<"repos"> }) {
   const setRuntime = useMutation(api.repos.setRuntime);
+  const { run, busy, error } = usePendingAction(setRuntime);
+  // Shown as chosen while the mutation runs; the query has the truth once it lands.
   const [pending, setPending] = useState<Runtime | null>(null);
-  const [error, setError] = useState<string | null>(null);
 
   const choose = async (runtime: Runtime) => {
-    if (runtime === repo.runtime || pending) return;
+    if (runtime === repo.runtime || busy) return;
     setPending(runtime);
-    setError(null);
-    try {
-      await setRuntime({ owner: repo.owner, name: repo.name, runtime });
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setPending(null);
-    }
+    await run({ owner: repo.owner, name: repo.name, runtime });
+    setPending(null);
   };
 
   const shown = pending ?? repo.runtime;
@@ -40,17 +36,13 @@ export function RuntimeToggle({ repo }: { repo: Doc<"repos"> }) {
             aria-checked={shown === r.value}
             className={shown === r.value ? "segment active" : "segment"}
             onClick={() => void choose(r.value)}
-            disabled={pending !== null}
+            disabled={busy}
           >
             {r.label}
           </button>
         ))}
       </div>
-      {error && (
-        <p className="form-error small" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError message={error} small />
     </div>
   );
 }

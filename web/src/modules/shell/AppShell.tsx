@@ -7,6 +7,7 @@ import { useAuthActions } from "@convex-dev/auth/react";
 import { useConvexConnectionState } from "convex/react";
 import { ErrorBoundary } from "react-error-boundary";
 import { NavLink, Outlet, useLocation } from "react-router";
+import { Brand } from "../../components/Brand";
 import { ErrorState } from "../../components/States";
 
 const NAV = [
@@ -20,15 +21,7 @@ export function AppShell() {
   return (
     <div className="shell">
       <aside className="sidebar">
-        <div className="brand">
-          <span className="brand-mark" aria-hidden>
-            A
-          </span>
-          <div>
-            <div className="brand-name">Artie</div>
-            <div className="brand-sub">Docker host</div>
-          </div>
-        </div>
+        <Brand />
         <nav className="nav" aria-label="Main">
           {NAV.map((item) => (
             <NavLink

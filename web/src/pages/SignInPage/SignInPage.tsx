@@ -1,6 +1,9 @@
 /** Email + password sign-in and sign-up (Convex Auth's Password provider). */
 import { useAuthActions } from "@convex-dev/auth/react";
 import { useState, type FormEvent } from "react";
+import { Brand } from "../../components/Brand";
+import { FormError } from "../../components/FormError";
+import { usePendingAction } from "../../hooks/usePendingAction";
 
 type Flow = "signIn" | "signUp";
 
@@ -18,39 +21,25 @@ function signInError(flow: Flow, err: unknown): string {
 export function SignInPage() {
   const { signIn } = useAuthActions();
   const [flow, setFlow] = useState<Flow>("signIn");
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { run, busy, error, setError } = usePendingAction(
+    (form: FormData) => signIn("password", form),
+    (err) => signInError(flow, err),
+  );
 
-  const submit = async (e: FormEvent<HTMLFormElement>) => {
+  const submit = (e: FormEvent<HTMLFormElement>) => {
     e.preventDefault();
     const form = new FormData(e.currentTarget);
     form.set("flow", flow);
-    setBusy(true);
-    setError(null);
-    try {
-      await signIn("password", form);
-    } catch (err) {
-      setError(signInError(flow, err));
-    } finally {
-      setBusy(false);
-    }
+    void run(form);
   };
 
   return (
     <div className="signin">
       <div className="signin-card">
-        <div className="brand brand-large">
-          <span className="brand-mark" aria-hidden>
-            A
-          </span>
-          <div>
-            <div className="brand-name">Artie</div>
-            <div className="brand-sub">Docker host</div>
-          </div>
-        </div>
+        <Brand large />
         <h1>{flow === "signIn" ? "Sign in" : "Create your account"}</h1>
         <p className="muted">Development environments for every repository, ready in seconds.</p>
-        <form onSubmit={(e) => void submit(e)} className="form">
+        <form onSubmit={submit} className="form">
           <label className="field">
             <span>Email</span>
             <input name="email" type="email" autoComplete="email" required placeholder="you@company.com" />
@@ -65,11 +54,7 @@ export function SignInPage() {
               required
             />
           </label>
-          {error && (
-            <p className="form-error" role="alert">
-              {error}
-            </p>
-          )}
+          <FormError message={error} />
           <button className="btn btn-primary btn-block" type="submit" disabled={busy}>
             {busy ? "Working…" : flow === "signIn" ? "Sign in" : "Create account"}
           </button>
