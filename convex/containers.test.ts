@@ -179,4 +179,21 @@ describe("callbacks through the transition table", () => {
     expect(await t.withIdentity(ALICE).query(api.containers.detail, { containerId: "not-an-id" })).toBeNull();
     await expect(t.query(api.containers.detail, { containerId: id })).rejects.toThrow(/Sign in first/);
   });
+
+  it("puts a restart on the timeline and counts it as activity, unless the record is gone", async () => {
+    const t = setupTest();
+    const repoId = await dockerRepo(t);
+    const id = await t.withIdentity(ALICE).mutation(api.containers.request, { repoId, branch: "main" });
+    const before = (await t.run((ctx) => ctx.db.get("containers", id)))!.lastActivityAt;
+    vi.advanceTimersByTime(60_000);
+    await t.mutation(internal.containers.markRestarted, { containerId: id });
+    const after = await t.run((ctx) => ctx.db.get("containers", id));
+    expect(after!.lastActivityAt).toBe(before + 60_000);
+    const events = await t.withIdentity(ALICE).query(api.containers.events, { containerId: id });
+    expect(events.at(-1)).toMatchObject({ status: "creating", message: "container restarted" });
+
+    await t.run((ctx) => ctx.db.patch("containers", id, { status: "destroyed" }));
+    await t.mutation(internal.containers.markRestarted, { containerId: id });
+    expect(await t.withIdentity(ALICE).query(api.containers.events, { containerId: id })).toHaveLength(events.length);
+  });
 });

@@ -175,6 +175,20 @@ export const restart = userMutation({
   },
 });
 
+/**
+ * The agent restarted the container: a line on the timeline, and activity on the record (a
+ * dashboard whose log stream ended with the old process picks that up and reconnects).
+ */
+export const markRestarted = internalMutation({
+  args: { containerId: v.id("containers") },
+  handler: async (ctx, { containerId }) => {
+    const c = await ctx.db.get("containers", containerId);
+    if (!c || c.status === "destroying" || c.status === "destroyed") return;
+    await recordEvent(ctx, c._id, c.status, "container restarted");
+    await ctx.db.patch("containers", c._id, { lastActivityAt: Date.now() });
+  },
+});
+
 /** An environment's timeline, oldest first (bounded by EVENTS_PER_CONTAINER). */
 export const events = userQuery({
   args: { containerId: v.id("containers") },

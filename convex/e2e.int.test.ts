@@ -163,6 +163,11 @@ it("takes an environment from runtime toggle to a ready dev server and back to d
     (d) => d.startedAt !== before.startedAt,
   );
   expect(restarted.state).toBe("running");
+  await waitFor(
+    "restart on the timeline",
+    () => alice.query(api.containers.events, { containerId: id }),
+    (events) => events.some((e) => e.message === "container restarted"),
+  );
 
   await alice.mutation(api.containers.destroy, { containerId: id });
   const destroyed = await waitFor(

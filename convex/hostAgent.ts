@@ -132,6 +132,7 @@ export const restart = internalAction({
     if (!record) return;
     try {
       await call("POST", `/api/containers/${record.container.agentId}/restart`, ContainerDetails);
+      await ctx.runMutation(internal.containers.markRestarted, { containerId });
     } catch (err) {
       await ctx.runMutation(internal.containers.markFailed, { containerId, error: message(err) });
     }

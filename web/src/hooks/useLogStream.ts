@@ -3,7 +3,8 @@
  * `streams.open`. After a drop it mints a fresh token and reconnects from the last event id it
  * saw, so no line is lost or repeated (the agent's cursor guarantees it). Lines arrive in
  * batches to keep rendering cheap; only the newest MAX_LOG_LINES are kept in memory.
- * It does not reconnect by itself after `end` (the container stopped): `reconnect()` does.
+ * After `end` (the container stopped) it waits: `reconnect()`, or a new `resumeKey` (the record's
+ * last activity, which a restart bumps), connects again from where it left off.
  * One hook instance serves one container: callers key it by container id.
  */
 import { api } from "@convex/_generated/api";
@@ -28,7 +29,7 @@ export type LogStreamState = "connecting" | "live" | "reconnecting" | "ended";
 
 type View = { lines: LogLine[]; dropped: number };
 
-export function useLogStream(containerId: Id<"containers">, enabled: boolean) {
+export function useLogStream(containerId: Id<"containers">, enabled: boolean, resumeKey?: number) {
   const openStream = useAction(api.streams.open);
   const [view, setView] = useState<View>({ lines: [], dropped: 0 });
   const [state, setState] = useState<LogStreamState>("connecting");
@@ -117,6 +118,13 @@ export function useLogStream(containerId: Id<"containers">, enabled: boolean) {
     setState("connecting");
     setGeneration((g) => g + 1);
   }, []);
+
+  // Adjusted while rendering (React's pattern for state that follows a prop), not in an effect.
+  const [seenResumeKey, setSeenResumeKey] = useState(resumeKey);
+  if (resumeKey !== seenResumeKey) {
+    setSeenResumeKey(resumeKey);
+    if (state === "ended") reconnect();
+  }
   return { ...view, state, error, reconnect };
 }
 

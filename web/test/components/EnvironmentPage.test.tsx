@@ -112,6 +112,25 @@ describe("EnvironmentPage", () => {
     expect(FakeEventSource.latest().url).toContain("lastEventId=cursor-4");
   });
 
+  it("reconnects an ended stream by itself when a restart is recorded", async () => {
+    const { fake } = openEnvironment();
+    await waitFor(() => expect(FakeEventSource.instances).toHaveLength(1));
+    const source = FakeEventSource.latest();
+    act(() => {
+      source.open();
+      source.send("cursor-1", line(1));
+    });
+    // Activity while the stream is live changes nothing...
+    act(() => fake.setQuery("containers:detail", environment({ lastActivityAt: NOW + 1_000 })));
+    act(() => source.emit("end"));
+    expect(await screen.findByText("Container stopped")).toBeInTheDocument();
+    expect(FakeEventSource.instances).toHaveLength(1);
+    // ...after `end`, the next (the restart's) reconnects from where the stream stopped.
+    act(() => fake.setQuery("containers:detail", environment({ lastActivityAt: NOW + 5_000 })));
+    await waitFor(() => expect(FakeEventSource.instances).toHaveLength(2));
+    expect(FakeEventSource.latest().url).toContain("lastEventId=cursor-1");
+  });
+
   it("ignores a stream message that is not a log event", async () => {
     openEnvironment();
     await waitFor(() => expect(FakeEventSource.instances).toHaveLength(1));

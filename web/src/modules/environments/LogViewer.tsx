@@ -19,8 +19,10 @@ const STATE_LABEL: Record<LogStreamState, string> = {
   ended: "Container stopped",
 };
 
-export function LogViewer({ containerId, enabled }: { containerId: Id<"containers">; enabled: boolean }) {
-  const { lines, dropped, state, error, reconnect } = useLogStream(containerId, enabled);
+type Props = { containerId: Id<"containers">; enabled: boolean; resumeKey?: number };
+
+export function LogViewer({ containerId, enabled, resumeKey }: Props) {
+  const { lines, dropped, state, error, reconnect } = useLogStream(containerId, enabled, resumeKey);
   const scroller = useRef<HTMLDivElement>(null);
   const [following, setFollowing] = useState(true);
   // TanStack Virtual's instance is mutable, so the React Compiler leaves this component alone.

@@ -106,7 +106,7 @@ function EnvironmentView({ env, name }: { env: Doc<"containers">; name: string }
         </div>
         <div hidden={tab !== "logs"}>
           {onHost ? (
-            <LogViewer key={env._id} containerId={env._id} enabled={onHost} />
+            <LogViewer key={env._id} containerId={env._id} enabled={onHost} resumeKey={env.lastActivityAt} />
           ) : (
             <div className="logs-empty muted">
               {env.status === "creating"
