@@ -3,7 +3,7 @@
  * which gives focus trapping and Escape-to-cancel for free. The confirm button shows progress
  * and the dialog shows the error if the action fails, so nothing is lost silently.
  */
-import { useEffect, useRef, type ReactNode } from "react";
+import { useEffect, useId, useRef, type ReactNode } from "react";
 import { usePendingAction } from "../hooks/usePendingAction";
 import { FormError } from "./FormError";
 
@@ -19,6 +19,7 @@ type Props = {
 
 export function ConfirmDialog({ open, title, children, confirmLabel, tone = "primary", onConfirm, onClose }: Props) {
   const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId(); // a page can hold several dialogs
   const { run, busy, error, setError } = usePendingAction(onConfirm);
 
   useEffect(() => {
@@ -35,8 +36,8 @@ export function ConfirmDialog({ open, title, children, confirmLabel, tone = "pri
   };
 
   return (
-    <dialog ref={ref} className="dialog" onClose={onClose} aria-labelledby="confirm-title">
-      <h2 id="confirm-title">{title}</h2>
+    <dialog ref={ref} className="dialog" onClose={onClose} aria-labelledby={titleId}>
+      <h2 id={titleId}>{title}</h2>
       <div className="dialog-body">{children}</div>
       <FormError message={error} />
       <div className="dialog-actions">
