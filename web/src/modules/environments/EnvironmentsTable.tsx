@@ -4,6 +4,7 @@ import { Link, useNavigate } from "react-router";
 import { StatusBadge } from "../../components/StatusBadge";
 import { useNow } from "../../hooks/useNow";
 import { formatAgo, formatDuration } from "../../lib/format";
+import { repoFullName } from "../../lib/repos";
 import { DevServerLink } from "./DevServerLink";
 import { PhaseDurations } from "./PhaseDurations";
 
@@ -11,7 +12,7 @@ type Props = { environments: Doc<"containers">[]; repos: Map<Id<"repos">, Doc<"r
 
 export function repoName(repos: Props["repos"], id: Id<"repos"> | undefined): string {
   const repo = id && repos.get(id);
-  return repo ? `${repo.owner}/${repo.name}` : "—";
+  return repo ? repoFullName(repo) : "—";
 }
 
 export function EnvironmentsTable({ environments, repos }: Props) {

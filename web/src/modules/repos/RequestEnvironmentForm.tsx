@@ -6,6 +6,7 @@ import { useState, type FormEvent } from "react";
 import { useNavigate } from "react-router";
 import { FormError } from "../../components/FormError";
 import { usePendingAction } from "../../hooks/usePendingAction";
+import { repoFullName } from "../../lib/repos";
 
 export function RequestEnvironmentForm({ repo }: { repo: Doc<"repos"> }) {
   const request = useMutation(api.containers.request);
@@ -29,7 +30,7 @@ export function RequestEnvironmentForm({ repo }: { repo: Doc<"repos"> }) {
           ⎇
         </span>
         <input
-          aria-label={`Branch of ${repo.owner}/${repo.name}`}
+          aria-label={`Branch of ${repoFullName(repo)}`}
           value={branch}
           onChange={(e) => setBranch(e.target.value)}
           required

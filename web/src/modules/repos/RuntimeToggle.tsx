@@ -5,6 +5,7 @@ import { useMutation } from "convex/react";
 import { useState } from "react";
 import { FormError } from "../../components/FormError";
 import { usePendingAction } from "../../hooks/usePendingAction";
+import { repoFullName } from "../../lib/repos";
 
 type Runtime = Doc<"repos">["runtime"];
 const RUNTIMES: { value: Runtime; label: string }[] = [
@@ -28,7 +29,7 @@ export function RuntimeToggle({ repo }: { repo: Doc<"repos"> }) {
   const shown = pending ?? repo.runtime;
   return (
     <div>
-      <div className="segmented" role="radiogroup" aria-label={`Runtime of ${repo.owner}/${repo.name}`}>
+      <div className="segmented" role="radiogroup" aria-label={`Runtime of ${repoFullName(repo)}`}>
         {RUNTIMES.map((r) => (
           <button
             key={r.value}

@@ -9,6 +9,7 @@ import { StatusBadge } from "../../components/StatusBadge";
 import { EmptyState, LoadingState } from "../../components/States";
 import { useNow } from "../../hooks/useNow";
 import { formatAgo, formatDuration } from "../../lib/format";
+import { repoFullName } from "../../lib/repos";
 import { DevServerLink } from "../../modules/environments/DevServerLink";
 import { EnvironmentActions } from "../../modules/environments/EnvironmentActions";
 import { LogViewer } from "../../modules/environments/LogViewer";
@@ -33,7 +34,7 @@ export function EnvironmentPage() {
     );
   }
   const repo = repos.find((r) => r._id === env.repoId);
-  const name = `${repo ? `${repo.owner}/${repo.name}` : "environment"}@${env.branch ?? "?"}`;
+  const name = `${repo ? repoFullName(repo) : "environment"}@${env.branch ?? "?"}`;
   return <EnvironmentView env={env} name={name} />;
 }
 

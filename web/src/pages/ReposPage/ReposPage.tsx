@@ -5,6 +5,7 @@ import { useState } from "react";
 import { PageHeader } from "../../components/PageHeader";
 import { EmptyState, LoadingState } from "../../components/States";
 import { useNow } from "../../hooks/useNow";
+import { repoFullName } from "../../lib/repos";
 import { AddRepoForm } from "../../modules/repos/AddRepoForm";
 import { MainImageState } from "../../modules/repos/MainImageState";
 import { RequestEnvironmentForm } from "../../modules/repos/RequestEnvironmentForm";
@@ -47,7 +48,7 @@ export function ReposPage() {
       ) : (
         <div className="repo-list">
           {repos.map((repo) => (
-            <section key={repo._id} className="card repo-card" aria-label={`${repo.owner}/${repo.name}`}>
+            <section key={repo._id} className="card repo-card" aria-label={repoFullName(repo)}>
               <div className="repo-head">
                 <div>
                   <h2 className="repo-name">
