@@ -10,9 +10,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund || exit 1
-fi
+bash scripts/ensure-npm-deps.sh || exit 1
 
 convex_configured() {
   [ -n "${CONVEX_DEPLOYMENT:-}${CONVEX_SELF_HOSTED_URL:-}" ] ||

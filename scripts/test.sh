@@ -9,10 +9,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "== installing npm dependencies"
-  npm ci --no-audit --no-fund || { echo "npm ci failed"; echo "0 passed, 1 failed"; exit 1; }
-fi
+bash scripts/ensure-npm-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 
 echo "== Docker engine"
 if ! bash scripts/ensure-docker.sh; then
