@@ -18,7 +18,7 @@ import type { Page } from "playwright-core";
 import { mintStreamToken } from "../host-agent/src/api/stream-token.js";
 import buildHarness from "../web/test/browser/global-setup.js";
 import { openDashboard } from "../web/test/browser/helpers/browser.js";
-import { environment, repo, type storeSignedIn } from "../web/test/fake-convex/fixtures.js";
+import { environment, repo } from "../web/test/fake-convex/fixtures.js";
 import { startAgentProcess, writeReport } from "./lib.js";
 
 const { values } = parseArgs({
@@ -147,14 +147,12 @@ async function main() {
     url: await logsUrl(containerId === "c-bench" ? current : containerId),
     expiresAt: Date.now() + 5 * 60_000,
   }));
-  // Signed in from the start, as after a sign-in (the token Convex Auth would have stored).
+  // Sign in once through the sign-in page; Convex Auth keeps the token for the later pages.
   await page.goto(dash.url);
-  await page.evaluate(() => {
-    const w = window as unknown as { fake: Parameters<typeof storeSignedIn>[0] };
-    const ns = w.fake.address.replace(/[^a-zA-Z0-9]/g, "");
-    localStorage.setItem(`__convexAuthJWT_${ns}`, "fake.jwt.token");
-    localStorage.setItem(`__convexAuthRefreshToken_${ns}`, "fake-refresh");
-  });
+  await page.getByLabel("Email").fill("bench@acme.dev");
+  await page.getByLabel("Password").fill("benchmark password");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Environments" }).waitFor();
 
   const raw: number[] = [];
   const rawFrozen: number[] = [];
