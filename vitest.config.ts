@@ -14,7 +14,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["host-agent/test/**/*.test.ts"],
+          include: ["host-agent/test/**/*.test.ts", "scripts/test/**/*.test.ts"],
           exclude: ["**/*.int.test.ts", "**/node_modules/**"],
           environment: "node",
         },
@@ -46,6 +46,7 @@ export default defineConfig({
           // the dashboard in real Chromium against the real agent.
           include: [
             "host-agent/test/**/*.int.test.ts",
+            "scripts/test/**/*.int.test.ts",
             "convex/**/*.int.test.ts",
             "web/test/browser/**/*.browser.test.ts",
           ],

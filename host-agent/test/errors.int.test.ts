@@ -47,9 +47,9 @@ describe("bad input", () => {
     expect(body.error.issues?.[0]?.path).toBe("ports.0");
   });
 
-  it("exec with a shell string instead of argv is a 400", async () => {
+  it("exec with an empty command is a 400", async () => {
     const { id } = uniqueName("x");
-    const res = await agent.api.post(`/api/containers/${id}/exec`, { command: "ls -la" });
+    const res = await agent.api.post(`/api/containers/${id}/exec`, { command: "" });
     await expectError(res, 400, "invalid_request");
   });
 

@@ -141,9 +141,20 @@ export const RemoveContainerResponse = z.object({ id: ContainerId, removed: z.li
 // Exec
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * What an exec runs. The preferred form is an argv array, given to Docker as is with no shell in
+ * between. A string is the seed's form (`{"command": "ls -la /app"}`) and runs as `sh -c <string>`,
+ * so pipes and `&&` work: the caller already runs code in that container, so a shell is no
+ * injection, and the agent never builds a shell string itself.
+ */
+export const ExecCommand = z.union([
+  z.string().min(1, "must not be empty").max(65536),
+  z.array(z.string().max(65536)).min(1).max(1024),
+]);
+export type ExecCommand = z.infer<typeof ExecCommand>;
+
 export const ExecRequest = z.strictObject({
-  /** argv, never a shell string: pass ["sh", "-c", "..."] explicitly if a shell is wanted. */
-  command: z.array(z.string().max(65536)).min(1).max(1024),
+  command: ExecCommand,
   /** Milliseconds before the command (and everything it started) is killed. */
   timeout: z.number().int().min(1).max(3_600_000).default(60_000),
   workdir: z
@@ -210,7 +221,10 @@ export const SetupRequest = z.strictObject({
   githubToken: z.string().min(1).max(512).optional(),
   callbackUrl: z.url({ protocol: /^https?$/ }),
   /** HMAC key for the callbacks' Standard Webhooks signature (raw, or `whsec_<base64>`). */
-  callbackSecret: z.string().min(16).max(512),
+  callbackSecret: z
+    .string()
+    .min(16, "must be at least 16 characters: it is the key that signs the callbacks, and a short one can be guessed")
+    .max(512),
   hasMainImage: z.boolean().default(false),
   buildMainImage: z.boolean().default(false),
   envVars: z.record(EnvKey, z.string().max(65536)).default({}),

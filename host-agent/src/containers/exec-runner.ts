@@ -1,11 +1,12 @@
 /**
  * Runs one command in a container and collects its output, with a deadline that really ends it:
  * the exec is tagged (see exec-tag.ts), so on timeout the command and everything it started are
- * killed, e.g. a timed-out `sh -c 'sleep 100 & sleep 100'` leaves nothing behind. The argv goes
- * to Docker as is: no shell in between, one exec like a raw `docker exec`.
+ * killed, e.g. a timed-out `sh -c 'sleep 100 & sleep 100'` leaves nothing behind. An argv goes
+ * to Docker as is: no shell in between, one exec like a raw `docker exec`; a string (the seed's
+ * form) is run by `sh -c`, which the caller asked for.
  */
 import { Writable } from "node:stream";
-import type { ExecResponse } from "../api/contract.js";
+import type { ExecCommand, ExecResponse } from "../api/contract.js";
 import { EXEC_KILL_GRACE_MS } from "../config.js";
 import type { DockerClient } from "../docker/client.js";
 import { killTagged, newExecTag, tagEnv } from "./exec-tag.js";
@@ -36,7 +37,12 @@ class CappedSink extends Writable {
   }
 }
 
-export type ExecInput = { command: string[]; timeout: number; workdir?: string; env?: Record<string, string> };
+export type ExecInput = { command: ExecCommand; timeout: number; workdir?: string; env?: Record<string, string> };
+
+/** The argv Docker runs: an array as is, the seed's string form through `sh -c`. */
+function execArgv(command: ExecCommand): string[] {
+  return typeof command === "string" ? ["sh", "-c", command] : command;
+}
 
 export class ExecRunner {
   constructor(
@@ -49,7 +55,7 @@ export class ExecRunner {
     const started = Date.now();
     const tag = newExecTag();
     const { exec, stream } = await this.docker.exec(dockerId, {
-      cmd: input.command,
+      cmd: execArgv(input.command),
       user: this.user,
       workdir: input.workdir,
       env: [...Object.entries(input.env ?? {}).map(([k, v]) => `${k}=${v}`), tagEnv(tag)],

@@ -258,11 +258,12 @@ describe("GET, DELETE and restart of /api/containers/:id", () => {
 });
 
 describe("POST /api/containers/:id/exec validation", () => {
-  it("answers 400 for a shell string instead of argv, before touching Docker", async () => {
+  it("answers 400 for an empty command, string or argv, before touching Docker", async () => {
     const { call, docker } = await setup();
     await call("POST", "/api/containers", { id: "box", name: "web" });
     const before = docker.calls.length;
-    await expectError(await call("POST", "/api/containers/box/exec", { command: "rm -rf /" }), 400, "invalid_request");
+    await expectError(await call("POST", "/api/containers/box/exec", { command: "" }), 400, "invalid_request");
+    await expectError(await call("POST", "/api/containers/box/exec", { command: [] }), 400, "invalid_request");
     expect(docker.calls.length).toBe(before);
   });
 

@@ -4,6 +4,7 @@ import {
   ContainerId,
   CreateContainerRequest,
   ExecRequest,
+  SetupRequest,
   ImageRef,
   LogsQuery,
   TerminalClientMessage,
@@ -147,11 +148,15 @@ describe("ExecRequest", () => {
     expect(ExecRequest.parse({ command: ["ls", "-la"] })).toEqual({ command: ["ls", "-la"], timeout: 60_000 });
   });
 
-  it("rejects a plain string command: argv only, never a shell string", () => {
-    expect(exec({ command: "ls -la" }).success).toBe(false);
+  it("accepts the seed's string form as is (the runner gives it to sh -c)", () => {
+    expect(ExecRequest.parse({ command: "ls -la /app | wc -l && echo ok" })).toEqual({
+      command: "ls -la /app | wc -l && echo ok",
+      timeout: 60_000,
+    });
   });
 
-  it("rejects an empty argv and non-string arguments", () => {
+  it("rejects an empty string, an empty argv and non-string arguments", () => {
+    expect(exec({ command: "" }).success).toBe(false);
     expect(exec({ command: [] }).success).toBe(false);
     expect(exec({ command: ["echo", 1] }).success).toBe(false);
     expect(ExecRequest.safeParse({}).success).toBe(false);
@@ -228,5 +233,24 @@ describe("TerminalClientMessage", () => {
     ["null", null],
   ])("rejects %s", (_what, message) => {
     expect(TerminalClientMessage.safeParse(message).success).toBe(false);
+  });
+});
+
+describe("SetupRequest", () => {
+  const body = {
+    repo: "owner/repo",
+    branch: "main",
+    callbackUrl: "https://example.convex.site/docker-status",
+    callbackSecret: "a-callback-secret-of-32-characters",
+  };
+
+  it("accepts the seed's body apart from its secret, with defaults", () => {
+    expect(SetupRequest.parse(body)).toMatchObject({ hasMainImage: false, buildMainImage: false, envVars: {} });
+  });
+
+  it("refuses the seed's 9-character callbackSecret and says why", () => {
+    const result = SetupRequest.safeParse({ ...body, callbackSecret: "secret123" });
+    expect(result.success).toBe(false);
+    expect(result.error!.issues[0]!.message).toMatch(/at least 16 characters: it is the key that signs the callbacks/);
   });
 });

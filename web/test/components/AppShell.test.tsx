@@ -8,10 +8,11 @@ describe("AppShell", () => {
   it("shows when live updates are interrupted, and when they are back", async () => {
     const { fake } = renderApp("/environments");
     expect(await screen.findByText("Live")).toBeInTheDocument();
+    // The hook subscribes in an effect, which may land after the first "Live": wait, don't assume.
     act(() => fake.setConnected(false));
-    expect(screen.getByText("Reconnecting…")).toBeInTheDocument();
+    expect(await screen.findByText("Reconnecting…")).toBeInTheDocument();
     act(() => fake.setConnected(true));
-    expect(screen.getByText("Live")).toBeInTheDocument();
+    expect(await screen.findByText("Live")).toBeInTheDocument();
   });
 
   it("signs out through Convex Auth", async () => {
