@@ -61,6 +61,7 @@ async function rawCreateStart(i: number) {
     ports: [{ containerPort: 3000, hostPort: RAW_PORT_BASE + i }],
     createdAt: new Date().toISOString(),
     config,
+    network: null,
   });
   const [ms, container] = await time(async () => {
     const c = await docker.createContainer(options);

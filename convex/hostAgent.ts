@@ -4,7 +4,7 @@
  * deployment's environment (DOCKER_HOST_URL, DOCKER_API_SECRET, DOCKER_CALLBACK_SECRET); when it
  * is missing or the agent is down, the record gets an error that says so.
  */
-import { v } from "convex/values";
+import { v, type Infer } from "convex/values";
 import type { z } from "zod";
 import {
   CreateContainerResponse,
@@ -17,8 +17,8 @@ import {
   type CreateContainerRequest,
   type SetupRequest,
 } from "@artie/host-agent/contract";
-import { internal } from "./_generated/api";
-import type { Id } from "./_generated/dataModel";
+import { api, internal } from "./_generated/api";
+import type { Doc, Id } from "./_generated/dataModel";
 import { internalAction, type ActionCtx } from "./_generated/server";
 import { readAgentEnv } from "./agentEnv";
 import { HEALTH_TIMEOUT_MS, ORPHAN_GRACE_MS } from "./limits";
@@ -170,6 +170,15 @@ const healthValidator = v.union(
       apiVersion: v.optional(v.string()),
       error: v.optional(v.string()),
     }),
+    isolation: v.optional(
+      v.object({
+        enabled: v.boolean(),
+        runtime: v.string(),
+        egressAllowlist: v.array(v.string()),
+        egressDenylist: v.array(v.string()),
+        egressDenied: v.number(),
+      }),
+    ),
   }),
   v.object({ reachable: v.literal(false), error: v.string() }),
 );
@@ -197,6 +206,50 @@ export const health = userAction({
       return { reachable: true as const, ...parsed.data };
     } catch (err) {
       return { reachable: false as const, error: `The Docker host agent at ${url} is not reachable (${message(err)})` };
+    }
+  },
+});
+
+const isolationValidator = v.union(
+  v.object({
+    available: v.literal(true),
+    network: v.union(v.null(), v.object({ name: v.string(), subnet: v.string(), gateway: v.string() })),
+    runtime: v.string(),
+    egress: v.union(
+      v.null(),
+      v.object({
+        allowed: v.number(),
+        denied: v.number(),
+        recentDenials: v.array(v.object({ host: v.string(), reason: v.string(), at: v.string() })),
+      }),
+    ),
+  }),
+  v.object({ available: v.literal(false), error: v.string() }),
+);
+
+/**
+ * How one of the user's environments is isolated, as its agent reports it: its network, runtime
+ * and the egress proxy's counts and recent refusals. Live data from the host, so an action; an
+ * unreachable agent is an answer, not an exception.
+ */
+export const isolation = userAction({
+  args: { containerId: v.string() },
+  returns: isolationValidator,
+  handler: async (ctx, { containerId }): Promise<Infer<typeof isolationValidator>> => {
+    // The user's own query: a foreign or unknown id is null, as on the environment page.
+    // Typed by hand: inferring it through `api` would make this module's types circular.
+    const record: Doc<"containers"> | null = await ctx.runQuery(api.containers.detail, { containerId });
+    if (!record) return { available: false as const, error: "No such environment" };
+    try {
+      const d: z.output<typeof ContainerDetails> = await call(
+        "GET",
+        `/api/containers/${record.agentId}`,
+        ContainerDetails,
+      );
+      if (!d.isolation) return { available: false as const, error: "The agent does not report isolation" };
+      return { available: true as const, ...d.isolation };
+    } catch (err) {
+      return { available: false as const, error: message(err) };
     }
   },
 });

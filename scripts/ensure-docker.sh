@@ -11,6 +11,12 @@
 #   dockerd missing       apt-get install docker.io (needs the Debian mirror and root).
 #   no engine answering   remove stale pid files, start dockerd detached (log:
 #                         /var/log/artie-dockerd.log), wait up to 60 s for `docker info`.
+#   ENABLE_GVISOR=1       also make sure the engine lists the gVisor runtime `runsc`: install it
+#                         (apt-get install runsc), register it in /etc/docker/daemon.json with
+#                         runtimeArgs ["--network=host"] (gVisor's own network stack fails in some
+#                         VMs; with it, runsc uses the container's own network namespace, so the
+#                         agent's per-environment networks and firewall apply unchanged), and
+#                         reload dockerd with SIGHUP (running containers are untouched).
 # Exits 0 once `docker info` answers; otherwise 1, with what went wrong and what to do on stderr.
 set -euo pipefail
 export PATH="$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -144,7 +150,55 @@ start_local_engine() {
   wait_for_engine "$DOCKERD_PID" "docker info got no answer within ${WAIT_SECONDS} s of starting dockerd (pid $DOCKERD_PID)."
 }
 
+readonly DAEMON_JSON=/etc/docker/daemon.json
+
+engine_has_runsc() { timeout 20 docker info --format '{{json .Runtimes}}' 2>/dev/null | grep -q '"runsc"'; }
+
+# Adds runsc to daemon.json, keeping every other setting the operator made there.
+register_runsc() {
+  local runsc_path=$1
+  mkdir -p "$(dirname "$DAEMON_JSON")"
+  node -e '
+    const fs = require("node:fs");
+    const [file, path] = process.argv.slice(1);
+    let config = {};
+    if (fs.existsSync(file)) {
+      try { config = JSON.parse(fs.readFileSync(file, "utf8") || "{}"); }
+      catch (err) { console.error(`${file} is not valid JSON (${err.message}): fix it first`); process.exit(1); }
+    }
+    config.runtimes = { ...(config.runtimes ?? {}), runsc: { path, runtimeArgs: ["--network=host"] } };
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify(config, null, 2) + "\n");
+    fs.renameSync(`${file}.tmp`, file);
+  ' "$DAEMON_JSON" "$runsc_path" || die "could not register runsc in $DAEMON_JSON (see above)."
+}
+
+ensure_gvisor() {
+  engine_has_runsc && return 0
+  [ -z "${DOCKER_HOST:-}" ] || die "the engine at DOCKER_HOST=$DOCKER_HOST has no runsc runtime: register gVisor there."
+  require_root
+  if ! command -v runsc >/dev/null; then
+    command -v apt-get >/dev/null || die "runsc (gVisor) is missing and apt-get is not available: install gVisor yourself."
+    say "runsc is missing: installing it with apt-get"
+    export DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1
+    apt-get install -y -qq runsc >/dev/null || { apt-get update -qq && apt-get install -y -qq runsc >/dev/null; } ||
+      die "apt-get install runsc failed (output above)."
+  fi
+  register_runsc "$(command -v runsc)"
+  local pid
+  pid=$(live_pid "$DOCKERD_PIDFILE" dockerd) || pid=$(pgrep -xo dockerd) ||
+    die "runsc is registered in $DAEMON_JSON but no dockerd runs here to reload: restart Docker."
+  say "registered runsc in $DAEMON_JSON; reloading dockerd (pid $pid)"
+  kill -HUP "$pid"
+  for _ in $(seq 1 40); do engine_has_runsc && return 0; sleep 0.25; done
+  die "dockerd did not list runsc after the reload: see $DOCKERD_LOG."
+}
+
 main() {
+  ensure_engine
+  [ "${ENABLE_GVISOR:-0}" != 1 ] || ensure_gvisor
+}
+
+ensure_engine() {
   if command -v docker >/dev/null && engine_answers; then return 0; fi
   [ -z "${DOCKER_HOST:-}" ] || check_docker_host
   require_root

@@ -4,8 +4,10 @@
  * message naming it. Docker's connection (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) is
  * read by dockerode itself, exactly as the docker CLI reads it, so it is not repeated here.
  */
+import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { z } from "zod";
+import { patternProblem } from "./lib/host-patterns.js";
 
 /** Seconds Docker waits after SIGTERM before SIGKILL on restart. Dev servers need no more. */
 export const STOP_TIMEOUT_SECONDS = 5;
@@ -38,6 +40,9 @@ export const DEV_SERVER_POLL_MS = 25;
 /** Log lines kept per phase for the error message when a phase fails. */
 export const ERROR_TAIL_LINES = 20;
 
+/** CONTAINER_NETWORK's default: one internal network per environment. */
+export const ISOLATED = "isolated";
+
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 const list = z.string().transform((v) =>
   v
@@ -45,6 +50,71 @@ const list = z.string().transform((v) =>
     .map((s) => s.trim())
     .filter(Boolean),
 );
+
+/** Host patterns (see lib/host-patterns.ts); a bad or over-broad one stops the agent, named. */
+const hostPatterns = list.superRefine((patterns, ctx) => {
+  for (const p of patterns) {
+    const problem = patternProblem(p);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  }
+});
+
+const isCidr = (v: string) => {
+  const [ip, bits, ...rest] = v.split("/");
+  const family = isIP(ip ?? "");
+  const prefix = Number(bits);
+  return (
+    rest.length === 0 && family > 0 && Number.isInteger(prefix) && prefix >= 0 && prefix <= (family === 4 ? 32 : 128)
+  );
+};
+const cidrs = list.refine((v) => v.every(isCidr), "must be CIDRs such as 192.168.50.0/24");
+
+/** `name=ip` pairs, like curl --resolve. */
+const resolvePairs = list.transform((pairs, ctx) => {
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const [name, ip] = pair.split("=");
+    if (!name || !ip || !isIP(ip) || patternProblem(name) !== null || name.startsWith("*")) {
+      ctx.addIssue({ code: "custom", message: `"${pair}" must be name=ip, e.g. registry.internal=10.0.0.5` });
+      return z.NEVER;
+    }
+    out[name.toLowerCase()] = ip;
+  }
+  return out;
+});
+
+/** JSON: {"host": {"Header-Name": "value"}}; values are secrets, so no message ever quotes one. */
+const credentials = z.string().transform((v, ctx) => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(v);
+  } catch {
+    ctx.addIssue({
+      code: "custom",
+      message: 'must be JSON such as {"registry.example.com":{"Authorization":"Bearer …"}}',
+    });
+    return z.NEVER;
+  }
+  const shape = z.record(z.string(), z.record(z.string(), z.string().min(1).max(8192))).safeParse(parsed);
+  if (!shape.success) {
+    ctx.addIssue({ code: "custom", message: "must map host names to objects of header names and string values" });
+    return z.NEVER;
+  }
+  const out: Record<string, Record<string, string>> = {};
+  for (const [host, headers] of Object.entries(shape.data)) {
+    if (patternProblem(host) !== null || host.startsWith("*")) {
+      ctx.addIssue({ code: "custom", message: `keys must be exact host names ("${host}" is not)` });
+      return z.NEVER;
+    }
+    const badHeader = Object.keys(headers).find((h) => !/^[A-Za-z0-9-]{1,64}$/.test(h));
+    if (badHeader !== undefined) {
+      ctx.addIssue({ code: "custom", message: `"${badHeader}" of ${host} is not a header name` });
+      return z.NEVER;
+    }
+    out[host.toLowerCase()] = headers;
+  }
+  return out;
+});
 
 const portRange = z
   .string()
@@ -87,9 +157,38 @@ const EnvSchema = z.object({
   CONTAINER_READ_ONLY_ROOTFS: bool.default(true),
   WORKSPACE_TMPFS_MB: z.coerce.number().int().min(16).default(4096),
   TMP_TMPFS_MB: z.coerce.number().int().min(16).default(512),
-  CONTAINER_NETWORK: z.string().min(1).default("bridge"),
-  /** When set, containers get HTTP(S)_PROXY pointing at this allowlisting proxy. */
-  EGRESS_PROXY_URL: z.url().optional(),
+  /**
+   * `isolated`: a network of its own per environment, reaching only the egress proxy. Any other
+   * value names a Docker network every container joins instead (no isolation between them).
+   */
+  CONTAINER_NETWORK: z.string().min(1).default("isolated"),
+  /** Pool the environment networks' /28 subnets come from. */
+  ENVIRONMENT_SUBNETS: z
+    .string()
+    .refine(
+      (v) => isCidr(v) && isIP(v.split("/")[0]!) === 4 && Number(v.split("/")[1]) <= 28,
+      "must be an IPv4 CIDR of /28 or wider",
+    )
+    .default("10.213.0.0/16"),
+  /** OCI runtime of every environment: runc (Docker's default) or runsc (gVisor). */
+  CONTAINER_RUNTIME: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]*$/, "must be a runtime name such as runc or runsc")
+    .default("runc"),
+  /** The egress proxy's port on each environment's gateway. */
+  EGRESS_PROXY_PORT: z.coerce.number().int().min(1).max(65535).default(3128),
+  /** Host names environments may reach through the proxy; empty: no egress at all. */
+  EGRESS_ALLOWLIST: hostPatterns.default([]),
+  /** Host names refused even when allowlisted. */
+  EGRESS_DENYLIST: hostPatterns.default([]),
+  /** Private ranges opened to the proxy (a registry mirror on the LAN). Loopback, link-local and the host stay shut. */
+  EGRESS_ALLOWED_CIDRS: cidrs.default([]),
+  /** name=ip pairs the proxy uses before DNS. */
+  EGRESS_RESOLVE: resolvePairs.default({}),
+  /** Headers the proxy adds per host; the container never holds them. */
+  EGRESS_CREDENTIALS: credentials.optional(),
+  /** Extra CA bundle the proxy trusts when it opens TLS to an intercepted host. */
+  EGRESS_UPSTREAM_CA_FILE: z.string().min(1).optional(),
   EXEC_OUTPUT_LIMIT_BYTES: z.coerce
     .number()
     .int()
@@ -146,8 +245,22 @@ export type Config = {
     workspaceTmpfsMb: number;
     tmpTmpfsMb: number;
     network: string;
-    egressProxyUrl?: string;
+    runtime: string;
     execOutputLimitBytes: number;
+  };
+  isolation: {
+    /** True unless CONTAINER_NETWORK names a shared Docker network. */
+    enabled: boolean;
+    subnets: string;
+  };
+  egress: {
+    proxyPort: number;
+    allowlist: string[];
+    denylist: string[];
+    allowedCidrs: string[];
+    resolve: Record<string, string>;
+    credentials: Record<string, Record<string, string>>;
+    upstreamCaFile?: string;
   };
   setup: {
     gitRemoteTemplate: string;
@@ -196,8 +309,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       workspaceTmpfsMb: e.WORKSPACE_TMPFS_MB,
       tmpTmpfsMb: e.TMP_TMPFS_MB,
       network: e.CONTAINER_NETWORK,
-      egressProxyUrl: e.EGRESS_PROXY_URL,
+      runtime: e.CONTAINER_RUNTIME,
       execOutputLimitBytes: e.EXEC_OUTPUT_LIMIT_BYTES,
+    },
+    isolation: { enabled: e.CONTAINER_NETWORK === ISOLATED, subnets: e.ENVIRONMENT_SUBNETS },
+    egress: {
+      proxyPort: e.EGRESS_PROXY_PORT,
+      allowlist: e.EGRESS_ALLOWLIST,
+      denylist: e.EGRESS_DENYLIST,
+      allowedCidrs: e.EGRESS_ALLOWED_CIDRS,
+      resolve: e.EGRESS_RESOLVE,
+      credentials: e.EGRESS_CREDENTIALS ?? {},
+      upstreamCaFile: e.EGRESS_UPSTREAM_CA_FILE,
     },
     setup: {
       gitRemoteTemplate: e.GIT_REMOTE_TEMPLATE,

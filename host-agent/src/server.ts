@@ -4,7 +4,7 @@
  * tests call it with their own, on an ephemeral port.
  */
 import { serve, type ServerType } from "@hono/node-server";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { createApp } from "./app.js";
@@ -12,9 +12,16 @@ import { STARTUP_RECONCILE_WAIT_MS, type Config } from "./config.js";
 import { ExecRunner } from "./containers/exec-runner.js";
 import { PortAllocator } from "./containers/port-allocator.js";
 import { ContainerService } from "./containers/service.js";
-import { DockerClient } from "./docker/client.js";
+import { dockerMessage, DockerClient } from "./docker/client.js";
+import { LocalCa } from "./egress/local-ca.js";
+import { EgressPolicy } from "./egress/policy.js";
+import { EgressProxy } from "./egress/proxy.js";
 import { KeyedLock } from "./lib/keyed-lock.js";
 import type { Logger } from "./lib/logger.js";
+import { EnvironmentNetworks } from "./network/environment-networks.js";
+import { installFirewall } from "./network/firewall.js";
+import { Isolation } from "./network/isolation.js";
+import { PortForwarder } from "./network/port-forwarder.js";
 import { CallbackOutbox } from "./setup/callbacks.js";
 import { ContainerIO } from "./setup/container-io.js";
 import { RepoCache } from "./setup/repo-cache.js";
@@ -30,12 +37,17 @@ export type RunningAgent = {
 
 export async function startAgent(config: Config, logger: Logger): Promise<RunningAgent> {
   const docker = new DockerClient(logger);
-  const containers = new ContainerService(docker, new PortAllocator(config.portRange), config, logger);
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  await checkRuntime(docker, config.container.runtime, logger);
+  const isolation = config.isolation.enabled ? await startIsolation(config, docker, logger) : null;
+  if (!isolation) {
+    logger.warn({ network: config.container.network }, "network isolation is off: every container joins one network");
+  }
+  const containers = new ContainerService(docker, new PortAllocator(config.portRange), config, logger, isolation);
   // Serve even while Docker is down: /health says so, and creates wait for the reconcile.
   const stopReconciling = new AbortController();
   const reconciled = containers.reconcileUntilReady(stopReconciling.signal);
   const exec = new ExecRunner(docker, config.container.user, config.container.execOutputLimitBytes);
-  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const outbox = new CallbackOutbox(config.dataDir, logger);
   const setup = new SetupRunner({
     config,
@@ -77,6 +89,7 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
     new Promise<void>((resolve) => {
       stopReconciling.abort();
       void outbox.stop();
+      void isolation?.close();
       closeWebSockets();
       server.close(() => resolve());
       // Open SSE streams would hold the server open forever.
@@ -87,4 +100,43 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
     await outbox.idle();
   };
   return { url: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`, port, close, idle };
+}
+
+/** A configured runtime the engine does not know stops the agent, when the engine answers at all. */
+async function checkRuntime(docker: DockerClient, runtime: string, logger: Logger): Promise<void> {
+  let known: string[];
+  try {
+    known = await docker.runtimes();
+  } catch (err) {
+    logger.warn({ err: dockerMessage(err) }, "cannot ask Docker for its runtimes yet; CONTAINER_RUNTIME unchecked");
+    return;
+  }
+  if (!known.includes(runtime)) {
+    const hint = runtime === "runsc" ? " (scripts/ensure-docker.sh registers gVisor with ENABLE_GVISOR=1)" : "";
+    throw new Error(
+      `CONTAINER_RUNTIME=${runtime} is not a runtime this Docker engine knows (${known.join(", ")})${hint}`,
+    );
+  }
+}
+
+/** Host firewall, egress proxy (with its CA when it injects credentials) and environment networks. */
+async function startIsolation(config: Config, docker: DockerClient, logger: Logger): Promise<Isolation> {
+  const { egress } = config;
+  await installFirewall(egress.proxyPort, config.isolation.subnets);
+  const intercepts = Object.keys(egress.credentials).length > 0;
+  const ca = intercepts ? await LocalCa.open(path.join(config.dataDir, "egress-ca")) : null;
+  const upstreamCa = egress.upstreamCaFile ? [await readFile(egress.upstreamCaFile, "utf8")] : undefined;
+  const proxy = new EgressProxy(
+    new EgressPolicy(egress),
+    egress.proxyPort,
+    ca ? { headers: egress.credentials, ca, upstreamCa } : null,
+    logger,
+  );
+  return new Isolation(
+    new EnvironmentNetworks(docker, config.isolation.subnets),
+    new PortForwarder(config.publishAddress, logger),
+    proxy,
+    { proxyPort: egress.proxyPort, egressCaFile: ca?.certPath },
+    logger,
+  );
 }

@@ -45,10 +45,13 @@ describe("hardened container defaults", () => {
     );
     expect(h.PidMode ?? "").not.toBe("host");
     expect(h.IpcMode).toBe("private");
-    expect(h.NetworkMode).toBe("bridge");
+    // Its own internal network, at its fixed address; the agent forwards the port, not Docker.
+    expect(h.NetworkMode).toBe(`artie-net-${id}`);
+    expect(Object.keys(info.NetworkSettings.Networks)).toEqual([`artie-net-${id}`]);
     expect(h.UsernsMode ?? "").not.toBe("host");
     expect(h.LogConfig).toEqual({ Type: "json-file", Config: { "max-size": "10m", "max-file": "3" } });
-    expect(h.PortBindings).toEqual({ "3000/tcp": [{ HostIp: "127.0.0.1", HostPort: String(hostPort) }] });
+    expect(h.PortBindings).toEqual({});
+    expect(h.Runtime).toBe("runc");
     expect(info.Config.Labels).toMatchObject({
       "artie.managed": "true",
       "artie.id": id,

@@ -1,8 +1,9 @@
 /**
  * The Convex CLI's `env` commands, called as an argv (never through a shell). Which CLI is
  * called comes from CONVEX_CLI (whitespace-separated argv, default `npx convex`), so tests put
- * a recorder in its place. Values are written through stdin (`convex env set NAME` reads the
- * value from a pipe), so a secret never appears in an argv that `ps` would show.
+ * a recorder in its place. Values go in one `convex env set` call as .env lines on stdin, so a
+ * secret never appears in an argv that `ps` would show, and a local deployment's backend (which
+ * the CLI starts for each command while `convex dev` is not running) starts once, not per value.
  */
 import { spawn } from "node:child_process";
 
@@ -16,8 +17,15 @@ export type ConvexCli = {
   /** How the CLI is spelled to a person, e.g. `npx convex`. */
   display: string;
   listNames(): Promise<Set<string>>;
-  set(name: string, value: string): Promise<void>;
+  /** Sets every pair in one call; the CLI refuses the whole call if any is set to another value. */
+  setMany(values: Array<{ name: string; value: string }>): Promise<void>;
 };
+
+/** A .env line the CLI's dotenv parser reads back verbatim: single quotes take everything literally. */
+export function envLine(name: string, value: string): string {
+  if (/['\n\r]/.test(value)) throw new ConvexCliError(`${name}'s value holds a quote or a line break`);
+  return `${name}='${value}'`;
+}
 
 export function convexCli(spec: string = process.env.CONVEX_CLI ?? "npx convex"): ConvexCli {
   const argv = spec.trim().split(/\s+/).filter(Boolean);
@@ -35,8 +43,9 @@ export function convexCli(spec: string = process.env.CONVEX_CLI ?? "npx convex")
           .filter((l) => ENV_NAME.test(l)),
       );
     },
-    async set(name, value) {
-      await run(argv, ["env", "set", name], value);
+    async setMany(values) {
+      if (values.length === 0) return;
+      await run(argv, ["env", "set"], values.map((v) => envLine(v.name, v.value)).join("\n") + "\n");
     },
   };
 }
@@ -48,7 +57,13 @@ function run(argv: string[], args: string[], stdin = ""): Promise<{ stdout: stri
     const child = spawn(command, [...prefix, ...args], { stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
-    const timer = setTimeout(() => child.kill("SIGKILL"), CALL_TIMEOUT_MS);
+    let timedOut = false;
+    // SIGINT first: the Convex CLI stops a local backend it started only on SIGINT.
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGINT");
+      setTimeout(() => child.kill("SIGKILL"), 5_000).unref();
+    }, CALL_TIMEOUT_MS);
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.once("error", (err) => {
@@ -58,7 +73,11 @@ function run(argv: string[], args: string[], stdin = ""): Promise<{ stdout: stri
     child.once("close", (code, signal) => {
       clearTimeout(timer);
       if (code === 0) return resolve({ stdout, stderr });
-      const why = signal ? `was killed (${signal}) after ${CALL_TIMEOUT_MS / 1000} s` : `exited with ${code}`;
+      const why = timedOut
+        ? `did not finish within ${CALL_TIMEOUT_MS / 1000} s`
+        : signal
+          ? `was killed (${signal})`
+          : `exited with ${code}`;
       reject(new ConvexCliError(`\`${what}\` ${why}: ${lastLines(stderr || stdout)}`));
     });
     child.stdin.on("error", () => undefined);

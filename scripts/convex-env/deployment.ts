@@ -8,17 +8,11 @@ export function readEnvFile(file: string): Record<string, string | undefined> {
 }
 
 /**
- * Whether the deployment runs on this machine and so reaches the agent on loopback: a local or
- * anonymous deployment (`npx convex dev`'s own backend), or a self-hosted one on a loopback URL.
- * A cloud deployment, or a backend elsewhere, must be told the agent's URL.
+ * Whether the deployment is the CLI's own local backend (`local:` or `anonymous:`), a process on
+ * this machine that reaches the agent on loopback. Anything else, a self-hosted backend (usually
+ * in a container, where 127.0.0.1 is the container itself) or a cloud one, must be told the
+ * agent's URL.
  */
-export function deploymentIsOnThisMachine(env: Record<string, string | undefined>): boolean {
-  if (/^(local|anonymous):/.test(env.CONVEX_DEPLOYMENT ?? "")) return true;
-  const selfHosted = env.CONVEX_SELF_HOSTED_URL;
-  if (!selfHosted) return false;
-  try {
-    return ["127.0.0.1", "localhost", "[::1]"].includes(new URL(selfHosted).hostname);
-  } catch {
-    return false;
-  }
+export function deploymentIsLocal(env: Record<string, string | undefined>): boolean {
+  return /^(local|anonymous):/.test(env.CONVEX_DEPLOYMENT ?? "");
 }

@@ -44,7 +44,7 @@ export function planVariables(sources: Sources, existing: ReadonlySet<string>): 
     "DOCKER_HOST_URL",
     false,
     () => sources.agentUrl,
-    "the deployment is not on this machine, so it cannot reach the agent at 127.0.0.1: pass --agent-url with the URL it can reach (e.g. https://docker-host.example.com:8080)",
+    "only a local deployment is known to reach the agent at 127.0.0.1: pass --agent-url (or set DOCKER_HOST_URL) with the URL this deployment reaches it at (a backend in Docker on this host: http://172.17.0.1:8080; a cloud one: the agent's public HTTPS URL)",
   );
   want(
     "DOCKER_API_SECRET",
@@ -82,7 +82,7 @@ function planAuthKeys(plan: Plan, existing: ReadonlySet<string>) {
   plan.set.push({ name: "JWKS", value: keys.JWKS, secret: false });
 }
 
-/** A value as a dry run prints it: secrets masked, everything else quoted for a shell. */
-export function displayValue(p: Planned): string {
-  return p.secret ? `'<secret, ${p.value.length} characters>'` : `'${p.value.replace(/'/g, `'\\''`)}'`;
+/** A variable as the output shows it: a secret masked, anything else as it is set. */
+export function displayLine(p: Planned): string {
+  return `${p.name}=${p.secret ? `<secret, ${p.value.length} characters>` : p.value}`;
 }

@@ -8,9 +8,11 @@ import { cp, mkdtemp, readdir, readFile, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it, vi } from "vitest";
 
 const root = path.resolve(import.meta.dirname, "../..");
+// Codegen runs the real Convex CLI: seconds on a busy machine.
+vi.setConfig({ testTimeout: 60_000 });
 let dir: string;
 
 beforeAll(async () => {

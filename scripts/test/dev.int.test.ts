@@ -120,6 +120,7 @@ async function startDev(prepare: (clone: string, dir: string) => Promise<Record<
 describe("npm run dev with nothing configured and no route to the Convex backend download", () => {
   let dev: DevRun;
   beforeAll(async () => {
+    if (process.getuid?.() !== 0) throw new Error("these tests make network namespaces (ip netns): run them as root");
     dev = await startDev(() => Promise.resolve({}));
   }, START_TIMEOUT_MS + 30_000);
   afterAll(async () => dev?.stop(), 30_000);
@@ -133,10 +134,16 @@ describe("npm run dev with nothing configured and no route to the Convex backend
     expect(HealthResponse.parse(JSON.parse(stdout)).status).toBe("ok");
   });
 
-  it("serves the dashboard's page", async () => {
+  it("serves the dashboard's page and its modules", async () => {
     const { stdout } = await dev.inNetns("curl", ["-sS", "http://127.0.0.1:5173/"]);
     expect(stdout).toMatch(/<div id="root"><\/div>/);
     expect(stdout).toMatch(/<title>Artie Docker Host<\/title>/);
+    const entry = /<script type="module" src="([^"]+)"/.exec(stdout)?.[1];
+    expect(entry).toBeDefined();
+    const status = (url: string) =>
+      dev.inNetns("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", `http://127.0.0.1:5173${url}`]);
+    expect((await status(entry!)).stdout).toBe("200");
+    expect((await status("/@vite/client")).stdout).toBe("200");
   });
 
   it("says in one paragraph why the control plane is not running and names both ways to get one", () => {
@@ -152,9 +159,11 @@ describe("npm run dev with nothing configured and no route to the Convex backend
   it("wrote the agent's .env with fresh secrets (mode 0600), printed none, and made no deployment", async () => {
     const info = await stat(path.join(dev.clone, ".env"));
     expect(info.mode & 0o777).toBe(0o600);
-    const { API_SECRET } = parseEnv(await readFile(path.join(dev.clone, ".env"), "utf8"));
+    const { API_SECRET, STREAM_TOKEN_KEY } = parseEnv(await readFile(path.join(dev.clone, ".env"), "utf8"));
     expect(API_SECRET).toMatch(/^[0-9a-f]{64}$/);
+    expect(STREAM_TOKEN_KEY).toMatch(/^[0-9a-f]{64}$/);
     expect(dev.output()).not.toContain(API_SECRET);
+    expect(dev.output()).not.toContain(STREAM_TOKEN_KEY);
     expect(existsSync(path.join(dev.clone, ".env.local"))).toBe(false);
   });
 });
@@ -168,7 +177,9 @@ describe("npm run dev with a configured self-hosted deployment", () => {
       await writeFile(stateFile, JSON.stringify({ env: { SITE_URL: "https://dash.example.com" }, calls: [] }));
       await writeFile(
         path.join(clone, ".env.local"),
-        "CONVEX_SELF_HOSTED_URL=http://127.0.0.1:3210\nCONVEX_SELF_HOSTED_ADMIN_KEY=self-hosted|admin\n",
+        // A self-hosted backend is told where the agent is (it may run in a container).
+        "CONVEX_SELF_HOSTED_URL=http://127.0.0.1:3210\nCONVEX_SELF_HOSTED_ADMIN_KEY=self-hosted|admin\n" +
+          "DOCKER_HOST_URL=http://127.0.0.1:8080\n",
       );
       return { CONVEX_CLI: `${process.execPath} ${RECORDER}`, RECORDER_STATE: stateFile };
     });
@@ -210,7 +221,9 @@ describe("npm run dev with a configured self-hosted deployment", () => {
     while (!(await verbsSoFar()).includes("dev") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     const verbs = await verbsSoFar();
     expect(verbs.at(-1)).toBe("dev");
-    expect(verbs.indexOf("env list")).toBeLessThan(verbs.indexOf("dev"));
+    expect(verbs.filter((v) => v === "env set")).toHaveLength(1);
+    expect(verbs.indexOf("env list")).toBeLessThan(verbs.indexOf("env set"));
+    expect(verbs.indexOf("env set")).toBeLessThan(verbs.indexOf("dev"));
     expect(dev.output()).toMatch(/control plane npx convex dev/);
     expect(dev.output()).not.toMatch(/control plane is not running/);
   });

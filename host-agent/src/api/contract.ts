@@ -113,6 +113,39 @@ export const CreateContainerResponse = z.object({
 });
 export type CreateContainerResponse = z.infer<typeof CreateContainerResponse>;
 
+/** Why the egress proxy refused a request: defined once, logged and shown with each denial. */
+export const EGRESS_DENY_REASONS = [
+  "ip_literal",
+  "denylisted",
+  "not_allowlisted",
+  "loopback",
+  "link_local",
+  "host_address",
+  "private_address",
+  "reserved_address",
+  "unresolvable",
+  "bad_request",
+] as const;
+export const EgressDenyReason = z.enum(EGRESS_DENY_REASONS);
+export type EgressDenyReason = z.infer<typeof EgressDenyReason>;
+
+export const EgressStats = z.object({
+  allowed: z.number().int(),
+  denied: z.number().int(),
+  /** Newest first, a bounded few. */
+  recentDenials: z.array(z.object({ host: z.string(), reason: EgressDenyReason, at: z.string() })),
+});
+export type EgressStats = z.infer<typeof EgressStats>;
+
+/** How an environment is isolated, shown in the open: its network, runtime and egress counts. */
+export const EnvironmentIsolation = z.object({
+  /** Null on a shared network (CONTAINER_NETWORK set to a Docker network: no isolation). */
+  network: z.object({ name: z.string(), subnet: z.string(), gateway: z.string() }).nullable(),
+  runtime: z.string(),
+  egress: EgressStats.nullable(),
+});
+export type EnvironmentIsolation = z.infer<typeof EnvironmentIsolation>;
+
 export const ContainerDetails = z.object({
   id: ContainerId,
   name: z.string(),
@@ -129,6 +162,7 @@ export const ContainerDetails = z.object({
   startedAt: z.string().nullable(),
   /** Seconds since the container last started; null when it is not running. */
   uptimeSeconds: z.number().nullable(),
+  isolation: EnvironmentIsolation.optional(),
 });
 export type ContainerDetails = z.infer<typeof ContainerDetails>;
 
@@ -269,6 +303,18 @@ export const HealthResponse = z.object({
     apiVersion: z.string().optional(),
     error: z.string().optional(),
   }),
+  /** The isolation in force on this host. */
+  isolation: z
+    .object({
+      /** False when every container shares CONTAINER_NETWORK. */
+      enabled: z.boolean(),
+      runtime: z.string(),
+      egressAllowlist: z.array(z.string()),
+      egressDenylist: z.array(z.string()),
+      /** Requests the egress proxy refused since the agent started. */
+      egressDenied: z.number().int(),
+    })
+    .optional(),
 });
 export type HealthResponse = z.infer<typeof HealthResponse>;
 
@@ -324,6 +370,7 @@ export const ERROR_CODES = [
   "conflict",
   "image_not_found",
   "port_range_exhausted",
+  "network_pool_exhausted",
   "docker_unavailable",
   "internal",
 ] as const;

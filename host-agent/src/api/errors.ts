@@ -21,6 +21,7 @@ const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
   conflict: 409,
   image_not_found: 422,
   port_range_exhausted: 503,
+  network_pool_exhausted: 503,
   docker_unavailable: 503,
   internal: 500,
 };

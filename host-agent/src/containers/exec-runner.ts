@@ -79,13 +79,15 @@ export class ExecRunner {
     clearTimeout(timer);
 
     if (timedOut) {
-      await killTagged(this.docker, dockerId, this.user, tag);
+      // A container that stopped meanwhile (its sandbox ended) has nothing left to kill.
+      await killTagged(this.docker, dockerId, this.user, tag).catch(() => undefined);
       await Promise.race([ended, new Promise((r) => setTimeout(r, EXEC_KILL_GRACE_MS))]);
       stream.destroy();
     }
-    const info = await exec.inspect();
+    // Docker forgets the exec of a container whose sandbox ended: no exit code to report then.
+    const info = await exec.inspect().catch(() => null);
     return {
-      exitCode: info.Running ? null : info.ExitCode,
+      exitCode: !info || info.Running ? null : info.ExitCode,
       stdout: stdout.text(),
       stderr: stderr.text(),
       timedOut,

@@ -12,9 +12,11 @@ import { CreateContainerRequest, type ContainerDetails, type CreateContainerResp
 import { AppError } from "../api/errors.js";
 import { PORT_BIND_ATTEMPTS, RECONCILE_RETRY_MS, STOP_TIMEOUT_SECONDS, type Config } from "../config.js";
 import { dockerMessage, dockerStatus, type DockerClient } from "../docker/client.js";
-import { buildCreateOptions, checkPolicy } from "../docker/container-spec.js";
+import { buildCreateOptions, checkPolicy, type NetworkPlacement } from "../docker/container-spec.js";
 import { LABEL, containerName, fromLabels } from "../docker/labels.js";
 import type { Logger } from "../lib/logger.js";
+import type { Isolation } from "../network/isolation.js";
+import { PortInUseError } from "../network/port-forwarder.js";
 import { toDetails } from "./details.js";
 import type { PortAllocator } from "./port-allocator.js";
 
@@ -22,7 +24,8 @@ type CreateRequest = z.output<typeof CreateContainerRequest>;
 type Managed = { dockerId: string; details: ContainerDetails };
 
 const newId = () => randomBytes(6).toString("hex");
-const isPortConflict = (err: unknown) => /port is already allocated|address already in use/i.test(dockerMessage(err));
+const isPortConflict = (err: unknown) =>
+  err instanceof PortInUseError || /port is already allocated|address already in use/i.test(dockerMessage(err));
 
 export class ContainerService {
   private readonly inFlight = new Map<string, Promise<CreateContainerResponse>>();
@@ -39,15 +42,24 @@ export class ContainerService {
     private readonly ports: PortAllocator,
     private readonly config: Config,
     private readonly logger: Logger,
+    /** Null when CONTAINER_NETWORK names a shared network: Docker publishes the ports then. */
+    private readonly isolation: Isolation | null,
   ) {}
 
-  /** Rebuilds in-memory state (held ports) from the labels of existing containers. */
+  /**
+   * Rebuilds in-memory state from the labels of existing containers: held ports, and the
+   * isolated environments' proxies and port forwards.
+   */
   async reconcile(): Promise<number> {
     const containers = await this.docker.listManaged();
+    const environments: Array<{ id: string; ports: ContainerDetails["ports"] }> = [];
     for (const c of containers) {
       const labels = fromLabels(c.Labels);
-      if (labels) this.ports.markHeld(labels.ports.map((p) => p.hostPort));
+      if (!labels) continue;
+      this.ports.markHeld(labels.ports.map((p) => p.hostPort));
+      environments.push({ id: labels.id, ports: labels.ports });
     }
+    await this.isolation?.restore(environments);
     this.reconciled = true;
     this.logger.info({ containers: containers.length, heldPorts: this.ports.heldCount }, "reconciled from labels");
     return containers.length;
@@ -85,6 +97,8 @@ export class ContainerService {
     try {
       return await fn(dockerId);
     } catch (err) {
+      // Docker's 409 here means the container is not running (stopped, or its sandbox ended).
+      if (dockerStatus(err) === 409) throw new AppError("conflict", `Container ${id} is not running`);
       if (dockerStatus(err) !== 404) throw err;
       this.known.delete(id);
       throw new AppError("container_not_found", `No container ${id} on this host`);
@@ -114,7 +128,14 @@ export class ContainerService {
     const { dockerId, details } = await this.require(id);
     await this.docker.remove(dockerId);
     this.known.delete(id);
-    this.ports.release(details.ports.map((p) => p.hostPort));
+    const hostPorts = details.ports.map((p) => p.hostPort);
+    await this.isolation?.teardown(id, hostPorts);
+    this.ports.release(hostPorts);
+  }
+
+  /** Requests the egress proxy refused since the agent started; null without isolation. */
+  egressDenied(): number | null {
+    return this.isolation?.egressDeniedTotal() ?? null;
   }
 
   /**
@@ -144,6 +165,8 @@ export class ContainerService {
     await this.docker.remove(dockerId);
     this.known.delete(id);
     await this.docker.ensureVolume(change.volumeName, { [LABEL.managed]: "true", [LABEL.volume]: change.volumeName });
+    // Same network, same address: the port forwards and the proxy stay as they are.
+    const network = this.isolation ? await this.isolation.prepare(id) : null;
     const options = buildCreateOptions({
       id,
       req,
@@ -151,6 +174,7 @@ export class ContainerService {
       ports: details.ports,
       createdAt: details.createdAt,
       config: this.config,
+      network,
     });
     const newDockerId = await this.docker.create(options);
     await this.docker.start(newDockerId);
@@ -166,7 +190,12 @@ export class ContainerService {
     const info = await this.docker.inspect(ref);
     const labels = fromLabels(info?.Config.Labels);
     if (!info || !labels) return null;
-    return { dockerId: info.Id, details: toDetails(info, labels) };
+    const isolation = {
+      network: this.isolation?.network(labels.id) ?? null,
+      runtime: info.HostConfig.Runtime ?? "runc",
+      egress: this.isolation?.egressStats(labels.id) ?? null,
+    };
+    return { dockerId: info.Id, details: { ...toDetails(info, labels), isolation } };
   }
 
   private async require(id: string): Promise<Managed> {
@@ -196,14 +225,21 @@ export class ContainerService {
       const hostPorts = this.ports.reserve(req.ports.length);
       const ports = req.ports.map((containerPort, i) => ({ containerPort, hostPort: hostPorts[i]! }));
       try {
-        await this.createAndStart(id, req, image, ports);
+        const network: NetworkPlacement | null = this.isolation ? await this.isolation.prepare(id) : null;
+        if (network) await this.isolation!.openPorts(network, ports);
+        await this.createAndStart(id, req, image, ports, network);
         return { id, name: req.name, hostPort: ports[0]!.hostPort, ports, created: true };
       } catch (err) {
         this.ports.release(hostPorts);
         if (dockerStatus(err) === 409) {
           const raced = await this.find(containerName(id));
-          if (raced) return this.existingResponse(raced);
+          if (raced) {
+            await this.isolation?.closePorts(hostPorts);
+            return this.existingResponse(raced);
+          }
         }
+        // Nothing of this environment may stay behind: its network, proxy and forwards go too.
+        await this.isolation?.teardown(id, hostPorts);
         if (!isPortConflict(err) || attempt >= PORT_BIND_ATTEMPTS) throw err;
         // Something outside the agent holds one of these ports: never offer them again.
         this.logger.warn({ id, hostPorts }, "host port held outside the agent; retrying with another");
@@ -213,7 +249,13 @@ export class ContainerService {
   }
 
   /** Creates and starts; a container that fails to start is removed so nothing is left behind. */
-  private async createAndStart(id: string, req: CreateRequest, image: string, ports: Managed["details"]["ports"]) {
+  private async createAndStart(
+    id: string,
+    req: CreateRequest,
+    image: string,
+    ports: Managed["details"]["ports"],
+    network: NetworkPlacement | null,
+  ) {
     const options = buildCreateOptions({
       id,
       req,
@@ -221,6 +263,7 @@ export class ContainerService {
       ports,
       createdAt: new Date().toISOString(),
       config: this.config,
+      network,
     });
     const dockerId = await this.docker.create(options);
     try {

@@ -96,6 +96,48 @@ export class DockerClient {
     await this.api.createVolume({ Name: name, Labels: labels });
   }
 
+  /** The OCI runtimes the engine knows (`runc`, and `runsc` once gVisor is registered). */
+  async runtimes(): Promise<string[]> {
+    const info = (await this.api.info()) as { Runtimes?: Record<string, unknown> };
+    return Object.keys(info.Runtimes ?? {});
+  }
+
+  /** Networks the agent made, found again by their labels. */
+  listManagedNetworks(): Promise<Docker.NetworkInspectInfo[]> {
+    return this.api.listNetworks({ filters: MANAGED_FILTER });
+  }
+
+  /** Every IPv4/IPv6 subnet on the engine, the agent's or not: a new network must overlap none. */
+  async usedSubnets(): Promise<string[]> {
+    const networks = await this.api.listNetworks();
+    return networks.flatMap((n) => (n.IPAM?.Config ?? []).flatMap((c) => (c.Subnet ? [c.Subnet] : [])));
+  }
+
+  /** Inspect a network by name; null when Docker does not know it. */
+  async inspectNetwork(name: string): Promise<Docker.NetworkInspectInfo | null> {
+    try {
+      return await this.api.getNetwork(name).inspect();
+    } catch (err) {
+      if (dockerStatus(err) === 404) return null;
+      throw err;
+    }
+  }
+
+  async createNetwork(options: Docker.NetworkCreateOptions): Promise<void> {
+    this.logger.info({ network: options.Name }, "docker network create");
+    await this.api.createNetwork(options);
+  }
+
+  /** Removes a network; one that is already gone counts as removed. */
+  async removeNetwork(name: string): Promise<void> {
+    this.logger.info({ network: name }, "docker network remove");
+    try {
+      await this.api.getNetwork(name).remove();
+    } catch (err) {
+      if (dockerStatus(err) !== 404) throw err;
+    }
+  }
+
   async create(options: Docker.ContainerCreateOptions): Promise<string> {
     this.logger.info({ name: options.name, image: options.Image }, "docker create");
     const container = await this.api.createContainer(options);

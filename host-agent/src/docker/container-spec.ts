@@ -66,10 +66,37 @@ export function effectiveLimits(req: CreateRequest, max: Config["container"]) {
   return limits;
 }
 
-function proxyEnv(url: string | undefined): string[] {
-  if (!url) return [];
+/** Where an isolated environment lives on its own network, and how it reaches the proxy. */
+export type NetworkPlacement = {
+  name: string;
+  containerIp: string;
+  gateway: string;
+  proxyPort: number;
+  /** Host path of the egress CA certificate, when the proxy intercepts any host. */
+  egressCaFile?: string;
+};
+
+/** Inside the container, where the egress CA certificate is mounted read-only. */
+export const EGRESS_CA_MOUNT = "/etc/artie/egress-ca.pem";
+
+/**
+ * The proxy settings every tool reads: npm, pnpm, yarn, curl and pip read HTTP(S)_PROXY; Node's
+ * own fetch reads them with NODE_USE_ENV_PROXY. A process that ignores them gets nowhere: the
+ * network has no other way out.
+ */
+function proxyEnv(n: NetworkPlacement): string[] {
+  const url = `http://${n.gateway}:${n.proxyPort}`;
   const noProxy = "localhost,127.0.0.1,::1";
-  return [`HTTP_PROXY=${url}`, `HTTPS_PROXY=${url}`, `http_proxy=${url}`, `https_proxy=${url}`, `NO_PROXY=${noProxy}`];
+  return [
+    `HTTP_PROXY=${url}`,
+    `HTTPS_PROXY=${url}`,
+    `http_proxy=${url}`,
+    `https_proxy=${url}`,
+    `NO_PROXY=${noProxy}`,
+    `no_proxy=${noProxy}`,
+    "NODE_USE_ENV_PROXY=1",
+    ...(n.egressCaFile ? [`NODE_EXTRA_CA_CERTS=${EGRESS_CA_MOUNT}`] : []),
+  ];
 }
 
 export type SpecInput = {
@@ -79,6 +106,8 @@ export type SpecInput = {
   ports: PortMapping[];
   createdAt: string;
   config: Config;
+  /** The environment's own network; null puts it on CONTAINER_NETWORK with Docker publishing its ports. */
+  network: NetworkPlacement | null;
 };
 
 export function buildCreateOptions({
@@ -88,6 +117,7 @@ export function buildCreateOptions({
   ports,
   createdAt,
   config,
+  network,
 }: SpecInput): Docker.ContainerCreateOptions {
   const c = config.container;
   const limits = effectiveLimits(req, c);
@@ -101,13 +131,25 @@ export function buildCreateOptions({
     User: c.user,
     WorkingDir: WORKSPACE_DIR,
     // HOME on tmpfs: the root filesystem is read-only, and npm, git and shells write to HOME.
-    Env: ["HOME=/tmp", ...proxyEnv(c.egressProxyUrl)],
+    Env: ["HOME=/tmp", ...(network ? proxyEnv(network) : [])],
     Labels: toLabels({ id, name: req.name, ports, pool: req.pool, createdAt, volumeName: req.volumeName ?? null }),
     ExposedPorts: Object.fromEntries(ports.map((p) => [tcp(p.containerPort), {}])),
+    // On its own network the container has a fixed address, which the agent's port forwarder uses.
+    ...(network
+      ? {
+          NetworkingConfig: {
+            EndpointsConfig: { [network.name]: { IPAMConfig: { IPv4Address: network.containerIp } } },
+          },
+        }
+      : {}),
     HostConfig: {
-      PortBindings: Object.fromEntries(
-        ports.map((p) => [tcp(p.containerPort), [{ HostIp: config.publishAddress, HostPort: String(p.hostPort) }]]),
-      ),
+      // An internal network cannot publish: the agent forwards the host ports itself (port-forwarder.ts).
+      PortBindings: network
+        ? {}
+        : Object.fromEntries(
+            ports.map((p) => [tcp(p.containerPort), [{ HostIp: config.publishAddress, HostPort: String(p.hostPort) }]]),
+          ),
+      Runtime: c.runtime,
       Init: true,
       Privileged: req.privileged ?? false,
       CapDrop: ["ALL"],
@@ -118,13 +160,23 @@ export function buildCreateOptions({
         "/tmp": `rw,nosuid,nodev,size=${c.tmpTmpfsMb}m,mode=1777`,
         [WORKSPACE_DIR]: `rw,nosuid,nodev,exec,size=${c.workspaceTmpfsMb}m,uid=${uid},gid=${gid},mode=0755`,
       },
-      Mounts: req.volumeName ? [{ Type: "volume", Source: req.volumeName, Target: NODE_MODULES_DIR }] : [],
+      Mounts: [
+        ...(req.volumeName ? [{ Type: "volume" as const, Source: req.volumeName, Target: NODE_MODULES_DIR }] : []),
+        ...(network?.egressCaFile
+          ? [{ Type: "bind" as const, Source: network.egressCaFile, Target: EGRESS_CA_MOUNT, ReadOnly: true }]
+          : []),
+      ],
       Binds: req.binds ?? [],
       Memory: memoryBytes,
       MemorySwap: memoryBytes, // equal to Memory: no swap on top of the limit
       NanoCpus: Math.round(limits.cpus * 1e9),
       PidsLimit: limits.pidsLimit,
-      NetworkMode: req.networkMode ?? c.network,
+      NetworkMode: network?.name ?? req.networkMode ?? c.network,
+      // Docker's embedded resolver forwards names it does not know to this server. Engines
+      // before the fix in moby#47538 (20.10 among them) forward even from an internal network,
+      // from the host, which would let names carry data out. The gateway answers no DNS and the
+      // host firewall drops the query: environments resolve nothing outside; the proxy does.
+      ...(network ? { Dns: [network.gateway] } : {}),
       IpcMode: "private",
       RestartPolicy: { Name: "no" },
       LogConfig: {

@@ -66,12 +66,16 @@ export async function startTestAgent(overrides: Record<string, string> = {}) {
   return { ...agent, config, api: client(agent.url) };
 }
 
-/** Removes an agent-made container after the current test, whatever happens. */
+/** Removes an agent-made container and its network after the current test, whatever happens. */
 export function cleanupAfter(agentId: string) {
   onTestFinished(async () => {
     await docker
       .getContainer(`artie-${agentId}`)
       .remove({ force: true })
+      .catch(() => undefined);
+    await docker
+      .getNetwork(`artie-net-${agentId}`)
+      .remove()
       .catch(() => undefined);
   });
 }

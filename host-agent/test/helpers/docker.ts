@@ -9,7 +9,7 @@ export async function inspectById(agentId: string) {
   return docker.getContainer(`artie-${agentId}`).inspect();
 }
 
-/** Removes managed containers and volumes whose names mark them as made by a test. */
+/** Removes managed containers and volumes whose names mark them as made by a test, and networks left without a container. */
 export async function removeTestResources(): Promise<void> {
   const all = await docker.listContainers({ all: true, filters: MANAGED_FILTER });
   const ours = all.filter((c) => c.Labels[LABEL.name]?.startsWith(TEST_NAME_PREFIX));
@@ -30,5 +30,23 @@ export async function removeTestResources(): Promise<void> {
         .remove({ force: true })
         .catch(() => undefined),
     ),
+  );
+  await removeOrphanNetworks();
+}
+
+/** Environment networks whose container is gone (a test removed it behind the agent's back). */
+export async function removeOrphanNetworks(): Promise<void> {
+  const networks = await docker.listNetworks({ filters: MANAGED_FILTER });
+  const containers = await docker.listContainers({ all: true, filters: MANAGED_FILTER });
+  const live = new Set(containers.map((c) => c.Labels[LABEL.id]));
+  await Promise.all(
+    networks
+      .filter((n) => !live.has(n.Labels?.[LABEL.id] ?? ""))
+      .map((n) =>
+        docker
+          .getNetwork(n.Id)
+          .remove()
+          .catch(() => undefined),
+      ),
   );
 }

@@ -26,7 +26,7 @@ async function setup({ reconcile = true, env = {} }: { reconcile?: boolean; env?
   const docker = new FakeDocker();
   const config = testConfig(env);
   const logger = createLogger("silent");
-  const containers = new ContainerService(docker, new PortAllocator(config.portRange), config, logger);
+  const containers = new ContainerService(docker, new PortAllocator(config.portRange), config, logger, null);
   if (reconcile) await containers.reconcile();
   const exec = new ExecRunner(docker, config.container.user, config.container.execOutputLimitBytes);
   // Wired like server.ts; no test here starts a setup, so none of these touches disk or git.

@@ -32,10 +32,21 @@ describe("loadConfig defaults", () => {
       pidsLimit: 512,
       user: "1000:1000",
       readOnlyRootfs: true,
-      network: "bridge",
+      network: "isolated",
+      runtime: "runc",
       execOutputLimitBytes: 1024 * 1024,
     });
-    expect(c.container.egressProxyUrl).toBeUndefined();
+    expect(c.isolation).toEqual({ enabled: true, subnets: "10.213.0.0/16" });
+    // No egress at all until the operator names hosts.
+    expect(c.egress).toEqual({
+      proxyPort: 3128,
+      allowlist: [],
+      denylist: [],
+      allowedCidrs: [],
+      resolve: {},
+      credentials: {},
+      upstreamCaFile: undefined,
+    });
   });
 
   it("closes every isolation escape hatch by default", () => {
@@ -70,7 +81,6 @@ describe("loadConfig overrides", () => {
       CONTAINER_CPUS: "0.5",
       CONTAINER_READ_ONLY_ROOTFS: "false",
       CONTAINER_USER: "1001:1002",
-      EGRESS_PROXY_URL: "http://proxy.internal:3128",
       ALLOW_PRIVILEGED: "1",
     });
     expect(c.port).toBe(0);
@@ -79,7 +89,6 @@ describe("loadConfig overrides", () => {
     expect(c.container.cpus).toBe(0.5);
     expect(c.container.readOnlyRootfs).toBe(false);
     expect(c.container.user).toBe("1001:1002");
-    expect(c.container.egressProxyUrl).toBe("http://proxy.internal:3128");
     expect(c.policy.allowPrivileged).toBe(true);
   });
 
@@ -148,7 +157,8 @@ describe("loadConfig refusals", () => {
     ["PORT", "80.5"],
     ["CONTAINER_READ_ONLY_ROOTFS", "yes"],
     ["LOG_LEVEL", "loud"],
-    ["EGRESS_PROXY_URL", "not a url"],
+    ["EGRESS_PROXY_PORT", "0"],
+    ["CONTAINER_RUNTIME", "Run C"],
     ["CONTAINER_MEMORY_MB", "8"],
     ["CONTAINER_PIDS_LIMIT", "abc"],
   ])("refuses a malformed %s (%s), naming it", (name, value) => {
@@ -165,5 +175,62 @@ describe("loadConfig refusals", () => {
   it("never echoes the secret's value in the error", () => {
     const secret = "too-short-but-secret";
     expect(configError({ API_SECRET: secret })).not.toContain(secret);
+  });
+});
+
+describe("loadConfig egress and isolation", () => {
+  it("reads the allowlist, denylist, CIDRs, pinned names and credentials", () => {
+    const c = load({
+      EGRESS_ALLOWLIST: "registry.example.com, *.githubusercontent.com",
+      EGRESS_DENYLIST: "evil.githubusercontent.com",
+      EGRESS_ALLOWED_CIDRS: "192.168.50.0/24,fd00::/8",
+      EGRESS_RESOLVE: "Mirror.Internal=10.0.0.5",
+      EGRESS_CREDENTIALS: '{"Registry.Example.com":{"Authorization":"Bearer s3cret"}}',
+      CONTAINER_RUNTIME: "runsc",
+    });
+    expect(c.egress).toMatchObject({
+      allowlist: ["registry.example.com", "*.githubusercontent.com"],
+      denylist: ["evil.githubusercontent.com"],
+      allowedCidrs: ["192.168.50.0/24", "fd00::/8"],
+      resolve: { "mirror.internal": "10.0.0.5" },
+      credentials: { "registry.example.com": { Authorization: "Bearer s3cret" } },
+    });
+    expect(c.container.runtime).toBe("runsc");
+  });
+
+  it("turns isolation off only when CONTAINER_NETWORK names a shared network", () => {
+    expect(load({ CONTAINER_NETWORK: "bridge" }).isolation.enabled).toBe(false);
+  });
+
+  it.each([
+    ["*", "would allow every host"],
+    ["*.com", "covers a whole top-level domain"],
+    ["10.0.0.1", "is an IP address: use EGRESS_ALLOWED_CIDRS"],
+    ["exa mple.com", "is not a host name"],
+    ["foo.*.com", "is not a host name"],
+  ])("stops on the allowlist pattern %j, naming it", (pattern, why) => {
+    const message = configError({ API_SECRET: SECRET, EGRESS_ALLOWLIST: `ok.example.com,${pattern}` });
+    expect(message).toContain("EGRESS_ALLOWLIST");
+    expect(message).toContain(`"${pattern}" ${why}`);
+  });
+
+  it("stops on a bad CIDR, a bad name=ip pair, bad credentials JSON and a subnet pool narrower than /28", () => {
+    expect(configError({ API_SECRET: SECRET, EGRESS_ALLOWED_CIDRS: "10.0.0.0/33" })).toContain("EGRESS_ALLOWED_CIDRS");
+    expect(configError({ API_SECRET: SECRET, EGRESS_RESOLVE: "mirror.internal" })).toContain("must be name=ip");
+    expect(configError({ API_SECRET: SECRET, EGRESS_CREDENTIALS: "{nope" })).toContain(
+      "EGRESS_CREDENTIALS must be JSON",
+    );
+    expect(configError({ API_SECRET: SECRET, EGRESS_CREDENTIALS: '{"*.x.com":{"A":"b"}}' })).toContain(
+      "keys must be exact host names",
+    );
+    expect(configError({ API_SECRET: SECRET, ENVIRONMENT_SUBNETS: "10.0.0.0/29" })).toContain("ENVIRONMENT_SUBNETS");
+  });
+
+  it("never puts a credential's value in its error message", () => {
+    const message = configError({
+      API_SECRET: SECRET,
+      EGRESS_CREDENTIALS: '{"x.example.com":{"Bad Header":"s3cret"}}',
+    });
+    expect(message).not.toContain("s3cret");
   });
 });

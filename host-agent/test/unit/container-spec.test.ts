@@ -3,10 +3,12 @@ import { describe, expect, it } from "vitest";
 import { CreateContainerRequest, type PortMapping } from "../../src/api/contract.js";
 import { loadConfig, type Config } from "../../src/config.js";
 import {
+  EGRESS_CA_MOUNT,
   KEEPALIVE_COMMAND,
   buildCreateOptions,
   checkPolicy,
   effectiveLimits,
+  type NetworkPlacement,
 } from "../../src/docker/container-spec.js";
 import { fromLabels } from "../../src/docker/labels.js";
 import { appError } from "./fixtures.js";
@@ -34,7 +36,7 @@ const PORTS: PortMapping[] = [
   { containerPort: 5173, hostPort: 10005 },
 ];
 
-const build = (body: Record<string, unknown> = {}, cfg = config()) =>
+const build = (body: Record<string, unknown> = {}, cfg = config(), network: NetworkPlacement | null = null) =>
   buildCreateOptions({
     id: "abc123",
     req: request(body),
@@ -42,7 +44,15 @@ const build = (body: Record<string, unknown> = {}, cfg = config()) =>
     ports: PORTS,
     createdAt: "2025-01-02T03:04:05.000Z",
     config: cfg,
+    network,
   });
+
+const PLACEMENT: NetworkPlacement = {
+  name: "artie-net-abc123",
+  containerIp: "10.213.0.2",
+  gateway: "10.213.0.1",
+  proxyPort: 3128,
+};
 
 /** Runs `fn` expecting an AppError and returns it. */
 describe("buildCreateOptions: identity", () => {
@@ -197,16 +207,51 @@ describe("buildCreateOptions: command and environment", () => {
     ]);
   });
 
-  it("sets no proxy variables without EGRESS_PROXY_URL", () => {
+  it("sets no proxy variables on a shared network", () => {
     expect(build().Env!.some((e) => /^(https?_proxy|HTTPS?_PROXY)=/.test(e))).toBe(false);
   });
+});
 
-  it("points HTTP(S)_PROXY (both cases) at EGRESS_PROXY_URL and exempts loopback", () => {
-    const env = build({}, config({ EGRESS_PROXY_URL: "http://proxy:3128" })).Env!;
+describe("buildCreateOptions: an isolated environment", () => {
+  it("joins only its own network, at its fixed address, and publishes nothing through Docker", () => {
+    const o = build({}, config(), PLACEMENT);
+    expect(o.HostConfig!.NetworkMode).toBe("artie-net-abc123");
+    expect(o.NetworkingConfig).toEqual({
+      EndpointsConfig: { "artie-net-abc123": { IPAMConfig: { IPv4Address: "10.213.0.2" } } },
+    });
+    expect(o.HostConfig!.PortBindings).toEqual({});
+    expect(o.ExposedPorts).toEqual({ "3000/tcp": {}, "5173/tcp": {} });
+  });
+
+  it("gives it its gateway as DNS server, which answers nothing: no outside name resolves", () => {
+    expect(build({}, config(), PLACEMENT).HostConfig!.Dns).toEqual(["10.213.0.1"]);
+    expect(build().HostConfig!.Dns).toBeUndefined();
+  });
+
+  it("points HTTP(S)_PROXY (both cases) and Node's fetch at the proxy on its gateway, loopback exempt", () => {
+    const env = build({}, config(), PLACEMENT).Env!;
     for (const name of ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"]) {
-      expect(env).toContain(`${name}=http://proxy:3128`);
+      expect(env).toContain(`${name}=http://10.213.0.1:3128`);
     }
+    expect(env).toContain("NODE_USE_ENV_PROXY=1");
     expect(env.find((e) => e.startsWith("NO_PROXY="))).toContain("127.0.0.1");
+    expect(env.some((e) => e.startsWith("NODE_EXTRA_CA_CERTS="))).toBe(false);
+  });
+
+  it("mounts the egress CA read-only and trusts it when the proxy intercepts hosts", () => {
+    const o = build({}, config(), { ...PLACEMENT, egressCaFile: "/var/lib/artie/egress-ca/ca.pem" });
+    expect(o.Env).toContain(`NODE_EXTRA_CA_CERTS=${EGRESS_CA_MOUNT}`);
+    expect(o.HostConfig!.Mounts).toContainEqual({
+      Type: "bind",
+      Source: "/var/lib/artie/egress-ca/ca.pem",
+      Target: EGRESS_CA_MOUNT,
+      ReadOnly: true,
+    });
+  });
+
+  it("runs under the configured runtime", () => {
+    expect(build().HostConfig!.Runtime).toBe("runc");
+    expect(build({}, config({ CONTAINER_RUNTIME: "runsc" })).HostConfig!.Runtime).toBe("runsc");
   });
 });
 

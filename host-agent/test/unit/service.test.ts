@@ -15,7 +15,7 @@ async function setup(prepare: (docker: FakeDocker) => void = () => {}) {
   prepare(docker);
   const config = testConfig();
   const ports = new PortAllocator(config.portRange);
-  const service = new ContainerService(docker, ports, config, createLogger("silent"));
+  const service = new ContainerService(docker, ports, config, createLogger("silent"), null);
   await service.reconcile();
   return { docker, ports, service };
 }
@@ -46,7 +46,13 @@ describe("ContainerService.reconcile", () => {
   it("refuses to create before it has read the held ports from Docker", async () => {
     const docker = new FakeDocker();
     const config = testConfig();
-    const service = new ContainerService(docker, new PortAllocator(config.portRange), config, createLogger("silent"));
+    const service = new ContainerService(
+      docker,
+      new PortAllocator(config.portRange),
+      config,
+      createLogger("silent"),
+      null,
+    );
     const err = await rejection(service.create(req()));
     expect(err.code).toBe("docker_unavailable");
     expect(docker.calls).toEqual([]);
@@ -67,7 +73,7 @@ describe("ContainerService.reconcile", () => {
     docker.seed("someone-else", { "com.example": "x" });
     const config = testConfig();
     const ports = new PortAllocator(config.portRange);
-    const service = new ContainerService(docker, ports, config, createLogger("silent"));
+    const service = new ContainerService(docker, ports, config, createLogger("silent"), null);
     expect(await service.reconcile()).toBe(1);
     expect(ports.heldCount).toBe(0);
   });
@@ -78,7 +84,13 @@ describe("ContainerService.reconcile", () => {
     const docker = new FakeDocker();
     docker.unreachable = true;
     const config = testConfig();
-    const service = new ContainerService(docker, new PortAllocator(config.portRange), config, createLogger("silent"));
+    const service = new ContainerService(
+      docker,
+      new PortAllocator(config.portRange),
+      config,
+      createLogger("silent"),
+      null,
+    );
     let ready = false;
     const done = service.reconcileUntilReady(new AbortController().signal).then(() => (ready = true));
     await vi.advanceTimersByTimeAsync(RECONCILE_RETRY_MS * 3);
@@ -96,7 +108,13 @@ describe("ContainerService.reconcile", () => {
     const docker = new FakeDocker();
     docker.unreachable = true;
     const config = testConfig();
-    const service = new ContainerService(docker, new PortAllocator(config.portRange), config, createLogger("silent"));
+    const service = new ContainerService(
+      docker,
+      new PortAllocator(config.portRange),
+      config,
+      createLogger("silent"),
+      null,
+    );
     const stop = new AbortController();
     const done = service.reconcileUntilReady(stop.signal);
     stop.abort();

@@ -36,6 +36,43 @@ function openEnvironment(env = environment()) {
 const line = (n: number) => ({ line: `line ${n}`, timestamp: NOW + n, stream: "stdout" });
 
 describe("EnvironmentPage", () => {
+  it("shows the environment's isolation as its host reports it: network, runtime, refusals", async () => {
+    const { fake } = openEnvironment();
+    fake.on("hostAgent:isolation", () => ({
+      available: true,
+      network: { name: "artie-net-abc", subnet: "10.213.0.16/28", gateway: "10.213.0.17" },
+      runtime: "runsc",
+      egress: {
+        allowed: 12,
+        denied: 2,
+        recentDenials: [
+          { host: "evil.example", reason: "not_allowlisted", at: new Date(NOW).toISOString() },
+          { host: "meta.internal", reason: "link_local", at: new Date(NOW - 1000).toISOString() },
+        ],
+      },
+    }));
+    const card = await screen.findByRole("region", { name: "Isolation" });
+    expect(await within(card).findByText("artie-net-abc")).toBeInTheDocument();
+    expect(card).toHaveTextContent("10.213.0.16/28, internal");
+    expect(card).toHaveTextContent("gVisor (runsc)");
+    expect(card).toHaveTextContent("12 allowed, 2 denied");
+    const rows = within(within(card).getByRole("table", { name: "Recent refusals" })).getAllByRole("row");
+    expect(rows.map((r) => r.textContent)).toEqual([
+      expect.stringContaining("Refused host"),
+      expect.stringContaining("evil.examplenot allowlisted"),
+      expect.stringContaining("meta.internallink local"),
+    ]);
+    expect(fake.callsTo("hostAgent:isolation")[0]).toEqual({ containerId: environment()._id });
+  });
+
+  it("says when an environment is not isolated, or its host cannot be asked", async () => {
+    const { fake } = openEnvironment();
+    fake.on("hostAgent:isolation", () => ({ available: true, network: null, runtime: "runc", egress: null }));
+    const card = await screen.findByRole("region", { name: "Isolation" });
+    expect(await within(card).findByText("Shared: not isolated")).toBeInTheDocument();
+    expect(card).toHaveTextContent("no proxy");
+  });
+
   it("shows the environment, its dev server and its timeline", async () => {
     openEnvironment();
     expect(await screen.findByRole("heading", { name: /acme\/shop@main/ })).toBeInTheDocument();

@@ -11,6 +11,13 @@ const HEALTHY = {
   containerCount: 7,
   uptime: 3_725,
   docker: { reachable: true, version: "20.10.24", apiVersion: "1.41" },
+  isolation: {
+    enabled: true,
+    runtime: "runc",
+    egressAllowlist: ["registry.example.com", "*.githubusercontent.com"],
+    egressDenylist: [],
+    egressDenied: 4,
+  },
 };
 
 describe("PoolPage", () => {
@@ -55,6 +62,9 @@ describe("PoolPage", () => {
     expect(await within(card).findByText("Healthy")).toBeInTheDocument();
     expect(card).toHaveTextContent("Engine 20.10.24 (API 1.41)");
     expect(card).toHaveTextContent("1 h 2 m");
+    expect(card).toHaveTextContent("A network of its own per environment, runc");
+    expect(card).toHaveTextContent("registry.example.com, *.githubusercontent.com");
+    expect(card).toHaveTextContent("Refused requests4");
 
     fake.on("hostAgent:health", () => ({
       reachable: false,
@@ -63,5 +73,18 @@ describe("PoolPage", () => {
     await act(async () => within(card).getByRole("button", { name: "Refresh" }).click());
     expect(await within(card).findByText("Unreachable")).toBeInTheDocument();
     expect(card).toHaveTextContent("is not reachable");
+  });
+
+  it("shows isolation that is off, and an empty allowlist as no egress", async () => {
+    const { fake } = renderApp("/pool");
+    fake.on("hostAgent:health", () => ({
+      ...HEALTHY,
+      isolation: { ...HEALTHY.isolation, enabled: false, egressAllowlist: [], runtime: "runsc" },
+    }));
+    act(() => fake.setQuery("pool:status", POOL_STATUS));
+    const card = await screen.findByRole("region", { name: "Host health" });
+    expect(await within(card).findByText("Off: one shared network")).toBeInTheDocument();
+    expect(card).toHaveTextContent("gVisor (runsc)");
+    expect(card).toHaveTextContent("empty: no egress");
   });
 });

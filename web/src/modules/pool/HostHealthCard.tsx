@@ -90,6 +90,32 @@ function HealthBody({ health, error }: { health: Health | null; error: string | 
       <dd>{health.containerCount}</dd>
       <dt>Agent uptime</dt>
       <dd>{formatDuration(health.uptime * 1000)}</dd>
+      {health.isolation && (
+        <>
+          <dt>Isolation</dt>
+          <dd>
+            {health.isolation.enabled ? (
+              "A network of its own per environment"
+            ) : (
+              <span className="badge badge-warning">Off: one shared network</span>
+            )}
+            {`, ${health.isolation.runtime === "runsc" ? "gVisor (runsc)" : health.isolation.runtime}`}
+          </dd>
+          <dt>Egress allowlist</dt>
+          <dd>
+            {health.isolation.egressAllowlist.length > 0 ? (
+              <span className="mono">{health.isolation.egressAllowlist.join(", ")}</span>
+            ) : (
+              "empty: no egress"
+            )}
+            {health.isolation.egressDenylist.length > 0 && (
+              <span className="muted"> (denied: {health.isolation.egressDenylist.join(", ")})</span>
+            )}
+          </dd>
+          <dt>Refused requests</dt>
+          <dd>{health.isolation.egressDenied}</dd>
+        </>
+      )}
     </dl>
   );
 }

@@ -12,6 +12,7 @@ import { formatAgo, formatDuration } from "../../lib/format";
 import { repoFullName } from "../../lib/repos";
 import { DevServerLink } from "../../modules/environments/DevServerLink";
 import { EnvironmentActions } from "../../modules/environments/EnvironmentActions";
+import { IsolationCard } from "../../modules/environments/IsolationCard";
 import { LogViewer } from "../../modules/environments/LogViewer";
 import { PhaseTimeline } from "../../modules/environments/PhaseTimeline";
 
@@ -81,6 +82,7 @@ function EnvironmentView({ env, name }: { env: Doc<"containers">; name: string }
         </div>
         <PhaseTimeline env={env} />
       </div>
+      {onHost && <IsolationCard containerId={env._id} />}
       <section className="card console">
         <div className="tabs" role="tablist">
           <button

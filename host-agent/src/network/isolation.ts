@@ -1,0 +1,116 @@
+/**
+ * Everything that makes an environment isolated, kept together so the container service sees one
+ * step before a container exists and one after it is gone:
+ *
+ * - its own internal network (environment-networks.ts),
+ * - the egress proxy listening on that network's gateway (egress/proxy.ts),
+ * - its host ports, forwarded by the agent because an internal network cannot publish
+ *   (port-forwarder.ts).
+ *
+ * After an agent restart `restore` serves every environment again from what Docker holds, and
+ * removes networks whose environment is gone.
+ */
+import type { EgressStats, PortMapping } from "../api/contract.js";
+import type { NetworkPlacement } from "../docker/container-spec.js";
+import type { EgressProxy } from "../egress/proxy.js";
+import type { Logger } from "../lib/logger.js";
+import type { EnvironmentNetwork, EnvironmentNetworks } from "./environment-networks.js";
+import type { PortForwarder } from "./port-forwarder.js";
+
+export class Isolation {
+  /** The networks of the environments this agent serves, so details need no Docker call. */
+  private readonly known = new Map<string, EnvironmentNetwork>();
+
+  constructor(
+    private readonly networks: EnvironmentNetworks,
+    private readonly forwarder: PortForwarder,
+    private readonly proxy: EgressProxy,
+    private readonly placementDefaults: { proxyPort: number; egressCaFile?: string },
+    private readonly logger: Logger,
+  ) {}
+
+  /** The network and egress of an environment, made or found; before its container is created. */
+  async prepare(id: string): Promise<NetworkPlacement> {
+    const net = await this.networks.ensure(id);
+    await this.proxy.listen({ id, gateway: net.gateway, subnet: net.subnet });
+    this.known.set(id, net);
+    return this.placement(net);
+  }
+
+  /**
+   * Serves the environment's host ports. On a port held by something else (PortInUseError) the
+   * ports opened by this call are closed again before the error goes up.
+   */
+  async openPorts(net: NetworkPlacement, ports: PortMapping[]): Promise<void> {
+    const opened: number[] = [];
+    try {
+      for (const p of ports) {
+        await this.forwarder.open({ hostPort: p.hostPort, targetIp: net.containerIp, targetPort: p.containerPort });
+        opened.push(p.hostPort);
+      }
+    } catch (err) {
+      await this.closePorts(opened);
+      throw err;
+    }
+  }
+
+  async closePorts(hostPorts: number[]): Promise<void> {
+    await Promise.all(hostPorts.map((p) => this.forwarder.close(p)));
+  }
+
+  /** After the container is gone: ports, proxy and network. */
+  async teardown(id: string, hostPorts: number[]): Promise<void> {
+    await this.closePorts(hostPorts);
+    await this.proxy.close(id);
+    this.known.delete(id);
+    await this.networks.remove(id);
+  }
+
+  /** At start-up: serve every existing environment again; remove networks left without one. */
+  async restore(environments: Array<{ id: string; ports: PortMapping[] }>): Promise<void> {
+    const networks = await this.networks.list();
+    const live = new Set(environments.map((e) => e.id));
+    for (const env of environments) {
+      const net = networks.get(env.id);
+      if (!net) continue; // made on a shared network (CONTAINER_NETWORK was set then)
+      // One environment that cannot be served again must not keep the agent from the others.
+      try {
+        await this.proxy.listen({ id: env.id, gateway: net.gateway, subnet: net.subnet });
+        this.known.set(env.id, net);
+        await this.openPorts(this.placement(net), env.ports);
+      } catch (err) {
+        this.logger.error({ id: env.id, err: (err as Error).message }, "cannot serve an environment again");
+      }
+    }
+    for (const id of networks.keys()) {
+      if (live.has(id)) continue;
+      this.logger.info({ id }, "removing the network of an environment that is gone");
+      await this.networks
+        .remove(id)
+        .catch((err: Error) => this.logger.warn({ id, err: err.message }, "network removal failed"));
+    }
+  }
+
+  /** The environment's network as the agent serves it; null when it is on a shared network. */
+  network(id: string): { name: string; subnet: string; gateway: string } | null {
+    const net = this.known.get(id);
+    return net ? { name: net.name, subnet: net.subnet, gateway: net.gateway } : null;
+  }
+
+  egressStats(id: string): EgressStats | null {
+    return this.proxy.stats(id);
+  }
+
+  egressDeniedTotal(): number {
+    return this.proxy.deniedTotal();
+  }
+
+  async close(): Promise<void> {
+    await this.forwarder.closeAll();
+    await this.proxy.closeAll();
+  }
+
+  private placement(net: EnvironmentNetwork): NetworkPlacement {
+    return { name: net.name, containerIp: net.containerIp, gateway: net.gateway, ...this.placementDefaults };
+  }
+}
