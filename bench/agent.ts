@@ -1,16 +1,21 @@
 /**
  * Benchmark (not a test): what the agent adds on top of the Docker engine.
  *
- *   npm run bench:agent [-- --n 30 --image artie-test/busybox:latest]
+ *   npm run bench:agent [-- --n 30 --image artie-test/busybox:latest --runtime runsc]
  *
  * Measures, interleaved in one run on one image, N times each:
- *   - create+start: raw dockerode (with the very options the agent builds) vs POST /api/containers
+ *   - create+start: raw dockerode (with the very options the agent builds, on Docker's default
+ *     bridge) vs POST /api/containers through agents configured three ways: a shared network
+ *     (CONTAINER_NETWORK=bridge, the agent before isolation), isolated (a network of its own per
+ *     environment, the default), and, with --runtime runsc, isolated under gVisor
  *   - exec round trip of `true`: raw dockerode exec (create, start, read to end, inspect) vs
- *     POST /api/containers/:id/exec
- * Prints median and p95 for each and the agent/raw ratio, and writes them to
- * bench/results/agent-<timestamp>.json. The agent runs as its own process, as in production.
+ *     POST /api/containers/:id/exec on each agent
+ * Prints median and p95 for each and the ratios (agent/raw, isolated/shared, runsc/runc), and
+ * writes them to bench/results/agent-<timestamp>.json. Each agent runs as its own process, as in
+ * production.
  */
 import Docker from "dockerode";
+import type { ChildProcess } from "node:child_process";
 import { parseArgs } from "node:util";
 import { CreateContainerRequest } from "../host-agent/src/api/contract.js";
 import { loadConfig } from "../host-agent/src/config.js";
@@ -22,12 +27,20 @@ const { values } = parseArgs({
     n: { type: "string", default: "30" },
     image: { type: "string", default: "artie-test/busybox:latest" },
     port: { type: "string", default: "18181" },
+    runtime: { type: "string", default: "runc" },
   },
 });
+if (!["runc", "runsc"].includes(values.runtime)) throw new Error("--runtime is runc or runsc");
 const N = Number(values.n);
 const IMAGE = values.image;
 const SECRET = "bench-secret-".padEnd(48, "b");
-const AGENT_URL = `http://127.0.0.1:${values.port}`;
+/** The agents measured: name, extra environment. Each gets its own port, port range and data dir. */
+const AGENTS: Array<{ name: string; env: Record<string, string> }> = [
+  { name: "shared", env: { CONTAINER_NETWORK: "bridge" } },
+  { name: "isolated", env: {} },
+  ...(values.runtime === "runsc" ? [{ name: "isolatedRunsc", env: { CONTAINER_RUNTIME: "runsc" } }] : []),
+];
+const agentUrl = (i: number) => `http://127.0.0.1:${Number(values.port) + i}`;
 const RAW_PORT_BASE = 23000;
 const docker = new Docker();
 
@@ -44,15 +57,15 @@ async function time<T>(fn: () => Promise<T>): Promise<[number, T]> {
   return [performance.now() - t0, result];
 }
 
-const api = (path: string, body?: unknown) =>
-  fetch(`${AGENT_URL}${path}`, {
+const api = (url: string, path: string, body?: unknown) =>
+  fetch(`${url}${path}`, {
     method: body === undefined ? "DELETE" : "POST",
     headers: { authorization: `Bearer ${SECRET}`, "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
 
 async function rawCreateStart(i: number) {
-  const config = loadConfig({ API_SECRET: SECRET, PUBLISH_ADDRESS: "127.0.0.1" });
+  const config = loadConfig({ API_SECRET: SECRET, PUBLISH_ADDRESS: "127.0.0.1", CONTAINER_NETWORK: "bridge" });
   const req = CreateContainerRequest.parse({ name: `bench-raw-${i}` });
   const options = buildCreateOptions({
     id: `bench-raw-${i}-${Date.now()}`,
@@ -75,11 +88,11 @@ async function rawCreateStart(i: number) {
   return { ms, cleanup: () => container.remove({ force: true }) };
 }
 
-async function agentCreateStart(i: number) {
-  const [ms, res] = await time(() => api("/api/containers", { name: `bench-agent-${i}` }));
+async function agentCreateStart(url: string, i: number) {
+  const [ms, res] = await time(() => api(url, "/api/containers", { name: `bench-agent-${i}` }));
   if (res.status !== 201) throw new Error(`agent create failed: ${res.status} ${await res.text()}`);
   const { id } = (await res.json()) as { id: string };
-  return { ms, cleanup: () => api(`/api/containers/${id}`) };
+  return { ms, cleanup: () => api(url, `/api/containers/${id}`) };
 }
 
 async function rawExec(container: Docker.Container) {
@@ -93,8 +106,8 @@ async function rawExec(container: Docker.Container) {
   return ms;
 }
 
-async function agentExec(id: string) {
-  const [ms, res] = await time(() => api(`/api/containers/${id}/exec`, { command: ["true"] }));
+async function agentExec(url: string, id: string) {
+  const [ms, res] = await time(() => api(url, `/api/containers/${id}/exec`, { command: ["true"] }));
   if (res.status !== 200) throw new Error(`agent exec failed: ${res.status}`);
   await res.json();
   return ms;
@@ -107,65 +120,76 @@ async function main() {
     .catch(() => {
       throw new Error(`image ${IMAGE} missing: run npm run test:images`);
     });
-  const agent = await startAgentProcess(AGENT_URL, {
-    API_SECRET: SECRET,
-    PORT: values.port,
-    BIND_ADDRESS: "127.0.0.1",
-    PUBLISH_ADDRESS: "127.0.0.1",
-    PORT_RANGE: "22000-22999",
-    DEFAULT_IMAGE: IMAGE,
-  });
-  const results: Record<string, number[]> = { rawCreate: [], agentCreate: [], rawExec: [], agentExec: [] };
+  const agents: ChildProcess[] = [];
+  for (const [n, a] of AGENTS.entries()) {
+    agents.push(
+      await startAgentProcess(agentUrl(n), {
+        API_SECRET: SECRET,
+        PORT: String(Number(values.port) + n),
+        BIND_ADDRESS: "127.0.0.1",
+        PUBLISH_ADDRESS: "127.0.0.1",
+        PORT_RANGE: `${22000 + n * 300}-${22000 + n * 300 + 299}`,
+        DATA_DIR: `/tmp/artie-bench-agent-${a.name}`,
+        DEFAULT_IMAGE: IMAGE,
+        ...a.env,
+      }),
+    );
+  }
+  const results: Record<string, number[]> = { rawCreate: [], rawExec: [] };
+  for (const a of AGENTS) results[`${a.name}Create`] = [];
+  for (const a of AGENTS) results[`${a.name}Exec`] = [];
   try {
-    // Warm-up: first create pays image and cache costs for both.
-    await (await rawCreateStart(999)).cleanup();
-    await (await agentCreateStart(999)).cleanup();
+    // Warm-up: the first create pays image and cache costs for each.
+    await (await rawCreateStart(299)).cleanup();
+    for (const [n] of AGENTS.entries()) await (await agentCreateStart(agentUrl(n), 299)).cleanup();
 
     for (let i = 0; i < N; i++) {
       const raw = await rawCreateStart(i);
       results.rawCreate!.push(raw.ms);
       await raw.cleanup();
-      const viaAgent = await agentCreateStart(i);
-      results.agentCreate!.push(viaAgent.ms);
-      await viaAgent.cleanup();
+      for (const [n, a] of AGENTS.entries()) {
+        const viaAgent = await agentCreateStart(agentUrl(n), i);
+        results[`${a.name}Create`]!.push(viaAgent.ms);
+        await viaAgent.cleanup();
+      }
     }
 
-    const res = await api("/api/containers", { name: "bench-exec" });
-    const { id } = (await res.json()) as { id: string };
-    const container = docker.getContainer(`artie-${id}`);
+    const execIds: string[] = [];
+    for (const [n] of AGENTS.entries()) {
+      const res = await api(agentUrl(n), "/api/containers", { name: "bench-exec" });
+      execIds.push(((await res.json()) as { id: string }).id);
+    }
+    const container = docker.getContainer(`artie-${execIds[0]}`);
     await rawExec(container);
-    await agentExec(id);
+    for (const [n] of AGENTS.entries()) await agentExec(agentUrl(n), execIds[n]!);
     for (let i = 0; i < N; i++) {
       results.rawExec!.push(await rawExec(container));
-      results.agentExec!.push(await agentExec(id));
+      for (const [n, a] of AGENTS.entries()) results[`${a.name}Exec`]!.push(await agentExec(agentUrl(n), execIds[n]!));
     }
-    await api(`/api/containers/${id}`);
+    for (const [n] of AGENTS.entries()) await api(agentUrl(n), `/api/containers/${execIds[n]}`);
   } finally {
-    agent.kill("SIGTERM");
+    for (const agent of agents) agent.kill("SIGTERM");
   }
 
-  const create = { raw: summary(results.rawCreate!), agent: summary(results.agentCreate!) };
-  const exec = { raw: summary(results.rawExec!), agent: summary(results.agentExec!) };
-  const report = {
-    date: new Date().toISOString(),
-    image: IMAGE,
-    n: N,
-    createStart: {
-      ...create,
-      ratioMedian: round(create.agent.median / create.raw.median),
-      ratioP95: round(create.agent.p95 / create.raw.p95),
-    },
-    exec: {
-      ...exec,
-      ratioMedian: round(exec.agent.median / exec.raw.median),
-      ratioP95: round(exec.agent.p95 / exec.raw.p95),
-    },
-    raw: results,
-  };
-  const line = (name: string, r: typeof report.createStart) =>
-    `${name.padEnd(14)} raw median ${r.raw.median.toFixed(1)} ms p95 ${r.raw.p95.toFixed(1)} ms | agent median ${r.agent.median.toFixed(1)} ms p95 ${r.agent.p95.toFixed(1)} ms | ratio median ${r.ratioMedian} p95 ${r.ratioP95}`;
-  console.log(line("create+start", report.createStart));
-  console.log(line("exec", report.exec));
+  const ratio = (a: number[], b: number[]) => ({
+    median: round(summary(a).median / summary(b).median),
+    p95: round(summary(a).p95 / summary(b).p95),
+  });
+  const measured = Object.fromEntries(Object.entries(results).map(([k, xs]) => [k, summary(xs)]));
+  const ratios: Record<string, { median: number; p95: number }> = {};
+  for (const op of ["Create", "Exec"]) {
+    ratios[`shared/raw ${op}`] = ratio(results[`shared${op}`]!, results[`raw${op}`]!);
+    ratios[`isolated/shared ${op}`] = ratio(results[`isolated${op}`]!, results[`shared${op}`]!);
+    if (results[`isolatedRunsc${op}`]) {
+      ratios[`runsc/runc ${op}`] = ratio(results[`isolatedRunsc${op}`]!, results[`isolated${op}`]!);
+    }
+  }
+  const report = { date: new Date().toISOString(), image: IMAGE, n: N, measured, ratios, raw: results };
+  for (const [name, m] of Object.entries(measured)) {
+    console.log(`${name.padEnd(20)} median ${m.median.toFixed(1)} ms  p95 ${m.p95.toFixed(1)} ms`);
+  }
+  for (const [name, r] of Object.entries(ratios))
+    console.log(`${name.padEnd(24)} ratio median ${r.median}  p95 ${r.p95}`);
   writeReport("agent", report);
 }
 

@@ -137,6 +137,11 @@ it("takes an environment from runtime toggle to a ready dev server and back to d
   const page = (await (await fetch(`http://127.0.0.1:${ready!.hostPort}/`)).json()) as Record<string, unknown>;
   expect(page).toMatchObject({ message: "hello from main", greet: "1.0.0" });
 
+  // The dashboard's isolation card, through Convex, from the real agent.
+  const isolation = await alice.action(api.hostAgent.isolation, { containerId: ready!._id });
+  expect(isolation).toMatchObject({ available: true, runtime: "runc", egress: { denied: 0 } });
+  expect(isolation.available && isolation.network?.name).toMatch(/^artie-net-/);
+
   const events = await t.run((ctx) =>
     ctx.db
       .query("containerEvents")

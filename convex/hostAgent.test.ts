@@ -67,6 +67,31 @@ describe("hostAgent.health", () => {
   });
 });
 
+describe("hostAgent.isolation", () => {
+  it("answers only for the user's own environments, and an unreachable agent as unavailable", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.stubEnv("DOCKER_HOST_URL", "http://127.0.0.1:9");
+    vi.stubEnv("DOCKER_API_SECRET", "x".repeat(40));
+    vi.stubEnv("DOCKER_CALLBACK_SECRET", "y".repeat(20));
+    vi.stubEnv("CONVEX_SITE_URL", "http://127.0.0.1:10");
+    const t = setupTest();
+    const id = await requested(t);
+    const mine = await t.withIdentity(ALICE).action(api.hostAgent.isolation, { containerId: id });
+    expect(mine).toMatchObject({ available: false });
+    expect(!mine.available && mine.error).toMatch(/http:\/\/127\.0\.0\.1:9 is not reachable/);
+    const someoneElse = t.withIdentity({ issuer: "https://site", subject: "mallory|s1" });
+    expect(await someoneElse.action(api.hostAgent.isolation, { containerId: id })).toEqual({
+      available: false,
+      error: "No such environment",
+    });
+    expect(await t.withIdentity(ALICE).action(api.hostAgent.isolation, { containerId: "not-an-id" })).toEqual({
+      available: false,
+      error: "No such environment",
+    });
+    await expect(t.action(api.hostAgent.isolation, { containerId: id })).rejects.toThrow(/Sign in first/);
+  });
+});
+
 describe("users are keyed by user, not by session", () => {
   it("shows a user's environments in every session of theirs", async () => {
     vi.useFakeTimers();

@@ -37,6 +37,8 @@ export const CALLBACK_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 export const CALLBACK_REQUEST_TIMEOUT_MS = 10_000;
 /** How often `starting` asks the dev server's published port whether it answers. */
 export const DEV_SERVER_POLL_MS = 25;
+/** Environment networks made ahead, so a create need not wait for Docker to make one (~80 ms). */
+export const NETWORK_SPARES = 2;
 /** Log lines kept per phase for the error message when a phase fails. */
 export const ERROR_TAIL_LINES = 20;
 
@@ -95,9 +97,18 @@ const credentials = z.string().transform((v, ctx) => {
     });
     return z.NEVER;
   }
-  const shape = z.record(z.string(), z.record(z.string(), z.string().min(1).max(8192))).safeParse(parsed);
+  // No control characters: a CR or LF in a header value would fail every request at send time.
+  const value = z
+    .string()
+    .min(1)
+    .max(8192)
+    .regex(/^[^\x00-\x1f\x7f]*$/);
+  const shape = z.record(z.string(), z.record(z.string(), value)).safeParse(parsed);
   if (!shape.success) {
-    ctx.addIssue({ code: "custom", message: "must map host names to objects of header names and string values" });
+    ctx.addIssue({
+      code: "custom",
+      message: "must map host names to objects of header names and one-line string values",
+    });
     return z.NEVER;
   }
   const out: Record<string, Record<string, string>> = {};

@@ -6,6 +6,7 @@
 import { serve, type ServerType } from "@hono/node-server";
 import { mkdir, readFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
+import { rootCertificates } from "node:tls";
 import path from "node:path";
 import { createApp } from "./app.js";
 import { STARTUP_RECONCILE_WAIT_MS, type Config } from "./config.js";
@@ -125,15 +126,19 @@ async function startIsolation(config: Config, docker: DockerClient, logger: Logg
   await installFirewall(egress.proxyPort, config.isolation.subnets);
   const intercepts = Object.keys(egress.credentials).length > 0;
   const ca = intercepts ? await LocalCa.open(path.join(config.dataDir, "egress-ca")) : null;
-  const upstreamCa = egress.upstreamCaFile ? [await readFile(egress.upstreamCaFile, "utf8")] : undefined;
+  // Added to what Node trusts anyway (its own roots and NODE_EXTRA_CA_CERTS), not instead of it.
+  const extraCa = process.env.NODE_EXTRA_CA_CERTS ? [await readFile(process.env.NODE_EXTRA_CA_CERTS, "utf8")] : [];
+  const upstreamCa = egress.upstreamCaFile
+    ? [...rootCertificates, ...extraCa, await readFile(egress.upstreamCaFile, "utf8")]
+    : undefined;
   const proxy = new EgressProxy(
-    new EgressPolicy(egress),
+    new EgressPolicy({ ...egress, environmentSubnets: config.isolation.subnets }),
     egress.proxyPort,
     ca ? { headers: egress.credentials, ca, upstreamCa } : null,
     logger,
   );
   return new Isolation(
-    new EnvironmentNetworks(docker, config.isolation.subnets),
+    new EnvironmentNetworks(docker, config.isolation.subnets, logger),
     new PortForwarder(config.publishAddress, logger),
     proxy,
     { proxyPort: egress.proxyPort, egressCaFile: ca?.certPath },

@@ -46,8 +46,9 @@ describe("hardened container defaults", () => {
     expect(h.PidMode ?? "").not.toBe("host");
     expect(h.IpcMode).toBe("private");
     // Its own internal network, at its fixed address; the agent forwards the port, not Docker.
-    expect(h.NetworkMode).toBe(`artie-net-${id}`);
-    expect(Object.keys(info.NetworkSettings.Networks)).toEqual([`artie-net-${id}`]);
+    expect(h.NetworkMode).toMatch(/^artie-net-[0-9a-f]{12}$/);
+    expect(info.Config.Labels["artie.network"]).toBe(h.NetworkMode);
+    expect(Object.keys(info.NetworkSettings.Networks)).toEqual([h.NetworkMode]);
     expect(h.UsernsMode ?? "").not.toBe("host");
     expect(h.LogConfig).toEqual({ Type: "json-file", Config: { "max-size": "10m", "max-file": "3" } });
     expect(h.PortBindings).toEqual({});

@@ -21,7 +21,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ContainerDetails, ExecResponse, HealthResponse } from "../src/api/contract.js";
 import { createContainer, spawnAgent, startTestAgent, testEnv, freePort } from "./helpers/agent.js";
-import { docker } from "./helpers/docker.js";
+import { docker, networkOf } from "./helpers/docker.js";
 import { NODE_IMAGE } from "./helpers/images.js";
 import { probe } from "./helpers/net-probe.js";
 
@@ -147,7 +147,7 @@ describe.each(RUNTIMES)("under %s", (runtime) => {
     a = await createEnvironment("a");
     b = await createEnvironment("b");
     for (const env of [a, b]) {
-      const n = await docker.getNetwork(`artie-net-${env.id}`).inspect();
+      const n = await docker.getNetwork(await networkOf(env.id)).inspect();
       subnets.set(env.id, (n.IPAM?.Config?.[0] as { Subnet: string }).Subnet);
     }
   }, 120_000);
@@ -159,9 +159,9 @@ describe.each(RUNTIMES)("under %s", (runtime) => {
 
   describe("an environment's network", () => {
     it("is its own internal network, and its dev server still answers on its host port", async () => {
-      const network = await docker.getNetwork(`artie-net-${a.id}`).inspect();
+      const network = await docker.getNetwork(await networkOf(a.id)).inspect();
       expect(network.Internal).toBe(true);
-      expect(network.Labels).toMatchObject({ "artie.managed": "true", "artie.id": a.id });
+      expect(network.Labels).toMatchObject({ "artie.managed": "true" });
       expect(Object.keys(network.Containers ?? {})).toHaveLength(1);
       const res = await fetch(`http://127.0.0.1:${a.hostPort}/`);
       expect(await res.text()).toBe("dev-a");
@@ -170,15 +170,16 @@ describe.each(RUNTIMES)("under %s", (runtime) => {
       expect(info.HostConfig.Dns).toEqual([gateway(a.id)]);
       expect(info.HostConfig.Runtime).toBe(runtime);
       expect((await details(a.id)).isolation).toMatchObject({
-        network: { name: `artie-net-${a.id}` },
+        network: { name: network.Name },
         runtime,
       });
     });
 
     it("is removed with its environment", async () => {
       const c = await createContainer(agent.api, { command: devServer("c") });
+      const network = await networkOf(c.id);
       await agent.api.del(`/api/containers/${c.id}`);
-      await expect(docker.getNetwork(`artie-net-${c.id}`).inspect()).rejects.toMatchObject({ statusCode: 404 });
+      await expect(docker.getNetwork(network).inspect()).rejects.toMatchObject({ statusCode: 404 });
       await expect(fetch(`http://127.0.0.1:${c.hostPort}/`)).rejects.toThrow();
     });
   });
@@ -213,6 +214,25 @@ describe.each(RUNTIMES)("under %s", (runtime) => {
       expect(refused.line).toMatch(/^HTTP\/1\.1 403/);
       expect(refused.denied).toBe("not_allowlisted");
       expect((await probe(agent.api, a.id, "connect", `${upstreamIp}:8443`)).denied).toBe("ip_literal");
+    });
+
+    it("survives clients that reset their connection mid-CONNECT", async () => {
+      for (const target of ["allowed.test:8443", "other.test:8443", "secure.test:8443"]) {
+        expect((await probe(agent.api, a.id, "reset", target)).result).toBe("reset");
+      }
+      expect((await fetch(`${agent.url}/health`)).status).toBe(200);
+      expect((await probe(agent.api, a.id, "get", "http://allowed.test:8080/after")).status).toBe(200);
+    });
+
+    it("refuses to send a credential in clear, or anywhere but a path on its host", async () => {
+      expect(await probe(agent.api, a.id, "get", "http://secure.test:8080/")).toMatchObject({
+        status: 403,
+        denied: "bad_request",
+      });
+      const absolute = await probe(agent.api, a.id, "tls", "secure.test", "8443", "https://other.test/");
+      expect(absolute.line).toMatch(/^HTTP\/1\.1 200/); // the tunnel opens...
+      expect(absolute.body).toMatch(/^HTTP\/1\.1 400/); // ...and the request in it is refused
+      expect(absolute.body).not.toContain(CREDENTIAL.split(" ")[1]!);
     });
 
     it("gets nowhere for a process that ignores the proxy", async () => {

@@ -1,5 +1,5 @@
 /**
- * `npm run convex:env [-- --dry-run] [--agent-url URL] [--site-url URL]`: gives the configured
+ * `npm run convex:env -- [--dry-run] [--agent-url URL] [--site-url URL]`: gives the configured
  * Convex deployment (local, self-hosted or cloud: whatever `npx convex` is pointed at) the
  * environment this system needs, setting only what is missing. `npm run dev` runs it after it
  * has started a deployment; run it alone against any other. `--dry-run` prints the

@@ -121,6 +121,7 @@ export const EGRESS_DENY_REASONS = [
   "loopback",
   "link_local",
   "host_address",
+  "environment_address",
   "private_address",
   "reserved_address",
   "unresolvable",

@@ -52,12 +52,12 @@ export class ContainerService {
    */
   async reconcile(): Promise<number> {
     const containers = await this.docker.listManaged();
-    const environments: Array<{ id: string; ports: ContainerDetails["ports"] }> = [];
+    const environments: Array<{ id: string; ports: ContainerDetails["ports"]; network: string | null }> = [];
     for (const c of containers) {
       const labels = fromLabels(c.Labels);
       if (!labels) continue;
       this.ports.markHeld(labels.ports.map((p) => p.hostPort));
-      environments.push({ id: labels.id, ports: labels.ports });
+      environments.push({ id: labels.id, ports: labels.ports, network: labels.networkName });
     }
     await this.isolation?.restore(environments);
     this.reconciled = true;

@@ -132,7 +132,15 @@ export function buildCreateOptions({
     WorkingDir: WORKSPACE_DIR,
     // HOME on tmpfs: the root filesystem is read-only, and npm, git and shells write to HOME.
     Env: ["HOME=/tmp", ...(network ? proxyEnv(network) : [])],
-    Labels: toLabels({ id, name: req.name, ports, pool: req.pool, createdAt, volumeName: req.volumeName ?? null }),
+    Labels: toLabels({
+      id,
+      name: req.name,
+      ports,
+      pool: req.pool,
+      createdAt,
+      volumeName: req.volumeName ?? null,
+      networkName: network?.name ?? null,
+    }),
     ExposedPorts: Object.fromEntries(ports.map((p) => [tcp(p.containerPort), {}])),
     // On its own network the container has a fixed address, which the agent's port forwarder uses.
     ...(network

@@ -16,6 +16,8 @@ export const LABEL = {
   pool: "artie.pool",
   createdAt: "artie.created-at",
   volume: "artie.volume",
+  /** The environment's own network (isolation): which one it is, for a restarted agent. */
+  network: "artie.network",
 } as const;
 
 export const MANAGED_FILTER = { label: [`${LABEL.managed}=true`] };
@@ -30,6 +32,7 @@ export type ManagedLabels = {
   pool: boolean;
   createdAt: string;
   volumeName: string | null;
+  networkName: string | null;
 };
 
 export function toLabels(m: ManagedLabels): Record<string, string> {
@@ -42,6 +45,7 @@ export function toLabels(m: ManagedLabels): Record<string, string> {
     [LABEL.pool]: String(m.pool),
     [LABEL.createdAt]: m.createdAt,
     ...(m.volumeName ? { [LABEL.volume]: m.volumeName } : {}),
+    ...(m.networkName ? { [LABEL.network]: m.networkName } : {}),
   };
 }
 
@@ -64,5 +68,6 @@ export function fromLabels(labels: Record<string, string> | undefined): ManagedL
     pool: labels[LABEL.pool] === "true",
     createdAt: labels[LABEL.createdAt] ?? "",
     volumeName: labels[LABEL.volume] ?? null,
+    networkName: labels[LABEL.network] ?? null,
   };
 }

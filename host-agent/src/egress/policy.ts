@@ -6,7 +6,7 @@
  *    allowlist lets nothing out.
  * 2. By address, after the proxy resolved the name once (EGRESS_RESOLVE first, then DNS):
  *    loopback, link-local (the metadata address 169.254.169.254 among them), unspecified,
- *    multicast and the host's own addresses are always refused; private and reserved ranges
+ *    multicast, the host's own addresses and the environments' own subnets are always refused; private and reserved ranges
  *    are refused unless the operator opened them (EGRESS_ALLOWED_CIDRS). The proxy then connects
  *    to the address it checked, so a name that resolves elsewhere a second time (DNS rebinding)
  *    changes nothing.
@@ -17,6 +17,8 @@ import type { EgressDenyReason as DenyReason } from "../api/contract.js";
 import { matches, normalizeHost, parsePattern, type HostPattern } from "../lib/host-patterns.js";
 
 export type EgressPolicyConfig = {
+  /** ENVIRONMENT_SUBNETS: never a destination, whatever EGRESS_ALLOWED_CIDRS opens. */
+  environmentSubnets: string;
   allowlist: string[];
   denylist: string[];
   allowedCidrs: string[];
@@ -106,7 +108,11 @@ export class EgressPolicy {
       const [address, prefix] = cidr.split("/");
       this.allowedCidrs.addSubnet(address!, Number(prefix), family(address!));
     }
-    this.alwaysDenied = ALWAYS_DENIED.map(([reason, ranges]) => [reason, blockList(ranges)]);
+    const [poolBase, poolPrefix] = config.environmentSubnets.split("/");
+    this.alwaysDenied = [
+      ...ALWAYS_DENIED.map(([reason, ranges]): [DenyReason, BlockList] => [reason, blockList(ranges)]),
+      ["environment_address", blockList([[poolBase!, Number(poolPrefix), "ipv4"]])],
+    ];
     this.privateRanges = PRIVATE.map(([reason, ranges]) => [reason, blockList(ranges)]);
     this.resolveMap = new Map(Object.entries(config.resolve).map(([name, ip]) => [normalizeHost(name), ip]));
   }

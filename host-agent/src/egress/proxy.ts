@@ -13,16 +13,18 @@
  * reason.
  */
 import {
+  Agent as HttpAgent,
   createServer,
   request as httpRequest,
   type IncomingMessage,
   type Server,
   type ServerResponse,
 } from "node:http";
-import { request as httpsRequest } from "node:https";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { BlockList, connect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { TLSSocket } from "node:tls";
+import { normalizeHost } from "../lib/host-patterns.js";
 import type { Logger } from "../lib/logger.js";
 import type { EgressDenyReason as DenyReason, EgressStats } from "../api/contract.js";
 import type { LocalCa } from "./local-ca.js";
@@ -34,6 +36,11 @@ const MAX_HEADER_BYTES = 16 * 1024;
 const HEADERS_TIMEOUT_MS = 15_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 const MAX_CONNECTIONS_PER_ENVIRONMENT = 256;
+/** Upstream sockets one environment may hold at once, and requests per client connection. */
+const MAX_UPSTREAM_SOCKETS_PER_ENVIRONMENT = 64;
+const MAX_REQUESTS_PER_CONNECTION = 100;
+/** An upstream or tunnel with no traffic this long is closed. */
+const IDLE_TIMEOUT_MS = 5 * 60_000;
 const RECENT_DENIALS_KEPT = 20;
 
 /** Headers that belong to one hop, never forwarded (RFC 9110 7.6.1), and the proxy's own. */
@@ -59,7 +66,17 @@ export type Credentials = {
   upstreamCa?: string[];
 };
 
-type Listener = { server: Server; mitm: Server; stats: EgressStats; gateway: string };
+type Listener = {
+  server: Server;
+  mitm: Server;
+  stats: EgressStats;
+  gateway: string;
+  /** Every socket accepted, tunnels included (Node's server stops tracking those). */
+  sockets: Set<Duplex>;
+  /** Upstream connection pools of this environment alone, bounded. */
+  http: HttpAgent;
+  https: HttpsAgent;
+};
 type Target = { host: string; ip: string; port: number };
 
 export class EgressProxy {
@@ -95,9 +112,19 @@ export class EgressProxy {
     const [base, prefix] = env.subnet.split("/");
     subnet.addSubnet(base!, Number(prefix), "ipv4");
 
+    const sockets = new Set<Duplex>();
+    const track = (socket: Duplex) => {
+      sockets.add(socket);
+      socket.once("close", () => sockets.delete(socket));
+      // An error on any socket ends that socket, never the agent.
+      socket.on("error", () => socket.destroy());
+    };
     const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: HEADERS_TIMEOUT_MS });
     server.maxConnections = MAX_CONNECTIONS_PER_ENVIRONMENT;
+    server.maxRequestsPerSocket = MAX_REQUESTS_PER_CONNECTION;
     server.on("connection", (socket: Socket) => {
+      track(socket);
+      socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy());
       const from = (socket.remoteAddress ?? "").replace(/^::ffff:/, "");
       if (!subnet.check(from, "ipv4")) {
         this.logger.warn(
@@ -107,23 +134,43 @@ export class EgressProxy {
         socket.destroy();
       }
     });
-    server.on("request", (req, res) => void this.forwardHttp(env.id, stats, req, res));
-    server.on(
-      "connect",
-      (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.tunnel(env.id, stats, req, socket, head),
-    );
+    const failed = (err: unknown) =>
+      this.logger.error({ environment: env.id, err: (err as Error).message }, "egress proxy: request failed");
+    server.on("request", (req, res) => this.forwardHttp(env.id, stats, req, res).catch(failed));
+    server.on("connect", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      // Node's server drops its own error handler from a socket it hands over for CONNECT.
+      track(socket);
+      this.tunnel(env.id, stats, req, socket, head).catch((err: unknown) => {
+        socket.destroy();
+        failed(err);
+      });
+    });
     server.on("clientError", (_err, socket: Duplex) => socket.destroy());
 
     const mitm = createServer({ maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: HEADERS_TIMEOUT_MS });
+    mitm.maxRequestsPerSocket = MAX_REQUESTS_PER_CONNECTION;
     mitm.on("request", (req, res) => this.forwardIntercepted(env.id, req, res));
     mitm.on("clientError", (_err, socket: Duplex) => socket.destroy());
+    const pool = {
+      keepAlive: true,
+      maxSockets: MAX_UPSTREAM_SOCKETS_PER_ENVIRONMENT,
+      maxTotalSockets: MAX_UPSTREAM_SOCKETS_PER_ENVIRONMENT,
+    };
 
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(this.port, env.gateway, () => resolve());
     });
     server.on("error", (err) => this.logger.error({ environment: env.id, err: err.message }, "egress proxy error"));
-    this.listeners.set(env.id, { server, mitm, stats, gateway: env.gateway });
+    this.listeners.set(env.id, {
+      server,
+      mitm,
+      stats,
+      gateway: env.gateway,
+      sockets,
+      http: new HttpAgent(pool),
+      https: new HttpsAgent({ ...pool, ...(this.credentials?.upstreamCa ? { ca: this.credentials.upstreamCa } : {}) }),
+    });
   }
 
   async close(id: string): Promise<void> {
@@ -131,8 +178,11 @@ export class EgressProxy {
     if (!l) return;
     this.listeners.delete(id);
     this.deniedByRemoved += l.stats.denied;
+    for (const socket of l.sockets) socket.destroy();
     l.server.closeAllConnections();
     l.mitm.closeAllConnections();
+    l.http.destroy();
+    l.https.destroy();
     await new Promise<void>((resolve) => l.server.close(() => resolve()));
   }
 
@@ -185,20 +235,29 @@ export class EgressProxy {
       this.recordDenial(envId, stats, String(req.url).slice(0, 200), "bad_request");
       return refuse(res, 400, "bad_request", "the egress proxy takes absolute http:// URLs and CONNECT");
     }
-    const host = url.hostname;
+    const host = normalizeHost(url.hostname);
     const decision = await this.authorize(host);
+    if (res.destroyed) return; // the client left while the name resolved
     if ("denied" in decision) {
       this.recordDenial(envId, stats, host, decision.denied);
       return refuse(res, 403, decision.denied, `egress to ${host} is not allowed (${decision.denied})`);
     }
+    // A credential never travels in clear: hosts that get one are reached over HTTPS only.
+    if (this.credentialFor(host)) {
+      this.recordDenial(envId, stats, host, "bad_request");
+      return refuse(res, 403, "bad_request", `${host} takes its credential over HTTPS only`);
+    }
+    const listener = this.listeners.get(envId);
+    if (!listener) return refuse(res, 503, "bad_request", "environment gone");
     stats.allowed++;
     const upstream = httpRequest({
       host: decision.ip,
       port: Number(url.port || 80),
       method: req.method,
       path: `${url.pathname}${url.search}`,
-      headers: { ...forwardable(req.headers), host: url.host, ...this.credentialFor(host) },
+      headers: { ...forwardable(req.headers), host: url.host },
       setHost: false,
+      agent: listener.http,
       timeout: CONNECT_TIMEOUT_MS,
     });
     this.relay(req, res, upstream, host);
@@ -206,23 +265,24 @@ export class EgressProxy {
 
   private async tunnel(envId: string, stats: EgressStats, req: IncomingMessage, client: Duplex, head: Buffer) {
     const target = parseAuthority(req.url ?? "");
+    (client as Socket).setTimeout(IDLE_TIMEOUT_MS, () => client.destroy());
     if (!target) {
       this.recordDenial(envId, stats, String(req.url).slice(0, 200), "bad_request");
       return endRaw(client, 400, "bad_request");
     }
     const decision = await this.authorize(target.host);
+    if (client.destroyed) return; // the client left while the name resolved
     if ("denied" in decision) {
       this.recordDenial(envId, stats, target.host, decision.denied);
       return endRaw(client, 403, decision.denied);
     }
     stats.allowed++;
-    client.on("error", () => client.destroy());
     if (this.credentialFor(target.host)) {
       return this.intercept(envId, client, head, { ...target, ip: decision.ip });
     }
     const upstream = connect({ host: decision.ip, port: target.port, timeout: CONNECT_TIMEOUT_MS });
     upstream.once("connect", () => {
-      upstream.setTimeout(0);
+      upstream.setTimeout(IDLE_TIMEOUT_MS);
       client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
       if (head.length) upstream.write(head);
       client.pipe(upstream);
@@ -232,7 +292,7 @@ export class EgressProxy {
       client.destroy();
       upstream.destroy();
     };
-    upstream.once("timeout", () => endRaw(client, 504, "upstream_timeout"));
+    upstream.once("timeout", () => (upstream.connecting ? endRaw(client, 504, "upstream_timeout") : end()));
     upstream.on("error", () => (client.writable ? endRaw(client, 502, "upstream_unreachable") : end()));
     upstream.on("close", end);
     client.on("close", end);
@@ -260,6 +320,13 @@ export class EgressProxy {
   private forwardIntercepted(envId: string, req: IncomingMessage, res: ServerResponse) {
     const target = this.targets.get(req.socket);
     if (!target) return refuse(res, 502, "interception_failed", "no target");
+    // Only origin-form paths: an absolute URL could route the credential elsewhere on a shared
+    // front end, and TRACE would echo it back.
+    if (!req.url?.startsWith("/") || /^(TRACE|TRACK|CONNECT)$/i.test(req.method ?? "")) {
+      return refuse(res, 400, "bad_request", "intercepted requests take a path and a plain method");
+    }
+    const listener = this.listeners.get(envId);
+    if (!listener) return refuse(res, 503, "bad_request", "environment gone");
     // The target is the host the CONNECT named and the policy checked, whatever Host says.
     const upstream = httpsRequest({
       host: target.ip,
@@ -273,16 +340,21 @@ export class EgressProxy {
         ...this.credentialFor(target.host),
       },
       setHost: false,
+      agent: listener.https,
       timeout: CONNECT_TIMEOUT_MS,
-      ...(this.credentials?.upstreamCa ? { ca: this.credentials.upstreamCa } : {}),
     });
     this.logger.debug({ environment: envId, host: target.host }, "egress: credential injected");
     this.relay(req, res, upstream, target.host);
   }
 
   private relay(req: IncomingMessage, res: ServerResponse, upstream: ReturnType<typeof httpRequest>, host: string) {
+    // Transfer-Encoding is per hop and was dropped: put chunked framing back on a body of unknown
+    // length, so it cannot run into the next request on a kept-alive upstream connection.
+    if (req.headers["transfer-encoding"] && req.headers["content-length"] === undefined) {
+      upstream.setHeader("transfer-encoding", "chunked");
+    }
     upstream.on("response", (up) => {
-      upstream.setTimeout(0);
+      upstream.setTimeout(IDLE_TIMEOUT_MS);
       res.writeHead(up.statusCode ?? 502, forwardable(up.headers));
       up.pipe(res);
     });
@@ -313,7 +385,8 @@ function parseAuthority(authority: string): { host: string; port: number } | nul
   const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s/]+):(\d{1,5})$/.exec(authority);
   if (!m) return null;
   const port = Number(m[2]);
-  return port >= 1 && port <= 65535 ? { host: m[1]!.replace(/^\[|\]$/g, ""), port } : null;
+  // One spelling per name: `SeCuRe.Host.` and `secure.host` are one host (and one certificate).
+  return port >= 1 && port <= 65535 ? { host: normalizeHost(m[1]!.replace(/^\[|\]$/g, "")), port } : null;
 }
 
 function refuse(res: ServerResponse, status: number, reason: string, message: string) {

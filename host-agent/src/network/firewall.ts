@@ -8,6 +8,7 @@
  * environment gateways. Applied at start-up, idempotently, in a chain of its own.
  */
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
 import { BRIDGE_PREFIX } from "./environment-networks.js";
 
@@ -16,29 +17,56 @@ export const FIREWALL_CHAIN = "ARTIE-INPUT";
 
 export class FirewallError extends Error {}
 
-/** The rules of the chain, in order (iptables argv after `-A ARTIE-INPUT`). */
-export function chainRules(egressProxyPort: number, subnetPool: string): string[][] {
+type Tool = "iptables" | "ip6tables";
+
+/** The rules of the chain, in order (argv after `-A <chain>`). */
+export function chainRules(tool: Tool, egressProxyPort: number, subnetPool: string): string[][] {
   return [
     ["-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"],
-    ["-p", "tcp", "-d", subnetPool, "--dport", String(egressProxyPort), "-j", "ACCEPT"],
+    // Environment networks are IPv4 only: over IPv6 nothing from them is let in.
+    ...(tool === "iptables"
+      ? [["-p", "tcp", "-d", subnetPool, "--dport", String(egressProxyPort), "-j", "ACCEPT"]]
+      : []),
     ["-j", "DROP"],
   ];
 }
 
-async function iptables(args: string[]): Promise<void> {
+async function table(tool: Tool, args: string[]): Promise<string> {
   // -w: wait for the xtables lock instead of failing while Docker writes its own rules.
-  await run("iptables", ["-w", ...args], { timeout: 30_000 });
+  const { stdout } = await run(tool, ["-w", ...args], { timeout: 30_000 });
+  return stdout;
+}
+
+/**
+ * Replaces the chain without a moment of being open: a new chain (named with a fresh suffix) is
+ * filled completely, its jump goes in at the top of INPUT, and only then are earlier chains and
+ * their jumps removed. Containers keep running across agent restarts, so the old rules guard
+ * them until the new ones are in place.
+ */
+async function install(tool: Tool, egressProxyPort: number, subnetPool: string): Promise<void> {
+  const chain = `${FIREWALL_CHAIN}-${randomBytes(3).toString("hex")}`;
+  const previous = (await table(tool, ["-S"]))
+    .split("\n")
+    .flatMap((line) => /^-N (ARTIE-INPUT(-[0-9a-f]{6})?)$/.exec(line)?.[1] ?? []);
+  await table(tool, ["-N", chain]);
+  for (const rule of chainRules(tool, egressProxyPort, subnetPool)) await table(tool, ["-A", chain, ...rule]);
+  await table(tool, ["-I", "INPUT", "1", "-i", `${BRIDGE_PREFIX}+`, "-j", chain]);
+  for (const old of previous) {
+    // Every jump to it (there may be several after crashes), then the chain itself.
+    while (
+      await table(tool, ["-D", "INPUT", "-i", `${BRIDGE_PREFIX}+`, "-j", old]).then(
+        () => true,
+        () => false,
+      )
+    );
+    await table(tool, ["-F", old]);
+    await table(tool, ["-X", old]);
+  }
 }
 
 export async function installFirewall(egressProxyPort: number, subnetPool: string): Promise<void> {
   try {
-    await iptables(["-N", FIREWALL_CHAIN]).catch(async (err: { stderr?: string }) => {
-      if (!/exists/i.test(err.stderr ?? "")) throw err;
-      await iptables(["-F", FIREWALL_CHAIN]);
-    });
-    for (const rule of chainRules(egressProxyPort, subnetPool)) await iptables(["-A", FIREWALL_CHAIN, ...rule]);
-    const jump = ["INPUT", "-i", `${BRIDGE_PREFIX}+`, "-j", FIREWALL_CHAIN];
-    await iptables(["-C", ...jump]).catch(() => iptables(["-I", ...jump.slice(0, 1), "1", ...jump.slice(1)]));
+    await install("iptables", egressProxyPort, subnetPool);
   } catch (err) {
     const e = err as { code?: string; stderr?: string; message: string };
     const why = e.code === "ENOENT" ? "iptables is not installed" : e.stderr?.trim() || e.message;
@@ -49,4 +77,11 @@ export async function installFirewall(egressProxyPort: number, subnetPool: strin
       { cause: err },
     );
   }
+  // The host bridge has an IPv6 link-local address; Docker gives these containers none, and this
+  // shuts the door should one ever get one.
+  await install("ip6tables", egressProxyPort, subnetPool).catch((err: { stderr?: string; message: string }) => {
+    throw new FirewallError(`The IPv6 host firewall could not be set (${err.stderr?.trim() || err.message})`, {
+      cause: err,
+    });
+  });
 }

@@ -18,9 +18,6 @@ import type { EnvironmentNetwork, EnvironmentNetworks } from "./environment-netw
 import type { PortForwarder } from "./port-forwarder.js";
 
 export class Isolation {
-  /** The networks of the environments this agent serves, so details need no Docker call. */
-  private readonly known = new Map<string, EnvironmentNetwork>();
-
   constructor(
     private readonly networks: EnvironmentNetworks,
     private readonly forwarder: PortForwarder,
@@ -31,9 +28,8 @@ export class Isolation {
 
   /** The network and egress of an environment, made or found; before its container is created. */
   async prepare(id: string): Promise<NetworkPlacement> {
-    const net = await this.networks.ensure(id);
+    const net = await this.networks.take(id);
     await this.proxy.listen({ id, gateway: net.gateway, subnet: net.subnet });
-    this.known.set(id, net);
     return this.placement(net);
   }
 
@@ -62,38 +58,28 @@ export class Isolation {
   async teardown(id: string, hostPorts: number[]): Promise<void> {
     await this.closePorts(hostPorts);
     await this.proxy.close(id);
-    this.known.delete(id);
-    await this.networks.remove(id);
+    await this.networks.release(id);
   }
 
   /** At start-up: serve every existing environment again; remove networks left without one. */
-  async restore(environments: Array<{ id: string; ports: PortMapping[] }>): Promise<void> {
-    const networks = await this.networks.list();
-    const live = new Set(environments.map((e) => e.id));
+  async restore(environments: Array<{ id: string; ports: PortMapping[]; network: string | null }>): Promise<void> {
+    const networks = await this.networks.restore(environments);
     for (const env of environments) {
       const net = networks.get(env.id);
       if (!net) continue; // made on a shared network (CONTAINER_NETWORK was set then)
       // One environment that cannot be served again must not keep the agent from the others.
       try {
         await this.proxy.listen({ id: env.id, gateway: net.gateway, subnet: net.subnet });
-        this.known.set(env.id, net);
         await this.openPorts(this.placement(net), env.ports);
       } catch (err) {
         this.logger.error({ id: env.id, err: (err as Error).message }, "cannot serve an environment again");
       }
     }
-    for (const id of networks.keys()) {
-      if (live.has(id)) continue;
-      this.logger.info({ id }, "removing the network of an environment that is gone");
-      await this.networks
-        .remove(id)
-        .catch((err: Error) => this.logger.warn({ id, err: err.message }, "network removal failed"));
-    }
   }
 
   /** The environment's network as the agent serves it; null when it is on a shared network. */
   network(id: string): { name: string; subnet: string; gateway: string } | null {
-    const net = this.known.get(id);
+    const net = this.networks.of(id);
     return net ? { name: net.name, subnet: net.subnet, gateway: net.gateway } : null;
   }
 
@@ -108,6 +94,7 @@ export class Isolation {
   async close(): Promise<void> {
     await this.forwarder.closeAll();
     await this.proxy.closeAll();
+    await this.networks.settled();
   }
 
   private placement(net: EnvironmentNetwork): NetworkPlacement {

@@ -69,14 +69,17 @@ export async function startTestAgent(overrides: Record<string, string> = {}) {
 /** Removes an agent-made container and its network after the current test, whatever happens. */
 export function cleanupAfter(agentId: string) {
   onTestFinished(async () => {
-    await docker
-      .getContainer(`artie-${agentId}`)
-      .remove({ force: true })
-      .catch(() => undefined);
-    await docker
-      .getNetwork(`artie-net-${agentId}`)
-      .remove()
-      .catch(() => undefined);
+    const container = docker.getContainer(`artie-${agentId}`);
+    const network = await container.inspect().then(
+      (info) => info.Config.Labels["artie.network"],
+      () => undefined,
+    );
+    await container.remove({ force: true }).catch(() => undefined);
+    if (network)
+      await docker
+        .getNetwork(network)
+        .remove()
+        .catch(() => undefined);
   });
 }
 

@@ -34,14 +34,22 @@ export async function removeTestResources(): Promise<void> {
   await removeOrphanNetworks();
 }
 
-/** Environment networks whose container is gone (a test removed it behind the agent's back). */
+/** The network an isolated environment's container names (label artie.network). */
+export async function networkOf(agentId: string): Promise<string> {
+  const info = await inspectById(agentId);
+  const name = info.Config.Labels[LABEL.network];
+  if (!name) throw new Error(`container of ${agentId} names no network`);
+  return name;
+}
+
+/** Environment networks no container names: removed environments, and agents' spares. */
 export async function removeOrphanNetworks(): Promise<void> {
   const networks = await docker.listNetworks({ filters: MANAGED_FILTER });
   const containers = await docker.listContainers({ all: true, filters: MANAGED_FILTER });
-  const live = new Set(containers.map((c) => c.Labels[LABEL.id]));
+  const live = new Set(containers.map((c) => c.Labels[LABEL.network]));
   await Promise.all(
     networks
-      .filter((n) => !live.has(n.Labels?.[LABEL.id] ?? ""))
+      .filter((n) => !live.has(n.Name))
       .map((n) =>
         docker
           .getNetwork(n.Id)

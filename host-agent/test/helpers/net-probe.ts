@@ -8,6 +8,8 @@
  *   connect <host:port>           a CONNECT through the proxy: the status line it answers
  *   tls <host> <port> <path>      CONNECT, then TLS to the host (trusting NODE_EXTRA_CA_CERTS,
  *                                 i.e. the agent's egress CA) and a GET: status and body
+ *   reset <host:port>             a CONNECT whose connection is reset (RST) at once, as an
+ *                                 attacker would do to make the proxy trip over the error
  *
  * Each probe gives up after 3 s.
  */
@@ -30,6 +32,11 @@ if (mode === "direct") {
   });
   req.on("error", (e) => out({ result: e.code || e.message }));
   req.end();
+} else if (mode === "reset") {
+  const s = net.connect({ host: proxy.hostname, port: Number(proxy.port) }, () => {
+    s.write("CONNECT " + a + " HTTP/1.1\\r\\nHost: " + a + "\\r\\n\\r\\n", () => { s.resetAndDestroy(); out({ result: "reset" }); });
+  });
+  s.on("error", (e) => out({ result: e.code || e.message }));
 } else if (mode === "connect" || mode === "tls") {
   const authority = mode === "connect" ? a : a + ":" + b;
   const s = net.connect({ host: proxy.hostname, port: Number(proxy.port) }, () => s.write("CONNECT " + authority + " HTTP/1.1\\r\\nHost: " + authority + "\\r\\n\\r\\n"));

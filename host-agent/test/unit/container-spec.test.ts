@@ -82,7 +82,10 @@ describe("buildCreateOptions: identity", () => {
       pool: true,
       createdAt: "2025-01-02T03:04:05.000Z",
       volumeName: "owner-repo-node_modules",
+      networkName: null,
     });
+    // An isolated environment also names its network, which a restarted agent reads back.
+    expect(fromLabels(build({}, config(), PLACEMENT).Labels)?.networkName).toBe("artie-net-abc123");
   });
 
   it("labels a non-pool container pool=false", () => {

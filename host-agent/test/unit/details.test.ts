@@ -15,6 +15,7 @@ const labels = (overrides: Partial<ManagedLabels> = {}): ManagedLabels => ({
   pool: false,
   createdAt: "2025-01-02T03:04:00.000Z",
   volumeName: null,
+  networkName: null,
   ...overrides,
 });
 

@@ -19,6 +19,7 @@ const managed = (overrides: Partial<ManagedLabels> = {}): ManagedLabels => ({
   pool: true,
   createdAt: "2025-01-02T03:04:05.000Z",
   volumeName: "owner-repo-node_modules",
+  networkName: null,
   ...overrides,
 });
 

@@ -40,6 +40,7 @@ const seededLabels = (id: string, hostPorts: number[]) =>
     pool: false,
     createdAt: "2025-01-01T00:00:00.000Z",
     volumeName: null,
+    networkName: null,
   });
 
 describe("ContainerService.reconcile", () => {

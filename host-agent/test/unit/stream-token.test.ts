@@ -40,7 +40,8 @@ describe("verifyStreamToken", () => {
     const forged = Buffer.from(JSON.stringify({ c: "env-1", s: "terminal", e: 9_999_999_999 })).toString("base64url");
     for (const bad of [
       `${v}.${forged}.${mac}`,
-      `${v}.${body}.${mac!.slice(0, -2)}AA`,
+      // Always a different MAC: one that already ends in AA would otherwise stay valid.
+      `${v}.${body}.${mac!.slice(0, -2)}${mac!.endsWith("AA") ? "BB" : "AA"}`,
       `v2.${body}.${mac}`,
       "",
       "a.b",

@@ -205,13 +205,16 @@ describe("dashboard in Chromium", () => {
     await page.getByTestId("log-state").getByText("Container stopped").waitFor({ timeout: 30_000 });
     expect(await logCount()).toBe(BIG_LINES);
     const lastText = async () => (await page.locator(".log-line .log-text").allTextContents()).at(-1);
-    await expect.poll(lastText).toBe(String(BIG_LINES)); // it followed the tail
+    // It follows the tail a few frames after the last batch: give a loaded machine time to paint.
+    await expect.poll(lastText, { timeout: 10_000 }).toBe(String(BIG_LINES));
     expect(await page.locator(".log-line").count()).toBeLessThan(200);
 
     await page.locator(".logs-scroll").evaluate((el) => el.scrollTo({ top: 0 }));
-    await expect.poll(async () => (await page.locator(".log-line .log-text").allTextContents())[0]).toBe("1");
+    await expect
+      .poll(async () => (await page.locator(".log-line .log-text").allTextContents())[0], { timeout: 10_000 })
+      .toBe("1");
     await page.getByRole("button", { name: "Jump to latest ↓" }).click();
-    await expect.poll(lastText).toBe(String(BIG_LINES));
+    await expect.poll(lastText, { timeout: 10_000 }).toBe(String(BIG_LINES));
   });
 
   it("runs echo in the terminal of a real container", async () => {
