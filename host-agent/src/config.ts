@@ -102,7 +102,7 @@ const credentials = z.string().transform((v, ctx) => {
     .string()
     .min(1)
     .max(8192)
-    .regex(/^[^\x00-\x1f\x7f]*$/);
+    .refine((v) => ![...v].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f));
   const shape = z.record(z.string(), z.record(z.string(), value)).safeParse(parsed);
   if (!shape.success) {
     ctx.addIssue({

@@ -136,7 +136,7 @@ export class EgressProxy {
     });
     const failed = (err: unknown) =>
       this.logger.error({ environment: env.id, err: (err as Error).message }, "egress proxy: request failed");
-    server.on("request", (req, res) => this.forwardHttp(env.id, stats, req, res).catch(failed));
+    server.on("request", (req, res) => void this.forwardHttp(env.id, stats, req, res).catch(failed));
     server.on("connect", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       // Node's server drops its own error handler from a socket it hands over for CONNECT.
       track(socket);

@@ -226,6 +226,15 @@ describe("loadConfig egress and isolation", () => {
     expect(configError({ API_SECRET: SECRET, ENVIRONMENT_SUBNETS: "10.0.0.0/29" })).toContain("ENVIRONMENT_SUBNETS");
   });
 
+  it("refuses a credential with a line break, which would break every request at send time", () => {
+    const message = configError({
+      API_SECRET: SECRET,
+      EGRESS_CREDENTIALS: '{"x.example.com":{"A":"one\\r\\nX-Evil: 1"}}',
+    });
+    expect(message).toContain("one-line string values");
+    expect(message).not.toContain("X-Evil");
+  });
+
   it("never puts a credential's value in its error message", () => {
     const message = configError({
       API_SECRET: SECRET,
