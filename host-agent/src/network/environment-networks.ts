@@ -22,6 +22,8 @@ import { formatCidr, freeSubnet, parseCidr, subnetAt, type Cidr, type Environmen
 /** Prefix of every environment bridge interface; the firewall matches `artie+`. */
 export const BRIDGE_PREFIX = "artie";
 const NETWORK_PREFIX = "artie-net-";
+/** How long after a spare is taken a new one is made. */
+const REFILL_DELAY_MS = 1_000;
 
 export type EnvironmentNetwork = EnvironmentSubnet & { name: string; bridge: string };
 
@@ -59,7 +61,9 @@ export class EnvironmentNetworks {
     while ((net = this.spares.shift()) && !(await this.docker.inspectNetwork(net.name)));
     net ??= await this.create();
     this.byEnvironment.set(id, net);
-    this.refill();
+    // Made a little later, not beside the container this network is for: the engine would make
+    // both at once, and the environment waiting for its container would pay for the spare.
+    setTimeout(() => this.refill(), REFILL_DELAY_MS).unref();
     return net;
   }
 
