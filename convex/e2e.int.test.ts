@@ -139,7 +139,8 @@ it("takes an environment from runtime toggle to a ready dev server and back to d
 
   // The dashboard's isolation card, through Convex, from the real agent.
   const isolation = await alice.action(api.hostAgent.isolation, { containerId: ready!._id });
-  expect(isolation).toMatchObject({ available: true, runtime: "runc", egress: { denied: 0 } });
+  expect(isolation).toMatchObject({ available: true, runtime: "runc" });
+  expect(isolation.available && isolation.egress).not.toBeNull();
   expect(isolation.available && isolation.network?.name).toMatch(/^artie-net-/);
 
   const events = await t.run((ctx) =>

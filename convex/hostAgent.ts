@@ -215,6 +215,7 @@ const isolationValidator = v.union(
     available: v.literal(true),
     network: v.union(v.null(), v.object({ name: v.string(), subnet: v.string(), gateway: v.string() })),
     runtime: v.string(),
+    egressAllowlist: v.array(v.string()),
     egress: v.union(
       v.null(),
       v.object({

@@ -172,6 +172,7 @@ describe.each(RUNTIMES)("under %s", (runtime) => {
       expect((await details(a.id)).isolation).toMatchObject({
         network: { name: network.Name },
         runtime,
+        egressAllowlist: ["allowed.test", "secure.test", "meta.test", "private.test", "*.example.test"],
       });
     });
 

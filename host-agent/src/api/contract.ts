@@ -143,6 +143,8 @@ export const EnvironmentIsolation = z.object({
   /** Null on a shared network (CONTAINER_NETWORK set to a Docker network: no isolation). */
   network: z.object({ name: z.string(), subnet: z.string(), gateway: z.string() }).nullable(),
   runtime: z.string(),
+  /** The hosts its egress proxy lets it reach (EGRESS_ALLOWLIST); empty: none. */
+  egressAllowlist: z.array(z.string()),
   egress: EgressStats.nullable(),
 });
 export type EnvironmentIsolation = z.infer<typeof EnvironmentIsolation>;

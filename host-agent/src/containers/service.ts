@@ -193,6 +193,7 @@ export class ContainerService {
     const isolation = {
       network: this.isolation?.network(labels.id) ?? null,
       runtime: info.HostConfig.Runtime ?? "runc",
+      egressAllowlist: this.isolation ? this.config.egress.allowlist : [],
       egress: this.isolation?.egressStats(labels.id) ?? null,
     };
     return { dockerId: info.Id, details: { ...toDetails(info, labels), isolation } };

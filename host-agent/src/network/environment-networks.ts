@@ -13,7 +13,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { AppError } from "../api/errors.js";
 import { NETWORK_SPARES } from "../config.js";
-import type { DockerClient } from "../docker/client.js";
+import { dockerMessage, type DockerClient } from "../docker/client.js";
 import { LABEL } from "../docker/labels.js";
 import { KeyedLock } from "../lib/keyed-lock.js";
 import type { Logger } from "../lib/logger.js";
@@ -22,6 +22,8 @@ import { formatCidr, freeSubnet, parseCidr, subnetAt, type Cidr, type Environmen
 /** Prefix of every environment bridge interface; the firewall matches `artie+`. */
 export const BRIDGE_PREFIX = "artie";
 const NETWORK_PREFIX = "artie-net-";
+/** Subnets tried when other processes keep taking the free one first. */
+const SUBNET_ATTEMPTS = 5;
 /** How long after a spare is taken a new one is made. */
 const REFILL_DELAY_MS = 1_000;
 
@@ -42,6 +44,8 @@ export class EnvironmentNetworks {
   private readonly byEnvironment = new Map<string, EnvironmentNetwork>();
   private readonly spares: EnvironmentNetwork[] = [];
   private refilling: Promise<void> | null = null;
+  private refillTimer: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(
     private readonly docker: DockerClient,
@@ -63,7 +67,8 @@ export class EnvironmentNetworks {
     this.byEnvironment.set(id, net);
     // Made a little later, not beside the container this network is for: the engine would make
     // both at once, and the environment waiting for its container would pay for the spare.
-    setTimeout(() => this.refill(), REFILL_DELAY_MS).unref();
+    clearTimeout(this.refillTimer);
+    this.refillTimer = setTimeout(() => this.refill(), REFILL_DELAY_MS).unref();
     return net;
   }
 
@@ -86,34 +91,45 @@ export class EnvironmentNetworks {
    */
   async restore(environments: Array<{ id: string; network: string | null }>): Promise<Map<string, EnvironmentNetwork>> {
     const named = new Map(environments.flatMap((e) => (e.network ? [[e.network, e.id] as const] : [])));
+    const unused: string[] = [];
     for (const n of await this.docker.listManagedNetworks()) {
       if (!n.Name.startsWith(NETWORK_PREFIX)) continue;
       const id = named.get(n.Name);
       const subnet = n.IPAM?.Config?.[0]?.Subnet;
-      if (id && subnet) {
-        this.byEnvironment.set(id, this.describe(n.Name, subnet));
-      } else {
-        this.logger.info({ network: n.Name }, "removing a network no environment uses");
-        await this.docker
-          .removeNetwork(n.Name)
-          .catch((err: Error) => this.logger.warn({ network: n.Name, err: err.message }, "network removal failed"));
-      }
+      if (id && subnet) this.byEnvironment.set(id, this.describe(n.Name, subnet));
+      else unused.push(n.Name);
     }
-    this.refill();
+    // Removed in the background: serving the environments that exist must not wait on it.
+    this.refilling = Promise.all(unused.map((name) => this.removeQuietly(name, "a network no environment uses"))).then(
+      () => {
+        this.refilling = null;
+        this.refill();
+      },
+    );
     return new Map(this.byEnvironment);
   }
 
-  /** Resolves when the background refill (if any) is done (tests and shutdown). */
-  async settled(): Promise<void> {
+  /** Stops making spares and removes those made (shutdown); environments' networks stay. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.refillTimer);
     await this.refilling;
+    await Promise.all(this.spares.splice(0).map((net) => this.removeQuietly(net.name, "a spare network")));
+  }
+
+  private async removeQuietly(name: string, what: string): Promise<void> {
+    this.logger.info({ network: name }, `removing ${what}`);
+    await this.docker
+      .removeNetwork(name)
+      .catch((err: Error) => this.logger.warn({ network: name, err: err.message }, "network removal failed"));
   }
 
   /** Keeps NETWORK_SPARES networks ready, in the background; a failure waits for the next take. */
   private refill(): void {
-    if (this.refilling) return;
+    if (this.refilling || this.closed) return;
     this.refilling = (async () => {
       try {
-        while (this.spares.length < NETWORK_SPARES) this.spares.push(await this.create());
+        while (this.spares.length < NETWORK_SPARES && !this.closed) this.spares.push(await this.create());
       } catch (err) {
         this.logger.warn({ err: (err as Error).message }, "could not make a spare environment network");
       } finally {
@@ -122,29 +138,40 @@ export class EnvironmentNetworks {
     })();
   }
 
+  /**
+   * A new network on the first free /28. Another process making a network at the same moment
+   * (a second agent, an operator) can take that subnet first: Docker then refuses with "overlaps",
+   * and the next free one is tried.
+   */
   private async create(): Promise<EnvironmentNetwork> {
     return this.allocation.run("subnets", async () => {
-      const subnet = freeSubnet(this.pool, await this.docker.usedSubnets());
-      if (!subnet) {
-        throw new AppError(
-          "network_pool_exhausted",
-          `No free /28 left in ENVIRONMENT_SUBNETS (${formatCidr(this.pool)}): remove environments or widen the pool`,
-        );
+      for (let attempt = 1; ; attempt++) {
+        const subnet = freeSubnet(this.pool, await this.docker.usedSubnets());
+        if (!subnet) {
+          throw new AppError(
+            "network_pool_exhausted",
+            `No free /28 left in ENVIRONMENT_SUBNETS (${formatCidr(this.pool)}): remove environments or widen the pool`,
+          );
+        }
+        const name = `${NETWORK_PREFIX}${randomBytes(6).toString("hex")}`;
+        try {
+          await this.docker.createNetwork({
+            Name: name,
+            Driver: "bridge",
+            Internal: true,
+            CheckDuplicate: true,
+            IPAM: { Driver: "default", Config: [{ Subnet: subnet.subnet, Gateway: subnet.gateway }] },
+            Options: {
+              "com.docker.network.bridge.name": bridgeName(name),
+              "com.docker.network.bridge.enable_ip_masquerade": "false",
+            },
+            Labels: { [LABEL.managed]: "true" },
+          });
+          return { ...subnet, name, bridge: bridgeName(name) };
+        } catch (err) {
+          if (!/overlaps/i.test(dockerMessage(err)) || attempt >= SUBNET_ATTEMPTS) throw err;
+        }
       }
-      const name = `${NETWORK_PREFIX}${randomBytes(6).toString("hex")}`;
-      await this.docker.createNetwork({
-        Name: name,
-        Driver: "bridge",
-        Internal: true,
-        CheckDuplicate: true,
-        IPAM: { Driver: "default", Config: [{ Subnet: subnet.subnet, Gateway: subnet.gateway }] },
-        Options: {
-          "com.docker.network.bridge.name": bridgeName(name),
-          "com.docker.network.bridge.enable_ip_masquerade": "false",
-        },
-        Labels: { [LABEL.managed]: "true" },
-      });
-      return { ...subnet, name, bridge: bridgeName(name) };
     });
   }
 

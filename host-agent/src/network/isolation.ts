@@ -94,7 +94,7 @@ export class Isolation {
   async close(): Promise<void> {
     await this.forwarder.closeAll();
     await this.proxy.closeAll();
-    await this.networks.settled();
+    await this.networks.close();
   }
 
   private placement(net: EnvironmentNetwork): NetworkPlacement {

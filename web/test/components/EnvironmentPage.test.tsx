@@ -42,6 +42,7 @@ describe("EnvironmentPage", () => {
       available: true,
       network: { name: "artie-net-abc", subnet: "10.213.0.16/28", gateway: "10.213.0.17" },
       runtime: "runsc",
+      egressAllowlist: ["registry.example.com", "*.example.org"],
       egress: {
         allowed: 12,
         denied: 2,
@@ -56,6 +57,7 @@ describe("EnvironmentPage", () => {
     expect(card).toHaveTextContent("10.213.0.16/28, internal");
     expect(card).toHaveTextContent("gVisor (runsc)");
     expect(card).toHaveTextContent("12 allowed, 2 denied");
+    expect(card).toHaveTextContent("May reachregistry.example.com, *.example.org");
     const rows = within(within(card).getByRole("table", { name: "Recent refusals" })).getAllByRole("row");
     expect(rows.map((r) => r.textContent)).toEqual([
       expect.stringContaining("Refused host"),
@@ -67,10 +69,17 @@ describe("EnvironmentPage", () => {
 
   it("says when an environment is not isolated, or its host cannot be asked", async () => {
     const { fake } = openEnvironment();
-    fake.on("hostAgent:isolation", () => ({ available: true, network: null, runtime: "runc", egress: null }));
+    fake.on("hostAgent:isolation", () => ({
+      available: true,
+      network: null,
+      runtime: "runc",
+      egressAllowlist: [],
+      egress: null,
+    }));
     const card = await screen.findByRole("region", { name: "Isolation" });
     expect(await within(card).findByText("Shared: not isolated")).toBeInTheDocument();
     expect(card).toHaveTextContent("no proxy");
+    expect(card).toHaveTextContent("nothing outside");
   });
 
   it("shows the environment, its dev server and its timeline", async () => {

@@ -46,7 +46,7 @@ function IsolationBody({ isolation, error }: { isolation: Isolation | null; erro
   if (error) return <p className="form-error">{error}</p>;
   if (!isolation) return <div className="skeleton-row" role="status" aria-label="Asking the host" />;
   if (!isolation.available) return <p className="muted">{isolation.error}</p>;
-  const { network, runtime, egress } = isolation;
+  const { network, runtime, egress, egressAllowlist } = isolation;
   return (
     <>
       <dl className="kv">
@@ -62,6 +62,10 @@ function IsolationBody({ isolation, error }: { isolation: Isolation | null; erro
         </dd>
         <dt>Runtime</dt>
         <dd>{runtime === "runsc" ? "gVisor (runsc)" : runtime}</dd>
+        <dt>May reach</dt>
+        <dd>
+          {egressAllowlist.length > 0 ? <span className="mono">{egressAllowlist.join(", ")}</span> : "nothing outside"}
+        </dd>
         <dt>Egress</dt>
         <dd>{egress ? `${egress.allowed} allowed, ${egress.denied} denied` : "no proxy"}</dd>
       </dl>
