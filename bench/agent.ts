@@ -64,8 +64,11 @@ const api = (url: string, path: string, body?: unknown) =>
     body: body === undefined ? undefined : JSON.stringify(body),
   });
 
-async function rawCreateStart(i: number) {
-  const config = loadConfig({ API_SECRET: SECRET, PUBLISH_ADDRESS: "127.0.0.1", CONTAINER_NETWORK: "bridge" });
+/** An internal network made once for the raw baseline of what the engine alone charges for one. */
+const RAW_INTERNAL_NETWORK = "bench-raw-internal";
+
+async function rawCreateStart(i: number, network = "bridge") {
+  const config = loadConfig({ API_SECRET: SECRET, PUBLISH_ADDRESS: "127.0.0.1", CONTAINER_NETWORK: network });
   const req = CreateContainerRequest.parse({ name: `bench-raw-${i}` });
   const options = buildCreateOptions({
     id: `bench-raw-${i}-${Date.now()}`,
@@ -135,7 +138,12 @@ async function main() {
       }),
     );
   }
-  const results: Record<string, number[]> = { rawCreate: [], rawExec: [] };
+  await docker
+    .getNetwork(RAW_INTERNAL_NETWORK)
+    .remove()
+    .catch(() => undefined);
+  await docker.createNetwork({ Name: RAW_INTERNAL_NETWORK, Internal: true });
+  const results: Record<string, number[]> = { rawCreate: [], rawInternalCreate: [], rawExec: [] };
   for (const a of AGENTS) results[`${a.name}Create`] = [];
   for (const a of AGENTS) results[`${a.name}Exec`] = [];
   try {
@@ -147,6 +155,9 @@ async function main() {
       const raw = await rawCreateStart(i);
       results.rawCreate!.push(raw.ms);
       await raw.cleanup();
+      const rawInternal = await rawCreateStart(i, RAW_INTERNAL_NETWORK);
+      results.rawInternalCreate!.push(rawInternal.ms);
+      await rawInternal.cleanup();
       for (const [n, a] of AGENTS.entries()) {
         const viaAgent = await agentCreateStart(agentUrl(n), i);
         results[`${a.name}Create`]!.push(viaAgent.ms);
@@ -169,6 +180,10 @@ async function main() {
     for (const [n] of AGENTS.entries()) await api(agentUrl(n), `/api/containers/${execIds[n]}`);
   } finally {
     for (const agent of agents) agent.kill("SIGTERM");
+    await docker
+      .getNetwork(RAW_INTERNAL_NETWORK)
+      .remove()
+      .catch(() => undefined);
   }
 
   const ratio = (a: number[], b: number[]) => ({
@@ -180,6 +195,11 @@ async function main() {
   for (const op of ["Create", "Exec"]) {
     ratios[`shared/raw ${op}`] = ratio(results[`shared${op}`]!, results[`raw${op}`]!);
     ratios[`isolated/shared ${op}`] = ratio(results[`isolated${op}`]!, results[`shared${op}`]!);
+    if (op === "Create") {
+      // What the engine alone charges for an internal network, and what the agent adds to that.
+      ratios["raw internal/raw Create"] = ratio(results.rawInternalCreate!, results.rawCreate!);
+      ratios["isolated/raw internal Create"] = ratio(results.isolatedCreate!, results.rawInternalCreate!);
+    }
     if (results[`isolatedRunsc${op}`]) {
       ratios[`runsc/runc ${op}`] = ratio(results[`isolatedRunsc${op}`]!, results[`isolated${op}`]!);
     }
