@@ -12,6 +12,14 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+/** A configured deployment whose agent does not answer (nothing listens on port 9). */
+function stubUnreachableAgent() {
+  vi.stubEnv("DOCKER_HOST_URL", "http://127.0.0.1:9");
+  vi.stubEnv("DOCKER_API_SECRET", "x".repeat(40));
+  vi.stubEnv("DOCKER_CALLBACK_SECRET", "y".repeat(20));
+  vi.stubEnv("CONVEX_SITE_URL", "http://127.0.0.1:10");
+}
+
 async function requested(t: ReturnType<typeof setupTest>) {
   const alice = t.withIdentity(ALICE);
   const repoId = await alice.mutation(api.repos.setRuntime, { owner: "acme", name: "shop", runtime: "docker" });
@@ -32,10 +40,7 @@ describe("hostAgent actions", () => {
 
   it("record a clear error when the agent is down", async () => {
     vi.useFakeTimers({ toFake: ["Date"] });
-    vi.stubEnv("DOCKER_HOST_URL", "http://127.0.0.1:9");
-    vi.stubEnv("DOCKER_API_SECRET", "x".repeat(40));
-    vi.stubEnv("DOCKER_CALLBACK_SECRET", "y".repeat(20));
-    vi.stubEnv("CONVEX_SITE_URL", "http://127.0.0.1:10");
+    stubUnreachableAgent();
     const t = setupTest();
     const id = await requested(t);
     await t.action(internal.hostAgent.setupEnvironment, { containerId: id });
@@ -55,10 +60,7 @@ describe("hostAgent.health", () => {
   });
 
   it("reports an agent that is down as unreachable, and needs a signed-in user", async () => {
-    vi.stubEnv("DOCKER_HOST_URL", "http://127.0.0.1:9");
-    vi.stubEnv("DOCKER_API_SECRET", "x".repeat(40));
-    vi.stubEnv("DOCKER_CALLBACK_SECRET", "y".repeat(20));
-    vi.stubEnv("CONVEX_SITE_URL", "http://127.0.0.1:10");
+    stubUnreachableAgent();
     const t = setupTest();
     const health = await t.withIdentity(ALICE).action(api.hostAgent.health, {});
     expect(health.reachable).toBe(false);
@@ -70,10 +72,7 @@ describe("hostAgent.health", () => {
 describe("hostAgent.isolation", () => {
   it("answers only for the user's own environments, and an unreachable agent as unavailable", async () => {
     vi.useFakeTimers({ toFake: ["Date"] });
-    vi.stubEnv("DOCKER_HOST_URL", "http://127.0.0.1:9");
-    vi.stubEnv("DOCKER_API_SECRET", "x".repeat(40));
-    vi.stubEnv("DOCKER_CALLBACK_SECRET", "y".repeat(20));
-    vi.stubEnv("CONVEX_SITE_URL", "http://127.0.0.1:10");
+    stubUnreachableAgent();
     const t = setupTest();
     const id = await requested(t);
     const mine = await t.withIdentity(ALICE).action(api.hostAgent.isolation, { containerId: id });

@@ -54,11 +54,20 @@ export class Isolation {
     await Promise.all(hostPorts.map((p) => this.forwarder.close(p)));
   }
 
-  /** After the container is gone: ports, proxy and network. */
+  /**
+   * After the container is gone: ports, proxy and network. Each step is tried whatever the one
+   * before did, and a failure is logged, not thrown: the caller's own error (a failed create)
+   * stays the one reported, and the host ports are released either way.
+   */
   async teardown(id: string, hostPorts: number[]): Promise<void> {
-    await this.closePorts(hostPorts);
-    await this.proxy.close(id);
-    await this.networks.release(id);
+    const steps: Array<[string, () => Promise<void>]> = [
+      ["port forwards", () => this.closePorts(hostPorts)],
+      ["egress proxy", () => this.proxy.close(id)],
+      ["network", () => this.networks.release(id)],
+    ];
+    for (const [what, step] of steps) {
+      await step().catch((err: Error) => this.logger.error({ id, err: err.message }, `teardown of the ${what} failed`));
+    }
   }
 
   /** At start-up: serve every existing environment again; remove networks left without one. */
