@@ -309,6 +309,7 @@ export class EgressProxy {
       this.logger.error({ environment: envId, host: target.host, err: (err as Error).message }, "egress: no leaf cert");
       return endRaw(client, 502, "interception_failed");
     }
+    if (client.destroyed) return; // the client left while its certificate was made
     client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
     if (head.length) client.unshift(head);
     const tls = new TLSSocket(client, { isServer: true, key: pair.key, cert: pair.cert });
