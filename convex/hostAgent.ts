@@ -21,10 +21,43 @@ import { api, internal } from "./_generated/api";
 import type { Doc, Id } from "./_generated/dataModel";
 import { internalAction, type ActionCtx } from "./_generated/server";
 import { readAgentEnv } from "./agentEnv";
-import { HEALTH_TIMEOUT_MS, ORPHAN_GRACE_MS } from "./limits";
+import { AGENT_REQUEST_TIMEOUT_MS, AGENT_RESPONSE_MAX_BYTES, HEALTH_TIMEOUT_MS, ORPHAN_GRACE_MS } from "./limits";
 import { userAction } from "./users";
 
 class AgentError extends Error {}
+
+/**
+ * The agent's answer as JSON, read up to AGENT_RESPONSE_MAX_BYTES; null when it is not JSON or
+ * says more than that. Every agent call goes through here, and none follows a redirect: the
+ * agent never sends one, so one would be somebody else's answer.
+ */
+async function readJson(res: Response): Promise<unknown> {
+  const reader = res.body?.getReader();
+  if (!reader) return null;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > AGENT_RESPONSE_MAX_BYTES) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return null;
+  }
+}
 
 async function call<S extends z.ZodType>(
   method: string,
@@ -39,11 +72,13 @@ async function call<S extends z.ZodType>(
       method,
       headers: { authorization: `Bearer ${env.apiSecret}`, "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
+      redirect: "error",
+      signal: AbortSignal.timeout(AGENT_REQUEST_TIMEOUT_MS),
     });
   } catch (err) {
     throw new AgentError(`The Docker host agent at ${env.url} is not reachable (${String(err)})`);
   }
-  const json: unknown = await res.json().catch(() => null);
+  const json = await readJson(res);
   if (!res.ok) {
     const parsed = ErrorResponse.safeParse(json);
     throw new AgentError(
@@ -200,8 +235,8 @@ export const health = userAction({
     }
     try {
       // /health answers 503 with the same body when Docker is down: read it either way.
-      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
-      const parsed = HealthResponse.safeParse(await res.json().catch(() => null));
+      const res = await fetch(`${url}/health`, { redirect: "error", signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
+      const parsed = HealthResponse.safeParse(await readJson(res));
       if (!parsed.success) return { reachable: false as const, error: `${url}/health answered ${res.status}` };
       return { reachable: true as const, ...parsed.data };
     } catch (err) {

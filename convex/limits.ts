@@ -12,6 +12,9 @@ export const POOL_BOUNDS = { targetSize: { min: 0, max: 50 }, maxCreating: { min
 
 /** How long the dashboard's host-health check waits for the agent's /health. */
 export const HEALTH_TIMEOUT_MS = 5_000;
+/** How long any other agent call may take (a create waits for Docker), and how much it may say. */
+export const AGENT_REQUEST_TIMEOUT_MS = 2 * 60_000;
+export const AGENT_RESPONSE_MAX_BYTES = 4 * 1024 * 1024;
 /** Environments in use are counted up to this many per status for the pool page. */
 export const IN_USE_COUNT_CAP = 500;
 

@@ -78,7 +78,7 @@ trap 'exit 143' TERM
 # Waits for a URL to answer HTTP at all (any status), while every part is still running.
 wait_http() {
   local deadline=$((SECONDS + READY_TIMEOUT_S))
-  until node -e 'fetch(process.argv[1], { signal: AbortSignal.timeout(2000) }).then(() => process.exit(0), () => process.exit(1))' "$1"; do
+  until node -e 'fetch(process.argv[1], { redirect: "manual", signal: AbortSignal.timeout(2000) }).then(() => process.exit(0), () => process.exit(1))' "$1"; do
     for pid in "${pids[@]}" $convex_pid; do kill -0 "$pid" 2>/dev/null || return 1; done
     [ "$SECONDS" -lt "$deadline" ] || return 1
     sleep 0.3

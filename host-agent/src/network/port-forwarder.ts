@@ -11,6 +11,11 @@ import type { Logger } from "../lib/logger.js";
 
 /** A connection to the container that does not open within this is dropped. */
 const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * An open connection may sit idle for hours (a dev server's hot-reload socket), so it has no idle
+ * limit; TCP keepalive probes after this long instead, and a peer that has vanished is dropped.
+ */
+const KEEPALIVE_MS = 60_000;
 
 export type Forward = { hostPort: number; targetIp: string; targetPort: number };
 
@@ -52,10 +57,6 @@ export class PortForwarder {
     await Promise.all([...this.servers.keys()].map((p) => this.close(p)));
   }
 
-  isOpen(hostPort: number): boolean {
-    return this.servers.has(hostPort);
-  }
-
   private pipe(client: Socket, f: Forward, sockets: Set<Socket>) {
     const upstream = createConnection({ host: f.targetIp, port: f.targetPort, timeout: CONNECT_TIMEOUT_MS });
     sockets.add(client);
@@ -68,6 +69,8 @@ export class PortForwarder {
     };
     // The connect timeout only guards the connect: an idle dev server connection may stay open.
     upstream.once("connect", () => upstream.setTimeout(0));
+    client.setKeepAlive(true, KEEPALIVE_MS);
+    upstream.setKeepAlive(true, KEEPALIVE_MS);
     upstream.once("timeout", end);
     client.on("error", end);
     upstream.on("error", end);

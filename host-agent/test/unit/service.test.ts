@@ -10,12 +10,17 @@ import { createLogger } from "../../src/lib/logger.js";
 import { FakeDocker } from "./fake-docker.js";
 import { exitedState, testConfig } from "./fixtures.js";
 
+/** A service on the fake engine, not yet reconciled; no isolation (that needs a real engine). */
+function newService(docker: FakeDocker) {
+  const config = testConfig();
+  const ports = new PortAllocator(config.portRange);
+  return { ports, service: new ContainerService(docker, ports, config, createLogger("silent"), null) };
+}
+
 async function setup(prepare: (docker: FakeDocker) => void = () => {}) {
   const docker = new FakeDocker();
   prepare(docker);
-  const config = testConfig();
-  const ports = new PortAllocator(config.portRange);
-  const service = new ContainerService(docker, ports, config, createLogger("silent"), null);
+  const { ports, service } = newService(docker);
   await service.reconcile();
   return { docker, ports, service };
 }
@@ -46,14 +51,7 @@ const seededLabels = (id: string, hostPorts: number[]) =>
 describe("ContainerService.reconcile", () => {
   it("refuses to create before it has read the held ports from Docker", async () => {
     const docker = new FakeDocker();
-    const config = testConfig();
-    const service = new ContainerService(
-      docker,
-      new PortAllocator(config.portRange),
-      config,
-      createLogger("silent"),
-      null,
-    );
+    const { service } = newService(docker);
     const err = await rejection(service.create(req()));
     expect(err.code).toBe("docker_unavailable");
     expect(docker.calls).toEqual([]);
@@ -72,9 +70,7 @@ describe("ContainerService.reconcile", () => {
     const docker = new FakeDocker();
     docker.seed("artie-broken", { ...seededLabels("broken", [10000]), "artie.ports": "not json" });
     docker.seed("someone-else", { "com.example": "x" });
-    const config = testConfig();
-    const ports = new PortAllocator(config.portRange);
-    const service = new ContainerService(docker, ports, config, createLogger("silent"), null);
+    const { ports, service } = newService(docker);
     expect(await service.reconcile()).toBe(1);
     expect(ports.heldCount).toBe(0);
   });
@@ -84,14 +80,7 @@ describe("ContainerService.reconcile", () => {
     onTestFinished(() => void vi.useRealTimers());
     const docker = new FakeDocker();
     docker.unreachable = true;
-    const config = testConfig();
-    const service = new ContainerService(
-      docker,
-      new PortAllocator(config.portRange),
-      config,
-      createLogger("silent"),
-      null,
-    );
+    const { service } = newService(docker);
     let ready = false;
     const done = service.reconcileUntilReady(new AbortController().signal).then(() => (ready = true));
     await vi.advanceTimersByTimeAsync(RECONCILE_RETRY_MS * 3);
@@ -108,14 +97,7 @@ describe("ContainerService.reconcile", () => {
     onTestFinished(() => void vi.useRealTimers());
     const docker = new FakeDocker();
     docker.unreachable = true;
-    const config = testConfig();
-    const service = new ContainerService(
-      docker,
-      new PortAllocator(config.portRange),
-      config,
-      createLogger("silent"),
-      null,
-    );
+    const { service } = newService(docker);
     const stop = new AbortController();
     const done = service.reconcileUntilReady(stop.signal);
     stop.abort();
