@@ -246,6 +246,14 @@ export const BranchName = z
     "must be a valid git branch name",
   );
 
+/** A command as an argv array, run with no shell in between. */
+export const Argv = z.array(z.string().max(4096)).min(1).max(64);
+
+/** A tenant (team) id: lower-case letters, digits, `_` and `-`, as Convex ids and names are. */
+export const TenantName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "must be 1-64 lower-case letters, digits, '_' or '-'");
+
 /** The phases a setup reports, in order; `error` can follow any of them. Defined once. */
 export const SETUP_PHASES = ["cloning", "installing", "starting", "ready", "error"] as const;
 export const SetupPhase = z.enum(SETUP_PHASES);
@@ -266,7 +274,16 @@ export const SetupRequest = z.strictObject({
   buildMainImage: z.boolean().default(false),
   envVars: z.record(EnvKey, z.string().max(65536)).default({}),
   /** The dev server's argv; defaults to `<package manager> run dev`. */
-  devCommand: z.array(z.string().max(4096)).min(1).max(64).optional(),
+  devCommand: Argv.optional(),
+  /** The install's argv; defaults to the lockfile's package manager (see setup/install.ts). */
+  installCommand: Argv.optional(),
+  /** The image to set up from when the repo has no main image; defaults to the container's. */
+  image: ImageRef.optional(),
+  /**
+   * Who shares caches that hold code (dependency volumes, main images): the control plane sends
+   * the team's id, so two teams never share them. A direct caller that omits it gets `default`.
+   */
+  tenant: TenantName.default("default"),
 });
 export type SetupRequest = z.input<typeof SetupRequest>;
 

@@ -253,4 +253,19 @@ describe("SetupRequest", () => {
     expect(result.success).toBe(false);
     expect(result.error!.issues[0]!.message).toMatch(/at least 16 characters: it is the key that signs the callbacks/);
   });
+
+  it("gives a caller that names no tenant the default one, and takes a team id as one", () => {
+    expect(SetupRequest.parse(body).tenant).toBe("default");
+    expect(SetupRequest.parse({ ...body, tenant: "k17a2b3c4d5e6f7g8h9j0" }).tenant).toBe("k17a2b3c4d5e6f7g8h9j0");
+  });
+
+  it.each(["", "Acme", "../x", "a/b", "-x", "x".repeat(65)])("refuses the tenant %j", (tenant) => {
+    expect(SetupRequest.safeParse({ ...body, tenant }).success).toBe(false);
+  });
+
+  it("takes an install command and a base image, refusing an empty argv", () => {
+    const parsed = SetupRequest.parse({ ...body, installCommand: ["npm", "ci"], image: "node:24-slim" });
+    expect(parsed).toMatchObject({ installCommand: ["npm", "ci"], image: "node:24-slim" });
+    expect(SetupRequest.safeParse({ ...body, installCommand: [] }).success).toBe(false);
+  });
 });

@@ -1,0 +1,55 @@
+/**
+ * The `starting` phase: run the dev server (its output goes on to the container log after
+ * ready) and wait until the environment's published port answers HTTP.
+ */
+import { DEV_SERVER_POLL_MS, WORKSPACE_DIR, type Config } from "../config.js";
+import type { ContainerService } from "../containers/service.js";
+import { tagEnv } from "../containers/exec-tag.js";
+import type { ContainerIO, LineTail } from "./container-io.js";
+import type { Workspace } from "./clone.js";
+import { envList, type Setup } from "./setup-request.js";
+import { SetupError } from "./setup-error.js";
+
+export type DevServerDeps = { config: Config; containers: ContainerService; io: ContainerIO };
+
+/** Starts the dev server and answers its host port once it answers there. */
+export async function startDevServer(
+  d: DevServerDeps,
+  id: string,
+  req: Setup,
+  w: Workspace,
+  tag: string,
+  tail: LineTail,
+): Promise<number> {
+  const { io, config } = d;
+  const details = await d.containers.get(id);
+  const { containerPort, hostPort } = details.ports[0]!;
+  const argv = req.devCommand ?? [w.deps.manager, "run", "dev"];
+  const env = envList(req, [`PORT=${containerPort}`, "HOST=0.0.0.0", tagEnv(tag)]);
+  const { done } = await io.startLogged(w.dockerId, "dev", argv, { env, workdir: WORKSPACE_DIR, tail });
+  let exited: number | null | undefined;
+  void done.then((code) => (exited = code));
+  const host = config.publishAddress === "0.0.0.0" ? "127.0.0.1" : config.publishAddress;
+  const deadline = Date.now() + config.setup.startTimeoutMs;
+  while (Date.now() < deadline) {
+    if (exited !== undefined)
+      throw new SetupError(
+        `The dev server (${argv.join(" ")}) exited with code ${exited} before it answered on port ${containerPort}.`,
+      );
+    if (await answers(`http://${host}:${hostPort}/`)) return hostPort;
+    await new Promise((r) => setTimeout(r, DEV_SERVER_POLL_MS));
+  }
+  throw new SetupError(
+    `The dev server (${argv.join(" ")}) did not answer on port ${containerPort} within ${Math.round(config.setup.startTimeoutMs / 1000)} s. It must listen on 0.0.0.0 and the port in $PORT.`,
+  );
+}
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+    await res.body?.cancel();
+    return true;
+  } catch {
+    return false;
+  }
+}
