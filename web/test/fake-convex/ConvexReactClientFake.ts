@@ -4,10 +4,22 @@
  * `connectionState` and auth, with one addition the original lacks: `setQuery` pushes a new
  * result to every watcher, the way a live Convex subscription does, so a test can change the
  * data under a mounted page and see it re-render without a reload.
+ *
+ * With a backend (`setBackend`), whatever has no `setQuery` result or `on` handler runs there
+ * instead: the browser tests put the real Convex functions behind it (convex-test in the test
+ * process, see web/test/browser/helpers/convex-bridge.ts). Every watched query is asked again
+ * after each mutation or action, and on `refresh()`, which is how a live subscription looks
+ * from the page.
  */
 import { getFunctionName, type FunctionReference } from "convex/server";
 
 type Handler = (args: Record<string, unknown>) => unknown;
+/** Runs a function on a real backend; rejects with the error the function threw. */
+export type Backend = (
+  kind: "query" | "mutation" | "action",
+  name: string,
+  args: Record<string, unknown>,
+) => Promise<unknown>;
 type Ref = FunctionReference<"query" | "mutation" | "action"> | string;
 export type Call = { kind: "mutation" | "action"; name: string; args: Record<string, unknown> };
 
@@ -36,6 +48,9 @@ export class ConvexReactClientFake {
   private handlers = new Map<string, Handler>();
   private connected = true;
   private connectionListeners = new Set<() => void>();
+  private backend: Backend | null = null;
+  /** Queries the backend answers, by key: name and args, for asking again. */
+  private backed = new Map<string, { name: string; args: Record<string, unknown> }>();
 
   /**
    * What a query returns: for any args, or only for `args`. `undefined` means still loading; an
@@ -57,6 +72,29 @@ export class ConvexReactClientFake {
     return this.calls.filter((c) => c.name === name).map((c) => c.args);
   }
 
+  /** Sends everything the test has not answered itself to `backend`. */
+  setBackend(backend: Backend): void {
+    this.backend = backend;
+  }
+
+  /** Asks the backend again for every watched query it answers, and pushes what changed. */
+  async refresh(): Promise<void> {
+    await Promise.all([...this.backed.values()].map(({ name, args }) => this.fetchQuery(name, args)));
+  }
+
+  private async fetchQuery(name: string, args: Record<string, unknown>): Promise<void> {
+    const key = keyOf(name, args);
+    let value: unknown;
+    try {
+      value = await this.backend!("query", name, args);
+    } catch (err) {
+      value = err instanceof Error ? err : new Error(String(err));
+    }
+    if (JSON.stringify(value) === JSON.stringify(this.results.get(key))) return;
+    this.results.set(key, value);
+    this.watchers.get(key)?.forEach((cb) => cb());
+  }
+
   setConnected(connected: boolean): void {
     this.connected = connected;
     this.connectionListeners.forEach((cb) => cb());
@@ -75,6 +113,10 @@ export class ConvexReactClientFake {
         const set = this.watchers.get(key) ?? new Set();
         set.add(cb);
         this.watchers.set(key, set);
+        if (this.backend && !this.results.has(name) && !this.backed.has(key)) {
+          this.backed.set(key, { name, args: args ?? {} });
+          void this.fetchQuery(name, args ?? {});
+        }
         return () => set.delete(cb);
       },
       journal: () => undefined,
@@ -93,6 +135,11 @@ export class ConvexReactClientFake {
     const name = nameOf(ref);
     this.calls.push({ kind, name, args });
     const handler = this.handlers.get(name);
+    if (!handler && this.backend) {
+      const done = this.backend(kind, name, args);
+      // A failed call changes nothing, but a successful one may have changed any query.
+      return done.finally(() => this.refresh());
+    }
     // Asynchronous like the real client, and a handler that throws becomes a rejection.
     return Promise.resolve().then(() => (handler ? handler(args) : null));
   }

@@ -5,6 +5,7 @@
  * exposes on `window`.
  */
 import type { ConvexReactClient } from "convex/react";
+import { ConvexError, type Value } from "convex/values";
 import { createRoot } from "react-dom/client";
 import { Root } from "../../../src/Root";
 import "../../../src/styles/global.css";
@@ -13,9 +14,12 @@ import { SIGNED_IN } from "../../fake-convex/fixtures";
 
 type Bridge = {
   fake: ConvexReactClientFake;
+  /** Exposed by a test that puts the real Convex functions behind the page (convex-bridge.ts). */
+  convexBridge?: (kind: string, name: string, args: Record<string, unknown>) => Promise<BridgeAnswer>;
   mintStream?: (args: Record<string, unknown>) => Promise<unknown>;
   hostHealth?: () => Promise<unknown>;
 };
+type BridgeAnswer = { ok: true; value: unknown } | { ok: false; message: string; data?: Value };
 const w = window as unknown as Bridge;
 
 const fake = new ConvexReactClientFake();
@@ -26,6 +30,15 @@ fake.on("streams:open", (args) => {
   return w.mintStream(args);
 });
 fake.on("hostAgent:health", () => w.hostHealth?.() ?? { reachable: false, error: "no agent in this test" });
+const bridge = w.convexBridge;
+if (bridge) {
+  fake.setBackend(async (kind, name, args) => {
+    const answer = await bridge(kind, name, args);
+    if (answer.ok) return answer.value;
+    // Rebuilt as the real client throws it, so the pages show the function's own message.
+    throw answer.data === undefined ? new Error(answer.message) : new ConvexError(answer.data);
+  });
+}
 w.fake = fake;
 
 createRoot(document.getElementById("root")!).render(<Root client={fake as unknown as ConvexReactClient} />);
