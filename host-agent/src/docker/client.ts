@@ -91,9 +91,14 @@ export class DockerClient {
     this.logger.info({ tag }, "docker built");
   }
 
-  /** Creates a named volume if missing; Docker answers an existing one with itself. */
-  async ensureVolume(name: string, labels: Record<string, string>): Promise<void> {
-    await this.api.createVolume({ Name: name, Labels: labels });
+  /**
+   * Creates a named volume if missing; Docker answers an existing one with itself (labels are
+   * immutable, so an existing volume keeps its own). Returns the labels the volume has.
+   */
+  async ensureVolume(name: string, labels: Record<string, string>): Promise<Record<string, string>> {
+    this.logger.info({ volume: name }, "docker volume create");
+    const volume = (await this.api.createVolume({ Name: name, Labels: labels })) as { Labels?: Record<string, string> };
+    return volume.Labels ?? {};
   }
 
   /** The OCI runtimes the engine knows (`runc`, and `runsc` once gVisor is registered). */
