@@ -90,6 +90,7 @@ describe("a private repository", () => {
     const c = await createContainer(api(), { image: NODE_IMAGE });
     expect((await setup(c.id, { githubToken: TOKEN, buildMainImage: true })).status).toBe(202);
     await receiver.waitFor(() => mine(c.id).some((r) => r.body.mainImage || r.body.phase === "error"), 120_000);
+    expect(mine(c.id).find((r) => r.body.phase === "error")?.body.error).toBeUndefined();
     expect(mine(c.id).map((r) => r.body.phase)).toEqual(["cloning", "installing", "starting", "ready", "ready"]);
     const page = (await (await fetch(`http://127.0.0.1:${c.hostPort}/`)).json()) as Record<string, unknown>;
     expect(page).toMatchObject({ message: "private main" });
@@ -159,7 +160,7 @@ describe("a private repository", () => {
     } finally {
       release();
     }
-    expect((await finish(tokened.id)).phase).toBe("ready");
+    expect((await finish(tokened.id)).error).toBeUndefined();
   });
 });
 

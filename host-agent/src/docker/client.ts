@@ -97,7 +97,9 @@ export class DockerClient {
    */
   async ensureVolume(name: string, labels: Record<string, string>): Promise<Record<string, string>> {
     this.logger.info({ volume: name }, "docker volume create");
-    const volume = (await this.api.createVolume({ Name: name, Labels: labels })) as { Labels?: Record<string, string> };
+    await this.api.createVolume({ Name: name, Labels: labels });
+    // dockerode answers a create with a handle, not the volume: its labels need an inspect.
+    const volume = (await this.api.getVolume(name).inspect()) as { Labels?: Record<string, string> | null };
     return volume.Labels ?? {};
   }
 
