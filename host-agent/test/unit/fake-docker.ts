@@ -95,6 +95,7 @@ export class FakeDocker extends DockerClient {
 
   override async ensureVolume(name: string, labels: Record<string, string>): Promise<Record<string, string>> {
     await this.reachable();
+    this.calls.push(`volume ${name}`);
     if (!this.volumes.has(name)) this.volumes.set(name, labels);
     return this.volumes.get(name)!;
   }
