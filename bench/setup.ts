@@ -21,6 +21,7 @@ import Docker from "dockerode";
 import { startReceiver, type Receiver } from "../host-agent/test/helpers/callback-receiver.js";
 import { fixtureRoot } from "../host-agent/test/helpers/fixture-repo.js";
 import { startAgentProcess, writeReport } from "./lib.js";
+import { mainImageTag } from "../host-agent/src/setup/artifact-names.js";
 
 const { values } = parseArgs({
   options: {
@@ -126,7 +127,7 @@ async function runScenarios(
     for (const id of created) await api(url, "DELETE", `/api/containers/${id}`).catch(() => undefined);
     for (const repo of repos)
       await docker
-        .getImage(`${repo.replace("/", "-")}:main`)
+        .getImage(mainImageTag("default", repo))
         .remove({ force: true })
         .catch(() => undefined);
   }

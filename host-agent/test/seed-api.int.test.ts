@@ -8,9 +8,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ContainerDetails, ExecResponse, LogEvent } from "../src/api/contract.js";
+import { mainImageTag } from "../src/setup/artifact-names.js";
 import { startTestAgent, TEST_SECRET } from "./helpers/agent.js";
 import { startReceiver, type Receiver } from "./helpers/callback-receiver.js";
-import { docker } from "./helpers/docker.js";
+import { docker, removeRepoArtifacts } from "./helpers/docker.js";
 import { fixtureRoot, type FixtureRoot } from "./helpers/fixture-repo.js";
 import { NODE_IMAGE } from "./helpers/images.js";
 import { readSse } from "./helpers/sse.js";
@@ -56,17 +57,12 @@ afterAll(async () => {
   await agent?.close();
   await receiver?.close();
   await fixtures?.dispose();
+  await removeRepoArtifacts("owner/repo");
+  // The seed's create example names its volume itself.
   await docker
-    .getImage("owner-repo:main")
-    .remove({ force: true })
+    .getVolume("owner-repo-node_modules")
+    .remove()
     .catch(() => undefined);
-  for (const v of (await docker.listVolumes()).Volumes ?? []) {
-    if (v.Name.startsWith("owner-repo-node_modules"))
-      await docker
-        .getVolume(v.Name)
-        .remove()
-        .catch(() => undefined);
-  }
 });
 
 describe("the seed's Management API examples, as written", () => {
@@ -147,7 +143,7 @@ describe("the seed's Management API examples, as written", () => {
     expect(errored(receiver.received)?.body.error).toBeUndefined();
     expect(receiver.received.every((r) => r.validSignature)).toBe(true);
     expect(receiver.received.map((r) => r.body.phase)).toEqual(["cloning", "installing", "starting", "ready", "ready"]);
-    expect(withImage(receiver.received)!.body.mainImage).toMatchObject({ tag: "owner-repo:main" });
+    expect(withImage(receiver.received)!.body.mainImage).toMatchObject({ tag: mainImageTag("default", "owner/repo") });
     // envVars reach the dev server's environment (an exec gets only what it asks for).
     const devEnv = ExecResponse.parse(
       await (

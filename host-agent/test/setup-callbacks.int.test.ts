@@ -10,12 +10,14 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { client, createContainer, freePort, spawnAgent, startTestAgent, testEnv } from "./helpers/agent.js";
 import { startReceiver } from "./helpers/callback-receiver.js";
-import { docker } from "./helpers/docker.js";
+import { docker, removeRepoArtifacts } from "./helpers/docker.js";
 import { fixtureRoot, type FixtureRoot } from "./helpers/fixture-repo.js";
 import { NODE_IMAGE } from "./helpers/images.js";
+import { mainImageTag } from "../src/setup/artifact-names.js";
 
 const SECRET = "callback-secret-0123456789";
 const REPO = "acme/tools";
+const MAIN_TAG = mainImageTag("default", REPO);
 const FAKE_TOKEN = "ghp_FAKEtoken0123456789abcdefLEAKCHECK";
 let fixtures: FixtureRoot;
 
@@ -25,10 +27,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await fixtures?.dispose();
-  await docker
-    .getImage("acme-tools:main")
-    .remove({ force: true })
-    .catch(() => undefined);
+  await removeRepoArtifacts(REPO);
 });
 
 const agentEnv = (extra: Record<string, string> = {}) => ({
@@ -173,9 +172,9 @@ describe("the GitHub token", () => {
         image: await execOut([
           "sh",
           "-c",
-          "docker save acme-tools:main | tar -xO 2>/dev/null | grep -a -c ghp_FAKE || true",
+          `docker save ${MAIN_TAG} | tar -xO 2>/dev/null | grep -a -c ghp_FAKE || true`,
         ]),
-        imageInspect: JSON.stringify(await docker.getImage("acme-tools:main").inspect()),
+        imageInspect: JSON.stringify(await docker.getImage(MAIN_TAG).inspect()),
       };
       for (const [where, text] of Object.entries(places)) expect(text, where).not.toContain(FAKE_TOKEN);
       expect(places.image!.trim()).toBe("0");

@@ -7,17 +7,20 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestAgent } from "./helpers/agent.js";
 import { startReceiver, type Receiver } from "./helpers/callback-receiver.js";
 import { fixtureRoot, type FixtureRoot } from "./helpers/fixture-repo.js";
-import { docker } from "./helpers/docker.js";
+import { docker, removeRepoArtifacts } from "./helpers/docker.js";
 import { NODE_IMAGE } from "./helpers/images.js";
 import { TEST_SECRET, createContainer } from "./helpers/agent.js";
 import { readSse } from "./helpers/sse.js";
 import { LogEvent } from "../src/api/contract.js";
+import { mainImageTag } from "../src/setup/artifact-names.js";
 
 const SECRET = "callback-secret-0123456789";
 let fixtures: FixtureRoot;
 let receiver: Receiver;
 let agent: Awaited<ReturnType<typeof startTestAgent>>;
 const REPO = "acme/shop";
+/** Setups here name no tenant: the agent's default. */
+const MAIN_TAG = mainImageTag("default", REPO);
 
 beforeAll(async () => {
   fixtures = await fixtureRoot();
@@ -39,10 +42,7 @@ afterAll(async () => {
   await agent?.close();
   await receiver?.close();
   await fixtures?.dispose();
-  await docker
-    .getImage("acme-shop:main")
-    .remove({ force: true })
-    .catch(() => undefined);
+  await removeRepoArtifacts(REPO);
 });
 
 async function setup(id: string, body: Record<string, unknown>) {
@@ -93,9 +93,9 @@ describe("setup", () => {
       rs.find((r) => r.body.containerId === first.id && r.body.mainImage);
     const announced = withImage(await receiver.waitFor((rs) => withImage(rs) !== undefined))!;
     expect(phasesOf(first.id)).toEqual(["cloning", "installing", "starting", "ready", "ready"]);
-    expect(announced.body).toMatchObject({ phase: "ready", mainImage: { tag: "acme-shop:main" } });
+    expect(announced.body).toMatchObject({ phase: "ready", mainImage: { tag: MAIN_TAG } });
     expect(announced.body.mainImage?.buildMs).toBeGreaterThan(0);
-    const image = await docker.getImage("acme-shop:main").inspect();
+    const image = await docker.getImage(MAIN_TAG).inspect();
     expect(image.Config.Labels["artie.main-commit"]).toMatch(/^[0-9a-f]{40}$/);
 
     const warm = await createContainer(agent.api, { image: NODE_IMAGE });
@@ -103,7 +103,7 @@ describe("setup", () => {
     await receiver.waitFor(finished(warm.id));
     expect(phasesOf(warm.id)).toEqual(["cloning", "installing", "starting", "ready"]);
     const info = await docker.getContainer(`artie-${warm.id}`).inspect();
-    expect(info.Config.Image).toBe("acme-shop:main");
+    expect(info.Config.Image).toBe(MAIN_TAG);
     const logs = (await docker.getContainer(`artie-${warm.id}`).logs({ stdout: true, stderr: true })).toString();
     expect(logs).toMatch(/already installed/);
     const page = (await (await fetch(`http://127.0.0.1:${warm.hostPort}/`)).json()) as Record<string, unknown>;

@@ -144,7 +144,10 @@ export class ContainerService {
    * per repo and branch, and mounts cannot change on a running container). The ports stay held
    * throughout.
    */
-  async recreate(id: string, change: { image: string; volumeName: string }): Promise<string> {
+  async recreate(
+    id: string,
+    change: { image: string; volume: { name: string; labels: Record<string, string> } },
+  ): Promise<string> {
     const { dockerId, details } = await this.require(id);
     const info = await this.docker.inspect(dockerId);
     const h = info?.HostConfig;
@@ -152,7 +155,7 @@ export class ContainerService {
       id,
       name: details.name,
       ports: details.ports.map((p) => p.containerPort),
-      volumeName: change.volumeName,
+      volumeName: change.volume.name,
       pool: false,
       limits: h
         ? {
@@ -162,9 +165,14 @@ export class ContainerService {
           }
         : undefined,
     });
+    // Made here, with its labels, before the container that mounts it (Docker would otherwise
+    // make it bare). A volume of that name with other owners' labels is never mounted.
+    const { name, labels } = change.volume;
+    const found = await this.docker.ensureVolume(name, { ...labels, [LABEL.managed]: "true", [LABEL.volume]: name });
+    const mismatch = Object.entries(labels).find(([k, v]) => found[k] !== v);
+    if (mismatch) throw new Error(`volume ${name} exists with another ${mismatch[0]} label; not mounting it`);
     await this.docker.remove(dockerId);
     this.known.delete(id);
-    await this.docker.ensureVolume(change.volumeName, { [LABEL.managed]: "true", [LABEL.volume]: change.volumeName });
     // Same network, same address: the port forwards and the proxy stay as they are.
     const network = this.isolation ? await this.isolation.prepare(id) : null;
     const options = buildCreateOptions({

@@ -91,9 +91,16 @@ export class DockerClient {
     this.logger.info({ tag }, "docker built");
   }
 
-  /** Creates a named volume if missing; Docker answers an existing one with itself. */
-  async ensureVolume(name: string, labels: Record<string, string>): Promise<void> {
+  /**
+   * Creates a named volume if missing; Docker answers an existing one with itself (labels are
+   * immutable, so an existing volume keeps its own). Returns the labels the volume has.
+   */
+  async ensureVolume(name: string, labels: Record<string, string>): Promise<Record<string, string>> {
+    this.logger.info({ volume: name }, "docker volume create");
     await this.api.createVolume({ Name: name, Labels: labels });
+    // dockerode answers a create with a handle, not the volume: its labels need an inspect.
+    const volume = (await this.api.getVolume(name).inspect()) as { Labels?: Record<string, string> | null };
+    return volume.Labels ?? {};
   }
 
   /** The OCI runtimes the engine knows (`runc`, and `runsc` once gVisor is registered). */

@@ -1,17 +1,27 @@
 /**
  * The host-side git cache: one bare repository per repo under DATA_DIR/repo-cache/<owner>/<repo>.git,
- * cloned once and fetched before every use. Concurrent setups of one repo share a single fetch,
- * and every git command on a cache runs under that repo's lock: no two git processes ever work
- * on one cache at once. The cache's config holds the plain
+ * cloned once and fetched before every use. Every git command on a cache runs under that repo's
+ * lock: no two git processes ever work on one cache at once. The cache's config holds the plain
  * remote URL, never a token. Checkouts for containers are made from the cache into a temp dir
  * whose `origin` points at the plain remote.
+ *
+ * The cache authorizes each setup: every setup fetches with its own credential (concurrent
+ * setups share a fetch only when they present the same one, compared by hash; the token itself
+ * lives only as long as the call), so a setup whose credential the remote refuses ends in an
+ * error instead of reading what another setup fetched. A tokenless setup of a repo last fetched
+ * with a token first proves with `git ls-remote` that the remote answers it anonymously.
+ * What it leaves out: which branches or commits a token may read (a GitHub App token is per repo).
  */
-import { mkdir, mkdtemp, rename, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createHash } from "node:crypto";
 import { KeyedLock } from "../lib/keyed-lock.js";
-import { git } from "./git.js";
+import { git, isAuthFailure } from "./git.js";
+import { privateRepoError, tokenRefusedError } from "./setup-error.js";
+
+/** Written into a cache after each fetch: whether it was made with a token (`token`) or not. */
+const FETCHED_WITH_FILE = "artie-fetched-with";
 
 export type PackageManager = "npm" | "pnpm" | "yarn";
 
@@ -45,15 +55,44 @@ export class RepoCache {
   }
 
   /**
-   * Clones or fetches, once for all callers arriving while it runs. A caller that arrives after
-   * a fetch finished starts a new one: every setup sees the remote as of its own start.
+   * Clones or fetches, once for all callers with the same credential arriving while it runs. A
+   * caller that arrives after a fetch finished starts a new one: every setup sees the remote as
+   * of its own start, through its own credential. Git's refusals become SetupErrors saying why.
    */
   refresh(repo: string, token?: string): Promise<void> {
-    const running = this.busy.get(repo);
+    const key = `${repo}\0${credentialKey(token)}`;
+    const running = this.busy.get(key);
     if (running) return running;
-    const work = this.locks.run(repo, () => this.fetchOrClone(repo, token)).finally(() => this.busy.delete(repo));
-    this.busy.set(repo, work);
+    const work = this.authorizedFetch(repo, token).finally(() => this.busy.delete(key));
+    this.busy.set(key, work);
     return work;
+  }
+
+  private async authorizedFetch(repo: string, token: string | undefined): Promise<void> {
+    // Outside the repo's lock: the check must not wait behind a tokened fetch of the same repo.
+    if (!token && (await this.fetchedWith(repo)) !== "anonymous") await this.checkAnonymous(repo);
+    try {
+      await this.locks.run(repo, () => this.fetchOrClone(repo, token));
+    } catch (err) {
+      if (!isAuthFailure(err)) throw err;
+      throw token ? tokenRefusedError(repo) : privateRepoError(repo);
+    }
+  }
+
+  /** `git ls-remote` without a credential: passes only when the remote serves the repo to anyone. */
+  private async checkAnonymous(repo: string): Promise<void> {
+    try {
+      await git(["ls-remote", "--heads", "--", this.remoteUrl(repo)], { timeoutMs: this.timeoutMs });
+    } catch (err) {
+      if (isAuthFailure(err)) throw privateRepoError(repo);
+      throw err;
+    }
+  }
+
+  /** How the cache was last fetched; null for no cache or one from before this was recorded. */
+  private async fetchedWith(repo: string): Promise<"token" | "anonymous" | null> {
+    const text = await readFile(path.join(this.pathFor(repo), FETCHED_WITH_FILE), "utf8").catch(() => null);
+    return text === "token" || text === "anonymous" ? text : null;
   }
 
   /** The commit a branch points at in the cache, or null when the branch does not exist. */
@@ -109,11 +148,13 @@ export class RepoCache {
   private async fetchOrClone(repo: string, token?: string): Promise<void> {
     const target = this.pathFor(repo);
     const o = { token, timeoutMs: this.timeoutMs };
+    const fetchedWith = token ? "token" : "anonymous";
     if (await exists(target)) {
       await git(["fetch", "--quiet", "--prune", "--", this.remoteUrl(repo), "+refs/heads/*:refs/heads/*"], {
         ...o,
         cwd: target,
       });
+      await writeFile(path.join(target, FETCHED_WITH_FILE), fetchedWith);
       return;
     }
     // Clone next to the target and rename: a half-finished clone is never taken for a cache.
@@ -121,6 +162,7 @@ export class RepoCache {
     const partial = `${target}.partial-${process.pid}-${Date.now()}`;
     try {
       await git(["clone", "--bare", "--quiet", "--", this.remoteUrl(repo), partial], o);
+      await writeFile(path.join(partial, FETCHED_WITH_FILE), fetchedWith);
       await rename(partial, target);
     } finally {
       await rm(partial, { recursive: true, force: true });
@@ -137,6 +179,9 @@ export class RepoCache {
 }
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/** What concurrent fetches are keyed by: a hash of the token, never the token. */
+const credentialKey = (token: string | undefined) => (token ? `token:${sha256(token)}` : "anonymous");
 
 async function exists(p: string): Promise<boolean> {
   return stat(p).then(

@@ -111,6 +111,7 @@ export class SetupRunner {
       const started = Date.now();
       const built = await buildMainImage(docker, io, {
         dockerId: w.dockerId,
+        tenant: req.tenant,
         repo: req.repo,
         baseImage: w.baseImage ?? config.defaultImage,
         commit: w.commit,

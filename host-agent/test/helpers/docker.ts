@@ -1,6 +1,7 @@
 /** Direct Docker access for tests: inspecting what the agent made, and cleaning up after it. */
 import Docker from "dockerode";
 import { LABEL, MANAGED_FILTER } from "../../src/docker/labels.js";
+import { ARTIFACT_LABEL } from "../../src/setup/artifact-names.js";
 import { TEST_NAME_PREFIX } from "./images.js";
 
 export const docker = new Docker();
@@ -57,4 +58,19 @@ export async function removeOrphanNetworks(): Promise<void> {
           .catch(() => undefined),
       ),
   );
+}
+
+/** Removes the main images and dependency volumes made for a repo, whichever tenant's (labels). */
+export async function removeRepoArtifacts(repo: string): Promise<void> {
+  const filters = { label: [`${ARTIFACT_LABEL.repo}=${repo}`] };
+  for (const image of await docker.listImages({ filters }))
+    await docker
+      .getImage(image.Id)
+      .remove({ force: true })
+      .catch(() => undefined);
+  for (const volume of (await docker.listVolumes({ filters })).Volumes ?? [])
+    await docker
+      .getVolume(volume.Name)
+      .remove({ force: true })
+      .catch(() => undefined);
 }

@@ -93,9 +93,11 @@ export class FakeDocker extends DockerClient {
     return this.images.has(ref);
   }
 
-  override async ensureVolume(name: string, labels: Record<string, string>): Promise<void> {
+  override async ensureVolume(name: string, labels: Record<string, string>): Promise<Record<string, string>> {
     await this.reachable();
+    this.calls.push(`volume ${name}`);
     if (!this.volumes.has(name)) this.volumes.set(name, labels);
+    return this.volumes.get(name)!;
   }
 
   override async create(options: Docker.ContainerCreateOptions): Promise<string> {

@@ -7,6 +7,7 @@ import { PortAllocator } from "../../src/containers/port-allocator.js";
 import { ContainerService } from "../../src/containers/service.js";
 import { containerName, toLabels } from "../../src/docker/labels.js";
 import { createLogger } from "../../src/lib/logger.js";
+import { dependencyVolume } from "../../src/setup/artifact-names.js";
 import { FakeDocker } from "./fake-docker.js";
 import { exitedState, testConfig } from "./fixtures.js";
 
@@ -295,5 +296,36 @@ describe("ContainerService get, list, restart, remove", () => {
     await service.remove("one");
     expect(await docker.inspect(containerName("one"))).toBeNull();
     expect((await service.create(req({ ports: [3000, 3001] }))).ports.map((p) => p.hostPort)).toEqual([10000, 10001]);
+  });
+});
+
+describe("ContainerService.recreate", () => {
+  const volume = dependencyVolume("team-a", "acme/shop", "a".repeat(64));
+
+  it("makes the dependency volume with its labels before the container that mounts it", async () => {
+    const { docker, service } = await setup();
+    await service.create(req({ id: "env1" }));
+    docker.calls.length = 0;
+    await service.recreate("env1", { image: testConfig().defaultImage, volume });
+    expect(docker.volumes.get(volume.name)).toEqual(volume.labels);
+    const order = docker.calls.map((c) => c.split(" ")[0]);
+    expect(order.indexOf("volume")).toBeGreaterThan(-1);
+    expect(order.indexOf("volume")).toBeLessThan(order.indexOf("create"));
+    // Idempotent: a second recreate finds the same volume and mounts it again.
+    await service.recreate("env1", { image: testConfig().defaultImage, volume });
+    expect(docker.volumes.size).toBe(1);
+  });
+
+  it("never mounts a volume of that name whose labels name another tenant, and keeps the container", async () => {
+    const { docker, service } = await setup((d) =>
+      d.volumes.set(volume.name, { ...volume.labels, "artie.tenant": "team-b" }),
+    );
+    await service.create(req({ id: "env2" }));
+    docker.calls.length = 0;
+    await expect(service.recreate("env2", { image: testConfig().defaultImage, volume })).rejects.toThrow(
+      /exists with another artie.tenant label/,
+    );
+    expect(docker.calls.filter((c) => !c.startsWith("volume"))).toEqual([]);
+    expect((await service.get("env2")).id).toBe("env2");
   });
 });
