@@ -13,7 +13,7 @@ afterEach(() => vi.unstubAllEnvs());
 /** Flips one bit of the byte at `index` of a base64 string. */
 function flipBit(b64: string, index: number): string {
   const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-  bytes[index]! ^= 1;
+  bytes.set([(bytes.at(index) ?? 0) ^ 1], index);
   return btoa(String.fromCharCode(...bytes));
 }
 

@@ -63,7 +63,7 @@ export function splitCommandLine(line: string): { argv: string[] } | { error: st
   let word = "";
   let inWord = false;
   for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
+    const c = line.charAt(i);
     if (c === " " || c === "\t") {
       if (inWord) argv.push(word);
       word = "";
@@ -77,7 +77,7 @@ export function splitCommandLine(line: string): { argv: string[] } | { error: st
       i = end;
     } else if (c === "\\") {
       if (i + 1 >= line.length) return { error: "ends with a lone backslash" };
-      word += line[++i];
+      word += line.charAt(++i);
       inWord = true;
     } else if (SHELL_SYNTAX.has(c)) {
       return {
@@ -187,7 +187,8 @@ function commandProblem(line: string | undefined): string | null {
   const split = splitCommandLine(line);
   if ("error" in split) return `This command ${split.error}`;
   if (split.argv.length > maxWords) return `At most ${maxWords} words`;
-  if (split.argv[0]!.startsWith("-")) return "Start with the program to run, not an option";
+  const [program = ""] = split.argv;
+  if (program.startsWith("-")) return "Start with the program to run, not an option";
   return null;
 }
 
@@ -205,7 +206,7 @@ function limitProblems(limits: RepoSettingsInput["limits"]): SettingsProblem[] {
       problems.push({ field: `limits.${name}`, message: `${whole} of ${units[name]} from ${min} to ${max}` });
     }
   }
-  return problems.map((p) => ({ ...p, message: p.message[0]!.toUpperCase() + p.message.slice(1) }));
+  return problems.map((p) => ({ ...p, message: p.message.charAt(0).toUpperCase() + p.message.slice(1) }));
 }
 
 /**
