@@ -18,6 +18,8 @@ const app = defineApp({
     DOCKER_STREAM_TOKEN_KEY: v.optional(v.string()),
     /** The agent's URL as browsers reach it, when it differs from DOCKER_HOST_URL. */
     DOCKER_PUBLIC_URL: v.optional(v.string()),
+    /** 32 bytes, base64 or hex (openssl rand -base64 32): encrypts repo settings' secret values. */
+    SETTINGS_ENCRYPTION_KEY: v.optional(v.string()),
   },
 });
 

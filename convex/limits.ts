@@ -50,3 +50,23 @@ export const IDLE_LIMIT_MINUTES = { default: 120, min: 5, max: 7 * 24 * 60 };
 export const ORPHAN_GRACE_MS = 10 * 60_000;
 /** Records handled per cron run (reaper, reconcile, cleanup): bounded work per transaction. */
 export const CRON_BATCH = 100;
+
+/**
+ * Bounds of a repo's settings (convex/settingsRules.ts). The limits' maximums are the agent's
+ * own defaults (host-agent/src/config.ts CONTAINER_MEMORY_MB, CONTAINER_CPUS,
+ * CONTAINER_PIDS_LIMIT): a create may ask for less than the agent allows, never more; the
+ * minimums are the contract's (ResourceLimits). Ports below 1024 need root in the container.
+ * Variable values are capped per value and in total so a settings document stays well under
+ * Convex's 1 MiB per document once sealed (base64 grows them by a third).
+ */
+export const SETTINGS_BOUNDS = {
+  ports: { min: 1024, max: 65535, count: 4 },
+  limits: {
+    memoryMb: { min: 16, max: 2048 },
+    cpus: { min: 0.05, max: 1.5 },
+    pidsLimit: { min: 16, max: 512 },
+  },
+  /** One-line commands: characters per line and words per argv (the contract's devCommand max). */
+  command: { maxChars: 4096, maxWords: 64 },
+  envVars: { count: 50, valueBytes: 64 * 1024, totalBytes: 512 * 1024 },
+};
