@@ -50,3 +50,15 @@ export const IDLE_LIMIT_MINUTES = { default: 120, min: 5, max: 7 * 24 * 60 };
 export const ORPHAN_GRACE_MS = 10 * 60_000;
 /** Records handled per cron run (reaper, reconcile, cleanup): bounded work per transaction. */
 export const CRON_BATCH = 100;
+
+/** Every GitHub call (API and OAuth) may take this long, and say this much. */
+export const GITHUB_REQUEST_TIMEOUT_MS = 15_000;
+export const GITHUB_RESPONSE_MAX_BYTES = 1024 * 1024;
+/** App JWT: backdated for clock drift, and valid for less than GitHub's 10-minute maximum. */
+export const GITHUB_APP_JWT_BACKDATE_S = 60;
+export const GITHUB_APP_JWT_TTL_S = 9 * 60;
+/** GET /user/installations is paged 100 at a time, at most this many pages (10,000 installations). */
+export const GITHUB_USER_INSTALLATIONS_PER_PAGE = 100;
+export const GITHUB_USER_INSTALLATIONS_MAX_PAGES = 100;
+/** An install-link `state` (the App's setup redirect) is single use and expires after this long. */
+export const INSTALL_LINK_STATE_TTL_MS = 15 * 60_000;
