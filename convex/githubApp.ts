@@ -74,7 +74,10 @@ const webUrl = () => (env.GITHUB_URL?.trim() || DEFAULT_WEB_URL).replace(/\/+$/,
 async function appJwt(): Promise<string> {
   const { GITHUB_APP_ID: appId, GITHUB_APP_PRIVATE_KEY: pem } = settings(["GITHUB_APP_ID", "GITHUB_APP_PRIVATE_KEY"]);
   if (!/^\d+$/.test(appId)) {
-    throw new GitHubAppError("not_configured", "GITHUB_APP_ID must be the App's numeric id (its settings page, 'App ID')");
+    throw new GitHubAppError(
+      "not_configured",
+      "GITHUB_APP_ID must be the App's numeric id (its settings page, 'App ID')",
+    );
   }
   try {
     return await signAppJwt(await importAppKey(pem), appId);
@@ -119,7 +122,8 @@ async function request(
     });
     return { status: res.status, json: await readJsonBounded(res, GITHUB_RESPONSE_MAX_BYTES) };
   } catch (err) {
-    const why = err instanceof Error && err.name === "TimeoutError" ? "it did not answer in time" : "it is not reachable";
+    const why =
+      err instanceof Error && err.name === "TimeoutError" ? "it did not answer in time" : "it is not reachable";
     throw new GitHubAppError("unreachable", `GitHub at ${where} could not be asked: ${why}`);
   }
 }
@@ -151,7 +155,10 @@ export async function findRepoInstallation(owner: string, repo: string): Promise
   if (answer.status === 404) return null;
   if (answer.status === 401) throw appRefused(answer);
   if (answer.status !== 200) {
-    throw new GitHubAppError("refused", `GitHub refused to look up the App's installation on ${owner}/${repo} (${githubSaid(answer)})`);
+    throw new GitHubAppError(
+      "refused",
+      `GitHub refused to look up the App's installation on ${owner}/${repo} (${githubSaid(answer)})`,
+    );
   }
   const found = parse(Installation, answer, "the installation lookup");
   return { installationId: found.id, accountLogin: found.account?.login ?? null };
@@ -210,7 +217,8 @@ export async function exchangeUserCode(code: string): Promise<{ userToken: strin
     "GITHUB_APP_CLIENT_ID",
     "GITHUB_APP_CLIENT_SECRET",
   ]);
-  if (!code || code.length > 256) throw new GitHubAppError("refused", "The authorization code from GitHub is missing or malformed");
+  if (!code || code.length > 256)
+    throw new GitHubAppError("refused", "The authorization code from GitHub is missing or malformed");
   const answer = await request(`${webUrl()}/login/oauth/access_token`, {
     method: "POST",
     // Without a JSON Accept header GitHub answers this endpoint form-encoded.
@@ -227,7 +235,10 @@ export async function exchangeUserCode(code: string): Promise<{ userToken: strin
       parsed.error === "incorrect_client_credentials"
         ? "check GITHUB_APP_CLIENT_ID and GITHUB_APP_CLIENT_SECRET"
         : "start the installation again from the settings page (codes are single use and expire after 10 minutes)";
-    throw new GitHubAppError("refused", `GitHub refused the authorization code (${parsed.error.slice(0, 64)}): ${hint}`);
+    throw new GitHubAppError(
+      "refused",
+      `GitHub refused the authorization code (${parsed.error.slice(0, 64)}): ${hint}`,
+    );
   }
   return { userToken: parsed.access_token };
 }

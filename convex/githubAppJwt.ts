@@ -15,7 +15,11 @@ const PEM = /-----BEGIN (RSA )?PRIVATE KEY-----([A-Za-z0-9+/=\s]+)-----END \1?PR
 
 /** The DER bytes of a PKCS#8 key, from a PKCS#1 or PKCS#8 PEM as pasted. */
 export function pemToPkcs8(pem: string): Uint8Array<ArrayBuffer> {
-  const text = pem.trim().replace(/^["']|["']$/g, "").replace(/\\r/g, "").replace(/\\n/g, "\n");
+  const text = pem
+    .trim()
+    .replace(/^["']|["']$/g, "")
+    .replace(/\\r/g, "")
+    .replace(/\\n/g, "\n");
   if (/BEGIN (ENCRYPTED|EC|OPENSSH) PRIVATE KEY/.test(text)) {
     throw new PrivateKeyError(
       "GITHUB_APP_PRIVATE_KEY is not an unencrypted RSA key: use the .pem file GitHub generated for the App",
@@ -40,13 +44,7 @@ export function pemToPkcs8(pem: string): Uint8Array<ArrayBuffer> {
 export async function importAppKey(pem: string): Promise<CryptoKey> {
   const der = pemToPkcs8(pem);
   try {
-    return await crypto.subtle.importKey(
-      "pkcs8",
-      der,
-      { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
-      false,
-      ["sign"],
-    );
+    return await crypto.subtle.importKey("pkcs8", der, { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, false, ["sign"]);
   } catch {
     throw new PrivateKeyError(
       "GITHUB_APP_PRIVATE_KEY could not be read as an RSA private key: use the .pem file GitHub generated for the App",

@@ -147,7 +147,9 @@ export class GitHubStandIn {
     const path = url.pathname;
     let m: RegExpExecArray | null;
     if (req.method === "GET" && (m = /^\/repos\/([^/]+)\/([^/]+)\/installation$/.exec(path))) {
-      return (await this.app(auth, record)) ?? this.repoInstallation(decodeURIComponent(m[1]!), decodeURIComponent(m[2]!));
+      return (
+        (await this.app(auth, record)) ?? this.repoInstallation(decodeURIComponent(m[1]!), decodeURIComponent(m[2]!))
+      );
     }
     if (req.method === "POST" && (m = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(path))) {
       return (await this.app(auth, record)) ?? this.accessToken(Number(m[1]), body);
@@ -179,7 +181,9 @@ export class GitHubStandIn {
     }
     if (exp > now + JWT_MAX_LIFETIME_S) return unauthorized("'Expiration time' claim ('exp') is too far in the future");
     if (typeof iat !== "number" || iat > now) {
-      return unauthorized("'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued");
+      return unauthorized(
+        "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued",
+      );
     }
     const issuer = String(iss);
     if (issuer !== this.options.appId && issuer !== this.options.clientId) return unauthorized("Integration not found");
@@ -191,9 +195,7 @@ export class GitHubStandIn {
   }
 
   private repoInstallation(owner: string, repo: string): Handled {
-    const inst = this.installations().find(
-      (i) => same(i.account, owner) && i.repos.some((r) => same(r, repo)),
-    );
+    const inst = this.installations().find((i) => same(i.account, owner) && i.repos.some((r) => same(r, repo)));
     return inst ? { status: 200, body: this.installationJson(inst) } : notFound();
   }
 
@@ -203,8 +205,13 @@ export class GitHubStandIn {
     if (body === undefined) return { status: 400, body: { message: "Problems parsing JSON", documentation_url: DOCS } };
     const { repositories, permissions, ...rest } = (body ?? {}) as Record<string, unknown>;
     const badPermissions =
-      permissions !== undefined && (typeof permissions !== "object" || permissions === null || Array.isArray(permissions));
-    if (Object.keys(rest).length > 0 || badPermissions || (repositories !== undefined && !isStringArray(repositories))) {
+      permissions !== undefined &&
+      (typeof permissions !== "object" || permissions === null || Array.isArray(permissions));
+    if (
+      Object.keys(rest).length > 0 ||
+      badPermissions ||
+      (repositories !== undefined && !isStringArray(repositories))
+    ) {
       return unprocessable("Invalid request.");
     }
     const names = (repositories as string[] | undefined) ?? inst.repos;
@@ -223,7 +230,13 @@ export class GitHubStandIn {
     const token = randomToken("ghs_");
     const expiresAt = this.now() + INSTALLATION_TOKEN_TTL_MS;
     const full = names.map((n) => `${inst.account}/${n}`.toLowerCase());
-    this.minted.push({ token, installationId: id, repositories: full, permissions: asked as Record<string, string>, expiresAt });
+    this.minted.push({
+      token,
+      installationId: id,
+      repositories: full,
+      permissions: asked as Record<string, string>,
+      expiresAt,
+    });
     this.issued.push(token);
     return {
       status: 201,
@@ -276,7 +289,8 @@ export class GitHubStandIn {
         return {
           status: 403,
           body: {
-            message: "You must authenticate with an access token authorized to a GitHub App in order to list installations",
+            message:
+              "You must authenticate with an access token authorized to a GitHub App in order to list installations",
             documentation_url: DOCS,
           },
         };
@@ -378,6 +392,8 @@ function tlv(der: Uint8Array, at: number): { start: number; end: number } {
 function pem(label: string, der: Uint8Array): string {
   let binary = "";
   for (const b of der) binary += String.fromCharCode(b);
-  const lines = btoa(binary).match(/.{1,64}/g)!.join("\n");
+  const lines = btoa(binary)
+    .match(/.{1,64}/g)!
+    .join("\n");
   return `-----BEGIN ${label}-----\n${lines}\n-----END ${label}-----\n`;
 }
