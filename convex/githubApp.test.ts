@@ -16,6 +16,7 @@ import {
   userCanAccessInstallation,
 } from "./githubApp";
 import { importAppKey, signAppJwt } from "./githubAppJwt";
+import { serveGitHubStandIn } from "./test.githubServer";
 import { generateAppKeys, GitHubStandIn } from "./test.githubStandIn";
 
 const APP_ID = "424242";
@@ -96,7 +97,7 @@ describe("App JWT", () => {
     expect(await findRepoInstallation("acme", "shop")).toEqual({ installationId: 7, accountLogin: "acme" });
     const [req] = standIn.requests;
     expect(req).toMatchObject({ path: "/repos/acme/shop/installation", authScheme: "Bearer", status: 200 });
-    expect(req!.jwt?.iss).toBe(APP_ID);
+    expect(req.jwt?.iss).toBe(APP_ID);
   });
 
   it("the stand-in refuses an expired JWT, one valid too long, and one signed by another key, as GitHub does", async () => {
@@ -125,14 +126,16 @@ describe("installation tokens", () => {
     const tokenRequests = standIn.requests.filter((r) => r.path.endsWith("/access_tokens"));
     expect(tokenRequests).toHaveLength(1);
     expect(tokenRequests[0]).toMatchObject({ path: "/app/installations/7/access_tokens", status: 201 });
-    expect(tokenRequests[0]!.body).toStrictEqual({ repositories: ["shop"], permissions: { contents: "read" } });
+    expect(tokenRequests[0].body).toStrictEqual({ repositories: ["shop"], permissions: { contents: "read" } });
     expect(minted.token).toMatch(/^ghs_/);
     expect(minted.expiresAt).toBeGreaterThan(Date.now() + 50 * 60_000);
     expect(standIn.canRead(minted.token, "acme/shop")).toBe(true);
     expect(standIn.canRead(minted.token, "acme/api")).toBe(false);
     // Every call follows no redirect and has a deadline.
-    for (const [, init] of fetch.mock.calls)
-      expect(init).toMatchObject({ redirect: "error", signal: expect.anything() });
+    for (const [, init] of fetch.mock.calls) {
+      expect(init?.redirect).toBe("error");
+      expect(init?.signal).toBeInstanceOf(AbortSignal);
+    }
   });
 
   it("a repository the App is not installed on has no installation (404 -> null)", async () => {
@@ -238,7 +241,7 @@ describe("errors", () => {
     vi.stubEnv("GITHUB_APP_PRIVATE_KEY", keys.pkcs8Pem);
     vi.stubEnv("GITHUB_API_URL", "https://unreachable.test");
     failures.push(await thrown(findRepoInstallation("acme", "shop")));
-    const keyBody = keys.pkcs8Pem.split("\n")[1]!;
+    const keyBody = keys.pkcs8Pem.split("\n")[1];
     const forbidden = [...standIn.secrets(), token, userToken, code, CLIENT_SECRET, keyBody];
     for (const err of failures) {
       for (const secret of forbidden) expect(err.message).not.toContain(secret);
@@ -284,5 +287,25 @@ describe("installUrl", () => {
   it("points at the App's install page with the state", () => {
     github();
     expect(installUrl("a b&c")).toBe("https://github.test/apps/artie-test/installations/new?state=a%20b%26c");
+  });
+});
+
+describe("over real HTTP (as the end-to-end test uses it)", () => {
+  it("the stand-in served on 127.0.0.1 answers the client's real fetch", async () => {
+    const { standIn } = github();
+    vi.unstubAllGlobals();
+    const served = await serveGitHubStandIn(standIn);
+    try {
+      vi.stubEnv("GITHUB_API_URL", served.url);
+      vi.stubEnv("GITHUB_URL", served.url);
+      expect(await findRepoInstallation("acme", "shop")).toMatchObject({ installationId: 7 });
+      const { token } = await mintRepoToken(7, "shop");
+      expect(standIn.canRead(token, "acme/shop")).toBe(true);
+      const { userToken } = await exchangeUserCode(standIn.authorize("bob"));
+      expect(await userCanAccessInstallation(userToken, 8)).toBe("other-org");
+      expect(standIn.requests.map((r) => r.status)).toEqual([200, 201, 200, 200]);
+    } finally {
+      await served.close();
+    }
   });
 });

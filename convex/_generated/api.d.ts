@@ -21,6 +21,7 @@ import type * as crons from "../crons.js";
 import type * as errors from "../errors.js";
 import type * as githubApp from "../githubApp.js";
 import type * as githubAppJwt from "../githubAppJwt.js";
+import type * as githubLink from "../githubLink.js";
 import type * as hostAgent from "../hostAgent.js";
 import type * as http from "../http.js";
 import type * as httpJson from "../httpJson.js";
@@ -50,6 +51,7 @@ declare const fullApi: ApiFromModules<{
   errors: typeof errors;
   githubApp: typeof githubApp;
   githubAppJwt: typeof githubAppJwt;
+  githubLink: typeof githubLink;
   hostAgent: typeof hostAgent;
   http: typeof http;
   httpJson: typeof httpJson;
