@@ -33,7 +33,7 @@ export function pemToPkcs8(pem: string): Uint8Array<ArrayBuffer> {
   }
   let der: Uint8Array<ArrayBuffer>;
   try {
-    der = base64ToBytes(match[2].replace(/\s/g, ""));
+    der = base64ToBytes((match[2] ?? "").replace(/\s/g, ""));
   } catch {
     throw new PrivateKeyError("GITHUB_APP_PRIVATE_KEY's PEM body is not valid base64");
   }
