@@ -20,6 +20,15 @@ const app = defineApp({
     DOCKER_PUBLIC_URL: v.optional(v.string()),
     /** 32 bytes, base64 or hex (openssl rand -base64 32): encrypts repo settings' secret values. */
     SETTINGS_ENCRYPTION_KEY: v.optional(v.string()),
+    /** The GitHub App (private repos, installation linking); see convex/githubApp.ts. */
+    GITHUB_APP_ID: v.optional(v.string()),
+    GITHUB_APP_PRIVATE_KEY: v.optional(v.string()),
+    GITHUB_APP_CLIENT_ID: v.optional(v.string()),
+    GITHUB_APP_CLIENT_SECRET: v.optional(v.string()),
+    GITHUB_APP_SLUG: v.optional(v.string()),
+    /** GitHub's API and web origins; defaults https://api.github.com and https://github.com. */
+    GITHUB_API_URL: v.optional(v.string()),
+    GITHUB_URL: v.optional(v.string()),
   },
 });
 

@@ -70,3 +70,15 @@ export const SETTINGS_BOUNDS = {
   command: { maxChars: 4096, maxWords: 64 },
   envVars: { count: 50, valueBytes: 64 * 1024, totalBytes: 512 * 1024 },
 };
+
+/** Every GitHub call (API and OAuth) may take this long, and say this much. */
+export const GITHUB_REQUEST_TIMEOUT_MS = 15_000;
+export const GITHUB_RESPONSE_MAX_BYTES = 1024 * 1024;
+/** App JWT: backdated for clock drift, and valid for less than GitHub's 10-minute maximum. */
+export const GITHUB_APP_JWT_BACKDATE_S = 60;
+export const GITHUB_APP_JWT_TTL_S = 9 * 60;
+/** GET /user/installations is paged 100 at a time, at most this many pages (1,000 installations). */
+export const GITHUB_USER_INSTALLATIONS_PER_PAGE = 100;
+export const GITHUB_USER_INSTALLATIONS_MAX_PAGES = 10;
+/** An install-link `state` (the App's setup redirect) is single use and expires after this long. */
+export const INSTALL_LINK_STATE_TTL_MS = 15 * 60_000;
