@@ -1,8 +1,9 @@
 /**
- * The app's declared environment, typed in functions through `env` from _generated/server.
- * Optional here so a deployment without a Docker host still deploys; the actions and the
+ * The app's declared environment, typed in functions through `env` from _generated/server, and
+ * the components it uses (the rate limiter). Every variable is optional here so a deployment without a Docker host still deploys; the actions and the
  * callback route say clearly which variable is missing when one is needed.
  */
+import rateLimiter from "@convex-dev/rate-limiter/convex.config.js";
 import { defineApp } from "convex/server";
 import { v } from "convex/values";
 
@@ -18,7 +19,14 @@ const app = defineApp({
     DOCKER_STREAM_TOKEN_KEY: v.optional(v.string()),
     /** The agent's URL as browsers reach it, when it differs from DOCKER_HOST_URL. */
     DOCKER_PUBLIC_URL: v.optional(v.string()),
+    /** Comma-separated emails of host admins: they change the pool config and see host health. */
+    ADMIN_EMAILS: v.optional(v.string()),
+    /** Live environments per user (default MAX_ENVIRONMENTS_PER_USER_DEFAULT in limits.ts). */
+    MAX_ENVIRONMENTS_PER_USER: v.optional(v.string()),
   },
 });
+
+/** Per-user request rate limits (see limits.ts REQUEST_RATE). */
+app.use(rateLimiter);
 
 export default app;

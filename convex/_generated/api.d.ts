@@ -13,6 +13,8 @@ import type {
   FilterApi,
   FunctionReference,
 } from "convex/server";
+import type * as access from "../access.js";
+import type * as account from "../account.js";
 import type * as agentEnv from "../agentEnv.js";
 import type * as auth from "../auth.js";
 import type * as callbacks from "../callbacks.js";
@@ -21,12 +23,18 @@ import type * as crons from "../crons.js";
 import type * as errors from "../errors.js";
 import type * as hostAgent from "../hostAgent.js";
 import type * as http from "../http.js";
+import type * as invitations from "../invitations.js";
 import type * as limits from "../limits.js";
+import type * as maintenance from "../maintenance.js";
+import type * as membership from "../membership.js";
 import type * as pool from "../pool.js";
 import type * as poolRules from "../poolRules.js";
+import type * as quotas from "../quotas.js";
+import type * as records from "../records.js";
 import type * as repos from "../repos.js";
 import type * as statuses from "../statuses.js";
 import type * as streams from "../streams.js";
+import type * as teams from "../teams.js";
 import type * as users from "../users.js";
 import type * as webhooks from "../webhooks.js";
 
@@ -39,6 +47,8 @@ import type * as webhooks from "../webhooks.js";
  * ```
  */
 declare const fullApi: ApiFromModules<{
+  access: typeof access;
+  account: typeof account;
   agentEnv: typeof agentEnv;
   auth: typeof auth;
   callbacks: typeof callbacks;
@@ -47,12 +57,18 @@ declare const fullApi: ApiFromModules<{
   errors: typeof errors;
   hostAgent: typeof hostAgent;
   http: typeof http;
+  invitations: typeof invitations;
   limits: typeof limits;
+  maintenance: typeof maintenance;
+  membership: typeof membership;
   pool: typeof pool;
   poolRules: typeof poolRules;
+  quotas: typeof quotas;
+  records: typeof records;
   repos: typeof repos;
   statuses: typeof statuses;
   streams: typeof streams;
+  teams: typeof teams;
   users: typeof users;
   webhooks: typeof webhooks;
 }>;
