@@ -1,10 +1,16 @@
-/** Pool configuration (bounded edits, defaults) and replenishing within maxCreating. */
+/** Pool configuration (bounded edits by host admins, defaults) and replenishing within maxCreating. */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { api, internal } from "./_generated/api";
 import { ALICE, setupTest } from "./test.setup";
 
-beforeEach(() => vi.useFakeTimers());
-afterEach(() => vi.useRealTimers());
+beforeEach(() => {
+  vi.useFakeTimers();
+  vi.stubEnv("ADMIN_EMAILS", "root@example.com, Alice@Example.com");
+});
+afterEach(() => {
+  vi.unstubAllEnvs();
+  vi.useRealTimers();
+});
 
 describe("pool config", () => {
   it("starts from the defaults", async () => {
