@@ -17,7 +17,14 @@ import { internal } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
 import { action, env, internalQuery, mutation, query, type ActionCtx, type QueryCtx } from "./_generated/server";
 import { fail } from "./errors";
-import { activeMembership, ensurePersonalTeam, findMembership, roleAtLeast, setActiveTeam, type Role } from "./membership";
+import {
+  activeMembership,
+  ensurePersonalTeam,
+  findMembership,
+  roleAtLeast,
+  setActiveTeam,
+  type Role,
+} from "./membership";
 import { roleValidator } from "./schema";
 import { currentUser, type User } from "./users";
 

@@ -62,7 +62,13 @@ describe("request", () => {
     const id = await t.withIdentity(ALICE).mutation(api.containers.request, { repoId, branch: "main" });
     expect(id).toBe(oldest);
     const c = await t.run((ctx) => ctx.db.get("containers", id));
-    expect(c).toMatchObject({ status: "assigned", pool: false, branch: "main", teamId: expect.any(String), requestedBy: ALICE.tokenIdentifier });
+    expect(c).toMatchObject({
+      status: "assigned",
+      pool: false,
+      branch: "main",
+      teamId: expect.any(String),
+      requestedBy: ALICE.tokenIdentifier,
+    });
   });
 
   it("creates a record when the pool is empty, and replenishes the pool", async () => {

@@ -31,7 +31,8 @@ export const create = teamMutation({
   handler: async (ctx, args) => {
     await requireMember(ctx, ctx.team.id, "admin");
     const email = normalizeEmail(args.email);
-    if (!email || !EMAIL.test(email) || email.length > 254) fail("invalid_argument", `"${args.email}" is not an email address`);
+    if (!email || !EMAIL.test(email) || email.length > 254)
+      fail("invalid_argument", `"${args.email}" is not an email address`);
     const now = Date.now();
     const pending = await ctx.db
       .query("invitations")
@@ -57,7 +58,12 @@ export const create = teamMutation({
 export const list = teamQuery({
   args: {},
   returns: v.array(
-    v.object({ invitationId: v.id("invitations"), email: v.string(), role: inviteRoleValidator, expiresAt: v.number() }),
+    v.object({
+      invitationId: v.id("invitations"),
+      email: v.string(),
+      role: inviteRoleValidator,
+      expiresAt: v.number(),
+    }),
   ),
   handler: async (ctx) => {
     const team = ctx.team;

@@ -63,7 +63,10 @@ describe("host admins", () => {
       email: "alice@example.com",
       isHostAdmin: true,
     });
-    expect(await t.withIdentity(BOB).query(api.account.me, {})).toEqual({ email: "bob@example.com", isHostAdmin: false });
+    expect(await t.withIdentity(BOB).query(api.account.me, {})).toEqual({
+      email: "bob@example.com",
+      isHostAdmin: false,
+    });
     await expect(t.withIdentity(BOB).mutation(api.pool.updateConfig, config)).rejects.toThrow(
       /"code":"forbidden".*Only a host admin \(ADMIN_EMAILS\)/,
     );

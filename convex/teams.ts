@@ -17,7 +17,13 @@ import { roleValidator } from "./schema";
 export const mine = userQuery({
   args: {},
   returns: v.array(
-    v.object({ teamId: v.id("teams"), name: v.string(), personal: v.boolean(), role: roleValidator, active: v.boolean() }),
+    v.object({
+      teamId: v.id("teams"),
+      name: v.string(),
+      personal: v.boolean(),
+      role: roleValidator,
+      active: v.boolean(),
+    }),
   ),
   handler: async (ctx) => {
     const memberships = await ctx.db
@@ -26,13 +32,18 @@ export const mine = userQuery({
       .take(MAX_TEAMS_PER_USER);
     const profile = await findProfile(ctx, ctx.user.key);
     // The active team is the profile's, or (as in access.ts) the first membership when it is gone.
-    const activeId =
-      memberships.find((m) => m.teamId === profile?.activeTeamId)?.teamId ?? memberships[0]?.teamId;
+    const activeId = memberships.find((m) => m.teamId === profile?.activeTeamId)?.teamId ?? memberships[0]?.teamId;
     const teams = [];
     for (const m of memberships) {
       const team = await ctx.db.get("teams", m.teamId);
       if (team)
-        teams.push({ teamId: m.teamId, name: team.name, personal: team.personal, role: m.role, active: m.teamId === activeId });
+        teams.push({
+          teamId: m.teamId,
+          name: team.name,
+          personal: team.personal,
+          role: m.role,
+          active: m.teamId === activeId,
+        });
     }
     return teams;
   },

@@ -21,4 +21,9 @@ export const ALICE = {
   tokenIdentifier: "https://test|alice",
   email: "alice@example.com",
 };
-export const BOB = { subject: "bob", issuer: "https://test", tokenIdentifier: "https://test|bob", email: "bob@example.com" };
+export const BOB = {
+  subject: "bob",
+  issuer: "https://test",
+  tokenIdentifier: "https://test|bob",
+  email: "bob@example.com",
+};
