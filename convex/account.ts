@@ -9,5 +9,5 @@ import { isHostAdmin, userQuery } from "./access";
 export const me = userQuery({
   args: {},
   returns: v.object({ email: v.union(v.string(), v.null()), isHostAdmin: v.boolean() }),
-  handler: async (ctx) => ({ email: ctx.user.email ?? null, isHostAdmin: isHostAdmin(ctx.user) }),
+  handler: (ctx) => Promise.resolve({ email: ctx.user.email ?? null, isHostAdmin: isHostAdmin(ctx.user) }),
 });

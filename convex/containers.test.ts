@@ -66,9 +66,10 @@ describe("request", () => {
       status: "assigned",
       pool: false,
       branch: "main",
-      teamId: expect.any(String),
       requestedBy: ALICE.tokenIdentifier,
     });
+    const repo = await t.run((ctx) => ctx.db.get("repos", repoId));
+    expect(c?.teamId).toBe(repo?.teamId);
   });
 
   it("creates a record when the pool is empty, and replenishes the pool", async () => {

@@ -58,9 +58,8 @@ describe("invitations", () => {
       role: "admin",
     });
     const pending = await alice.query(api.invitations.list, {});
-    expect(pending).toEqual([
-      { invitationId, email: "carol@example.com", role: "admin", expiresAt: expect.any(Number) },
-    ]);
+    expect(pending).toHaveLength(1);
+    expect(pending[0]).toMatchObject({ invitationId, email: "carol@example.com", role: "admin" });
     expect(JSON.stringify(pending)).not.toMatch(/token|hash/i);
     await alice.mutation(api.invitations.revoke, { invitationId });
     await expect(t.withIdentity(CAROL).mutation(api.invitations.accept, { token })).rejects.toThrow(/not_found/);
