@@ -25,7 +25,7 @@ export default defineConfig({
           include: ["convex/**/*.test.ts"],
           exclude: ["**/*.int.test.ts", "**/node_modules/**"],
           environment: "edge-runtime",
-          server: { deps: { inline: ["convex-test"] } },
+          server: { deps: { inline: ["convex-test", "@convex-dev/rate-limiter", "@convex-dev/batch-worker"] } },
         },
       },
       {
@@ -50,7 +50,7 @@ export default defineConfig({
             "convex/**/*.int.test.ts",
             "web/test/browser/**/*.browser.test.ts",
           ],
-          server: { deps: { inline: ["convex-test"] } },
+          server: { deps: { inline: ["convex-test", "@convex-dev/rate-limiter", "@convex-dev/batch-worker"] } },
           environment: "node",
           fileParallelism: false,
           testTimeout: 60_000,

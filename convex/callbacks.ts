@@ -1,8 +1,10 @@
 /** Receiving the agent's callbacks: once per webhook id, then through the transition table. */
 import { v } from "convex/values";
 import { SetupCallback } from "@artie/host-agent/contract";
-import { internalMutation } from "./_generated/server";
-import { applySetupCallback } from "./containers";
+import type { Doc } from "./_generated/dataModel";
+import { internalMutation, type MutationCtx } from "./_generated/server";
+import { moveTo } from "./records";
+import { canMove, type Status } from "./statuses";
 
 export const receive = internalMutation({
   args: { webhookId: v.string(), body: v.string() },
@@ -31,3 +33,36 @@ export const receive = internalMutation({
     return applySetupCallback(ctx, callback.data);
   },
 });
+
+/** Applies one verified setup callback; stale (older sequence) or backwards ones are dropped. */
+export async function applySetupCallback(
+  ctx: MutationCtx,
+  cb: SetupCallback,
+): Promise<"applied" | "stale" | "unknown"> {
+  const c = await ctx.db
+    .query("containers")
+    .withIndex("by_agentId", (q) => q.eq("agentId", cb.containerId))
+    .unique();
+  if (!c) return "unknown";
+  if (cb.sequence <= c.lastSequence || !canMove(c.status, cb.phase)) return "stale";
+  const patch: Partial<Doc<"containers">> = { lastSequence: cb.sequence };
+  if (cb.phase !== "error" && cb.phase !== c.status) patch.phaseStartedAt = { ...c.phaseStartedAt, [cb.phase]: cb.at };
+  const previous = previousPhase(c.status);
+  if (previous && previous !== cb.phase && cb.previousPhaseMs !== null) {
+    patch.phaseDurations = { ...c.phaseDurations, [previous]: cb.previousPhaseMs };
+  }
+  if (cb.hostPort) patch.hostPort = cb.hostPort;
+  if (cb.url) patch.url = cb.url;
+  if (cb.error) patch.error = cb.error;
+  await moveTo(ctx, c, cb.phase, patch, cb.error);
+  // Only a build announces its duration; a setup that merely used the image leaves the record as is.
+  if (cb.mainImage?.buildMs !== undefined && c.repoId) {
+    const { tag, commit, buildMs } = cb.mainImage;
+    await ctx.db.patch("repos", c.repoId, { mainImage: { tag, commit, builtAt: cb.at, buildMs } });
+  }
+  return "applied";
+}
+
+function previousPhase(status: Status): "cloning" | "installing" | "starting" | "ready" | null {
+  return status === "cloning" || status === "installing" || status === "starting" || status === "ready" ? status : null;
+}

@@ -1,8 +1,9 @@
 /**
- * The app's declared environment, typed in functions through `env` from _generated/server.
- * Optional here so a deployment without a Docker host still deploys; the actions and the
+ * The app's declared environment, typed in functions through `env` from _generated/server, and
+ * the components it uses (the rate limiter). Every variable is optional here so a deployment without a Docker host still deploys; the actions and the
  * callback route say clearly which variable is missing when one is needed.
  */
+import rateLimiter from "@convex-dev/rate-limiter/convex.config.js";
 import { defineApp } from "convex/server";
 import { v } from "convex/values";
 
@@ -29,7 +30,14 @@ const app = defineApp({
     /** GitHub's API and web origins; defaults https://api.github.com and https://github.com. */
     GITHUB_API_URL: v.optional(v.string()),
     GITHUB_URL: v.optional(v.string()),
+    /** Comma-separated emails of host admins: they change the pool config and see host health. */
+    ADMIN_EMAILS: v.optional(v.string()),
+    /** Live environments per user (default MAX_ENVIRONMENTS_PER_USER_DEFAULT in limits.ts). */
+    MAX_ENVIRONMENTS_PER_USER: v.optional(v.string()),
   },
 });
+
+/** Per-user request rate limits (see limits.ts REQUEST_RATE). */
+app.use(rateLimiter);
 
 export default app;

@@ -6,7 +6,7 @@ const crons = cronJobs();
 
 crons.interval("replenish pool", { minutes: 1 }, internal.pool.replenish, {});
 crons.interval("reconcile with host", { minutes: 5 }, internal.hostAgent.reconcile, {});
-crons.interval("reap idle environments", { minutes: 5 }, internal.containers.reapIdle, {});
-crons.interval("forget old webhook ids", { hours: 1 }, internal.containers.forgetOldWebhooks, {});
+crons.interval("reap idle environments", { minutes: 5 }, internal.maintenance.reapIdle, {});
+crons.interval("forget old webhook ids", { hours: 1 }, internal.maintenance.forgetOldWebhooks, {});
 
 export default crons;

@@ -62,6 +62,8 @@ beforeAll(async () => {
   vi.stubEnv("DOCKER_API_SECRET", API_SECRET);
   vi.stubEnv("DOCKER_CALLBACK_SECRET", CALLBACK_SECRET);
   vi.stubEnv("CONVEX_SITE_URL", bridgeUrl);
+  // Alice changes the pool and reads host health: a host admin.
+  vi.stubEnv("ADMIN_EMAILS", ALICE.email);
 }, 120_000);
 
 afterAll(async () => {

@@ -1,8 +1,22 @@
-/** User-facing errors: one closed list of codes, thrown as ConvexError({code, message}). */
+/** User-facing errors: one closed list of codes, thrown as ConvexError({code, message, ...}). */
 import { ConvexError } from "convex/values";
 
-export type ErrorCode = "unauthenticated" | "not_found" | "invalid_argument" | "wrong_runtime" | "conflict";
+export type ErrorCode =
+  | "unauthenticated"
+  | "not_found"
+  | "invalid_argument"
+  | "wrong_runtime"
+  | "conflict"
+  /** Signed in and a member, but the role (or host admin status) does not allow it. */
+  | "forbidden"
+  /** An invitation past its expiry. */
+  | "expired"
+  | "quota_exceeded"
+  /** Carries `retryAfterMs`. */
+  | "rate_limited"
+  /** The deployment lacks a setting this needs. */
+  | "not_configured";
 
-export function fail(code: ErrorCode, message: string): never {
-  throw new ConvexError({ code, message });
+export function fail(code: ErrorCode, message: string, extra: { retryAfterMs?: number } = {}): never {
+  throw new ConvexError({ code, message, ...extra });
 }

@@ -3,7 +3,7 @@
  * unreachable agent end in a clear error on the record, never a silent stall. (The working path
  * is exercised against the real agent in e2e.int.test.ts.)
  */
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { api, internal } from "./_generated/api";
 import { ALICE, setupTest } from "./test.setup";
 
@@ -51,6 +51,8 @@ describe("hostAgent actions", () => {
 });
 
 describe("hostAgent.health", () => {
+  beforeEach(() => vi.stubEnv("ADMIN_EMAILS", "alice@example.com"));
+
   it("says what to set when the deployment is not configured", async () => {
     vi.stubEnv("DOCKER_HOST_URL", "");
     const t = setupTest();
@@ -92,12 +94,17 @@ describe("hostAgent.isolation", () => {
 });
 
 describe("users are keyed by user, not by session", () => {
-  it("shows a user's environments in every session of theirs", async () => {
+  it("shows a Convex Auth user's environments in every session of theirs", async () => {
     vi.useFakeTimers();
+    vi.stubEnv("CONVEX_SITE_URL", "https://site");
     const t = setupTest();
-    const session1 = t.withIdentity({ issuer: "https://site", subject: "user1|session1" });
-    const session2 = t.withIdentity({ issuer: "https://site", subject: "user1|session2" });
-    const other = t.withIdentity({ issuer: "https://site", subject: "user2|session3" });
+    const [user1, user2] = await t.run(async (ctx) => [
+      await ctx.db.insert("users", { email: "one@example.com" }),
+      await ctx.db.insert("users", { email: "two@example.com" }),
+    ]);
+    const session1 = t.withIdentity({ issuer: "https://site", subject: `${user1}|session1` });
+    const session2 = t.withIdentity({ issuer: "https://site", subject: `${user1}|session2` });
+    const other = t.withIdentity({ issuer: "https://site", subject: `${user2}|session3` });
     const repoId = await session1.mutation(api.repos.setRuntime, { owner: "acme", name: "shop", runtime: "docker" });
     const id = await session1.mutation(api.containers.request, { repoId, branch: "main" });
     expect((await session2.query(api.containers.list, {})).map((c) => c._id)).toEqual([id]);
@@ -106,5 +113,27 @@ describe("users are keyed by user, not by session", () => {
       "creating",
     ]);
     expect(await other.query(api.containers.events, { containerId: id })).toEqual([]);
+    // The key is the users document's id, and the email is the document's.
+    expect(await session2.query(api.account.me, {})).toEqual({ email: "one@example.com", isHostAdmin: false });
+    const c = await t.run((ctx) => ctx.db.get("containers", id));
+    expect(c?.requestedBy).toBe(user1);
+  });
+
+  it("keeps two subjects of one other provider apart (auth0|1, auth0|2)", async () => {
+    vi.useFakeTimers();
+    vi.stubEnv("CONVEX_SITE_URL", "https://site");
+    const t = setupTest();
+    const one = t.withIdentity({ issuer: "https://tenant.auth0.com/", subject: "auth0|1" });
+    const two = t.withIdentity({ issuer: "https://tenant.auth0.com/", subject: "auth0|2" });
+    const repoId = await one.mutation(api.repos.setRuntime, { owner: "acme", name: "shop", runtime: "docker" });
+    const id = await one.mutation(api.containers.request, { repoId, branch: "main" });
+    expect((await one.query(api.containers.list, {})).map((c) => c._id)).toEqual([id]);
+    expect(await two.query(api.containers.list, {})).toEqual([]);
+    expect(await two.query(api.repos.list, {})).toEqual([]);
+    expect(await two.query(api.containers.detail, { containerId: id })).toBeNull();
+    await expect(two.mutation(api.containers.destroy, { containerId: id })).rejects.toThrow(/No such environment/);
+    await expect(two.mutation(api.containers.request, { repoId, branch: "main" })).rejects.toThrow(/No such repo/);
+    const keys = await t.run(async (ctx) => (await ctx.db.query("memberships").take(10)).map((m) => m.userKey));
+    expect(keys.sort()).toEqual(["https://tenant.auth0.com/|auth0|1"]);
   });
 });

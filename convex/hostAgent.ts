@@ -22,7 +22,7 @@ import type { Doc, Id } from "./_generated/dataModel";
 import { internalAction, type ActionCtx } from "./_generated/server";
 import { readAgentEnv } from "./agentEnv";
 import { AGENT_REQUEST_TIMEOUT_MS, AGENT_RESPONSE_MAX_BYTES, HEALTH_TIMEOUT_MS, ORPHAN_GRACE_MS } from "./limits";
-import { userAction } from "./users";
+import { requireHostAdmin, userAction } from "./access";
 
 class AgentError extends Error {}
 
@@ -183,7 +183,7 @@ export const reconcile = internalAction({
   args: {},
   handler: async (ctx) => {
     const { containers } = await call("GET", "/api/containers", ListContainersResponse);
-    const orphans = await ctx.runMutation(internal.containers.reconcileWithHost, {
+    const orphans = await ctx.runMutation(internal.maintenance.reconcileWithHost, {
       agentIds: containers.map((c) => c.id),
     });
     const cutoff = Date.now() - ORPHAN_GRACE_MS;
@@ -221,12 +221,13 @@ const healthValidator = v.union(
 /**
  * The host's health for the dashboard, from the agent's `/health` (no secret needed there).
  * An agent that is down or misconfigured is an answer (`reachable: false` with the reason), not
- * an exception, so the pool page can show it.
+ * an exception, so the pool page can show it. Host admins only: it names the host's allowlist.
  */
 export const health = userAction({
   args: {},
   returns: healthValidator,
-  handler: async () => {
+  handler: async (ctx) => {
+    requireHostAdmin(ctx.user);
     let url: string;
     try {
       url = readAgentEnv().url;
@@ -264,7 +265,7 @@ const isolationValidator = v.union(
 );
 
 /**
- * How one of the user's environments is isolated, as its agent reports it: its network, runtime
+ * How an environment of one of the user's teams is isolated, as its agent reports it: its network, runtime
  * and the egress proxy's counts and recent refusals. Live data from the host, so an action; an
  * unreachable agent is an answer, not an exception.
  */
@@ -272,7 +273,7 @@ export const isolation = userAction({
   args: { containerId: v.string() },
   returns: isolationValidator,
   handler: async (ctx, { containerId }): Promise<Infer<typeof isolationValidator>> => {
-    // The user's own query: a foreign or unknown id is null, as on the environment page.
+    // The membership check is containers.detail's: another team's or an unknown id is null.
     // Typed by hand: inferring it through `api` would make this module's types circular.
     const record: Doc<"containers"> | null = await ctx.runQuery(api.containers.detail, { containerId });
     if (!record) return { available: false as const, error: "No such environment" };

@@ -82,3 +82,31 @@ export const GITHUB_USER_INSTALLATIONS_PER_PAGE = 100;
 export const GITHUB_USER_INSTALLATIONS_MAX_PAGES = 10;
 /** An install-link `state` (the App's setup redirect) is single use and expires after this long. */
 export const INSTALL_LINK_STATE_TTL_MS = 15 * 60_000;
+
+/** An invitation link works once, for this long after it was made. */
+export const INVITATION_TTL_MS = 7 * 24 * 60 * 60_000;
+/** Pending invitations a team may have at once (and how many the list shows). */
+export const MAX_PENDING_INVITATIONS = 100;
+/** Bytes of randomness in an invitation token (hex in the link). */
+export const INVITATION_TOKEN_BYTES = 32;
+/** Teams one user may belong to (teams.mine reads at most this many). */
+export const MAX_TEAMS_PER_USER = 50;
+/** Members of one team (the members list reads at most this many). */
+export const MAX_MEMBERS_PER_TEAM = 200;
+/** Longest team name. */
+export const TEAM_NAME_MAX = 64;
+/** Team repos the repos list shows. */
+export const REPOS_PER_TEAM = 200;
+/** Team environments the environments list shows, newest first. */
+export const ENVIRONMENTS_LISTED = 100;
+
+/**
+ * Live environments (creating through ready, and failed ones not yet destroyed) one user may
+ * have at once, across teams, unless the deployment sets MAX_ENVIRONMENTS_PER_USER.
+ */
+export const MAX_ENVIRONMENTS_PER_USER_DEFAULT = 5;
+/**
+ * Environment requests per user: a token bucket of REQUEST_RATE.capacity requests, refilled at
+ * REQUEST_RATE.rate per REQUEST_RATE.period ms, so a script cannot empty the pool for everyone.
+ */
+export const REQUEST_RATE = { kind: "token bucket", rate: 10, period: 60_000, capacity: 5 } as const;

@@ -27,8 +27,8 @@ describe("crons", () => {
     expect(byName).toMatchObject({
       "replenish pool": { name: "pool:replenish", schedule: { type: "interval", minutes: 1 } },
       "reconcile with host": { name: "hostAgent:reconcile", schedule: { type: "interval", minutes: 5 } },
-      "reap idle environments": { name: "containers:reapIdle", schedule: { type: "interval", minutes: 5 } },
-      "forget old webhook ids": { name: "containers:forgetOldWebhooks", schedule: { type: "interval", hours: 1 } },
+      "reap idle environments": { name: "maintenance:reapIdle", schedule: { type: "interval", minutes: 5 } },
+      "forget old webhook ids": { name: "maintenance:forgetOldWebhooks", schedule: { type: "interval", hours: 1 } },
     });
   });
 });
@@ -62,8 +62,8 @@ describe("watchdog", () => {
         lastActivityAt: now,
       }),
     ]);
-    await t.mutation(internal.containers.watchdog, { containerId: stuck, status: "cloning", since: now });
-    await t.mutation(internal.containers.watchdog, { containerId: moved, status: "cloning", since: now });
+    await t.mutation(internal.maintenance.watchdog, { containerId: stuck, status: "cloning", since: now });
+    await t.mutation(internal.maintenance.watchdog, { containerId: moved, status: "cloning", since: now });
     const [a, b] = await t.run(async (ctx) => [
       await ctx.db.get("containers", stuck),
       await ctx.db.get("containers", moved),
@@ -109,7 +109,7 @@ describe("reaper", () => {
         lastActivityAt: old,
       }),
     }));
-    expect(await t.mutation(internal.containers.reapIdle, {})).toBe(1);
+    expect(await t.mutation(internal.maintenance.reapIdle, {})).toBe(1);
     const statuses = await t.run(async (ctx) => ({
       idle: (await ctx.db.get("containers", ids.idle))!.status,
       busy: (await ctx.db.get("containers", ids.busy))!.status,
@@ -152,7 +152,7 @@ describe("reconcile", () => {
         lastActivityAt: now,
       }),
     }));
-    const orphans = await t.mutation(internal.containers.reconcileWithHost, { agentIds: ["on-host", "stray"] });
+    const orphans = await t.mutation(internal.maintenance.reconcileWithHost, { agentIds: ["on-host", "stray"] });
     expect(orphans).toEqual(["stray"]);
     const after = await t.run(async (ctx) => ({
       present: (await ctx.db.get("containers", ids.present))!,
@@ -174,7 +174,7 @@ describe("webhook id retention", () => {
       await ctx.db.insert("seenWebhooks", { webhookId: "old", receivedAt: now - SEEN_WEBHOOK_RETENTION_MS - 1 });
       await ctx.db.insert("seenWebhooks", { webhookId: "new", receivedAt: now });
     });
-    await t.mutation(internal.containers.forgetOldWebhooks, {});
+    await t.mutation(internal.maintenance.forgetOldWebhooks, {});
     const left = await t.run(async (ctx) => (await ctx.db.query("seenWebhooks").collect()).map((w) => w.webhookId));
     expect(left).toEqual(["new"]);
   });

@@ -1,10 +1,16 @@
-/** Pool configuration (bounded edits, defaults) and replenishing within maxCreating. */
+/** Pool configuration (bounded edits by host admins, defaults) and replenishing within maxCreating. */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { api, internal } from "./_generated/api";
-import { ALICE, setupTest } from "./test.setup";
+import { ALICE, BOB, setupTest } from "./test.setup";
 
-beforeEach(() => vi.useFakeTimers());
-afterEach(() => vi.useRealTimers());
+beforeEach(() => {
+  vi.useFakeTimers();
+  vi.stubEnv("ADMIN_EMAILS", "root@example.com, Alice@Example.com");
+});
+afterEach(() => {
+  vi.unstubAllEnvs();
+  vi.useRealTimers();
+});
 
 describe("pool config", () => {
   it("starts from the defaults", async () => {
@@ -46,6 +52,34 @@ describe("pool config", () => {
     ];
     for (const config of bad) await expect(as.mutation(api.pool.updateConfig, config)).rejects.toThrow(/must be/);
     await expect(t.mutation(api.pool.updateConfig, bad[0])).rejects.toThrow(/Sign in/);
+  });
+});
+
+describe("host admins", () => {
+  it("alone change the pool; everyone else sees it read-only and is told why", async () => {
+    const t = setupTest();
+    const config = { targetSize: 1, minSize: 0, maxCreating: 1, containerPorts: [3000] };
+    expect(await t.withIdentity(ALICE).query(api.account.me, {})).toEqual({
+      email: "alice@example.com",
+      isHostAdmin: true,
+    });
+    expect(await t.withIdentity(BOB).query(api.account.me, {})).toEqual({
+      email: "bob@example.com",
+      isHostAdmin: false,
+    });
+    await expect(t.withIdentity(BOB).mutation(api.pool.updateConfig, config)).rejects.toThrow(
+      /"code":"forbidden".*Only a host admin \(ADMIN_EMAILS\)/,
+    );
+    expect(await t.withIdentity(BOB).query(api.pool.getConfig, {})).toMatchObject({ targetSize: 3 });
+    await t.withIdentity(ALICE).mutation(api.pool.updateConfig, config);
+    expect(await t.withIdentity(BOB).query(api.pool.status, {})).toMatchObject({ config: { targetSize: 1 } });
+    await expect(t.withIdentity(BOB).action(api.hostAgent.health, {})).rejects.toThrow(/forbidden/);
+  });
+
+  it("are nobody when ADMIN_EMAILS is unset", async () => {
+    vi.stubEnv("ADMIN_EMAILS", "");
+    const t = setupTest();
+    expect(await t.withIdentity(ALICE).query(api.account.me, {})).toMatchObject({ isHostAdmin: false });
   });
 });
 

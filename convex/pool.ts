@@ -2,7 +2,8 @@
  * The warm pool: its configuration (one document, bounded edits) and replenishing. Replenish
  * creates records for up to `targetSize - pooled - creating` containers, never more than
  * `maxCreating` creations in flight, and schedules the agent calls. It runs on a cron and at
- * once when a claim leaves fewer than `minSize` pooled.
+ * once when a claim leaves fewer than `minSize` pooled. The pool is the host's, shared by every
+ * team: anyone signed in sees it, only host admins (ADMIN_EMAILS) change it.
  */
 import { v } from "convex/values";
 import { internal } from "./_generated/api";
@@ -11,9 +12,9 @@ import { internalMutation, type MutationCtx, type QueryCtx } from "./_generated/
 import { fail } from "./errors";
 import { IDLE_LIMIT_MINUTES, IN_USE_COUNT_CAP, POOL_BOUNDS, POOL_DEFAULTS } from "./limits";
 import { LIVE_STATUSES } from "./statuses";
-import { insertCreating } from "./containers";
+import { insertCreating } from "./records";
 import { poolConfigProblems } from "./poolRules";
-import { userMutation, userQuery } from "./users";
+import { requireHostAdmin, userMutation, userQuery } from "./access";
 
 type PoolConfig = Omit<Doc<"poolConfig">, "_id" | "_creationTime">;
 
@@ -84,6 +85,7 @@ export const status = userQuery({
   },
 });
 
+/** Host admins only. */
 export const updateConfig = userMutation({
   args: {
     targetSize: v.number(),
@@ -93,6 +95,7 @@ export const updateConfig = userMutation({
     idleLimitMinutes: v.optional(v.number()),
   },
   handler: async (ctx, args) => {
+    requireHostAdmin(ctx.user);
     const config = { ...args, idleLimitMinutes: args.idleLimitMinutes ?? IDLE_LIMIT_MINUTES.default };
     const problems = poolConfigProblems(config);
     if (problems.length > 0) fail("invalid_argument", problems.map((p) => p.message).join("; "));

@@ -1,7 +1,9 @@
 /**
- * The control plane's truth: repos and their runtime, container records and their lifecycle,
- * the pool's configuration, a bounded event history per container, and the webhook ids already
- * seen (replay protection for the agent's callbacks).
+ * The control plane's truth: teams and who belongs to them (memberships, pending invitations,
+ * each user's active team), repos and their runtime, container records and their lifecycle, the
+ * pool's configuration, a bounded event history per container, and the webhook ids already
+ * seen (replay protection for the agent's callbacks). A team owns repos and environments; a
+ * user is a `userKey` (see users.ts), never a table of our own beyond Convex Auth's.
  */
 import { authTables } from "@convex-dev/auth/server";
 import { defineSchema, defineTable } from "convex/server";
@@ -15,11 +17,49 @@ const phaseTimes = v.object({
   ready: v.optional(v.number()),
 });
 
+export const roleValidator = v.union(v.literal("owner"), v.literal("admin"), v.literal("member"));
+export const inviteRoleValidator = v.union(v.literal("admin"), v.literal("member"));
+
 export default defineSchema({
   ...authTables,
 
+  teams: defineTable({
+    name: v.string(),
+    /** Made for one user at sign-up; works like any other team. */
+    personal: v.boolean(),
+    createdAt: v.number(),
+  }),
+
+  memberships: defineTable({
+    teamId: v.id("teams"),
+    userKey: v.string(),
+    role: roleValidator,
+    /** The member's address when they joined, for the members list. */
+    email: v.optional(v.string()),
+    joinedAt: v.number(),
+  })
+    .index("by_userKey_and_teamId", ["userKey", "teamId"])
+    .index("by_teamId_and_userKey", ["teamId", "userKey"]),
+
+  invitations: defineTable({
+    teamId: v.id("teams"),
+    email: v.string(),
+    role: inviteRoleValidator,
+    /** sha256 hex of the link's token; the token itself is shown once and never stored. */
+    tokenHash: v.string(),
+    expiresAt: v.number(),
+    invitedBy: v.string(),
+    acceptedAt: v.optional(v.number()),
+    acceptedBy: v.optional(v.string()),
+  })
+    .index("by_tokenHash", ["tokenHash"])
+    .index("by_teamId_and_expiresAt", ["teamId", "expiresAt"]),
+
+  /** Per user: the team every team-scoped function works in, switched by teams.switchTo. */
+  profiles: defineTable({ userKey: v.string(), activeTeamId: v.id("teams") }).index("by_userKey", ["userKey"]),
+
   repos: defineTable({
-    ownerId: v.string(),
+    teamId: v.id("teams"),
     owner: v.string(),
     name: v.string(),
     defaultBranch: v.string(),
@@ -27,14 +67,19 @@ export default defineSchema({
     mainImage: v.optional(
       v.object({ tag: v.string(), commit: v.string(), builtAt: v.number(), buildMs: v.optional(v.number()) }),
     ),
-  }).index("by_ownerId_and_owner_and_name", ["ownerId", "owner", "name"]),
+  }).index("by_teamId_and_owner_and_name", ["teamId", "owner", "name"]),
 
   containers: defineTable({
     /** The id the agent knows it by; chosen here so a retried create never makes two. */
     agentId: v.string(),
     status: statusValidator,
     pool: v.boolean(),
-    ownerId: v.optional(v.string()),
+    /** Set when the container is handed to a team's request; pool containers have none. */
+    teamId: v.optional(v.id("teams")),
+    /** The userKey of who asked for it (quotas are per user). */
+    requestedBy: v.optional(v.string()),
+    /** The repo settings version the setup used (repo settings land separately). */
+    settingsVersion: v.optional(v.number()),
     repoId: v.optional(v.id("repos")),
     branch: v.optional(v.string()),
     hostPort: v.optional(v.number()),
@@ -51,7 +96,8 @@ export default defineSchema({
   })
     .index("by_status_and_createdAt", ["status", "createdAt"])
     .index("by_agentId", ["agentId"])
-    .index("by_ownerId_and_createdAt", ["ownerId", "createdAt"]),
+    .index("by_teamId_and_createdAt", ["teamId", "createdAt"])
+    .index("by_requestedBy_and_status", ["requestedBy", "status"]),
 
   poolConfig: defineTable({
     targetSize: v.number(),

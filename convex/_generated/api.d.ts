@@ -13,6 +13,8 @@ import type {
   FilterApi,
   FunctionReference,
 } from "convex/server";
+import type * as access from "../access.js";
+import type * as account from "../account.js";
 import type * as agentEnv from "../agentEnv.js";
 import type * as auth from "../auth.js";
 import type * as callbacks from "../callbacks.js";
@@ -26,14 +28,20 @@ import type * as githubLink from "../githubLink.js";
 import type * as hostAgent from "../hostAgent.js";
 import type * as http from "../http.js";
 import type * as httpJson from "../httpJson.js";
+import type * as invitations from "../invitations.js";
 import type * as limits from "../limits.js";
+import type * as maintenance from "../maintenance.js";
+import type * as membership from "../membership.js";
 import type * as pool from "../pool.js";
 import type * as poolRules from "../poolRules.js";
+import type * as quotas from "../quotas.js";
+import type * as records from "../records.js";
 import type * as repos from "../repos.js";
 import type * as settingsRules from "../settingsRules.js";
 import type * as settingsView from "../settingsView.js";
 import type * as statuses from "../statuses.js";
 import type * as streams from "../streams.js";
+import type * as teams from "../teams.js";
 import type * as users from "../users.js";
 import type * as webhooks from "../webhooks.js";
 
@@ -46,6 +54,8 @@ import type * as webhooks from "../webhooks.js";
  * ```
  */
 declare const fullApi: ApiFromModules<{
+  access: typeof access;
+  account: typeof account;
   agentEnv: typeof agentEnv;
   auth: typeof auth;
   callbacks: typeof callbacks;
@@ -59,14 +69,20 @@ declare const fullApi: ApiFromModules<{
   hostAgent: typeof hostAgent;
   http: typeof http;
   httpJson: typeof httpJson;
+  invitations: typeof invitations;
   limits: typeof limits;
+  maintenance: typeof maintenance;
+  membership: typeof membership;
   pool: typeof pool;
   poolRules: typeof poolRules;
+  quotas: typeof quotas;
+  records: typeof records;
   repos: typeof repos;
   settingsRules: typeof settingsRules;
   settingsView: typeof settingsView;
   statuses: typeof statuses;
   streams: typeof streams;
+  teams: typeof teams;
   users: typeof users;
   webhooks: typeof webhooks;
 }>;

@@ -14,7 +14,7 @@ import { mintStreamToken } from "../../../host-agent/src/api/stream-token.js";
 import { startTestAgent, uniqueName } from "../../../host-agent/test/helpers/agent.js";
 import { docker } from "../../../host-agent/test/helpers/docker.js";
 import { BUSYBOX_IMAGE } from "../../../host-agent/test/helpers/images.js";
-import { environment, event, NOW, POOL_STATUS, repo } from "../fake-convex/fixtures";
+import { environment, event, NOW, ME_ADMIN, POOL_STATUS, repo } from "../fake-convex/fixtures";
 import { openDashboard, screenshot, type Dashboard } from "./helpers/browser";
 import { cuttableProxy, type CuttableProxy } from "./helpers/cuttable-proxy";
 
@@ -270,6 +270,7 @@ describe("dashboard in Chromium", () => {
 
   it("shows the pool against its config and the real agent's health", async () => {
     await setQuery("pool:status", POOL_STATUS);
+    await setQuery("account:me", ME_ADMIN);
     await nav("Pool & host").click();
     await page.getByRole("region", { name: "Host health" }).getByText("Healthy").waitFor({ timeout: 10_000 });
     await screenshot(page, "08-pool");

@@ -2,7 +2,7 @@
 // control plane's own rules before sending, and the host's health from the agent.
 import { act, fireEvent, screen, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
-import { POOL_STATUS } from "../fake-convex/fixtures";
+import { ME_ADMIN, ME_USER, POOL_STATUS } from "../fake-convex/fixtures";
 import { renderApp } from "../render";
 
 const HEALTHY = {
@@ -24,7 +24,10 @@ describe("PoolPage", () => {
   it("shows ready, creating and assigned against the target", async () => {
     const { fake } = renderApp("/pool");
     fake.on("hostAgent:health", () => HEALTHY);
-    act(() => fake.setQuery("pool:status", POOL_STATUS));
+    act(() => {
+      fake.setQuery("pool:status", POOL_STATUS);
+      fake.setQuery("account:me", ME_ADMIN);
+    });
     expect(await screen.findByTestId("stat-Ready in pool")).toHaveTextContent("2");
     expect(screen.getByTestId("stat-Creating")).toHaveTextContent("1");
     expect(screen.getByTestId("stat-Assigned")).toHaveTextContent("4");
@@ -33,7 +36,10 @@ describe("PoolPage", () => {
 
   it("refuses out-of-bounds values field by field and sends nothing", async () => {
     const { fake } = renderApp("/pool");
-    act(() => fake.setQuery("pool:status", POOL_STATUS));
+    act(() => {
+      fake.setQuery("pool:status", POOL_STATUS);
+      fake.setQuery("account:me", ME_ADMIN);
+    });
     const target = await screen.findByRole("textbox", { name: /Target size/ });
     fireEvent.change(target, { target: { value: "51" } });
     fireEvent.change(screen.getByRole("textbox", { name: /Container ports/ }), { target: { value: "3000, 70000" } });
@@ -45,7 +51,10 @@ describe("PoolPage", () => {
 
   it("saves a valid configuration through pool.updateConfig", async () => {
     const { fake } = renderApp("/pool");
-    act(() => fake.setQuery("pool:status", POOL_STATUS));
+    act(() => {
+      fake.setQuery("pool:status", POOL_STATUS);
+      fake.setQuery("account:me", ME_ADMIN);
+    });
     fireEvent.change(await screen.findByRole("textbox", { name: /Target size/ }), { target: { value: "5" } });
     fireEvent.change(screen.getByRole("textbox", { name: /Container ports/ }), { target: { value: "3000 5173" } });
     await act(async () => screen.getByRole("button", { name: "Save configuration" }).click());
@@ -57,7 +66,10 @@ describe("PoolPage", () => {
   it("shows the host's health, and an unreachable agent with its reason", async () => {
     const { fake } = renderApp("/pool");
     fake.on("hostAgent:health", () => HEALTHY);
-    act(() => fake.setQuery("pool:status", POOL_STATUS));
+    act(() => {
+      fake.setQuery("pool:status", POOL_STATUS);
+      fake.setQuery("account:me", ME_ADMIN);
+    });
     const card = await screen.findByRole("region", { name: "Host health" });
     expect(await within(card).findByText("Healthy")).toBeInTheDocument();
     expect(card).toHaveTextContent("Engine 20.10.24 (API 1.41)");
@@ -81,10 +93,26 @@ describe("PoolPage", () => {
       ...HEALTHY,
       isolation: { ...HEALTHY.isolation, enabled: false, egressAllowlist: [], runtime: "runsc" },
     }));
-    act(() => fake.setQuery("pool:status", POOL_STATUS));
+    act(() => {
+      fake.setQuery("pool:status", POOL_STATUS);
+      fake.setQuery("account:me", ME_ADMIN);
+    });
     const card = await screen.findByRole("region", { name: "Host health" });
     expect(await within(card).findByText("Off: one shared network")).toBeInTheDocument();
     expect(card).toHaveTextContent("gVisor (runsc)");
     expect(card).toHaveTextContent("empty: no egress");
+  });
+
+  it("shows the pool read-only to anyone but a host admin, and no host health", async () => {
+    const { fake } = renderApp("/pool");
+    act(() => {
+      fake.setQuery("pool:status", POOL_STATUS);
+      fake.setQuery("account:me", ME_USER);
+    });
+    const target = await screen.findByRole("textbox", { name: /Target size/ });
+    expect(target).toHaveAttribute("readonly");
+    expect(screen.queryByRole("button", { name: "Save configuration" })).toBeNull();
+    expect(screen.getByText(/Only host admins/)).toBeInTheDocument();
+    expect(fake.callsTo("hostAgent:health")).toEqual([]);
   });
 });

@@ -11,7 +11,7 @@ export function repo(overrides: Partial<Doc<"repos">> = {}): Doc<"repos"> {
   return {
     _id: "r1" as Id<"repos">,
     _creationTime: NOW - 86_400_000,
-    ownerId: "https://site|alice",
+    teamId: "t1" as Id<"teams">,
     owner: "acme",
     name: "shop",
     defaultBranch: "main",
@@ -33,7 +33,8 @@ export function environment(overrides: Partial<Doc<"containers">> = {}): Doc<"co
     agentId: "env-7d2f9a",
     status: "ready",
     pool: false,
-    ownerId: "https://site|alice",
+    teamId: "t1" as Id<"teams">,
+    requestedBy: "https://site|alice",
     repoId: "r1" as Id<"repos">,
     branch: "main",
     hostPort: 10001,
@@ -75,6 +76,16 @@ export const POOL_STATUS = {
   creating: 1,
   assigned: 4,
 };
+
+/** teams.mine: a personal team (active) and a shared one. */
+export const TEAMS = [
+  { teamId: "t1" as Id<"teams">, name: "alice's team", personal: true, role: "owner" as const, active: true },
+  { teamId: "t2" as Id<"teams">, name: "Platform", personal: false, role: "member" as const, active: false },
+];
+
+/** account.me for a host admin, and for anyone else. */
+export const ME_ADMIN = { email: "alice@example.com", isHostAdmin: true };
+export const ME_USER = { email: "bob@example.com", isHostAdmin: false };
 
 /** Makes Convex Auth start signed in: the token it would have stored after a sign-in. */
 export function storeSignedIn(fake: ConvexReactClientFake, storage: Storage = localStorage): void {

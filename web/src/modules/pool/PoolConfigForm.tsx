@@ -52,7 +52,8 @@ const FIELDS: { key: keyof PoolConfigInput; label: string; hint: string }[] = [
   },
 ];
 
-export function PoolConfigForm({ config }: { config: PoolConfigInput }) {
+/** `readOnly` for everyone but host admins: the values, no way to send a change. */
+export function PoolConfigForm({ config, readOnly = false }: { config: PoolConfigInput; readOnly?: boolean }) {
   const update = useMutation(api.pool.updateConfig);
   const [draft, setDraft] = useState<Draft>(() => toDraft(config));
   const [touched, setTouched] = useState(false);
@@ -87,6 +88,7 @@ export function PoolConfigForm({ config }: { config: PoolConfigInput }) {
                 name={key}
                 inputMode={key === "containerPorts" ? "text" : "numeric"}
                 value={draft[key]}
+                readOnly={readOnly}
                 aria-invalid={problem !== undefined}
                 onChange={(e) => {
                   setDraft({ ...draft, [key]: e.target.value });
@@ -100,15 +102,19 @@ export function PoolConfigForm({ config }: { config: PoolConfigInput }) {
         })}
       </div>
       <FormError message={serverError} />
-      <div className="form-actions">
-        {saved && !dirty && <span className="saved">Saved</span>}
-        <button className="btn" type="button" disabled={!dirty || busy} onClick={() => setDraft(toDraft(config))}>
-          Reset
-        </button>
-        <button className="btn btn-primary" type="submit" disabled={!dirty || busy || problems.length > 0}>
-          {busy ? "Saving…" : "Save configuration"}
-        </button>
-      </div>
+      {readOnly ? (
+        <p className="muted">Only host admins (ADMIN_EMAILS on the deployment) change the pool.</p>
+      ) : (
+        <div className="form-actions">
+          {saved && !dirty && <span className="saved">Saved</span>}
+          <button className="btn" type="button" disabled={!dirty || busy} onClick={() => setDraft(toDraft(config))}>
+            Reset
+          </button>
+          <button className="btn btn-primary" type="submit" disabled={!dirty || busy || problems.length > 0}>
+            {busy ? "Saving…" : "Save configuration"}
+          </button>
+        </div>
+      )}
     </form>
   );
 }

@@ -1,5 +1,6 @@
 /**
- * The signed-in frame: a sidebar with the pages and the connection to the control plane, and the
+ * The signed-in frame: a sidebar with the team switcher, the pages and the connection to the
+ * control plane, and the
  * page itself inside an error boundary (a failing query shows an error state, not a blank page;
  * moving to another page resets it).
  */
@@ -9,6 +10,7 @@ import { ErrorBoundary } from "react-error-boundary";
 import { NavLink, Outlet, useLocation } from "react-router";
 import { Brand } from "../../components/Brand";
 import { ErrorState } from "../../components/States";
+import { TeamSwitcher } from "./TeamSwitcher";
 
 const NAV = [
   { to: "/environments", label: "Environments", icon: "▣" },
@@ -22,6 +24,7 @@ export function AppShell() {
     <div className="shell">
       <aside className="sidebar">
         <Brand />
+        <TeamSwitcher />
         <nav className="nav" aria-label="Main">
           {NAV.map((item) => (
             <NavLink
