@@ -96,6 +96,20 @@ export class DockerClient {
     await this.api.createVolume({ Name: name, Labels: labels });
   }
 
+  /**
+   * When the engine made a volume (its `CreatedAt`), or null when there is none: a volume removed
+   * and made again under the same name answers a new time.
+   */
+  async volumeCreatedAt(name: string): Promise<string | null> {
+    try {
+      const info = (await this.api.getVolume(name).inspect()) as { CreatedAt?: string };
+      return info.CreatedAt ?? null;
+    } catch (err) {
+      if (dockerStatus(err) === 404) return null;
+      throw err;
+    }
+  }
+
   /** The OCI runtimes the engine knows (`runc`, and `runsc` once gVisor is registered). */
   async runtimes(): Promise<string[]> {
     const info = (await this.api.info()) as { Runtimes?: Record<string, unknown> };

@@ -9,7 +9,7 @@
 import { mkdtemp, rm, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { extract, pack } from "tar-fs";
+import { pack } from "tar-fs";
 import type { DockerClient } from "../docker/client.js";
 import { NODE_MODULES_DIR } from "../config.js";
 import type { ContainerIO } from "./container-io.js";
@@ -36,13 +36,22 @@ export async function findMainImage(docker: DockerClient, repo: string): Promise
 export async function buildMainImage(
   docker: DockerClient,
   io: ContainerIO,
-  o: { dockerId: string; repo: string; baseImage: string; commit: string; lockHash: string; user: string },
+  o: {
+    dockerId: string;
+    repo: string;
+    baseImage: string;
+    commit: string;
+    lockHash: string;
+    user: string;
+    /** Most bytes read out of the container onto the host (MAIN_IMAGE_MAX_BYTES). */
+    maxBytes: number;
+  },
 ): Promise<MainImage> {
   const context = await mkdtemp(path.join(tmpdir(), "artie-main-image-"));
   try {
     const modules = path.join(context, "node_modules");
     await mkdir(modules);
-    await io.getDirectory(o.dockerId, NODE_MODULES_DIR, extract(modules));
+    await io.getDirectory(o.dockerId, NODE_MODULES_DIR, modules, { maxBytes: o.maxBytes });
     const dockerfile = [
       `FROM ${o.baseImage}`,
       `COPY --chown=${o.user} node_modules ${SEED_DIR}`,
