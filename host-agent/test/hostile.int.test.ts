@@ -152,6 +152,12 @@ describe("everything from a container is hostile", () => {
   it("hostile files in a dependency volume: links to /dev/zero, a FIFO, a 1 GB sparse file", async () => {
     const first = await setupOnce(REPOS.volume);
     expect(first.end.phase).toBe("ready");
+    console.log(
+      await import("node:fs/promises").then((f) =>
+        f.readdir(path.join(fixtures.root, "agent-data", "deps")).catch((e) => String(e)),
+      ),
+      [...volumes],
+    );
     // What a process in the first environment can do to the volume every later setup shares.
     await exec(
       first.c.id,

@@ -7,10 +7,11 @@
  * a request instead of hanging it, and one without, for long-lived streams (logs, exec, terminal).
  * Connection settings come from DOCKER_HOST / DOCKER_TLS_VERIFY / DOCKER_CERT_PATH like the CLI.
  */
+import { randomBytes } from "node:crypto";
 import Docker from "dockerode";
 import type { Duplex } from "node:stream";
 import type { Logger } from "../lib/logger.js";
-import { MANAGED_FILTER } from "./labels.js";
+import { LABEL, MANAGED_FILTER } from "./labels.js";
 
 /** A single Docker API request (not a stream) that takes longer than this is failed. */
 const DOCKER_REQUEST_TIMEOUT_MS = 60_000;
@@ -93,17 +94,21 @@ export class DockerClient {
 
   /** Creates a named volume if missing; Docker answers an existing one with itself. */
   async ensureVolume(name: string, labels: Record<string, string>): Promise<void> {
-    await this.api.createVolume({ Name: name, Labels: labels });
+    // An existing volume keeps its labels, instance included: only a new one gets this value.
+    const instance = randomBytes(12).toString("hex");
+    await this.api.createVolume({ Name: name, Labels: { ...labels, [LABEL.volumeInstance]: instance } });
   }
 
   /**
-   * When the engine made a volume (its `CreatedAt`), or null when there is none: a volume removed
-   * and made again under the same name answers a new time.
+   * The instance label ensureVolume gave a volume, or null when there is no such volume (or it
+   * predates the label). Labels cannot change after creation and no container can set one, so
+   * a volume removed and made again under the same name answers a new value. (Its CreatedAt
+   * would not do: the local driver reports its directory's mtime, which a container moves.)
    */
-  async volumeCreatedAt(name: string): Promise<string | null> {
+  async volumeInstance(name: string): Promise<string | null> {
     try {
-      const info = (await this.api.getVolume(name).inspect()) as { CreatedAt?: string };
-      return info.CreatedAt ?? null;
+      const info = await this.api.getVolume(name).inspect();
+      return info.Labels?.[LABEL.volumeInstance] ?? null;
     } catch (err) {
       if (dockerStatus(err) === 404) return null;
       throw err;

@@ -221,7 +221,16 @@ export class ContainerIO {
     const limit = new ByteLimit(o.maxBytes, `${dir} in the container`);
     const root = path.resolve(into);
     const written = pipeline(limit, extract(root, { ignore: (name, header) => !safeEntry(root, name, header) }));
-    this.docker.demux(stream, limit, discard());
+    // demux ignores backpressure: pause the exec stream while the extract catches up, so the
+    // agent holds at most a chunk or two in memory however fast the container sends.
+    limit.on("drain", () => stream.resume());
+    const paced = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        if (!limit.write(chunk)) stream.pause();
+        cb();
+      },
+    });
+    this.docker.demux(stream, paced, discard());
     const read = endWithin(stream, DIRECTORY_COPY_TIMEOUT_MS, `reading ${dir} from the container`).then(
       () => void limit.end(),
       (err: unknown) => {

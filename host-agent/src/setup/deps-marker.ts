@@ -1,8 +1,9 @@
 /**
  * "Dependencies installed" markers: DATA_DIR/deps/<volume>.json, written by the agent alone,
  * only after a successful install into that volume. A marker holds the lockfile hash and the
- * volume's CreatedAt from the engine, so a volume removed and made again under the same name is
- * not taken as installed. No container can write here, so nothing inside one can make the agent
+ * volume's instance label (a random value the agent sets when it creates the volume; see
+ * DockerClient.volumeInstance), so a volume removed and made again under the same name is not
+ * taken as installed. No container can write here, so nothing inside one can make the agent
  * skip or repeat an install for other environments (the old in-volume marker,
  * /app/node_modules/.artie-deps, is never read). Read with a byte limit and parsed with zod even
  * though it is on the host: a file that is not a marker counts as "not installed".
@@ -16,7 +17,7 @@ import { DEPS_MARKER_MAX_BYTES } from "../config.js";
 const Marker = z.object({
   volume: z.string(),
   lockHash: z.string().min(1).max(200),
-  volumeCreatedAt: z.string().min(1),
+  volumeInstance: z.string().min(1),
   installedAt: z.number(),
 });
 export type DepsMarker = z.infer<typeof Marker>;
@@ -64,8 +65,8 @@ export async function removeDepsMarker(dataDir: string, volume: string): Promise
 }
 
 /** Whether `marker` says this very volume (same CreatedAt) holds this lockfile's dependencies. */
-export const isInstalled = (marker: DepsMarker | null, lockHash: string, volumeCreatedAt: string | null) =>
+export const isInstalled = (marker: DepsMarker | null, lockHash: string, volumeInstance: string | null) =>
   marker !== null &&
-  volumeCreatedAt !== null &&
+  volumeInstance !== null &&
   marker.lockHash === lockHash &&
-  marker.volumeCreatedAt === volumeCreatedAt;
+  marker.volumeInstance === volumeInstance;

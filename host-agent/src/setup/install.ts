@@ -37,8 +37,8 @@ export async function installDependencies(
   const { io, config } = d;
   const { dockerId, volumeName } = w;
   await d.installLocks.run(volumeName, async () => {
-    const createdAt = await d.docker.volumeCreatedAt(volumeName);
-    if (isInstalled(await readDepsMarker(config.dataDir, volumeName), w.deps.hash, createdAt)) {
+    const instance = await d.docker.volumeInstance(volumeName);
+    if (isInstalled(await readDepsMarker(config.dataDir, volumeName), w.deps.hash, instance)) {
       await io.writeLog(dockerId, [`[installing] dependencies for this lockfile are already installed`]);
       return;
     }
@@ -66,7 +66,7 @@ export async function installDependencies(
     if (code === null)
       throw new SetupError(`Dependency install (${what}) ended its output but Docker reports no exit status for it.`);
     if (code !== 0) throw new SetupError(`Dependency install (${what}) failed with exit code ${code}.`);
-    if (createdAt)
-      await writeDepsMarker(config.dataDir, { volume: volumeName, lockHash: w.deps.hash, volumeCreatedAt: createdAt });
+    if (instance)
+      await writeDepsMarker(config.dataDir, { volume: volumeName, lockHash: w.deps.hash, volumeInstance: instance });
   });
 }
