@@ -37,10 +37,34 @@ export const CALLBACK_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 export const CALLBACK_REQUEST_TIMEOUT_MS = 10_000;
 /** How often `starting` asks the dev server's published port whether it answers. */
 export const DEV_SERVER_POLL_MS = 25;
+/** One readiness probe's HTTP timeout. */
+export const DEV_SERVER_PROBE_TIMEOUT_MS = 1_000;
 /** Environment networks made ahead, so a create need not wait for Docker to make one (~80 ms). */
 export const NETWORK_SPARES = 2;
 /** Log lines kept per phase for the error message when a phase fails. */
 export const ERROR_TAIL_LINES = 20;
+
+/**
+ * Reading from containers (lib/bounded-reader.ts): everything a container or a volume produces is
+ * read with a byte limit and a deadline, so no environment can make the agent use unbounded
+ * memory, disk or time.
+ */
+/** Longest output line the agent keeps (setup output, error tails); longer lines are cut, marked. */
+export const OUTPUT_LINE_MAX_BYTES = 16 * 1024;
+/** Longest line of the logs stream: Docker splits long lines at 16 KiB and they are joined up to this. */
+export const LOG_LINE_MAX_BYTES = 64 * 1024;
+/** `ContainerIO.capture`: stdout kept from a short command; more fails the call. */
+export const CAPTURE_MAX_BYTES = 64 * 1024;
+/** Short fixed scripts in a container (capture, writing log lines, the kill script). */
+export const SHORT_EXEC_TIMEOUT_MS = 30_000;
+/** Error text kept from a failed copy into a container. */
+export const EXEC_ERROR_TEXT_MAX_BYTES = 8 * 1024;
+/** How long streaming a directory into or out of a container (checkout, main image) may take. */
+export const DIRECTORY_COPY_TIMEOUT_MS = 10 * 60_000;
+/** A dependencies marker under DATA_DIR/deps is a few hundred bytes; a larger file is not one. */
+export const DEPS_MARKER_MAX_BYTES = 4 * 1024;
+/** After an exec's output ended, how long to wait for Docker to report its process's exit. */
+export const EXEC_EXIT_WAIT_MS = 10_000;
 
 /** CONTAINER_NETWORK's default: one internal network per environment. */
 export const ISOLATED = "isolated";
@@ -227,6 +251,12 @@ const EnvSchema = z.object({
     .int()
     .min(1000)
     .default(2 * 60_000),
+  /** Most bytes a main image build reads out of a container (written to the host's temp dir). */
+  MAIN_IMAGE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024 * 1024)
+    .default(2 * 1024 ** 3),
 
   /** Escape hatches, all closed by default: what a create may ask for that weakens isolation. */
   ALLOW_PRIVILEGED: bool.default(false),
@@ -278,6 +308,7 @@ export type Config = {
     cloneTimeoutMs: number;
     installTimeoutMs: number;
     startTimeoutMs: number;
+    mainImageMaxBytes: number;
   };
   policy: {
     allowPrivileged: boolean;
@@ -338,6 +369,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       cloneTimeoutMs: e.SETUP_CLONE_TIMEOUT_MS,
       installTimeoutMs: e.SETUP_INSTALL_TIMEOUT_MS,
       startTimeoutMs: e.SETUP_START_TIMEOUT_MS,
+      mainImageMaxBytes: e.MAIN_IMAGE_MAX_BYTES,
     },
     policy: {
       allowPrivileged: e.ALLOW_PRIVILEGED,

@@ -8,7 +8,9 @@
  * still bounds it.
  */
 import { randomBytes } from "node:crypto";
+import { SHORT_EXEC_TIMEOUT_MS } from "../config.js";
 import type { DockerClient } from "../docker/client.js";
+import { endWithin } from "../lib/bounded-reader.js";
 
 const TAG_VARIABLE = "ARTIE_EXEC_TAG";
 
@@ -34,9 +36,5 @@ export async function killTagged(docker: DockerClient, dockerId: string, user: s
     stdin: false,
   });
   stream.resume();
-  await new Promise<void>((resolve) => {
-    stream.once("end", resolve);
-    stream.once("close", resolve);
-    stream.once("error", () => resolve());
-  });
+  await endWithin(stream, SHORT_EXEC_TIMEOUT_MS, "ending a command's processes");
 }

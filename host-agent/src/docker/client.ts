@@ -7,10 +7,11 @@
  * a request instead of hanging it, and one without, for long-lived streams (logs, exec, terminal).
  * Connection settings come from DOCKER_HOST / DOCKER_TLS_VERIFY / DOCKER_CERT_PATH like the CLI.
  */
+import { randomBytes } from "node:crypto";
 import Docker from "dockerode";
 import type { Duplex } from "node:stream";
 import type { Logger } from "../lib/logger.js";
-import { MANAGED_FILTER } from "./labels.js";
+import { LABEL, MANAGED_FILTER } from "./labels.js";
 
 /** A single Docker API request (not a stream) that takes longer than this is failed. */
 const DOCKER_REQUEST_TIMEOUT_MS = 60_000;
@@ -93,14 +94,32 @@ export class DockerClient {
 
   /**
    * Creates a named volume if missing; Docker answers an existing one with itself (labels are
-   * immutable, so an existing volume keeps its own). Returns the labels the volume has.
+   * immutable, so an existing volume keeps its own, instance included: only a new one gets the
+   * fresh instance value). Returns the labels the volume has.
    */
   async ensureVolume(name: string, labels: Record<string, string>): Promise<Record<string, string>> {
     this.logger.info({ volume: name }, "docker volume create");
-    await this.api.createVolume({ Name: name, Labels: labels });
+    const instance = randomBytes(12).toString("hex");
+    await this.api.createVolume({ Name: name, Labels: { ...labels, [LABEL.volumeInstance]: instance } });
     // dockerode answers a create with a handle, not the volume: its labels need an inspect.
     const volume = (await this.api.getVolume(name).inspect()) as { Labels?: Record<string, string> | null };
     return volume.Labels ?? {};
+  }
+
+  /**
+   * The instance label ensureVolume gave a volume, or null when there is no such volume (or it
+   * predates the label). Labels cannot change after creation and no container can set one, so
+   * a volume removed and made again under the same name answers a new value. (Its CreatedAt
+   * would not do: the local driver reports its directory's mtime, which a container moves.)
+   */
+  async volumeInstance(name: string): Promise<string | null> {
+    try {
+      const info = await this.api.getVolume(name).inspect();
+      return info.Labels?.[LABEL.volumeInstance] ?? null;
+    } catch (err) {
+      if (dockerStatus(err) === 404) return null;
+      throw err;
+    }
   }
 
   /** The OCI runtimes the engine knows (`runc`, and `runsc` once gVisor is registered). */

@@ -16,6 +16,8 @@ export const LABEL = {
   pool: "artie.pool",
   createdAt: "artie.created-at",
   volume: "artie.volume",
+  /** Random, set once when the agent creates a volume: a volume made again under its name gets another. */
+  volumeInstance: "artie.volume-instance",
   /** The environment's own network (isolation): which one it is, for a restarted agent. */
   network: "artie.network",
 } as const;

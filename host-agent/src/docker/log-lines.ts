@@ -13,6 +13,9 @@
  * delivered. Format: `<origin>:<stdoutNanos>.<rank>_<stderrNanos>.<rank>`, -1 meaning "none".
  */
 
+import { LOG_LINE_MAX_BYTES } from "../config.js";
+import { cutMarker } from "../lib/bounded-reader.js";
+
 /** How far across streams Docker's file order may stray from timestamp order. */
 const REORDER_MARGIN_NANOS = 5_000_000_000n;
 
@@ -110,10 +113,15 @@ async function* frames(source: AsyncIterable<Buffer>, tty: boolean): AsyncGenera
 
 /**
  * Yields complete lines. Each Docker message starts with its timestamp; a line Docker split
- * into partial messages (over 16 KiB) is joined and keeps the first part's timestamp.
+ * into partial messages (over 16 KiB) is joined and keeps the first part's timestamp. A line
+ * is kept up to LOG_LINE_MAX_BYTES (characters) and cut there with a marker: a container that
+ * never prints a newline cannot make the agent accumulate it.
  */
 export async function* logLines(source: AsyncIterable<Buffer>, tty: boolean): AsyncGenerator<LogLine> {
-  const partial: Record<LogStreamName, { nanos: bigint; text: string } | null> = { stdout: null, stderr: null };
+  const partial: Record<LogStreamName, { nanos: bigint; text: string; cut: boolean } | null> = {
+    stdout: null,
+    stderr: null,
+  };
   const pending: Record<LogStreamName, string> = { stdout: "", stderr: "" };
   const last: Record<LogStreamName, Position> = { stdout: NONE, stderr: NONE };
 
@@ -128,19 +136,29 @@ export async function* logLines(source: AsyncIterable<Buffer>, tty: boolean): As
     const text = pending[stream] + payload.toString("utf8");
     const messages = tty ? text.split("\n") : [text];
     pending[stream] = tty ? (messages.pop() ?? "") : "";
+    // A TTY line past the limit is delivered as it stands, so `pending` stays bounded.
+    if (tty && pending[stream].length > LOG_LINE_MAX_BYTES) {
+      messages.push(pending[stream]);
+      pending[stream] = "";
+    }
     for (const raw of messages) {
       const space = raw.indexOf(" ");
       const nanos = parseDockerTimestamp(raw.slice(0, space)) ?? partial[stream]?.nanos ?? 0n;
       const body = space >= 0 ? raw.slice(space + 1) : raw;
       const complete = tty || body.endsWith("\n");
-      const joined = (partial[stream]?.text ?? "") + (complete && !tty ? body.slice(0, -1) : body);
+      const prev = partial[stream];
+      const piece = complete && !tty ? body.slice(0, -1) : body;
+      const whole = prev?.cut ? prev.text : (prev?.text ?? "") + piece;
+      const cut = prev?.cut === true || whole.length > LOG_LINE_MAX_BYTES;
+      const joined = whole.slice(0, LOG_LINE_MAX_BYTES);
       if (!complete) {
-        partial[stream] = { nanos: partial[stream]?.nanos ?? nanos, text: joined };
+        partial[stream] = { nanos: prev?.nanos ?? nanos, text: joined, cut };
         continue;
       }
-      const lineNanos = partial[stream]?.nanos ?? nanos;
+      const lineNanos = prev?.nanos ?? nanos;
       partial[stream] = null;
-      yield emit(stream, lineNanos, joined.replace(/\r$/, ""));
+      const line = joined.replace(/\r$/, "");
+      yield emit(stream, lineNanos, cut ? line + cutMarker(LOG_LINE_MAX_BYTES) : line);
     }
   }
 }

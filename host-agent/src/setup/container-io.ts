@@ -2,45 +2,102 @@
  * What setup does inside a container, through exec only (so it works with a remote engine too):
  * run a command with its output both collected and written, prefixed by phase, to the
  * container's own log stream (PID 1's stdout, which `docker logs` and the SSE route read);
- * stream a host directory in as a tar; stream a container directory out as a tar.
+ * stream a host directory in as a tar; stream a container directory out onto the host.
  * Only fixed scripts run in a shell; caller argv arrives as positional parameters.
+ * Everything read back is hostile and goes through lib/bounded-reader.ts: bounded in bytes and
+ * in time, lines cut at OUTPUT_LINE_MAX_BYTES.
  */
+import path from "node:path";
 import { Writable, type Duplex } from "node:stream";
-import { finished } from "node:stream/promises";
-import { pack } from "tar-fs";
+import { pipeline } from "node:stream/promises";
+import type Docker from "dockerode";
+import { extract, pack, type Headers } from "tar-fs";
+import {
+  CAPTURE_MAX_BYTES,
+  DIRECTORY_COPY_TIMEOUT_MS,
+  EXEC_ERROR_TEXT_MAX_BYTES,
+  EXEC_EXIT_WAIT_MS,
+  OUTPUT_LINE_MAX_BYTES,
+  SHORT_EXEC_TIMEOUT_MS,
+} from "../config.js";
 import type { DockerClient } from "../docker/client.js";
+import {
+  BoundedCollector,
+  ByteLimit,
+  LineCutter,
+  ReadLimitError,
+  cutMarker,
+  endWithin,
+} from "../lib/bounded-reader.js";
 
 /**
- * `sh -c LOGGED phase argv...`: runs argv, prefixes each output line with `[phase] `, writes it
- * to the container log (fd 3 = PID 1's stdout) and to its own stdout, and exits with argv's
- * status (carried through the pipe as a marker line, since POSIX sh has no pipefail).
+ * The line prefixer LOGGED runs in the container (node is in every environment image: installs
+ * and dev servers need it). It reads in blocks, cuts a line at `max` bytes with a marker and drops
+ * the rest up to its newline, and writes each line at once (no buffering), to the container log
+ * (fd 3) and to stdout (the agent). A stdout that went away (agent restarted) only stops the
+ * second copy. No single quote in it: it sits in single quotes in LOGGED.
+ */
+const PREFIXER = [
+  'const fs=require("fs"),p=Buffer.from("["+process.argv[1]+"] "),M=Number(process.argv[2]),K=Buffer.from(process.argv[3]);',
+  "const NL=Buffer.from([10]),b=Buffer.alloc(65536);let parts=[],size=0,cut=false,out=true;",
+  "function w(fd,x){let o=0;while(o<x.length)o+=fs.writeSync(fd,x,o)}",
+  "function emit(){const l=Buffer.concat([p,...parts,cut?K:Buffer.alloc(0),NL]);parts=[];size=0;cut=false;",
+  "try{w(3,l)}catch{}if(out)try{w(1,l)}catch{out=false}}",
+  "function take(x){if(cut||!x.length)return;const r=M-size;if(x.length>r)cut=true;const k=Buffer.from(x.subarray(0,r));parts.push(k);size+=k.length}",
+  'for(;;){let n;try{n=fs.readSync(0,b)}catch(e){if(e.code==="EAGAIN"){Atomics.wait(new Int32Array(new SharedArrayBuffer(4)),0,0,10);continue}break}',
+  "if(!n)break;let x=b.subarray(0,n);for(let i=x.indexOf(10);i>=0;i=x.indexOf(10)){take(x.subarray(0,i));emit();x=x.subarray(i+1)}take(x)}",
+  "if(size||cut)emit();",
+].join("");
+
+/**
+ * `sh -c LOGGED phase max marker argv...`: argv's output goes through a FIFO to a prefixer that
+ * writes each line, prefixed `[phase] `, to the container log (fd 3 = PID 1's stdout) and to its
+ * own stdout (the exec's, read by the agent); the prefixer lives in the container, so a dev
+ * server's log keeps flowing when the agent restarts. The shell then `exec`s argv itself, so the
+ * exec's own process IS the command and Docker's ExitCode for the exec is the command's status.
+ * Nothing the command prints can change that: the status never travels in the output (an
+ * `__artie_exit=` line used to, and printing one ended the loop with any status it named). A
+ * process can at most kill the command, which fails it. Without node the prefixer is a shell
+ * loop (lines then uncut in the container; the agent still cuts its copy).
  */
 const LOGGED = [
-  'phase="$0"; exec 3>/proc/1/fd/1',
-  '( "$@" 2>&1; echo "__artie_exit=$?" ) | while IFS= read -r l; do case "$l" in __artie_exit=*) exit "${l#__artie_exit=}";; esac',
-  'printf "[%s] %s\\n" "$phase" "$l" >&3; printf "[%s] %s\\n" "$phase" "$l"; done',
-].join("; ");
+  'phase="$0"; max="$1"; mark="$2"; shift 2; exec 3>/proc/1/fd/1',
+  `P='${PREFIXER}'`,
+  'd=$(mktemp -d) && mkfifo "$d/p" || { printf "[%s] could not make a FIFO in the temp dir\\n" "$phase" | tee /dev/fd/3; exit 125; }',
+  '{ rm -rf "$d"; if command -v node >/dev/null 2>&1; then NODE_OPTIONS= exec node -e "$P" "$phase" "$max" "$mark"; fi',
+  'while IFS= read -r l || [ -n "$l" ]; do printf "[%s] %s\\n" "$phase" "$l" >&3; printf "[%s] %s\\n" "$phase" "$l"; done; } <"$d/p" &',
+  'exec "$@" 3>&- >"$d/p" 2>&1',
+].join("\n");
 
 /** Appends lines to the container log. */
 const WRITE_LOG = 'exec 3>/proc/1/fd/1; for l in "$@"; do printf "%s\\n" "$l" >&3; done';
 
-export type RunResult = { exitCode: number | null; lines: string[] };
-
-/** Keeps the last `max` lines of a stream of text chunks. */
+/** Keeps the last `max` lines of a stream of output, each at most OUTPUT_LINE_MAX_BYTES. */
 export class LineTail {
-  private partial = "";
   readonly lines: string[] = [];
-  constructor(private readonly max: number) {}
+  private readonly cutter: LineCutter;
 
-  push(chunk: string) {
-    const parts = (this.partial + chunk).split("\n");
-    this.partial = parts.pop() ?? "";
-    for (const p of parts) {
-      this.lines.push(p);
+  constructor(
+    private readonly max: number,
+    lineMaxBytes = OUTPUT_LINE_MAX_BYTES,
+  ) {
+    this.cutter = new LineCutter(lineMaxBytes, (line) => {
+      this.lines.push(line);
       if (this.lines.length > this.max) this.lines.shift();
-    }
+    });
+  }
+
+  push(chunk: Buffer | string) {
+    this.cutter.push(chunk);
   }
 }
+
+export type LoggedRun = {
+  /** The command's exit status from Docker; null when Docker no longer knows it. */
+  done: Promise<number | null>;
+  /** Stops reading (the processes are the caller's to end, by tag). */
+  stop: () => void;
+};
 
 export class ContainerIO {
   constructor(
@@ -55,21 +112,22 @@ export class ContainerIO {
       tty: false,
       stdin: false,
     });
-    await drain(stream);
+    stream.resume();
+    await endWithin(stream, SHORT_EXEC_TIMEOUT_MS, "writing to the container log");
   }
 
   /**
-   * Starts argv under LOGGED. `onLine` sees each prefixed line; the returned promise resolves
-   * with the exit code when the process ends (kept separate so a dev server can outlive it).
+   * Starts argv under LOGGED. The tail sees each prefixed line; `done` resolves with the exit
+   * code when the process ends (kept separate so a dev server can outlive the call).
    */
   async startLogged(
     dockerId: string,
     phase: string,
     argv: string[],
     o: { env?: string[]; workdir?: string; tail: LineTail },
-  ): Promise<{ done: Promise<number | null> }> {
+  ): Promise<LoggedRun> {
     const { exec, stream } = await this.docker.exec(dockerId, {
-      cmd: ["sh", "-c", LOGGED, phase, ...argv],
+      cmd: ["sh", "-c", LOGGED, phase, String(OUTPUT_LINE_MAX_BYTES), cutMarker(OUTPUT_LINE_MAX_BYTES), ...argv],
       user: this.user,
       env: o.env,
       workdir: o.workdir,
@@ -78,34 +136,51 @@ export class ContainerIO {
     });
     const sink = new Writable({
       write(chunk: Buffer, _enc, cb) {
-        o.tail.push(chunk.toString("utf8"));
+        o.tail.push(chunk);
         cb();
       },
     });
     this.docker.demux(stream, sink, sink);
-    const done = drain(stream).then(async () => (await exec.inspect()).ExitCode ?? null);
-    return { done };
+    const done = drain(stream).then(() => exitCode(exec));
+    return { done, stop: () => stream.destroy() };
   }
 
-  async run(dockerId: string, phase: string, argv: string[], o: { env?: string[]; workdir?: string; tail: LineTail }) {
-    const { done } = await this.startLogged(dockerId, phase, argv, o);
-    return done;
+  /** Runs argv under LOGGED and answers its exit code; past `timeoutMs` stops reading and throws. */
+  async run(
+    dockerId: string,
+    phase: string,
+    argv: string[],
+    o: { env?: string[]; workdir?: string; tail: LineTail; timeoutMs: number; what: string },
+  ): Promise<number | null> {
+    const { done, stop } = await this.startLogged(dockerId, phase, argv, o);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        stop();
+        reject(new Error(`timed out after ${Math.round(o.timeoutMs / 1000)} s ${o.what}`));
+      }, o.timeoutMs);
+    });
+    return Promise.race([done, late]).finally(() => clearTimeout(timer));
   }
 
-  /** Runs a short command and returns its stdout (no logging); null on a non-zero exit. */
+  /**
+   * Runs a short command and returns its stdout (no logging); null on a non-zero exit. More than
+   * CAPTURE_MAX_BYTES of output, or a command still running after SHORT_EXEC_TIMEOUT_MS, fails
+   * the call with a ReadLimitError (the stream is destroyed, nothing more is read).
+   */
   async capture(dockerId: string, argv: string[]): Promise<string | null> {
     const { exec, stream } = await this.docker.exec(dockerId, { cmd: argv, user: this.user, tty: false, stdin: false });
-    let out = "";
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        out += chunk.toString("utf8");
-        cb();
-      },
-    });
-    this.docker.demux(stream, sink, discard());
-    await drain(stream);
-    const { ExitCode } = await exec.inspect();
-    return ExitCode === 0 ? out : null;
+    const out = new BoundedCollector(CAPTURE_MAX_BYTES);
+    this.docker.demux(stream, out, discard());
+    const over = new Promise<never>((_, reject) =>
+      out.once("truncated", () => {
+        stream.destroy();
+        const what = `the output of ${argv[0] ?? "a command"}`;
+        reject(new ReadLimitError(`${what} is larger than the limit of ${CAPTURE_MAX_BYTES} bytes`, "bytes"));
+      }),
+    );
+    await Promise.race([endWithin(stream, SHORT_EXEC_TIMEOUT_MS, `${argv[0] ?? "a command"} in the container`), over]);
+    return (await exitCode(exec)) === 0 ? out.text() : null;
   }
 
   /** Streams a host directory into `target` (which must exist and be writable by the user). */
@@ -116,38 +191,87 @@ export class ContainerIO {
       tty: false,
       stdin: true,
     });
-    let errors = "";
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        errors += chunk.toString("utf8");
-        cb();
-      },
-    });
-    this.docker.demux(stream, sink, sink);
+    const errors = new BoundedCollector(EXEC_ERROR_TEXT_MAX_BYTES);
+    this.docker.demux(stream, errors, errors);
     const source = pack(dir);
     source.pipe(stream);
-    await drain(stream);
-    const { ExitCode } = await exec.inspect();
-    if (ExitCode !== 0) throw new Error(`copying the checkout into the container failed: ${errors.trim().slice(-500)}`);
+    await endWithin(stream, DIRECTORY_COPY_TIMEOUT_MS, "copying the checkout into the container").finally(() =>
+      source.destroy(),
+    );
+    const code = await exitCode(exec);
+    if (code !== 0)
+      throw new Error(`copying the checkout into the container failed: ${errors.text().trim().slice(-500)}`);
   }
 
-  /** A container directory as a tar stream (raw exec stdout, demultiplexed). */
-  async getDirectory(dockerId: string, dir: string, into: NodeJS.WritableStream): Promise<void> {
+  /**
+   * Copies a container directory onto the host directory `into` (which must exist): the
+   * container's tar stream, at most `maxBytes` of it and within DIRECTORY_COPY_TIMEOUT_MS, is
+   * extracted keeping only plain files, directories and symlinks that stay inside `into`
+   * (devices, FIFOs, hard links and escaping links are skipped). tar-fs 3.1 refuses escaping
+   * links and writing through existing ones itself; skipping them first means one stray link
+   * costs that link, not the whole copy.
+   */
+  async getDirectory(dockerId: string, dir: string, into: string, o: { maxBytes: number }): Promise<void> {
     const { exec, stream } = await this.docker.exec(dockerId, {
       cmd: ["tar", "-c", "-f", "-", "-C", dir, "."],
       user: this.user,
       tty: false,
       stdin: false,
     });
-    // The destination's own errors (e.g. a failed extract) must fail this call, and it must have
-    // flushed everything before the caller uses what it wrote.
-    const written = finished(into);
-    this.docker.demux(stream, into, discard());
-    await drain(stream);
-    into.end();
-    await written;
-    const { ExitCode } = await exec.inspect();
-    if (ExitCode !== 0) throw new Error(`reading ${dir} from the container failed (tar exit ${ExitCode})`);
+    const limit = new ByteLimit(o.maxBytes, `${dir} in the container`);
+    const root = path.resolve(into);
+    const written = pipeline(limit, extract(root, { ignore: (name, header) => !safeEntry(root, name, header) }));
+    // demux ignores backpressure: pause the exec stream while the extract catches up, so the
+    // agent holds at most a chunk or two in memory however fast the container sends.
+    limit.on("drain", () => stream.resume());
+    const paced = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        if (!limit.write(chunk)) stream.pause();
+        cb();
+      },
+    });
+    this.docker.demux(stream, paced, discard());
+    const read = endWithin(stream, DIRECTORY_COPY_TIMEOUT_MS, `reading ${dir} from the container`).then(
+      () => void limit.end(),
+      (err: unknown) => {
+        limit.destroy(err as Error);
+        throw err;
+      },
+    );
+    // Whichever fails first (the limit, the extract, the deadline) ends the exec stream too.
+    await Promise.all([read, written]).catch((err: unknown) => {
+      stream.destroy();
+      throw err;
+    });
+    const code = await exitCode(exec);
+    if (code !== 0) throw new Error(`reading ${dir} from the container failed (tar exit ${code})`);
+  }
+}
+
+/** Whether a tar entry may be written under `root`: plain files, dirs and links that stay inside. */
+export function safeEntry(root: string, name: string, header?: Headers): boolean {
+  if (!header) return false;
+  if (header.type === "file" || header.type === "directory") return true;
+  // tar-fs passes tar-stream's header, which has the link's target (its types leave it out).
+  const link = (header as Headers & { linkname?: string | null }).linkname;
+  if (header.type !== "symlink" || !link || path.isAbsolute(link)) return false;
+  const target = path.resolve(path.dirname(name), link);
+  return target === root || target.startsWith(root + path.sep);
+}
+
+/**
+ * The exec's exit status from Docker. Its output can end a moment before Docker records the
+ * exit, so this polls a short while; null when the process is still running after that (its
+ * output was closed by something else) or Docker forgot the exec (container gone).
+ */
+async function exitCode(exec: Docker.Exec): Promise<number | null> {
+  const deadline = Date.now() + EXEC_EXIT_WAIT_MS;
+  for (;;) {
+    const info = await exec.inspect().catch(() => null);
+    if (!info) return null;
+    if (!info.Running) return info.ExitCode ?? null;
+    if (Date.now() > deadline) return null;
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

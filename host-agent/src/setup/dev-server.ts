@@ -1,8 +1,10 @@
 /**
  * The `starting` phase: run the dev server (its output goes on to the container log after
- * ready) and wait until the environment's published port answers HTTP.
+ * ready) and wait until the environment's published port answers HTTP. The probe only ever
+ * connects to that port: it follows no redirect (any HTTP answer, a 302 included, means the
+ * server answers), so a dev server cannot send the agent's requests anywhere else.
  */
-import { DEV_SERVER_POLL_MS, WORKSPACE_DIR, type Config } from "../config.js";
+import { DEV_SERVER_POLL_MS, DEV_SERVER_PROBE_TIMEOUT_MS, WORKSPACE_DIR, type Config } from "../config.js";
 import type { ContainerService } from "../containers/service.js";
 import { tagEnv } from "../containers/exec-tag.js";
 import type { ContainerIO, LineTail } from "./container-io.js";
@@ -46,7 +48,7 @@ export async function startDevServer(
 
 async function answers(url: string): Promise<boolean> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+    const res = await fetch(url, { redirect: "manual", signal: AbortSignal.timeout(DEV_SERVER_PROBE_TIMEOUT_MS) });
     await res.body?.cancel();
     return true;
   } catch {

@@ -1,21 +1,21 @@
 /**
- * The `installing` phase: under the dependency volume's lock, skip when the volume already holds
- * this lockfile's dependencies, else seed an empty volume from the main image and install with
- * the lockfile's package manager (or the repo's install command).
+ * The `installing` phase: under the dependency volume's lock, skip when the agent's own marker
+ * (deps-marker.ts, in DATA_DIR, never in the volume) says this volume holds this lockfile's
+ * dependencies, else seed the volume from the main image and install with the lockfile's package
+ * manager (or the repo's install command). Success is Docker's exit code for the install, never
+ * anything it printed. The whole phase, seeding included, has one deadline.
  */
 import { NODE_MODULES_DIR, WORKSPACE_DIR, type Config } from "../config.js";
 import { killTagged, tagEnv } from "../containers/exec-tag.js";
 import type { DockerClient } from "../docker/client.js";
 import type { KeyedLock } from "../lib/keyed-lock.js";
-import { withTimeout } from "../lib/timeout.js";
 import type { ContainerIO, LineTail } from "./container-io.js";
 import type { Workspace } from "./clone.js";
+import { isInstalled, readDepsMarker, removeDepsMarker, writeDepsMarker } from "./deps-marker.js";
 import { SEED_DIR } from "./main-image.js";
 import type { PackageManager } from "./repo-cache.js";
 import { envList, type Setup } from "./setup-request.js";
 import { SetupError } from "./setup-error.js";
-
-const DEPS_MARKER = `${NODE_MODULES_DIR}/.artie-deps`;
 
 /** The install each lockfile gets when the repo's settings name none. */
 export const INSTALL_COMMAND: Record<PackageManager, string[]> = {
@@ -35,30 +35,38 @@ export async function installDependencies(
   tail: LineTail,
 ): Promise<void> {
   const { io, config } = d;
-  const { dockerId } = w;
-  await d.installLocks.run(w.volumeName, async () => {
-    const installed = await io.capture(dockerId, ["cat", DEPS_MARKER]);
-    if (installed === w.deps.hash) {
+  const { dockerId, volumeName } = w;
+  await d.installLocks.run(volumeName, async () => {
+    const instance = await d.docker.volumeInstance(volumeName);
+    if (isInstalled(await readDepsMarker(config.dataDir, volumeName), w.deps.hash, instance)) {
       await io.writeLog(dockerId, [`[installing] dependencies for this lockfile are already installed`]);
       return;
     }
-    if (w.mainImage && installed === null) {
-      // An empty volume starts from the main image's dependencies: the install does the rest.
-      await io.run(dockerId, "installing", ["cp", "-a", `${SEED_DIR}/.`, `${NODE_MODULES_DIR}/`], { tail });
-    }
+    await removeDepsMarker(config.dataDir, volumeName);
     const argv = req.installCommand ?? INSTALL_COMMAND[w.deps.manager];
     const env = envList(req, [tagEnv(tag)]);
-    const code = await withTimeout(
-      io.run(dockerId, "installing", argv, { env, workdir: WORKSPACE_DIR, tail }),
-      config.setup.installTimeoutMs,
-      "installing dependencies",
-    ).catch(async (err: unknown) => {
+    const deadline = Date.now() + config.setup.installTimeoutMs;
+    const left = () => Math.max(1, deadline - Date.now());
+    let code: number | null;
+    try {
+      if (w.mainImage) {
+        // The volume starts from the main image's dependencies: the install does the rest.
+        const seed = ["cp", "-a", `${SEED_DIR}/.`, `${NODE_MODULES_DIR}/`];
+        const what = "seeding dependencies from the main image";
+        await io.run(dockerId, "installing", seed, { env: [tagEnv(tag)], tail, timeoutMs: left(), what });
+      }
+      const what = "installing dependencies";
+      code = await io.run(dockerId, "installing", argv, { env, workdir: WORKSPACE_DIR, tail, timeoutMs: left(), what });
+    } catch (err) {
       // End an overrunning install before the volume's lock is released to the next setup.
       await killTagged(d.docker, dockerId, config.container.user, tag).catch(() => undefined);
       throw err;
-    });
+    }
     const what = req.installCommand ? argv.join(" ") : w.deps.manager;
+    if (code === null)
+      throw new SetupError(`Dependency install (${what}) ended its output but Docker reports no exit status for it.`);
     if (code !== 0) throw new SetupError(`Dependency install (${what}) failed with exit code ${code}.`);
-    await io.capture(dockerId, ["sh", "-c", 'printf %s "$0" > "$1"', w.deps.hash, DEPS_MARKER]);
+    if (instance)
+      await writeDepsMarker(config.dataDir, { volume: volumeName, lockHash: w.deps.hash, volumeInstance: instance });
   });
 }

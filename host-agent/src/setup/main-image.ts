@@ -10,7 +10,7 @@
 import { mkdtemp, rm, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { extract, pack } from "tar-fs";
+import { pack } from "tar-fs";
 import type { DockerClient } from "../docker/client.js";
 import { LABEL } from "../docker/labels.js";
 import { NODE_MODULES_DIR } from "../config.js";
@@ -46,13 +46,15 @@ export async function buildMainImage(
     commit: string;
     lockHash: string;
     user: string;
+    /** Most bytes read out of the container onto the host (MAIN_IMAGE_MAX_BYTES). */
+    maxBytes: number;
   },
 ): Promise<MainImage> {
   const context = await mkdtemp(path.join(tmpdir(), "artie-main-image-"));
   try {
     const modules = path.join(context, "node_modules");
     await mkdir(modules);
-    await io.getDirectory(o.dockerId, NODE_MODULES_DIR, extract(modules));
+    await io.getDirectory(o.dockerId, NODE_MODULES_DIR, modules, { maxBytes: o.maxBytes });
     const labels: Record<string, string> = {
       [LABEL.managed]: "true",
       [MAIN_LABELS.tenant]: o.tenant,

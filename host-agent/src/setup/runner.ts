@@ -117,6 +117,7 @@ export class SetupRunner {
         commit: w.commit,
         lockHash: w.deps.hash,
         user: config.container.user,
+        maxBytes: config.setup.mainImageMaxBytes,
       });
       await io.writeLog(w.dockerId, [`[ready] main image ${built.tag} built`]);
       const mainImage = { tag: built.tag, commit: built.commit, buildMs: Date.now() - started };
