@@ -13,6 +13,7 @@ import { TEST_SECRET, createContainer } from "./helpers/agent.js";
 import { readSse } from "./helpers/sse.js";
 import { LogEvent } from "../src/api/contract.js";
 import { mainImageTag } from "../src/setup/artifact-names.js";
+import { git } from "../src/setup/git.js";
 
 const SECRET = "callback-secret-0123456789";
 let fixtures: FixtureRoot;
@@ -108,6 +109,55 @@ describe("setup", () => {
     expect(logs).toMatch(/already installed/);
     const page = (await (await fetch(`http://127.0.0.1:${warm.hostPort}/`)).json()) as Record<string, unknown>;
     expect(page).toMatchObject({ message: "hello from main", greet: "1.0.0" });
+  });
+
+  it("keeps the main image while the lockfile stays, and rebuilds it when the lockfile moves", async () => {
+    const repo = "acme/moving";
+    await fixtures.createRepo(repo, {
+      main: { message: "before", greetVersion: "1.0.0" },
+      next: { message: "after", greetVersion: "2.0.0" },
+    });
+    const tag = mainImageTag("default", repo);
+    const built = (id: string) => (rs: typeof receiver.received) =>
+      rs.find((r) => r.body.containerId === id && r.body.mainImage?.buildMs !== undefined);
+    const main = { repo, branch: "main", hasMainImage: true, buildMainImage: true };
+    try {
+      const first = await createContainer(agent.api, { image: NODE_IMAGE });
+      await setup(first.id, main);
+      await receiver.waitFor((rs) => built(first.id)(rs) !== undefined);
+      const before = await docker.getImage(tag).inspect();
+
+      // Same lockfile: the image is current, nothing is built, nothing is announced.
+      const same = await createContainer(agent.api, { image: NODE_IMAGE });
+      await setup(same.id, main);
+      await receiver.waitFor(finished(same.id));
+      const sameLog = async () =>
+        (await docker.getContainer(`artie-${same.id}`).logs({ stdout: true, stderr: true })).toString();
+      await expect.poll(sameLog, { timeout: 10_000 }).toMatch(/main image .* is current for this lockfile/);
+      expect(built(same.id)(receiver.received)).toBeUndefined();
+
+      // main moves to a commit with another lockfile (a push): the setup starts warm from the old
+      // image, and after ready the image is rebuilt at the new commit under the same tag.
+      await git(["update-ref", "refs/heads/main", "refs/heads/next"], {
+        cwd: `${fixtures.root}/acme/moving.git`,
+        timeoutMs: 10_000,
+      });
+      const moved = await createContainer(agent.api, { image: NODE_IMAGE });
+      await setup(moved.id, main);
+      const announced = built(moved.id)(await receiver.waitFor((rs) => built(moved.id)(rs) !== undefined))!;
+      expect(phasesOf(moved.id)).toEqual(["cloning", "installing", "starting", "ready", "ready"]);
+      const info = await docker.getContainer(`artie-${moved.id}`).inspect();
+      expect(info.Config.Image).toBe(tag);
+      const after = await docker.getImage(tag).inspect();
+      expect(after.Id).not.toBe(before.Id);
+      expect(after.Config.Labels["artie.lock-hash"]).not.toBe(before.Config.Labels["artie.lock-hash"]);
+      expect(after.Config.Labels["artie.main-commit"]).toBe(announced.body.mainImage!.commit);
+      expect(after.Config.Labels["artie.base-image"]).toBe(NODE_IMAGE);
+      const page = (await (await fetch(`http://127.0.0.1:${moved.hostPort}/`)).json()) as Record<string, unknown>;
+      expect(page).toMatchObject({ message: "after", greet: "2.0.0" });
+    } finally {
+      await removeRepoArtifacts(repo);
+    }
   });
 
   it("switches an environment to another branch, which gets its own dependencies", async () => {

@@ -25,14 +25,19 @@ export const MAIN_LABELS = {
   base: "artie.base-image",
 } as const;
 
-export type MainImage = { tag: string; commit: string; lockHash: string };
+export type MainImage = { tag: string; commit: string; lockHash: string; base: string };
 
 /** The tenant's main image of a repo; null when there is none (or the tag is not what it claims). */
 export async function findMainImage(docker: DockerClient, tenant: string, repo: string): Promise<MainImage | null> {
   const tag = mainImageTag(tenant, repo);
   const labels = await docker.imageLabels(tag);
   if (!labels || !belongsTo(labels, tenant, repo)) return null;
-  return { tag, commit: labels[MAIN_LABELS.commit] ?? "", lockHash: labels[MAIN_LABELS.lockHash] ?? "" };
+  return {
+    tag,
+    commit: labels[MAIN_LABELS.commit] ?? "",
+    lockHash: labels[MAIN_LABELS.lockHash] ?? "",
+    base: labels[MAIN_LABELS.base] ?? "",
+  };
 }
 
 export async function buildMainImage(
@@ -76,7 +81,7 @@ export async function buildMainImage(
     await writeFile(path.join(context, "Dockerfile"), dockerfile);
     const tag = mainImageTag(o.tenant, o.repo);
     await docker.buildImage(pack(context), tag);
-    return { tag, commit: o.commit, lockHash: o.lockHash };
+    return { tag, commit: o.commit, lockHash: o.lockHash, base: o.baseImage };
   } finally {
     await rm(context, { recursive: true, force: true });
   }

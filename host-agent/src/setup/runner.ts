@@ -19,7 +19,7 @@ import { LineTail, type ContainerIO } from "./container-io.js";
 import { startDevServer } from "./dev-server.js";
 import { redact } from "./git.js";
 import { installDependencies } from "./install.js";
-import { buildMainImage } from "./main-image.js";
+import { buildMainImage, findMainImage } from "./main-image.js";
 import { SetupProgress, type Report } from "./progress.js";
 import type { RepoCache } from "./repo-cache.js";
 import type { Setup } from "./setup-request.js";
@@ -95,8 +95,11 @@ export class SetupRunner {
 
   /**
    * The environment is usable before its main image exists, so the image is built after `ready`
-   * and announced by a second `ready` (newer sequence) carrying it. A failed build leaves the
-   * environment ready; it is logged, and the next setup with buildMainImage tries again.
+   * and announced by a second `ready` (newer sequence) carrying it. A main image whose lockfile
+   * is this checkout's is current and left as it is (same dependencies, whatever the commit);
+   * one built from another lockfile is rebuilt, so warm setups stay warm as the repo moves. The
+   * old image keeps its tag until the new one is built, so setups meanwhile still start warm. A
+   * failed build leaves the environment ready; it is logged, and the next setup tries again.
    */
   private async buildMainAfterReady(
     id: string,
@@ -107,13 +110,20 @@ export class SetupRunner {
   ) {
     const { io, docker, config, logger } = this.d;
     try {
-      await io.writeLog(w.dockerId, [`[ready] building main image for ${req.repo}`]);
+      const current = await findMainImage(docker, req.tenant, req.repo);
+      if (current?.lockHash === w.deps.hash) {
+        await io.writeLog(w.dockerId, [`[ready] main image ${current.tag} is current for this lockfile`]);
+        return;
+      }
+      const why = current ? "its lockfile changed since the main image was built" : "it has no main image yet";
+      await io.writeLog(w.dockerId, [`[ready] building main image for ${req.repo}: ${why}`]);
       const started = Date.now();
       const built = await buildMainImage(docker, io, {
         dockerId: w.dockerId,
         tenant: req.tenant,
         repo: req.repo,
-        baseImage: w.baseImage ?? config.defaultImage,
+        // A container made from the main image builds on that image's own base.
+        baseImage: w.baseImage ?? (current?.base || config.defaultImage),
         commit: w.commit,
         lockHash: w.deps.hash,
         user: config.container.user,
