@@ -118,9 +118,20 @@ export async function requireMember(
   return m.role;
 }
 
-/** True for a caller whose email is in ADMIN_EMAILS (comma-separated, case-insensitive). */
-export function isHostAdmin(user: User): boolean {
-  if (!user.email) return false;
+/**
+ * Host admins change the pool and see the host's health. Either the operator granted the account
+ * (`hostAdmins`, written only by an internal mutation, so only someone with the deployment's
+ * admin key) or its email is in ADMIN_EMAILS (comma-separated, case-insensitive) AND verified by
+ * its provider: sign-up is open, and Password sign-up verifies nothing, so an unverified address
+ * in that list would make whoever signs up with it first an admin.
+ */
+export async function isHostAdmin(ctx: QueryCtx, user: User): Promise<boolean> {
+  const granted = await ctx.db
+    .query("hostAdmins")
+    .withIndex("by_userKey", (q) => q.eq("userKey", user.key))
+    .first();
+  if (granted) return true;
+  if (!user.email || !user.emailVerified) return false;
   const admins = (env.ADMIN_EMAILS ?? "")
     .split(",")
     .map((e) => e.trim().toLowerCase())
@@ -128,6 +139,23 @@ export function isHostAdmin(user: User): boolean {
   return admins.includes(user.email);
 }
 
-export function requireHostAdmin(user: User): void {
-  if (!isHostAdmin(user)) fail("forbidden", "Only a host admin (ADMIN_EMAILS) can do that");
+const NOT_ADMIN =
+  "Only a host admin can do that (a verified email in ADMIN_EMAILS, or an account granted with npx convex run account:grantHostAdmin)";
+
+export async function requireHostAdmin(ctx: QueryCtx, user: User): Promise<void> {
+  if (!(await isHostAdmin(ctx, user))) fail("forbidden", NOT_ADMIN);
+}
+
+/** The same check for actions, which read the database through a query. */
+export const callerIsHostAdmin = internalQuery({
+  args: {},
+  returns: v.boolean(),
+  handler: async (ctx) => {
+    const user = await currentUser(ctx);
+    return user ? isHostAdmin(ctx, user) : false;
+  },
+});
+
+export async function requireHostAdminInAction(ctx: ActionCtx): Promise<void> {
+  if (!(await ctx.runQuery(internal.access.callerIsHostAdmin, {}))) fail("forbidden", NOT_ADMIN);
 }

@@ -22,7 +22,7 @@ import type { Doc, Id } from "./_generated/dataModel";
 import { internalAction, type ActionCtx } from "./_generated/server";
 import { readAgentEnv } from "./agentEnv";
 import { AGENT_REQUEST_TIMEOUT_MS, AGENT_RESPONSE_MAX_BYTES, HEALTH_TIMEOUT_MS, ORPHAN_GRACE_MS } from "./limits";
-import { requireHostAdmin, userAction } from "./access";
+import { requireHostAdminInAction, userAction } from "./access";
 
 class AgentError extends Error {}
 
@@ -227,7 +227,7 @@ export const health = userAction({
   args: {},
   returns: healthValidator,
   handler: async (ctx) => {
-    requireHostAdmin(ctx.user);
+    await requireHostAdminInAction(ctx);
     let url: string;
     try {
       url = readAgentEnv().url;

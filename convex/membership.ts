@@ -43,7 +43,7 @@ export async function setActiveTeam(ctx: MutationCtx, userKey: string, teamId: I
 /** A new team with `user` as its owner. */
 export async function createTeam(
   ctx: MutationCtx,
-  user: User,
+  user: Pick<User, "key" | "email">,
   team: { name: string; personal: boolean },
 ): Promise<Id<"teams">> {
   const now = Date.now();
@@ -56,7 +56,7 @@ export async function createTeam(
  * The user's personal team, made once: a user with a profile has had one (the profile is
  * written with it), so a second call, or a sign-in after an invitation, makes nothing new.
  */
-export async function ensurePersonalTeam(ctx: MutationCtx, user: User): Promise<Id<"teams">> {
+export async function ensurePersonalTeam(ctx: MutationCtx, user: Pick<User, "key" | "email">): Promise<Id<"teams">> {
   const profile = await findProfile(ctx, user.key);
   if (profile) return profile.activeTeamId;
   const name = user.email ? `${user.email.split("@")[0]}'s team` : "Personal team";

@@ -68,12 +68,41 @@ describe("host admins", () => {
       isHostAdmin: false,
     });
     await expect(t.withIdentity(BOB).mutation(api.pool.updateConfig, config)).rejects.toThrow(
-      /"code":"forbidden".*Only a host admin \(ADMIN_EMAILS\)/,
+      /"code":"forbidden".*Only a host admin can do that \(a verified email in ADMIN_EMAILS/,
     );
     expect(await t.withIdentity(BOB).query(api.pool.getConfig, {})).toMatchObject({ targetSize: 3 });
     await t.withIdentity(ALICE).mutation(api.pool.updateConfig, config);
     expect(await t.withIdentity(BOB).query(api.pool.status, {})).toMatchObject({ config: { targetSize: 1 } });
     await expect(t.withIdentity(BOB).action(api.hostAgent.health, {})).rejects.toThrow(/forbidden/);
+  });
+
+  it("need their email verified: an unverified address in ADMIN_EMAILS grants nothing", async () => {
+    // Password sign-up verifies no email: whoever signs up first with an admin's address is not one.
+    const t = setupTest();
+    const squatter = { ...ALICE, subject: "squatter", tokenIdentifier: "https://test|squatter", emailVerified: false };
+    expect(await t.withIdentity(squatter).query(api.account.me, {})).toMatchObject({ isHostAdmin: false });
+    await expect(
+      t
+        .withIdentity(squatter)
+        .mutation(api.pool.updateConfig, { targetSize: 0, minSize: 0, maxCreating: 1, containerPorts: [3000] }),
+    ).rejects.toThrow(/forbidden/);
+  });
+
+  it("can be granted by the operator, whatever their email", async () => {
+    vi.stubEnv("ADMIN_EMAILS", "");
+    const t = setupTest();
+    const carol = { subject: "carol", issuer: "https://test", tokenIdentifier: "https://test|carol" };
+    expect(await t.withIdentity(carol).query(api.account.me, {})).toMatchObject({ isHostAdmin: false });
+    await t.mutation(internal.account.grantHostAdmin, { userKey: carol.tokenIdentifier });
+    expect(await t.withIdentity(carol).query(api.account.me, {})).toMatchObject({ isHostAdmin: true });
+    await t.mutation(internal.account.revokeHostAdmin, { userKey: carol.tokenIdentifier });
+    expect(await t.withIdentity(carol).query(api.account.me, {})).toMatchObject({ isHostAdmin: false });
+    // A Convex Auth account is found by its email; one nobody signed up with is a clear error.
+    const userId = await t.run((ctx) => ctx.db.insert("users", { email: "dana@example.com" }));
+    expect(await t.mutation(internal.account.grantHostAdmin, { email: "Dana@Example.com" })).toBe(userId);
+    await expect(t.mutation(internal.account.grantHostAdmin, { email: "nobody@example.com" })).rejects.toThrow(
+      /No account signed up with nobody@example.com/,
+    );
   });
 
   it("are nobody when ADMIN_EMAILS is unset", async () => {

@@ -95,7 +95,7 @@ export const updateConfig = userMutation({
     idleLimitMinutes: v.optional(v.number()),
   },
   handler: async (ctx, args) => {
-    requireHostAdmin(ctx.user);
+    await requireHostAdmin(ctx, ctx.user);
     const config = { ...args, idleLimitMinutes: args.idleLimitMinutes ?? IDLE_LIMIT_MINUTES.default };
     const problems = poolConfigProblems(config);
     if (problems.length > 0) fail("invalid_argument", problems.map((p) => p.message).join("; "));

@@ -58,6 +58,9 @@ export default defineSchema({
   /** Per user: the team every team-scoped function works in, switched by teams.switchTo. */
   profiles: defineTable({ userKey: v.string(), activeTeamId: v.id("teams") }).index("by_userKey", ["userKey"]),
 
+  /** Host admins granted by an operator (`npx convex run account:grantHostAdmin`), by user key. */
+  hostAdmins: defineTable({ userKey: v.string(), grantedAt: v.number() }).index("by_userKey", ["userKey"]),
+
   repos: defineTable({
     teamId: v.id("teams"),
     owner: v.string(),

@@ -20,10 +20,12 @@ export const ALICE = {
   issuer: "https://test",
   tokenIdentifier: "https://test|alice",
   email: "alice@example.com",
+  emailVerified: true,
 };
 export const BOB = {
   subject: "bob",
   issuer: "https://test",
   tokenIdentifier: "https://test|bob",
   email: "bob@example.com",
+  emailVerified: true,
 };

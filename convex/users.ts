@@ -13,7 +13,12 @@ import type { UserIdentity } from "convex/server";
 import { v } from "convex/values";
 import { env, internalQuery, type QueryCtx } from "./_generated/server";
 
-export type User = { key: string; email?: string };
+/**
+ * `emailVerified`: the provider vouches the address is the user's (Convex Auth records a
+ * verification time; OIDC providers send `email_verified`). Password sign-up verifies nothing,
+ * so an unverified address must never grant anything on its own (see access.ts, host admins).
+ */
+export type User = { key: string; email?: string; emailVerified: boolean };
 
 type AuthCtx = { auth: { getUserIdentity(): Promise<UserIdentity | null> } };
 
@@ -34,17 +39,18 @@ export async function currentUserKey(ctx: AuthCtx): Promise<string | null> {
 export async function currentUser(ctx: QueryCtx): Promise<User | null> {
   const identity = await ctx.auth.getUserIdentity();
   if (!identity) return null;
-  if (!isConvexAuth(identity)) return withEmail(identity.tokenIdentifier, identity.email);
+  if (!isConvexAuth(identity))
+    return withEmail(identity.tokenIdentifier, identity.email, identity.emailVerified === true);
   const key = await getAuthUserId(ctx);
   if (!key) return null;
   const id = ctx.db.normalizeId("users", key);
   const doc = id ? await ctx.db.get("users", id) : null;
-  return withEmail(key, doc?.email ?? identity.email);
+  return withEmail(key, doc?.email, doc?.emailVerificationTime !== undefined);
 }
 
-function withEmail(key: string, email: string | undefined): User {
+function withEmail(key: string, email: string | undefined, emailVerified: boolean): User {
   const normalized = normalizeEmail(email);
-  return normalized ? { key, email: normalized } : { key };
+  return normalized ? { key, email: normalized, emailVerified } : { key, emailVerified: false };
 }
 
 /** Emails compare case-insensitively and without surrounding blanks. */
@@ -56,6 +62,6 @@ export function normalizeEmail(email: string | undefined): string | undefined {
 /** The caller for actions, which have no database of their own. */
 export const current = internalQuery({
   args: {},
-  returns: v.union(v.null(), v.object({ key: v.string(), email: v.optional(v.string()) })),
+  returns: v.union(v.null(), v.object({ key: v.string(), email: v.optional(v.string()), emailVerified: v.boolean() })),
   handler: async (ctx) => currentUser(ctx),
 });

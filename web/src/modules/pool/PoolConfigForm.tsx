@@ -103,7 +103,9 @@ export function PoolConfigForm({ config, readOnly = false }: { config: PoolConfi
       </div>
       <FormError message={serverError} />
       {readOnly ? (
-        <p className="muted">Only host admins (ADMIN_EMAILS on the deployment) change the pool.</p>
+        <p className="muted">
+          Only host admins change the pool (a verified email in ADMIN_EMAILS, or an account the operator granted).
+        </p>
       ) : (
         <div className="form-actions">
           {saved && !dirty && <span className="saved">Saved</span>}
