@@ -32,7 +32,7 @@ async function signIn(page: Page, email: string) {
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill("correct horse battery");
   await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("heading", { name: "Environments" }).waitFor();
+  await page.getByRole("heading", { name: "Environments", exact: true }).waitFor();
 }
 
 describe("dashboard on the real functions", () => {
