@@ -108,6 +108,12 @@ describe("repoSettingsProblems", () => {
       expect(fields({ baseImage: img }), img).toEqual(["baseImage"]);
   });
 
+  it("base image is never a main image: the host picks a team's own and refuses others'", () => {
+    for (const img of ["artie-main-0123456789abcdef01234567:main", "acme-shop:main", "registry.local/artie-main-x:v1"])
+      expect(fields({ baseImage: img }), img).toEqual(["baseImage"]);
+    expect(fields({ baseImage: "node:24-main-slim" })).toEqual([]);
+  });
+
   it("ports are 1-4 different whole numbers from 1024 to 65535", () => {
     expect(fields({ ports: [1024, 65535] })).toEqual([]);
     for (const ports of [[], [80], [65536], [3000, 3000], [3000.5], [3000, 3001, 3002, 3003, 3004]]) {

@@ -214,6 +214,12 @@ function limitProblems(limits: RepoSettingsInput["limits"]): SettingsProblem[] {
  * variables already saved (names, and sizes where known): a variable sent without a value must
  * be one of them.
  */
+/** An image name this system gives main images: `artie-main-<hash>:main`, and the older `<owner>-<repo>:main`. */
+function isMainImageName(image: string): boolean {
+  const name = image.trim().split("@")[0];
+  return /(^|\/)artie-main-/.test(name) || /:main$/.test(name);
+}
+
 export function repoSettingsProblems(input: RepoSettingsInput, stored: StoredEnvVarFacts = []): SettingsProblem[] {
   const problems: SettingsProblem[] = [];
   const check = (ok: boolean, field: SettingsField, message: string) => {
@@ -233,6 +239,13 @@ export function repoSettingsProblems(input: RepoSettingsInput, stored: StoredEnv
     isBlank(input.baseImage) || ImageRef.safeParse(input.baseImage).success,
     "baseImage",
     "A Docker image reference such as node:24-slim (lowercase, optional registry, tag and digest)",
+  );
+  // Main images hold a team's dependencies; the agent picks the team's own itself and refuses
+  // anyone else's, so naming one here is refused up front with the reason.
+  check(
+    isBlank(input.baseImage) || !isMainImageName(input.baseImage),
+    "baseImage",
+    "Main images (artie-main-…, …:main) are made and chosen by the host; name the image they build on, e.g. node:24-slim",
   );
   const p = SETTINGS_BOUNDS.ports;
   check(
