@@ -1,7 +1,7 @@
 /**
  * The background jobs on container records (crons.ts runs them): the watchdog that fails a step
  * that never reported back, the idle reaper (pooled containers exempt), reconciling records
- * with the agent's list, and forgetting old webhook ids. Each run is a bounded batch.
+ * with the agent's list, forgetting old webhook ids and expired install-link states. Each run is a bounded batch.
  */
 import { v } from "convex/values";
 import { internal } from "./_generated/api";
@@ -94,5 +94,17 @@ export const forgetOldWebhooks = internalMutation({
       .withIndex("by_receivedAt", (q) => q.lt("receivedAt", Date.now() - SEEN_WEBHOOK_RETENTION_MS))
       .take(CRON_BATCH * 10);
     for (const w of old) await ctx.db.delete("seenWebhooks", w._id);
+  },
+});
+
+/** Deletes install-link states past their expiry (bounded batch); used ones are already gone. */
+export const forgetExpiredLinkStates = internalMutation({
+  args: {},
+  handler: async (ctx) => {
+    const old = await ctx.db
+      .query("installLinkStates")
+      .withIndex("by_expiresAt", (q) => q.lt("expiresAt", Date.now()))
+      .take(CRON_BATCH * 10);
+    for (const s of old) await ctx.db.delete("installLinkStates", s._id);
   },
 });
