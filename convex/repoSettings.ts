@@ -81,8 +81,8 @@ async function requireAdmin(ctx: QueryCtx, repoId: Id<"repos">): Promise<{ repo:
 function normalizeOrFail(input: RepoSettingsInput, facts: ReturnType<typeof storedEnvVarFacts>) {
   const result = normalizeRepoSettings(input, facts);
   if (!result.ok) {
-    const first = result.problems[0];
-    fail("invalid_argument", `${first.field}: ${first.message}`, { problems: result.problems });
+    const summary = result.problems.map((p) => `${p.field}: ${p.message}`).join("; ");
+    fail("invalid_argument", summary, { problems: result.problems });
   }
   return result.settings;
 }
