@@ -34,7 +34,7 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-async function world(options: { appConfigured?: boolean } = {}) {
+async function world(options: { appConfigured?: boolean; echoSetup?: boolean } = {}) {
   const d = await stubDeployment({ installations: INSTALLATIONS, users: USERS, ...options });
   const t = setupTest();
   const alice = t.withIdentity(ALICE);
@@ -215,6 +215,19 @@ describe("tokens for setups", () => {
     expect(w.gh.canRead(setup.githubToken!, "acme/shop")).toBe(true);
     expect(w.gh.minted[0].repositories).toEqual(["acme/shop"]);
     expect(await rowsHolding(w.t, w.gh.secrets())).toEqual([]);
+  });
+
+  it("masks the token and the values in an error that quotes them", async () => {
+    const w = await world({ echoSetup: true });
+    await linkAsAlice(w);
+    await w.alice.action(api.repoSettings.save, {
+      repoId: w.repoId,
+      input: { runtime: "docker", defaultBranch: "main", envVars: [{ name: "API_KEY", value: "value-LEAKCHECK-42" }] },
+    });
+    const c = await setUp(w, w.alice, w.repoId);
+    expect(c.error).toMatch(/^invalid_request: refused .*\[redacted\]/);
+    expect(w.setups()[0]).toMatchObject({ envVars: { API_KEY: "value-LEAKCHECK-42" } });
+    expect(await rowsHolding(w.t, [...w.gh.secrets(), "value-LEAKCHECK-42"])).toEqual([]);
   });
 
   it("never mints for another team's linked installation", async () => {

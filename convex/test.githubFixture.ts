@@ -25,7 +25,13 @@ export type AgentRequest = { method: string; path: string; body: unknown };
 
 /** A deployment wired to a fresh stand-in and a fake agent; undo with vi.unstubAllEnvs/Globals. */
 export async function stubDeployment(
-  options: { installations?: StandInInstallation[]; users?: StandInUser[]; appConfigured?: boolean } = {},
+  options: {
+    installations?: StandInInstallation[];
+    users?: StandInUser[];
+    appConfigured?: boolean;
+    /** The fake agent refuses setups with a message quoting the request (token and values). */
+    echoSetup?: boolean;
+  } = {},
 ) {
   const { publicKey, pkcs1Pem } = await (keys ??= generateAppKeys());
   const gh = new GitHubStandIn({
@@ -52,6 +58,10 @@ export async function stubDeployment(
       return json(201, { id, name, hostPort: 21000, ports: [{ containerPort: 3000, hostPort: 21000 }], created: true });
     }
     if (req.method === "POST" && (m = /^\/api\/containers\/([^/]+)\/setup$/.exec(path))) {
+      if (options.echoSetup) {
+        const message = `refused ${text}`;
+        return json(400, { error: { code: "invalid_request", message, requestId: "r" } });
+      }
       return json(202, { id: m[1], accepted: true });
     }
     return json(404, { error: { code: "not_found", message: "fake agent: no such route", requestId: "r" } });
