@@ -226,4 +226,15 @@ describe("settings in setups", () => {
     const older = Object.fromEntries(list.map((c) => [c._id, c.olderSettings]));
     expect(older).toMatchObject({ [claimed]: true, [fresh]: false });
   });
+
+  it("reaps an environment by its repo's idle limit before the pool's", async () => {
+    const w = await world();
+    await w.alice.action(api.repoSettings.save, { repoId: w.repoId, input: input({ idleLimitMinutes: 10 }) });
+    const id = await setUp(w);
+    await w.t.run((ctx) =>
+      ctx.db.patch("containers", id, { status: "ready", lastActivityAt: Date.now() - 11 * 60_000 }),
+    );
+    expect(await w.t.mutation(internal.maintenance.reapIdle, {})).toBe(1);
+    expect(await record(w, id)).toMatchObject({ status: "destroying" });
+  });
 });
