@@ -7,6 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { api } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
+import { hashInstallState } from "./githubLink";
 import { ALICE, BOB, modules, setupTest } from "./test.setup";
 
 type T = ReturnType<typeof setupTest>;
@@ -70,6 +71,18 @@ async function expectTeamAUntouched(f: Fixture) {
 
 const NOT_FOUND = /not_found/;
 
+/** Installation 7, linked to team A by Alice. */
+const linkForTeamA = (f: Fixture) =>
+  f.t.run((ctx) =>
+    ctx.db.insert("githubInstallations", {
+      teamId: f.teamA,
+      installationId: 7,
+      accountLogin: "acme",
+      linkedBy: ALICE.tokenIdentifier,
+      linkedAt: Date.now(),
+    }),
+  );
+
 /** Every public function: what Bob gets when he aims it at team A. */
 const TABLE: Record<string, ((f: Fixture) => Promise<void>) | { exempt: string }> = {
   "account:me": async (f) => {
@@ -97,6 +110,35 @@ const TABLE: Record<string, ((f: Fixture) => Promise<void>) | { exempt: string }
   },
   "containers:events": async (f) => {
     expect(await f.bob.query(api.containers.events, { containerId: f.containerId })).toEqual([]);
+  },
+  "github:installState": async (f) => {
+    await expect(f.bob.action(api.github.installState, { repoId: f.repoId })).rejects.toThrow(NOT_FOUND);
+  },
+  "github:completeInstall": async (f) => {
+    // A state Alice started for team A, in Bob's hands.
+    const state = "s".repeat(43);
+    const userKey = ALICE.tokenIdentifier;
+    await f.t.run(async (ctx) =>
+      ctx.db.insert("installLinkStates", {
+        stateHash: await hashInstallState(state),
+        userKey,
+        teamId: f.teamA,
+        expiresAt: Date.now() + 60_000,
+      }),
+    );
+    await expect(
+      f.bob.action(api.github.completeInstall, { installationId: "7", code: "code", state }),
+    ).rejects.toThrow(/forbidden.*another user/);
+    expect(await f.t.run((ctx) => ctx.db.query("githubInstallations").collect())).toEqual([]);
+  },
+  "github:installations": async (f) => {
+    await linkForTeamA(f);
+    expect(await f.bob.query(api.github.installations, {})).toEqual([]);
+  },
+  "github:unlink": async (f) => {
+    await linkForTeamA(f);
+    await expect(f.bob.mutation(api.github.unlink, { installationId: 7 })).rejects.toThrow(NOT_FOUND);
+    expect(await f.t.run((ctx) => ctx.db.query("githubInstallations").collect())).toHaveLength(1);
   },
   "hostAgent:health": async (f) => {
     await expect(f.bob.action(api.hostAgent.health, {})).rejects.toThrow(/forbidden/);
@@ -143,6 +185,17 @@ const TABLE: Record<string, ((f: Fixture) => Promise<void>) | { exempt: string }
     // The same owner/name in Bob's team is Bob's own record; A's is untouched.
     const bobs = await f.bob.mutation(api.repos.setRuntime, { owner: "acme", name: "shop", runtime: "firecracker" });
     expect(bobs).not.toBe(f.repoId);
+  },
+  "repos:byName": async (f) => {
+    expect(await f.bob.query(api.repos.byName, { owner: "acme", name: "shop" })).toBeNull();
+  },
+  "repoSettings:get": async (f) => {
+    await expect(f.bob.query(api.repoSettings.get, { repoId: f.repoId })).rejects.toThrow(NOT_FOUND);
+  },
+  "repoSettings:save": async (f) => {
+    const input = { runtime: "firecracker" as const, defaultBranch: "main", envVars: [{ name: "X", value: "y" }] };
+    await expect(f.bob.action(api.repoSettings.save, { repoId: f.repoId, input })).rejects.toThrow(NOT_FOUND);
+    expect(await f.t.run((ctx) => ctx.db.query("repoSettings").collect())).toEqual([]);
   },
   "repos:list": async (f) => {
     expect(await f.bob.query(api.repos.list, {})).toEqual([]);

@@ -14,6 +14,7 @@ import { fail } from "./errors";
 import { findMembership } from "./membership";
 import { ENVIRONMENTS_LISTED, EVENTS_PER_CONTAINER } from "./limits";
 import { readConfig, replenishPool } from "./pool";
+import { findSettings } from "./repoSettings";
 import { checkRequestQuota } from "./quotas";
 import { insertCreating, moveTo, recordEvent } from "./records";
 import schema from "./schema";
@@ -36,7 +37,10 @@ async function memberContainer(
  * Asks for an environment for (repo, branch), for the repo's team: claims the oldest pooled
  * container (Convex runs mutations serializably, so two requests never get the same one) or
  * records a new one, then schedules its setup, and replenishes at once if the pool fell below
- * minSize. The caller's live environments and request rate are limited first (quotas.ts).
+ * minSize. A pooled container is blank (the pool config's ports, the default image and limits),
+ * so a repo whose settings ask for other ports, an image or limits always gets a new one, made
+ * with them. The record keeps the settings version it was asked with. The caller's live
+ * environments and request rate are limited first (quotas.ts).
  */
 export const request = teamMutation({
   args: { repoId: v.id("repos"), branch: v.string() },
@@ -51,12 +55,23 @@ export const request = teamMutation({
       fail("invalid_argument", `"${branch}" is not a branch name`);
     await checkRequestQuota(ctx, ctx.user.key);
 
-    const assignment = { pool: false, teamId: repo.teamId, requestedBy: ctx.user.key, repoId, branch };
-    const pooled = await ctx.db
-      .query("containers")
-      .withIndex("by_status_and_createdAt", (q) => q.eq("status", "pooled"))
-      .order("asc")
-      .first();
+    const settings = await findSettings(ctx, repoId);
+    const config = await readConfig(ctx);
+    const assignment = {
+      pool: false,
+      teamId: repo.teamId,
+      requestedBy: ctx.user.key,
+      repoId,
+      branch,
+      settingsVersion: settings?.version ?? 0,
+    };
+    const pooled = fitsPoolContainer(settings, config.containerPorts)
+      ? await ctx.db
+          .query("containers")
+          .withIndex("by_status_and_createdAt", (q) => q.eq("status", "pooled"))
+          .order("asc")
+          .first()
+      : null;
     let containerId: Id<"containers">;
     if (pooled) {
       await moveTo(ctx, pooled, "assigned", assignment, `claimed for ${repo.owner}/${repo.name}@${branch}`);
@@ -66,7 +81,6 @@ export const request = teamMutation({
     }
     await ctx.scheduler.runAfter(0, internal.hostAgent.setupEnvironment, { containerId });
 
-    const config = await readConfig(ctx);
     const left = await ctx.db
       .query("containers")
       .withIndex("by_status_and_createdAt", (q) => q.eq("status", "pooled"))
@@ -76,18 +90,44 @@ export const request = teamMutation({
   },
 });
 
-/** The active team's environments, newest first (bounded). */
+/** Whether a blank pool container can serve a repo with these settings. */
+function fitsPoolContainer(settings: Doc<"repoSettings"> | null, poolPorts: number[]): boolean {
+  if (!settings) return true;
+  if (settings.baseImage !== undefined || settings.limits !== undefined) return false;
+  return settings.ports === undefined || settings.ports.join(",") === poolPorts.join(",");
+}
+
+const environmentItem = v.object({
+  ...schema.tables.containers.validator.fields,
+  _id: v.id("containers"),
+  _creationTime: v.number(),
+  /** Set up with an older version of its repo's settings than the current one. */
+  olderSettings: v.boolean(),
+});
+
+/** The active team's environments, newest first (bounded), each saying whether its settings are older. */
 export const list = teamQuery({
   args: {},
-  returns: v.array(schema.doc("containers")),
+  returns: v.array(environmentItem),
   handler: async (ctx) => {
     const team = ctx.team;
     if (!team) return [];
-    return ctx.db
+    const containers = await ctx.db
       .query("containers")
       .withIndex("by_teamId_and_createdAt", (q) => q.eq("teamId", team.id))
       .order("desc")
       .take(ENVIRONMENTS_LISTED);
+    const versions = new Map<Id<"repos">, number>();
+    const current = async (repoId: Id<"repos">) => {
+      if (!versions.has(repoId)) versions.set(repoId, (await findSettings(ctx, repoId))?.version ?? 0);
+      return versions.get(repoId)!;
+    };
+    return Promise.all(
+      containers.map(async (c) => ({
+        ...c,
+        olderSettings: c.repoId !== undefined && (c.settingsVersion ?? 0) < (await current(c.repoId)),
+      })),
+    );
   },
 });
 
@@ -159,14 +199,27 @@ export const markRestarted = internalMutation({
   },
 });
 
-/** A record for the actions in hostAgent.ts. */
+/**
+ * A record for the actions in hostAgent.ts, with its repo and the repo's settings (sealed values
+ * included: the setup action opens them, nothing else).
+ */
 export const get = internalQuery({
   args: { containerId: v.id("containers") },
   handler: async (ctx, { containerId }) => {
     const c = await ctx.db.get("containers", containerId);
     const repo = c?.repoId ? await ctx.db.get("repos", c.repoId) : null;
+    const settings = repo ? await findSettings(ctx, repo._id) : null;
     const { containerPorts } = await readConfig(ctx);
-    return c ? { container: c, repo, containerPorts } : null;
+    return c ? { container: c, repo, settings, containerPorts } : null;
+  },
+});
+
+/** The setup used a newer settings version than the request saw (saved in between). */
+export const noteSettingsVersion = internalMutation({
+  args: { containerId: v.id("containers"), settingsVersion: v.number() },
+  handler: async (ctx, { containerId, settingsVersion }) => {
+    const c = await ctx.db.get("containers", containerId);
+    if (c && c.status !== "destroyed") await ctx.db.patch("containers", containerId, { settingsVersion });
   },
 });
 

@@ -8,5 +8,6 @@ crons.interval("replenish pool", { minutes: 1 }, internal.pool.replenish, {});
 crons.interval("reconcile with host", { minutes: 5 }, internal.hostAgent.reconcile, {});
 crons.interval("reap idle environments", { minutes: 5 }, internal.maintenance.reapIdle, {});
 crons.interval("forget old webhook ids", { hours: 1 }, internal.maintenance.forgetOldWebhooks, {});
+crons.interval("forget expired install links", { hours: 1 }, internal.maintenance.forgetExpiredLinkStates, {});
 
 export default crons;

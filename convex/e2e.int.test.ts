@@ -5,35 +5,68 @@
  * Runtime to docker -> replenish fills the pool -> request an environment for a fixture repo ->
  * the record reaches `ready` through real callbacks -> the dev server answers -> destroy frees
  * the container and its port. Prints the timeline.
+ * Second: a private repo through the GitHub App. The GitHub stand-in on a real HTTP server (JWT
+ * verified with the App's public key) and a real smart-HTTP git server that accepts only tokens
+ * the stand-in minted for that repo; the admin links the installation through the setup
+ * redirect, saves settings with a secret variable, requests; the dev server answers with the
+ * variable; the git server saw the token only in the Authorization header; no table or scheduled
+ * function's arguments hold the token or the secret; another team's request fails as not linked.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { client, freePort, spawnAgent, testEnv, type SpawnedAgent } from "../host-agent/test/helpers/agent.js";
+import { removeRepoArtifacts } from "../host-agent/test/helpers/docker.js";
 import { fixtureRoot, type FixtureRoot } from "../host-agent/test/helpers/fixture-repo.js";
+import { startGitHttpServer, type GitHttpServer } from "../host-agent/test/helpers/git-http-server.js";
 import { NODE_IMAGE } from "../host-agent/test/helpers/images.js";
 import { api, internal } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
-import { ALICE, setupTest } from "./test.setup";
+import { notLinkedMessage } from "./hostAgent";
+import { everythingStored, SETTINGS_KEY } from "./test.githubFixture";
+import { serveGitHubStandIn, type ServedStandIn } from "./test.githubServer";
+import { generateAppKeys, GitHubStandIn } from "./test.githubStandIn";
+import { ALICE, BOB, setupTest } from "./test.setup";
 
 const API_SECRET = "e2e-api-secret-".padEnd(48, "e");
 const CALLBACK_SECRET = "e2e-callback-secret-0123456789";
 let fixtures: FixtureRoot;
 let agent: SpawnedAgent;
 let bridge: Server;
+let git: GitHttpServer;
+let gh: GitHubStandIn;
+let github: ServedStandIn;
+let appKeyPem: string;
+const PRIVATE_REPO = "acme/e2e-private";
+const FIXTURE_SECRET = "s3cret-FIXTURE-VALUE-LEAKCHECK";
 let t: ReturnType<typeof setupTest>;
 
 beforeAll(async () => {
   fixtures = await fixtureRoot();
   await fixtures.createRepo("acme/shop", { main: { message: "hello from main", greetVersion: "1.0.0" } });
+  await fixtures.createRepo(PRIVATE_REPO, { main: { message: "private main", greetVersion: "1.0.0" } });
+  const keys = await generateAppKeys();
+  appKeyPem = keys.pkcs1Pem;
+  gh = new GitHubStandIn({
+    appId: "4242",
+    clientId: "Iv23liE2E",
+    clientSecret: "e2e-client-secret-0123456789",
+    publicKey: keys.publicKey,
+    installations: [{ id: 31, account: "acme", repos: ["e2e-private"] }],
+    users: [{ login: "alice-gh", installationIds: [31] }],
+  });
+  github = await serveGitHubStandIn(gh);
+  // Public repos answer anyone; the private one only a token the stand-in minted for it.
+  git = await startGitHttpServer(fixtures.root);
+  git.makePrivate(PRIVATE_REPO, (token) => gh.canRead(token, PRIVATE_REPO));
   const port = await freePort();
   agent = await spawnAgent(
     testEnv({
       API_SECRET,
       PORT: String(port),
       DEFAULT_IMAGE: NODE_IMAGE,
-      GIT_REMOTE_TEMPLATE: fixtures.remoteTemplate,
+      GIT_REMOTE_TEMPLATE: git.remoteTemplate,
       DATA_DIR: path.join(fixtures.root, "agent-data"),
       PORT_RANGE: "21400-21420",
       CONTAINER_MEMORY_MB: "512",
@@ -72,10 +105,14 @@ afterAll(async () => {
   const { containers } = (await (await api.get("/api/containers")).json()) as {
     containers: { id: string; name: string }[];
   };
-  for (const c of containers.filter((c) => c.name.startsWith("pool-env-") || c.name === "acme-shop"))
+  const ours = ["acme-shop", PRIVATE_REPO.replace("/", "-")];
+  for (const c of containers.filter((c) => c.name.startsWith("pool-env-") || ours.includes(c.name)))
     await api.del(`/api/containers/${c.id}`);
   await agent?.kill();
   await new Promise((r) => bridge?.close(r));
+  await git?.close();
+  await github?.close();
+  await removeRepoArtifacts(PRIVATE_REPO);
   await fixtures?.dispose();
 });
 
@@ -203,4 +240,91 @@ it("takes an environment from runtime toggle to a ready dev server and back to d
   const vanished = await record(spare._id);
   expect(vanished?.status).toBe("error");
   expect(vanished?.error).toMatch(/gone from the host/);
+}, 180_000);
+
+it("sets up a private repo through the linked GitHub App, with a secret variable, and stores neither", async () => {
+  vi.stubEnv("GITHUB_APP_ID", "4242");
+  vi.stubEnv("GITHUB_APP_PRIVATE_KEY", appKeyPem);
+  vi.stubEnv("GITHUB_APP_CLIENT_ID", "Iv23liE2E");
+  vi.stubEnv("GITHUB_APP_CLIENT_SECRET", "e2e-client-secret-0123456789");
+  vi.stubEnv("GITHUB_APP_SLUG", "artie-e2e");
+  vi.stubEnv("GITHUB_API_URL", github.url);
+  vi.stubEnv("GITHUB_URL", github.url);
+  vi.stubEnv("SETTINGS_ENCRYPTION_KEY", SETTINGS_KEY);
+  const alice = t.withIdentity(ALICE);
+  const [owner, name] = PRIVATE_REPO.split("/") as [string, string];
+  const started = Date.now();
+  const repoId = await alice.mutation(api.repos.setRuntime, { owner, name, runtime: "firecracker" });
+
+  // Link: the settings page's install link, GitHub's setup redirect back with a code.
+  const install = await alice.action(api.github.installState, { repoId });
+  expect(install.state).toBe("installed_not_linked");
+  const state = new URL(install.installUrl!).searchParams.get("state")!;
+  await alice.action(api.github.completeInstall, { installationId: "31", code: gh.authorize("alice-gh"), state });
+  expect(await alice.action(api.github.installState, { repoId })).toMatchObject({ state: "installed_linked" });
+  const linkedAt = Date.now();
+
+  // Settings: the runtime toggle and a secret variable the dev server reads.
+  await alice.action(api.repoSettings.save, {
+    repoId,
+    input: { runtime: "docker", defaultBranch: "main", envVars: [{ name: "FIXTURE_ENV", value: FIXTURE_SECRET }] },
+  });
+  const settingsView = await alice.query(api.repoSettings.get, { repoId });
+  expect(settingsView).toMatchObject({ runtime: "docker", version: 1, envVars: [{ name: "FIXTURE_ENV", set: true }] });
+
+  const requested = Date.now();
+  const id = await alice.mutation(api.containers.request, { repoId, branch: "main" });
+  const ready = await waitFor(
+    "private setup",
+    () => record(id),
+    (c) => c?.status === "ready" || c?.status === "error",
+  );
+  expect(ready?.error).toBeUndefined();
+  expect(ready).toMatchObject({ status: "ready", settingsVersion: 1 });
+  const page = (await (await fetch(`http://127.0.0.1:${ready!.hostPort}/`)).json()) as Record<string, unknown>;
+  expect(page).toMatchObject({ message: "private main", env: FIXTURE_SECRET });
+
+  // One token, for this repo alone, with contents: read; it reached git only as Basic auth.
+  const tokenRequests = gh.requests.filter((r) => r.path.endsWith("/access_tokens"));
+  expect(tokenRequests.map((r) => r.body)).toEqual([
+    { repositories: ["e2e-private"], permissions: { contents: "read" } },
+  ]);
+  expect(gh.minted).toHaveLength(1);
+  const token = gh.minted.map((m) => m.token).join("");
+  const basic = `Basic ${Buffer.from(`x-access-token:${token}`).toString("base64")}`;
+  const privateFetches = git.requests.filter((r) => r.url.startsWith(`/${PRIVATE_REPO}.git`));
+  expect(privateFetches.some((r) => r.headers.authorization === basic && r.status === 200)).toBe(true);
+  for (const r of git.requests) expect(r.url).not.toContain(token);
+
+  // Nothing stored or scheduled holds the token, any GitHub secret, or the variable's value.
+  const leaks = (await everythingStored(t)).filter((row) =>
+    [...gh.secrets(), FIXTURE_SECRET].some((secret) => row.includes(secret)),
+  );
+  expect(leaks).toEqual([]);
+  expect(JSON.stringify(await alice.query(api.containers.list, {}))).not.toContain(FIXTURE_SECRET);
+
+  // Another team asking for the same private repo gets no token and a clear error.
+  const bob = t.withIdentity(BOB);
+  const bobsRepo = await bob.mutation(api.repos.setRuntime, { owner, name, runtime: "docker" });
+  const bobs = await bob.mutation(api.containers.request, { repoId: bobsRepo, branch: "main" });
+  const refused = await waitFor(
+    "other team",
+    () => record(bobs),
+    (c) => c?.status === "error" || c?.status === "ready",
+  );
+  expect(refused).toMatchObject({ status: "error", error: notLinkedMessage(PRIVATE_REPO) });
+  expect(gh.minted).toHaveLength(1);
+
+  console.log(
+    `e2e private timeline: link ${linkedAt - started} ms; request -> ready ${Date.now() - requested} ms;`,
+    Object.entries(ready!.phaseDurations)
+      .map(([phase, ms]) => `${phase} ${ms} ms`)
+      .join(", "),
+  );
+  await alice.mutation(api.containers.destroy, { containerId: id });
+  await waitFor(
+    "destroy",
+    () => record(id),
+    (c) => c?.status === "destroyed" || c?.status === "error",
+  );
 }, 180_000);

@@ -15,8 +15,17 @@ export type ErrorCode =
   /** Carries `retryAfterMs`. */
   | "rate_limited"
   /** The deployment lacks a setting this needs. */
-  | "not_configured";
+  | "not_configured"
+  /** GitHub (or another service we call) was unreachable or answered what we cannot use. */
+  | "upstream_error";
 
-export function fail(code: ErrorCode, message: string, extra: { retryAfterMs?: number } = {}): never {
+/** One problem with a form's input, named by its field (repo settings). */
+export type FieldProblem = { field: string; message: string };
+
+export function fail(
+  code: ErrorCode,
+  message: string,
+  extra: { retryAfterMs?: number; problems?: FieldProblem[] } = {},
+): never {
   throw new ConvexError({ code, message, ...extra });
 }

@@ -3,6 +3,11 @@
  * every response is parsed with the contract's schema, never cast. Configuration comes from the
  * deployment's environment (DOCKER_HOST_URL, DOCKER_API_SECRET, DOCKER_CALLBACK_SECRET); when it
  * is missing or the agent is down, the record gets an error that says so.
+ *
+ * A setup carries the repo's settings, its variables opened here and only here, and a GitHub
+ * token minted for this one setup when the repo's GitHub App installation is linked to the
+ * repo's team. Neither the token nor an opened value is stored, scheduled, logged or put in an
+ * error message: they live in this action's memory and the one request to the agent.
  */
 import { v, type Infer } from "convex/values";
 import type { z } from "zod";
@@ -19,45 +24,19 @@ import {
 } from "@artie/host-agent/contract";
 import { api, internal } from "./_generated/api";
 import type { Doc, Id } from "./_generated/dataModel";
-import { internalAction, type ActionCtx } from "./_generated/server";
+import { env as deploymentEnv, internalAction, type ActionCtx } from "./_generated/server";
 import { readAgentEnv } from "./agentEnv";
+import { decryptSecret, readSettingsKey } from "./crypto";
+import { findRepoInstallation, mintRepoToken } from "./githubApp";
+import { readJsonBounded } from "./httpJson";
+import { agentSetupFields, type Decrypt } from "./settingsView";
 import { AGENT_REQUEST_TIMEOUT_MS, AGENT_RESPONSE_MAX_BYTES, HEALTH_TIMEOUT_MS, ORPHAN_GRACE_MS } from "./limits";
 import { requireHostAdminInAction, userAction } from "./access";
 
 class AgentError extends Error {}
 
-/**
- * The agent's answer as JSON, read up to AGENT_RESPONSE_MAX_BYTES; null when it is not JSON or
- * says more than that. Every agent call goes through here, and none follows a redirect: the
- * agent never sends one, so one would be somebody else's answer.
- */
-async function readJson(res: Response): Promise<unknown> {
-  const reader = res.body?.getReader();
-  if (!reader) return null;
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > AGENT_RESPONSE_MAX_BYTES) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  try {
-    return JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    return null;
-  }
-}
+/** Every agent answer is read bounded; none follows a redirect (the agent never sends one). */
+const readJson = (res: Response) => readJsonBounded(res, AGENT_RESPONSE_MAX_BYTES);
 
 async function call<S extends z.ZodType>(
   method: string,
@@ -115,30 +94,80 @@ export const createPooled = internalAction({
   },
 });
 
+/** Opens sealed values with the deployment's key, read only when there is something to open. */
+function decrypter(): Decrypt {
+  let key: Promise<CryptoKey> | undefined;
+  return async (box, aad) => decryptSecret(await (key ??= readSettingsKey()), box, aad);
+}
+
+export const notLinkedMessage = (fullName: string) =>
+  `The GitHub App is installed on ${fullName} but not linked to your team: link it on the repo's settings page`;
+
+/**
+ * The GitHub token for one setup of `repo`: none when the App is not configured or not installed
+ * on the repo (a public clone; the agent's error says when the repo may be private); minted for
+ * this repo alone with contents: read only when the installation is linked to the repo's team.
+ */
+async function repoToken(ctx: ActionCtx, repo: Doc<"repos">): Promise<string | undefined> {
+  if (!deploymentEnv.GITHUB_APP_ID?.trim() && !deploymentEnv.GITHUB_APP_PRIVATE_KEY?.trim()) return undefined;
+  const found = await findRepoInstallation(repo.owner, repo.name);
+  if (!found) return undefined;
+  const team: Id<"teams"> | null = await ctx.runQuery(internal.github.linkedTeam, {
+    installationId: found.installationId,
+  });
+  if (team !== repo.teamId) throw new Error(notLinkedMessage(`${repo.owner}/${repo.name}`));
+  return (await mintRepoToken(found.installationId, repo.name)).token;
+}
+
+/** `message` with every secret of this setup masked, in case anything ever echoed one. */
+function scrub(message: string, secrets: string[]): string {
+  return secrets.filter((s) => s.length > 0).reduce((m, s) => m.split(s).join("[redacted]"), message);
+}
+
 export const setupEnvironment = internalAction({
   args: { containerId: v.id("containers") },
   handler: async (ctx, { containerId }) => {
     const record = await ctx.runQuery(internal.containers.get, { containerId });
     if (!record?.repo || !record.container.branch) return;
-    const { container, repo } = record;
+    const { container, repo, settings } = record;
+    const secrets: string[] = [];
     try {
       const env = readAgentEnv();
+      const fields = await agentSetupFields(settings, decrypter());
+      secrets.push(...Object.values(fields.envVars));
+      const githubToken = await repoToken(ctx, repo);
+      if (githubToken) secrets.push(githubToken);
       if (container.status === "creating") {
-        const name = `${repo.owner}-${repo.name}`;
-        await createOnHost(ctx, containerId, { id: container.agentId, name, ports: record.containerPorts });
+        await createOnHost(ctx, containerId, {
+          id: container.agentId,
+          name: `${repo.owner}-${repo.name}`,
+          image: fields.image,
+          ports: fields.ports ?? record.containerPorts,
+          limits: fields.limits,
+        });
+      }
+      const version = settings?.version ?? 0;
+      if (version !== (container.settingsVersion ?? 0)) {
+        await ctx.runMutation(internal.containers.noteSettingsVersion, { containerId, settingsVersion: version });
       }
       const setup: SetupRequest = {
         repo: `${repo.owner}/${repo.name}`,
         branch: container.branch!,
+        tenant: repo.teamId,
         callbackUrl: `${env.siteUrl}/docker-status`,
         callbackSecret: env.callbackSecret,
         hasMainImage: repo.mainImage !== undefined,
-        buildMainImage: repo.mainImage === undefined && container.branch === repo.defaultBranch,
-        envVars: {},
+        // Every setup of the default branch: the agent decides whether its main image is current.
+        buildMainImage: container.branch === repo.defaultBranch,
+        githubToken,
+        envVars: fields.envVars,
+        devCommand: fields.devCommand,
+        installCommand: fields.installCommand,
+        image: fields.image,
       };
       await call("POST", `/api/containers/${container.agentId}/setup`, SetupAccepted, setup);
     } catch (err) {
-      await ctx.runMutation(internal.containers.markFailed, { containerId, error: message(err) });
+      await ctx.runMutation(internal.containers.markFailed, { containerId, error: scrub(message(err), secrets) });
     }
   },
 });

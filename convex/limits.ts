@@ -110,3 +110,6 @@ export const MAX_ENVIRONMENTS_PER_USER_DEFAULT = 5;
  * REQUEST_RATE.rate per REQUEST_RATE.period ms, so a script cannot empty the pool for everyone.
  */
 export const REQUEST_RATE = { kind: "token bucket", rate: 10, period: 60_000, capacity: 5 } as const;
+
+/** GitHub App installations one team may link (and the installations list shows). */
+export const INSTALLATIONS_PER_TEAM = 100;

@@ -1,14 +1,16 @@
 /**
  * The background jobs on container records (crons.ts runs them): the watchdog that fails a step
  * that never reported back, the idle reaper (pooled containers exempt), reconciling records
- * with the agent's list, and forgetting old webhook ids. Each run is a bounded batch.
+ * with the agent's list, forgetting old webhook ids and expired install-link states. Each run is a bounded batch.
  */
 import { v } from "convex/values";
 import { internal } from "./_generated/api";
+import type { Doc } from "./_generated/dataModel";
 import { internalMutation } from "./_generated/server";
 import { CRON_BATCH, SEEN_WEBHOOK_RETENTION_MS } from "./limits";
 import { readConfig } from "./pool";
 import { moveTo } from "./records";
+import { findSettings } from "./repoSettings";
 import { statusValidator, type Status } from "./statuses";
 
 /** Fails a record still sitting in the status a step left it in, past that step's deadline. */
@@ -26,19 +28,30 @@ export const watchdog = internalMutation({
   },
 });
 
-/** Destroys environments idle past the configured limit (pooled ones are exempt), a batch at a time. */
+/**
+ * Destroys environments idle past their limit (the repo settings' idleLimitMinutes, else the
+ * pool config's; pooled ones are exempt), a batch at a time.
+ */
 export const reapIdle = internalMutation({
   args: {},
   returns: v.number(),
   handler: async (ctx) => {
-    const cutoff = Date.now() - (await readConfig(ctx)).idleLimitMinutes * 60_000;
+    const hostLimit = (await readConfig(ctx)).idleLimitMinutes;
+    const limits = new Map<string, number>();
+    const limitOf = async (c: Doc<"containers">) => {
+      if (!c.repoId) return hostLimit;
+      if (!limits.has(c.repoId))
+        limits.set(c.repoId, (await findSettings(ctx, c.repoId))?.idleLimitMinutes ?? hostLimit);
+      return limits.get(c.repoId)!;
+    };
     let reaped = 0;
     for (const status of ["ready", "error"] as const) {
       const batch = await ctx.db
         .query("containers")
         .withIndex("by_status_and_createdAt", (q) => q.eq("status", status))
         .take(CRON_BATCH);
-      for (const c of batch.filter((c) => c.lastActivityAt < cutoff)) {
+      for (const c of batch) {
+        if (c.lastActivityAt >= Date.now() - (await limitOf(c)) * 60_000) continue;
         await moveTo(ctx, c, "destroying", {}, "idle too long");
         await ctx.scheduler.runAfter(0, internal.hostAgent.destroy, { containerId: c._id });
         reaped++;
@@ -94,5 +107,17 @@ export const forgetOldWebhooks = internalMutation({
       .withIndex("by_receivedAt", (q) => q.lt("receivedAt", Date.now() - SEEN_WEBHOOK_RETENTION_MS))
       .take(CRON_BATCH * 10);
     for (const w of old) await ctx.db.delete("seenWebhooks", w._id);
+  },
+});
+
+/** Deletes install-link states past their expiry (bounded batch); used ones are already gone. */
+export const forgetExpiredLinkStates = internalMutation({
+  args: {},
+  handler: async (ctx) => {
+    const old = await ctx.db
+      .query("installLinkStates")
+      .withIndex("by_expiresAt", (q) => q.lt("expiresAt", Date.now()))
+      .take(CRON_BATCH * 10);
+    for (const s of old) await ctx.db.delete("installLinkStates", s._id);
   },
 });

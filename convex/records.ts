@@ -30,7 +30,14 @@ export async function recordEvent(ctx: MutationCtx, containerId: Id<"containers"
 /** Records a container about to be created on the host, watched like any other step. */
 export async function insertCreating(
   ctx: MutationCtx,
-  fields: { pool: boolean; teamId?: Id<"teams">; requestedBy?: string; repoId?: Id<"repos">; branch?: string },
+  fields: {
+    pool: boolean;
+    teamId?: Id<"teams">;
+    requestedBy?: string;
+    repoId?: Id<"repos">;
+    branch?: string;
+    settingsVersion?: number;
+  },
   message: string,
 ): Promise<Id<"containers">> {
   const now = Date.now();

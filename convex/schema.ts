@@ -2,12 +2,15 @@
  * The control plane's truth: teams and who belongs to them (memberships, pending invitations,
  * each user's active team), repos and their runtime, container records and their lifecycle, the
  * pool's configuration, a bounded event history per container, and the webhook ids already
- * seen (replay protection for the agent's callbacks). A team owns repos and environments; a
+ * seen (replay protection for the agent's callbacks). Also each repo's settings (variable values
+ * sealed, see settingsView.ts), the GitHub App installations linked to teams, and the pending
+ * install-link states (stored hashed). A team owns repos and environments; a
  * user is a `userKey` (see users.ts), never a table of our own beyond Convex Auth's.
  */
 import { authTables } from "@convex-dev/auth/server";
 import { defineSchema, defineTable } from "convex/server";
 import { v } from "convex/values";
+import { repoSettingsFields } from "./settingsView";
 import { statusValidator } from "./statuses";
 
 const phaseTimes = v.object({
@@ -72,6 +75,30 @@ export default defineSchema({
     ),
   }).index("by_teamId_and_owner_and_name", ["teamId", "owner", "name"]),
 
+  /** One per repo, made by its first save (repoSettings.ts); values are sealed, never plain. */
+  repoSettings: defineTable(repoSettingsFields).index("by_repoId", ["repoId"]),
+
+  /** A GitHub App installation a team admin linked (with GitHub's word that they can access it). */
+  githubInstallations: defineTable({
+    teamId: v.id("teams"),
+    installationId: v.number(),
+    accountLogin: v.string(),
+    linkedBy: v.string(),
+    linkedAt: v.number(),
+  })
+    .index("by_installationId", ["installationId"])
+    .index("by_teamId", ["teamId"]),
+
+  /** The install link's `state`: sha256 hex only, bound to the admin and team, single use. */
+  installLinkStates: defineTable({
+    stateHash: v.string(),
+    userKey: v.string(),
+    teamId: v.id("teams"),
+    expiresAt: v.number(),
+  })
+    .index("by_stateHash", ["stateHash"])
+    .index("by_expiresAt", ["expiresAt"]),
+
   containers: defineTable({
     /** The id the agent knows it by; chosen here so a retried create never makes two. */
     agentId: v.string(),
@@ -81,7 +108,7 @@ export default defineSchema({
     teamId: v.optional(v.id("teams")),
     /** The userKey of who asked for it (quotas are per user). */
     requestedBy: v.optional(v.string()),
-    /** The repo settings version the setup used (repo settings land separately). */
+    /** The repo settings version the setup used (0: none saved yet); older than the repo's = stale. */
     settingsVersion: v.optional(v.number()),
     repoId: v.optional(v.id("repos")),
     branch: v.optional(v.string()),

@@ -1,8 +1,8 @@
 /**
  * What the control plane's deployment needs in its environment to run this system, and where
  * each value comes from: the agent's own `.env` (its API secret and stream token key, which the
- * two sides must share), values generated here once (the callback key, Convex Auth's key pair),
- * and two URLs. Only variables that are not set yet are planned: an existing value is never
+ * two sides must share), values generated here once (the callback key, the repo settings'
+ * encryption key, Convex Auth's key pair), and two URLs. Only variables that are not set yet are planned: an existing value is never
  * replaced, and a half-set key pair is reported instead of being completed with a mismatch.
  */
 import { randomBytes } from "node:crypto";
@@ -26,6 +26,7 @@ export const VARIABLES = [
   "DOCKER_API_SECRET",
   "DOCKER_STREAM_TOKEN_KEY",
   "DOCKER_CALLBACK_SECRET",
+  "SETTINGS_ENCRYPTION_KEY",
   "JWT_PRIVATE_KEY",
   "JWKS",
   "SITE_URL",
@@ -59,6 +60,9 @@ export function planVariables(sources: Sources, existing: ReadonlySet<string>): 
     "the agent has no STREAM_TOKEN_KEY: add one to its .env (openssl rand -hex 32), restart the agent and run this again",
   );
   want("DOCKER_CALLBACK_SECRET", true, () => randomBytes(32).toString("hex"), "");
+  // AES-256-GCM key for repo settings' secret values (convex/crypto.ts): 32 random bytes, base64.
+  // Never replaced once set: values sealed under the old key would no longer open.
+  want("SETTINGS_ENCRYPTION_KEY", true, () => randomBytes(32).toString("base64"), "");
   planAuthKeys(plan, existing);
   want("SITE_URL", false, () => sources.siteUrl, "no dashboard URL: pass --site-url");
   return plan;

@@ -77,7 +77,8 @@ describe("convex:env", { timeout: 30_000 }, () => {
       SITE_URL: "http://127.0.0.1:5173",
     });
     expect(state.env.DOCKER_CALLBACK_SECRET).toMatch(/^[0-9a-f]{64}$/);
-    expect(run.stdout).toMatch(/set 7, left 0 as set, 0 not set/);
+    expect(state.env.SETTINGS_ENCRYPTION_KEY).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+    expect(run.stdout).toMatch(/set 8, left 0 as set, 0 not set/);
     expect(run.stdout + run.stderr).not.toContain(API_SECRET);
     expect(run.stdout + run.stderr).not.toContain(state.env.DOCKER_CALLBACK_SECRET);
   });
@@ -109,7 +110,7 @@ describe("convex:env", { timeout: 30_000 }, () => {
     const after = await readState();
     expect(setCalls(after)).toHaveLength(setCalls(before).length);
     expect(after.env).toEqual(before.env);
-    expect(again.stdout).toMatch(/set 0, left 7 as set, 0 not set/);
+    expect(again.stdout).toMatch(/set 0, left 8 as set, 0 not set/);
   });
 
   it("never overwrites a variable that is set, and sets the rest", async () => {
@@ -125,7 +126,7 @@ describe("convex:env", { timeout: 30_000 }, () => {
     const state = await readState();
     expect(state.env).toMatchObject(preset);
     expect(setCalls(state).map((c) => c.names!.sort())).toEqual([
-      ["DOCKER_CALLBACK_SECRET", "DOCKER_HOST_URL", "DOCKER_STREAM_TOKEN_KEY"],
+      ["DOCKER_CALLBACK_SECRET", "DOCKER_HOST_URL", "DOCKER_STREAM_TOKEN_KEY", "SETTINGS_ENCRYPTION_KEY"],
     ]);
   });
 
@@ -150,7 +151,13 @@ describe("convex:env", { timeout: 30_000 }, () => {
     const lines = run.stdout.split("\n").filter((l) => /^ {2}[A-Z_]+=/.test(l));
     expect(lines.map((l) => l.trim().split("=")[0])).toEqual([...VARIABLES]);
     expect(run.stdout).toContain("  DOCKER_HOST_URL=http://127.0.0.1:8181\n");
-    for (const name of ["DOCKER_API_SECRET", "DOCKER_STREAM_TOKEN_KEY", "DOCKER_CALLBACK_SECRET", "JWT_PRIVATE_KEY"]) {
+    for (const name of [
+      "DOCKER_API_SECRET",
+      "DOCKER_STREAM_TOKEN_KEY",
+      "DOCKER_CALLBACK_SECRET",
+      "SETTINGS_ENCRYPTION_KEY",
+      "JWT_PRIVATE_KEY",
+    ]) {
       expect(run.stdout).toMatch(new RegExp(`  ${name}=<secret, \\d+ characters>\n`));
     }
     expect(run.stdout).not.toContain(API_SECRET);

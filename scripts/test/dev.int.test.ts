@@ -205,6 +205,7 @@ describe("npm run dev with a configured self-hosted deployment", () => {
       "DOCKER_STREAM_TOKEN_KEY",
       "JWKS",
       "JWT_PRIVATE_KEY",
+      "SETTINGS_ENCRYPTION_KEY",
       "SITE_URL",
     ]);
     // No local deployment is made for a configured one: no `init`.

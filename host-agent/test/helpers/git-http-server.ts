@@ -3,7 +3,8 @@
  * node:http server on 127.0.0.1, serving the bare repos under a fixture root (GIT_PROJECT_ROOT,
  * GIT_HTTP_EXPORT_ALL). Repos marked private answer only Basic auth `x-access-token:<token>` with
  * their token, as GitHub does for an installation token, and 401 with WWW-Authenticate otherwise;
- * the rest are public. Request bodies are bounded. Every request's method, URL and headers are
+ * the rest are public. A private repo's check may also be a function of the presented token (e.g.
+ * the GitHub stand-in's `canRead`, for tokens minted during the test). Request bodies are bounded. Every request's method, URL and headers are
  * recorded, so a test can check where a token travelled. Only fetches: no receive-pack.
  */
 import { spawn } from "node:child_process";
@@ -22,8 +23,11 @@ export type GitHttpServer = {
   /** For GIT_REMOTE_TEMPLATE: `http://127.0.0.1:<port>/{owner}/{repo}.git`. */
   remoteTemplate: string;
   requests: GitRequest[];
-  /** Makes `owner/repo` private: only this token is accepted from now on. */
-  makePrivate: (repo: string, token: string) => void;
+  /**
+   * Makes `owner/repo` private: only this token (or, given a function, any token it accepts) is
+   * accepted from now on.
+   */
+  makePrivate: (repo: string, token: string | ((token: string) => boolean)) => void;
   /** Holds every response to requests for `repo` until the returned release is called. */
   hold: (repo: string) => () => void;
   close: () => Promise<void>;
@@ -35,17 +39,27 @@ const sameSecret = (a: string, b: string) => {
   return x.length === y.length && timingSafeEqual(x, y);
 };
 
+const splitOnce = (s: string, sep: string): [string, string] => {
+  const i = s.indexOf(sep);
+  return i < 0 ? [s, ""] : [s.slice(0, i), s.slice(i + 1)];
+};
+
 /** owner/repo from `/owner/repo.git/...`, or null. */
 const repoOf = (pathname: string) => /^\/([^/]+)\/([^/]+)\.git(?:\/|$)/.exec(pathname)?.slice(1, 3).join("/") ?? null;
 
 export async function startGitHttpServer(projectRoot: string): Promise<GitHttpServer> {
   const requests: GitRequest[] = [];
-  const tokens = new Map<string, string>();
+  const tokens = new Map<string, string | ((token: string) => boolean)>();
   const held = new Map<string, Promise<void>>();
 
   const authorized = (repo: string, header: string | undefined) => {
     const token = tokens.get(repo);
     if (token === undefined) return true;
+    if (typeof token === "function") {
+      const basic = /^Basic ([A-Za-z0-9+/=]+)$/.exec(header ?? "");
+      const [user, presented] = basic ? splitOnce(Buffer.from(basic[1]!, "base64").toString(), ":") : [];
+      return user === "x-access-token" && !!presented && token(presented);
+    }
     return sameSecret(header ?? "", `Basic ${Buffer.from(`x-access-token:${token}`).toString("base64")}`);
   };
 
