@@ -118,12 +118,12 @@ export const INVITATIONS = [
     invitationId: "i1" as Id<"invitations">,
     email: "carol@example.com",
     role: "member" as const,
-    expiresAt: NOW + 5 * 86_400_000,
+    expiresAt: NOW + 5.5 * 86_400_000,
   },
 ];
 
 /** github.installations: one installation linked to the active team. */
-export const INSTALLATIONS = [{ installationId: 4242, accountLogin: "acme", linkedAt: NOW - 86_400_000 }];
+export const INSTALLATIONS = [{ installationId: 4242, accountLogin: "acme", linkedAt: NOW - 3 * 86_400_000 }];
 
 /** repoSettings.get: a saved version with two variables (names only, as the public view has them). */
 export function settingsView(overrides: Partial<RepoSettingsView> = {}): RepoSettingsView {
