@@ -110,7 +110,9 @@ describe("TeamPage", () => {
     const list = await screen.findByRole("region", { name: "Pending invitations" });
     expect(list).toHaveTextContent("carol@example.com");
     expect(list).toHaveTextContent("Member, expires in 5 d");
-    await act(async () => within(list).getByRole("button", { name: "Revoke the invitation of carol@example.com" }).click());
+    await act(async () =>
+      within(list).getByRole("button", { name: "Revoke the invitation of carol@example.com" }).click(),
+    );
     expect(fake.callsTo("invitations:revoke")).toEqual([{ invitationId: "i1" }]);
     act(() => fake.setQuery("invitations:list", []));
     expect(within(list).getByText("No pending invitations.")).toBeInTheDocument();
