@@ -37,7 +37,7 @@ describe("TeamPage", () => {
   it("changes a role only after the dialog is confirmed", async () => {
     const { fake } = renderTeam();
     const role = await screen.findByRole("combobox", { name: "Role of bob@example.com" });
-    act(() => fireEvent.change(role, { target: { value: "member" } }));
+    fireEvent.change(role, { target: { value: "member" } });
     const dialog = screen.getByRole("dialog");
     expect(dialog).toHaveTextContent("Make bob@example.com a member?");
     expect(fake.callsTo("teams:setRole")).toEqual([]);

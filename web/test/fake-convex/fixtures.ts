@@ -2,8 +2,10 @@
  * Documents as the control plane returns them, for component and browser tests, and the way a
  * test signs in without a backend (Convex Auth reads its token from storage at start-up).
  */
+import type { api } from "@convex/_generated/api";
 import type { Doc, Id } from "@convex/_generated/dataModel";
 import type { RepoSettingsView } from "@convex/settingsView";
+import type { FunctionReturnType } from "convex/server";
 import type { ConvexReactClientFake } from "./ConvexReactClientFake";
 
 export const NOW = Date.now();
@@ -94,7 +96,7 @@ export const TEAMS_AS_MEMBER = [
 ];
 
 /** teams.members of the active team: the caller (owner), an admin and a member without email. */
-export const MEMBERS = [
+export const MEMBERS: FunctionReturnType<typeof api.teams.members> = [
   {
     membershipId: "m1" as Id<"memberships">,
     email: "alice@example.com",
