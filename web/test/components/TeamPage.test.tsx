@@ -118,12 +118,16 @@ describe("TeamPage", () => {
     expect(within(list).getByText("No pending invitations.")).toBeInTheDocument();
   });
 
-  it("lists linked GitHub App installations and unlinks one", async () => {
+  it("lists linked GitHub App installations and unlinks one after confirmation", async () => {
     const { fake } = renderTeam();
     const card = await screen.findByRole("region", { name: "GitHub App" });
     expect(card).toHaveTextContent("acme");
     expect(card).toHaveTextContent("linked 3 d ago");
     await act(async () => within(card).getByRole("button", { name: "Unlink acme" }).click());
+    const dialog = screen.getByRole("dialog");
+    expect(dialog).toHaveTextContent("Unlink the GitHub App installation on acme?");
+    expect(fake.callsTo("github:unlink")).toEqual([]);
+    await act(async () => within(dialog).getByRole("button", { name: "Unlink" }).click());
     expect(fake.callsTo("github:unlink")).toEqual([{ installationId: 4242 }]);
   });
 

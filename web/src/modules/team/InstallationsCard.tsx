@@ -5,8 +5,8 @@
  * from a repository's settings page.
  */
 import { useMutation, useQuery } from "convex/react";
-import { FormError } from "../../components/FormError";
-import { usePendingAction } from "../../hooks/usePendingAction";
+import { useState } from "react";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { formatAgo } from "../../lib/format";
 import { pendingApi, type Installation } from "../../lib/pendingApi";
 
@@ -36,24 +36,37 @@ export function InstallationsCard({ admin, now }: { admin: boolean; now: number 
 }
 
 function InstallationRow({ installation, admin, now }: { installation: Installation; admin: boolean; now: number }) {
-  const { run, busy, error } = usePendingAction(useMutation(pendingApi.github.unlink));
+  const unlink = useMutation(pendingApi.github.unlink);
+  const [confirming, setConfirming] = useState(false);
+  const account = installation.accountLogin;
   return (
     <li>
       <div>
-        <div className="strong">{installation.accountLogin}</div>
+        <div className="strong">{account}</div>
         <div className="muted small">linked {formatAgo(installation.linkedAt, now)}</div>
-        <FormError message={error} small />
       </div>
       {admin && (
         <button
           className="btn btn-small btn-danger"
-          disabled={busy}
-          aria-label={`Unlink ${installation.accountLogin}`}
-          onClick={() => void run({ installationId: installation.installationId })}
+          aria-label={`Unlink ${account}`}
+          onClick={() => setConfirming(true)}
         >
-          {busy ? "Unlinking…" : "Unlink"}
+          Unlink
         </button>
       )}
+      <ConfirmDialog
+        open={confirming}
+        title={`Unlink the GitHub App installation on ${account}?`}
+        confirmLabel="Unlink"
+        tone="danger"
+        onConfirm={() => unlink({ installationId: installation.installationId })}
+        onClose={() => setConfirming(false)}
+      >
+        <p>
+          New environments of this team&apos;s private repositories under {account} stop getting a token to clone with;
+          running ones are not touched. Linking it again takes the App&apos;s install flow.
+        </p>
+      </ConfirmDialog>
     </li>
   );
 }

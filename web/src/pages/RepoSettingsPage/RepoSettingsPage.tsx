@@ -89,7 +89,11 @@ export function RepoSettingsPage() {
   );
 }
 
-/** github.installState is an action (it asks GitHub): asked once per repo, not live. */
+/**
+ * github.installState is an action (it asks GitHub), so not live: asked per repo and again when
+ * the window regains focus (the install link opens GitHub in another tab; coming back from it
+ * should show the new state).
+ */
 function useInstallState(repoId: Id<"repos"> | undefined) {
   const check = useAction(pendingApi.github.installState);
   const [answer, setAnswer] = useState<{
@@ -101,12 +105,16 @@ function useInstallState(repoId: Id<"repos"> | undefined) {
   useEffect(() => {
     if (!repoId) return;
     let current = true;
-    check({ repoId }).then(
-      (state) => current && setAnswer({ repoId, state }),
-      (err: unknown) => current && setAnswer({ repoId, error: errorMessage(err) }),
-    );
+    const ask = () =>
+      check({ repoId }).then(
+        (state) => current && setAnswer({ repoId, state }),
+        (err: unknown) => current && setAnswer({ repoId, error: errorMessage(err) }),
+      );
+    void ask();
+    window.addEventListener("focus", ask);
     return () => {
       current = false;
+      window.removeEventListener("focus", ask);
     };
   }, [repoId, check]);
 
