@@ -43,7 +43,9 @@ describe("RepoSettingsPage", () => {
     expect(fake.callsTo("github:installState")).toContainEqual({ repoId: "r1" });
     // Back from GitHub's install page in another tab: asked again.
     fake.on("github:installState", () => ({ state: "installed_not_linked", installUrl: "https://github.example/i" }));
-    act(() => window.dispatchEvent(new Event("focus")));
+    act(() => {
+      window.dispatchEvent(new Event("focus"));
+    });
     expect(await within(app).findByText("Not linked")).toBeInTheDocument();
     expect(within(app).getByRole("link", { name: "Link the GitHub App" })).toHaveAttribute(
       "href",

@@ -105,12 +105,13 @@ function useInstallState(repoId: Id<"repos"> | undefined) {
   useEffect(() => {
     if (!repoId) return;
     let current = true;
-    const ask = () =>
+    const ask = () => {
       check({ repoId }).then(
         (state) => current && setAnswer({ repoId, state }),
         (err: unknown) => current && setAnswer({ repoId, error: errorMessage(err) }),
       );
-    void ask();
+    };
+    ask();
     window.addEventListener("focus", ask);
     return () => {
       current = false;
