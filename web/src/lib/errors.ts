@@ -1,4 +1,7 @@
-/** The sentence to show a person for an error thrown by a Convex function or the network. */
+/**
+ * The sentence to show a person for an error thrown by a Convex function or the network, and the
+ * control plane's code (convex/errors.ts) when a page answers one code differently.
+ */
 import { ConvexError } from "convex/values";
 
 export function errorMessage(err: unknown): string {
@@ -15,4 +18,13 @@ export function errorMessage(err: unknown): string {
     return uncaught?.[1] ?? err.message;
   }
   return String(err);
+}
+
+/** The `code` of a ConvexError({code, message}), when there is one. */
+export function errorCode(err: unknown): string | undefined {
+  if (!(err instanceof ConvexError)) return undefined;
+  const data: unknown = err.data;
+  return typeof data === "object" && data !== null && "code" in data && typeof data.code === "string"
+    ? data.code
+    : undefined;
 }

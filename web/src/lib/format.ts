@@ -25,6 +25,18 @@ export function formatAgo(at: number, now: number): string {
   return `${Math.floor(h / 24)} d ago`;
 }
 
+/** "in 7 d", "in 5 h", "in 12 min", "in under a minute", "now": how long until `at`. */
+export function formatUntil(at: number, now: number): string {
+  const s = Math.round((at - now) / 1000);
+  if (s <= 0) return "now";
+  if (s < 60) return "in under a minute";
+  const m = Math.floor(s / 60);
+  if (m < 60) return `in ${m} min`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `in ${h} h`;
+  return `in ${Math.floor(h / 24)} d`;
+}
+
 /** Wall-clock time of day, for timelines and log lines. */
 export function formatClock(at: number, withMillis = false): string {
   const d = new Date(at);

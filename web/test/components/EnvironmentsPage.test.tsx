@@ -1,6 +1,6 @@
 // The environments table on a fake Convex client: loading, empty, error and ready states, and a
 // status change pushed through the client re-rendering the row in place.
-import { act, screen, within } from "@testing-library/react";
+import { act, fireEvent, screen, within } from "@testing-library/react";
 import { describe, expect, it, vi } from "vitest";
 import { environment, repo } from "../fake-convex/fixtures";
 import { renderApp } from "../render";
@@ -59,5 +59,26 @@ describe("EnvironmentsPage", () => {
     const { fake } = renderApp("/environments");
     act(() => fake.setQuery("containers:list", new Error("Server Error Uncaught Error: Sign in first")));
     expect(await screen.findByRole("alert")).toHaveTextContent("Sign in first");
+  });
+
+  it("marks live environments set up with older settings than their repo's", async () => {
+    const { fake } = renderApp("/environments");
+    act(() => {
+      fake.setQuery("repos:list", [repo({ settingsVersion: 3 })]);
+      fake.setQuery("containers:list", [
+        environment({ _id: "c1" as never, settingsVersion: 2 }),
+        environment({ _id: "c2" as never, settingsVersion: 3 }),
+        environment({ _id: "c3" as never, settingsVersion: 1, status: "destroyed" }),
+      ]);
+    });
+    fireEvent.click(await screen.findByRole("checkbox", { name: "Show destroyed" }));
+    const marker = within(screen.getByTestId("env-row-c1")).getByText("older settings");
+    expect(marker).toHaveAttribute("title", expect.stringContaining("the next environment gets the new settings"));
+    expect(marker).toHaveAttribute("title", expect.stringContaining("version 2"));
+    expect(within(screen.getByTestId("env-row-c2")).queryByText("older settings")).not.toBeInTheDocument();
+    expect(within(screen.getByTestId("env-row-c3")).queryByText("older settings")).not.toBeInTheDocument();
+    // A save elsewhere raises the repo's version: the row says so without a reload.
+    act(() => fake.setQuery("repos:list", [repo({ settingsVersion: 4 })]));
+    expect(within(screen.getByTestId("env-row-c2")).getByText("older settings")).toBeInTheDocument();
   });
 });

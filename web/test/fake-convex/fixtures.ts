@@ -2,12 +2,18 @@
  * Documents as the control plane returns them, for component and browser tests, and the way a
  * test signs in without a backend (Convex Auth reads its token from storage at start-up).
  */
+import type { api } from "@convex/_generated/api";
 import type { Doc, Id } from "@convex/_generated/dataModel";
+import type { RepoSettingsView } from "@convex/settingsView";
+import type { FunctionReturnType } from "convex/server";
 import type { ConvexReactClientFake } from "./ConvexReactClientFake";
 
 export const NOW = Date.now();
 
-export function repo(overrides: Partial<Doc<"repos">> = {}): Doc<"repos"> {
+/** A repos.list item; `settingsVersion` is what the list adds to the document (0 before a save). */
+export function repo(
+  overrides: Partial<Doc<"repos"> & { settingsVersion: number }> = {},
+): Doc<"repos"> & { settingsVersion?: number } {
   return {
     _id: "r1" as Id<"repos">,
     _creationTime: NOW - 86_400_000,
@@ -82,6 +88,61 @@ export const TEAMS = [
   { teamId: "t1" as Id<"teams">, name: "alice's team", personal: true, role: "owner" as const, active: true },
   { teamId: "t2" as Id<"teams">, name: "Platform", personal: false, role: "member" as const, active: false },
 ];
+
+/** teams.mine for someone who is a plain member of the active team. */
+export const TEAMS_AS_MEMBER = [
+  { teamId: "t2" as Id<"teams">, name: "Platform", personal: false, role: "member" as const, active: true },
+  { teamId: "t1" as Id<"teams">, name: "bob's team", personal: true, role: "owner" as const, active: false },
+];
+
+/** teams.members of the active team: the caller (owner), an admin and a member without email. */
+export const MEMBERS: FunctionReturnType<typeof api.teams.members> = [
+  {
+    membershipId: "m1" as Id<"memberships">,
+    email: "alice@example.com",
+    role: "owner" as const,
+    joinedAt: NOW - 30 * 86_400_000,
+    you: true,
+  },
+  {
+    membershipId: "m2" as Id<"memberships">,
+    email: "bob@example.com",
+    role: "admin" as const,
+    joinedAt: NOW - 2 * 86_400_000,
+    you: false,
+  },
+  { membershipId: "m3" as Id<"memberships">, role: "member" as const, joinedAt: NOW - 3_600_000, you: false },
+];
+
+/** invitations.list: one pending invitation. */
+export const INVITATIONS = [
+  {
+    invitationId: "i1" as Id<"invitations">,
+    email: "carol@example.com",
+    role: "member" as const,
+    expiresAt: NOW + 5.5 * 86_400_000,
+  },
+];
+
+/** github.installations: one installation linked to the active team. */
+export const INSTALLATIONS = [{ installationId: 4242, accountLogin: "acme", linkedAt: NOW - 3 * 86_400_000 }];
+
+/** repoSettings.get: a saved version with two variables (names only, as the public view has them). */
+export function settingsView(overrides: Partial<RepoSettingsView> = {}): RepoSettingsView {
+  return {
+    runtime: "docker",
+    defaultBranch: "main",
+    version: 3,
+    devCommand: ["npm", "run", "dev"],
+    ports: [3000],
+    envVars: [
+      { name: "DATABASE_URL", set: true },
+      { name: "API_KEY", set: true },
+    ],
+    updatedAt: NOW - 3_600_000,
+    ...overrides,
+  };
+}
 
 /** account.me for a host admin, and for anyone else. */
 export const ME_ADMIN = { email: "alice@example.com", isHostAdmin: true };

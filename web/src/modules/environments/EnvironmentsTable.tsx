@@ -1,9 +1,14 @@
-/** The live table of environments; every cell re-renders as soon as the query updates. */
+/**
+ * The live table of environments; every cell re-renders as soon as the query updates. A live
+ * environment set up with an older version of its repo's settings says so (the next one gets
+ * the new settings; a running one keeps what it started with).
+ */
 import type { Doc, Id } from "@convex/_generated/dataModel";
 import { Link, useNavigate } from "react-router";
 import { StatusBadge } from "../../components/StatusBadge";
 import { useNow } from "../../hooks/useNow";
 import { formatAgo, formatDuration } from "../../lib/format";
+import { currentSettingsVersion } from "../../lib/pendingApi";
 import { repoFullName } from "../../lib/repos";
 import { DevServerLink } from "./DevServerLink";
 import { PhaseDurations } from "./PhaseDurations";
@@ -13,6 +18,27 @@ type Props = { environments: Doc<"containers">[]; repos: Map<Id<"repos">, Doc<"r
 export function repoName(repos: Props["repos"], id: Id<"repos"> | undefined): string {
   const repo = id && repos.get(id);
   return repo ? repoFullName(repo) : "—";
+}
+
+/** The repo's current settings version when `env` runs an older one, else null. */
+export function newerSettingsVersion(env: Doc<"containers">, repos: Props["repos"]): number | null {
+  const repo = env.repoId && repos.get(env.repoId);
+  if (!repo || env.status === "destroyed" || env.status === "destroying") return null;
+  const current = currentSettingsVersion(repo);
+  return (env.settingsVersion ?? 0) < current ? current : null;
+}
+
+function OlderSettings({ env, repos }: { env: Doc<"containers">; repos: Props["repos"] }) {
+  const current = newerSettingsVersion(env, repos);
+  if (current === null) return null;
+  const title =
+    `Set up with settings version ${env.settingsVersion ?? 0}; the repository's settings are at version ` +
+    `${current}. This environment keeps what it started with; the next environment gets the new settings.`;
+  return (
+    <span className="chip older-settings" title={title}>
+      older settings
+    </span>
+  );
 }
 
 export function EnvironmentsTable({ environments, repos }: Props) {
@@ -43,6 +69,7 @@ export function EnvironmentsTable({ environments, repos }: Props) {
                 <Link to={`/environments/${env._id}`} className="strong" onClick={(e) => e.stopPropagation()}>
                   {repoName(repos, env.repoId)}
                 </Link>
+                <OlderSettings env={env} repos={repos} />
               </td>
               <td className="mono branch-cell" title={env.branch}>
                 {env.branch ?? "—"}

@@ -36,11 +36,22 @@ const TEXT: Record<InstallState["state"], { badge: string; tone: string; text: (
   },
 };
 
-export function InstallStateNote({ repo, installState }: { repo: string; installState: InstallState | undefined }) {
+type Props = {
+  repo: string;
+  installState: InstallState | undefined;
+  /** Why the state could not be checked (shown instead of it). */
+  error?: string | null;
+};
+
+export function InstallStateNote({ repo, installState, error }: Props) {
   return (
     <section className="install-state" aria-label="GitHub App">
       <h3>GitHub App</h3>
-      {installState === undefined ? (
+      {error ? (
+        <p className="form-error" role="alert">
+          Could not check the GitHub App: {error}
+        </p>
+      ) : installState === undefined ? (
         <p className="muted" role="status">
           Checking the GitHub App…
         </p>

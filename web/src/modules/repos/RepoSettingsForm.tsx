@@ -4,6 +4,7 @@
  * state. Checked field by field with the same rules the settings mutation enforces
  * (convex/settingsRules.ts) before `onSave` is called; the server's answer is shown as well.
  * It calls no Convex function itself: the page passes the view, the install state and `onSave`.
+ * `readOnly` (team members who are not admins) shows the same fields with no way to change them.
  */
 import { IDLE_LIMIT_MINUTES, SETTINGS_BOUNDS } from "@convex/limits";
 import {
@@ -129,11 +130,14 @@ type Props = {
   settings: RepoSettingsView;
   /** Undefined while it is being checked. */
   installState: InstallState | undefined;
+  /** Why the install state could not be checked. */
+  installError?: string | null;
   /** Saves the input (the settings mutation); a rejection is shown under the form. */
   onSave: (input: RepoSettingsInput) => Promise<unknown>;
+  readOnly?: boolean;
 };
 
-export function RepoSettingsForm({ repo, settings, installState, onSave }: Props) {
+export function RepoSettingsForm({ repo, settings, installState, installError, onSave, readOnly = false }: Props) {
   const [draft, setDraft] = useState<Draft>(() => toDraft(settings));
   const [touched, setTouched] = useState(false);
   const [saved, setSaved] = useState(false);
@@ -164,7 +168,7 @@ export function RepoSettingsForm({ repo, settings, installState, onSave }: Props
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setTouched(true);
-    if (problems.length > 0) return;
+    if (readOnly || problems.length > 0) return;
     if (await run(input)) {
       // Values leave the page once saved: every listed variable is now just "set".
       setDraft({
@@ -178,53 +182,60 @@ export function RepoSettingsForm({ repo, settings, installState, onSave }: Props
 
   return (
     <form className="card repo-settings" onSubmit={(e) => void submit(e)} noValidate aria-label={`Settings of ${repo}`}>
-      <InstallStateNote repo={repo} installState={installState} />
-      <div className="field">
-        <span id={runtimeLabel}>Runtime</span>
-        <div className="segmented" role="radiogroup" aria-labelledby={runtimeLabel}>
-          {RUNTIMES.map((r) => (
-            <button
-              key={r}
-              type="button"
-              role="radio"
-              aria-checked={draft.runtime === r}
-              className={draft.runtime === r ? "segment active" : "segment"}
-              onClick={() => edit({ runtime: r })}
-            >
-              {r === "docker" ? "Docker" : "Firecracker"}
-            </button>
-          ))}
+      <InstallStateNote repo={repo} installState={installState} error={installError} />
+      {/* A disabled fieldset disables every control in it, the variables' buttons included. */}
+      <fieldset className="settings-fields" disabled={readOnly}>
+        <div className="field">
+          <span id={runtimeLabel}>Runtime</span>
+          <div className="segmented" role="radiogroup" aria-labelledby={runtimeLabel}>
+            {RUNTIMES.map((r) => (
+              <button
+                key={r}
+                type="button"
+                role="radio"
+                aria-checked={draft.runtime === r}
+                className={draft.runtime === r ? "segment active" : "segment"}
+                onClick={() => edit({ runtime: r })}
+              >
+                {r === "docker" ? "Docker" : "Firecracker"}
+              </button>
+            ))}
+          </div>
+          {problemOf("runtime") && <small className="field-error">{problemOf("runtime")}</small>}
         </div>
-        {problemOf("runtime") && <small className="field-error">{problemOf("runtime")}</small>}
-      </div>
-      <div className="form-grid">
-        {FIELDS.map(({ key, problem: field, label, hint, placeholder }) => {
-          const problem = problemOf(field);
-          return (
-            <label key={key} className={problem ? "field invalid" : "field"}>
-              <span>{label}</span>
-              <input
-                name={key}
-                value={draft[key]}
-                placeholder={placeholder}
-                spellCheck={false}
-                aria-invalid={problem !== undefined}
-                onChange={(e) => editField(key, e.target.value)}
-              />
-              <small className={problem ? "field-error" : "muted"}>{problem ?? hint}</small>
-            </label>
-          );
-        })}
-      </div>
-      <EnvVarsEditor rows={draft.vars} onChange={(vars) => edit({ vars })} problemOf={varProblemOf} disabled={busy} />
-      {problemOf("envVars") && <p className="form-error">{problemOf("envVars")}</p>}
+        <div className="form-grid">
+          {FIELDS.map(({ key, problem: field, label, hint, placeholder }) => {
+            const problem = problemOf(field);
+            return (
+              <label key={key} className={problem ? "field invalid" : "field"}>
+                <span>{label}</span>
+                <input
+                  name={key}
+                  value={draft[key]}
+                  placeholder={placeholder}
+                  spellCheck={false}
+                  aria-invalid={problem !== undefined}
+                  onChange={(e) => editField(key, e.target.value)}
+                />
+                <small className={problem ? "field-error" : "muted"}>{problem ?? hint}</small>
+              </label>
+            );
+          })}
+        </div>
+        <EnvVarsEditor rows={draft.vars} onChange={(vars) => edit({ vars })} problemOf={varProblemOf} disabled={busy} />
+        {problemOf("envVars") && <p className="form-error">{problemOf("envVars")}</p>}
+      </fieldset>
       <FormError message={serverError} />
-      <div className="form-actions">
-        {saved && <span className="saved">Saved; the next setup uses these settings</span>}
-        <button className="btn btn-primary" type="submit" disabled={busy}>
-          {busy ? "Saving…" : "Save settings"}
-        </button>
-      </div>
+      {readOnly ? (
+        <p className="muted">Only team admins change a repository&apos;s settings.</p>
+      ) : (
+        <div className="form-actions">
+          {saved && <span className="saved">Saved; the next setup uses these settings</span>}
+          <button className="btn btn-primary" type="submit" disabled={busy}>
+            {busy ? "Saving…" : "Save settings"}
+          </button>
+        </div>
+      )}
     </form>
   );
 }

@@ -15,6 +15,7 @@ import { TeamSwitcher } from "./TeamSwitcher";
 const NAV = [
   { to: "/environments", label: "Environments", icon: "▣" },
   { to: "/repos", label: "Repositories", icon: "⌥" },
+  { to: "/team", label: "Team", icon: "◈" },
   { to: "/pool", label: "Pool & host", icon: "◎" },
 ];
 

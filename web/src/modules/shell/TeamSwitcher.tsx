@@ -5,13 +5,14 @@
  * Managing members and invitations is on its own page, not here.
  */
 import { api } from "@convex/_generated/api";
-import { useMutation, useQuery } from "convex/react";
+import { useMutation } from "convex/react";
 import { useEffect, useRef } from "react";
+import { useActiveTeam } from "../../hooks/useActiveTeam";
 import { usePendingAction } from "../../hooks/usePendingAction";
 import { FormError } from "../../components/FormError";
 
 export function TeamSwitcher() {
-  const teams = useQuery(api.teams.mine);
+  const { teams, active } = useActiveTeam();
   const ensurePersonal = useMutation(api.teams.ensurePersonal);
   const { run, busy, error } = usePendingAction(useMutation(api.teams.switchTo));
   const asked = useRef(false);
@@ -23,7 +24,6 @@ export function TeamSwitcher() {
     }
   }, [teams, ensurePersonal]);
 
-  const active = teams?.find((t) => t.active) ?? teams?.[0];
   if (!teams || !active) return null;
   return (
     <div className="team-switcher">

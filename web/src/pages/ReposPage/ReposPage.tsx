@@ -1,11 +1,15 @@
-/** Repositories: runtime toggle, main image state, and requesting an environment for a branch. */
+/**
+ * Repositories: runtime toggle, main image state, requesting an environment for a branch, and
+ * the way to each repo's settings.
+ */
 import { api } from "@convex/_generated/api";
 import { useQuery } from "convex/react";
 import { useState } from "react";
+import { Link } from "react-router";
 import { PageHeader } from "../../components/PageHeader";
 import { EmptyState, LoadingState } from "../../components/States";
 import { useNow } from "../../hooks/useNow";
-import { repoFullName } from "../../lib/repos";
+import { repoFullName, repoSettingsPath } from "../../lib/repos";
 import { AddRepoForm } from "../../modules/repos/AddRepoForm";
 import { MainImageState } from "../../modules/repos/MainImageState";
 import { RequestEnvironmentForm } from "../../modules/repos/RequestEnvironmentForm";
@@ -59,7 +63,16 @@ export function ReposPage() {
                     default branch <span className="mono">{repo.defaultBranch}</span>
                   </div>
                 </div>
-                <RuntimeToggle repo={repo} />
+                <div className="repo-actions">
+                  <RuntimeToggle repo={repo} />
+                  <Link
+                    className="btn btn-small"
+                    to={repoSettingsPath(repo)}
+                    aria-label={`Settings of ${repoFullName(repo)}`}
+                  >
+                    Settings
+                  </Link>
+                </div>
               </div>
               <div className="repo-grid">
                 <div>

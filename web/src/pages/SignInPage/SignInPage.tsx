@@ -1,4 +1,8 @@
-/** Email + password sign-in and sign-up (Convex Auth's Password provider). */
+/**
+ * Email + password sign-in and sign-up (Convex Auth's Password provider). `notice` says why a
+ * sign-in is asked for (an invite link opened signed out); the address stays as it was, so the
+ * page behind it opens once signed in.
+ */
 import { useAuthActions } from "@convex-dev/auth/react";
 import { useState, type FormEvent } from "react";
 import { Brand } from "../../components/Brand";
@@ -18,7 +22,7 @@ function signInError(flow: Flow, err: unknown): string {
     : "Could not create the account. Check the email and try again.";
 }
 
-export function SignInPage() {
+export function SignInPage({ notice }: { notice?: string }) {
   const { signIn } = useAuthActions();
   const [flow, setFlow] = useState<Flow>("signIn");
   const { run, busy, error, setError } = usePendingAction(
@@ -39,6 +43,11 @@ export function SignInPage() {
         <Brand large />
         <h1>{flow === "signIn" ? "Sign in" : "Create your account"}</h1>
         <p className="muted">Development environments for every repository, ready in seconds.</p>
+        {notice && (
+          <p className="signin-notice" role="status">
+            {notice}
+          </p>
+        )}
         <form onSubmit={submit} className="form">
           <label className="field">
             <span>Email</span>
