@@ -209,17 +209,17 @@ function limitProblems(limits: RepoSettingsInput["limits"]): SettingsProblem[] {
   return problems.map((p) => ({ ...p, message: p.message.charAt(0).toUpperCase() + p.message.slice(1) }));
 }
 
+/** An image name this system gives main images: `artie-main-<hash>:main`, and the older `<owner>-<repo>:main`. */
+function isMainImageName(image: string): boolean {
+  const [name = ""] = image.trim().split("@");
+  return /(^|\/)artie-main-/.test(name) || /:main$/.test(name);
+}
+
 /**
  * Every problem with `input`, each naming its field, in the order of the form. `stored` are the
  * variables already saved (names, and sizes where known): a variable sent without a value must
  * be one of them.
  */
-/** An image name this system gives main images: `artie-main-<hash>:main`, and the older `<owner>-<repo>:main`. */
-function isMainImageName(image: string): boolean {
-  const name = image.trim().split("@")[0];
-  return /(^|\/)artie-main-/.test(name) || /:main$/.test(name);
-}
-
 export function repoSettingsProblems(input: RepoSettingsInput, stored: StoredEnvVarFacts = []): SettingsProblem[] {
   const problems: SettingsProblem[] = [];
   const check = (ok: boolean, field: SettingsField, message: string) => {

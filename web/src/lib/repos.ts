@@ -5,3 +5,7 @@ export const repoFullName = (repo: Pick<Doc<"repos">, "owner" | "name">) => `${r
 
 export const repoSettingsPath = (repo: Pick<Doc<"repos">, "owner" | "name">) =>
   `/repos/${encodeURIComponent(repo.owner)}/${encodeURIComponent(repo.name)}/settings`;
+
+/** The settings version a repos.list item carries (0 before the first save). */
+export const currentSettingsVersion = (repo: Doc<"repos"> & { settingsVersion?: number }): number =>
+  repo.settingsVersion ?? 0;

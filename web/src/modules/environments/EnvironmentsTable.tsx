@@ -8,7 +8,7 @@ import { Link, useNavigate } from "react-router";
 import { StatusBadge } from "../../components/StatusBadge";
 import { useNow } from "../../hooks/useNow";
 import { formatAgo, formatDuration } from "../../lib/format";
-import { currentSettingsVersion } from "../../lib/pendingApi";
+import { currentSettingsVersion } from "../../lib/repos";
 import { repoFullName } from "../../lib/repos";
 import { DevServerLink } from "./DevServerLink";
 import { PhaseDurations } from "./PhaseDurations";

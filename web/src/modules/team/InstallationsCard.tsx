@@ -4,14 +4,17 @@
  * stop getting tokens). Linking happens through the App's install flow (GitHubSetupPage), started
  * from a repository's settings page.
  */
+import { api } from "@convex/_generated/api";
 import { useMutation, useQuery } from "convex/react";
 import { useState } from "react";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { formatAgo } from "../../lib/format";
-import { pendingApi, type Installation } from "../../lib/pendingApi";
+import type { FunctionReturnType } from "convex/server";
+
+type Installation = FunctionReturnType<typeof api.github.installations>[number];
 
 export function InstallationsCard({ admin, now }: { admin: boolean; now: number }) {
-  const installations = useQuery(pendingApi.github.installations, {});
+  const installations = useQuery(api.github.installations, {});
   return (
     <section className="card" aria-labelledby="installations-heading">
       <h2 id="installations-heading">GitHub App</h2>
@@ -36,7 +39,7 @@ export function InstallationsCard({ admin, now }: { admin: boolean; now: number 
 }
 
 function InstallationRow({ installation, admin, now }: { installation: Installation; admin: boolean; now: number }) {
-  const unlink = useMutation(pendingApi.github.unlink);
+  const unlink = useMutation(api.github.unlink);
   const [confirming, setConfirming] = useState(false);
   const account = installation.accountLogin;
   return (

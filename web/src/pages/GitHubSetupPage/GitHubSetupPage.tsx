@@ -6,13 +6,13 @@
  * away so a reload or the history never offers the code again. What is missing from the redirect
  * is said in words that lead to the fix. Left out: making the install link (installState does).
  */
+import { api } from "@convex/_generated/api";
 import { useAction } from "convex/react";
 import { useEffect, useRef, useState } from "react";
 import { Link, useLocation, useNavigate } from "react-router";
 import { FormError } from "../../components/FormError";
 import { PageHeader } from "../../components/PageHeader";
 import { errorMessage } from "../../lib/errors";
-import { pendingApi } from "../../lib/pendingApi";
 
 type Redirect =
   | { kind: "complete"; installationId: number; code: string; state: string }
@@ -55,7 +55,7 @@ export function GitHubSetupPage() {
   const navigate = useNavigate();
   // Read once: the address is cleared below, and the answer must not change with it.
   const [redirect] = useState(() => readRedirect(new URLSearchParams(location.search)));
-  const complete = useAction(pendingApi.github.completeInstall);
+  const complete = useAction(api.github.completeInstall);
   const [outcome, setOutcome] = useState<Outcome>({ phase: "linking" });
   const started = useRef(false);
 

@@ -5,6 +5,7 @@
  * form read-only. A repo of another team (or none) is "not found", as the control plane says.
  * A failing query is the shell's error state.
  */
+import { api } from "@convex/_generated/api";
 import { useAction, useQuery } from "convex/react";
 import type { Id } from "@convex/_generated/dataModel";
 import type { RepoSettingsInput } from "@convex/settingsRules";
@@ -14,17 +15,19 @@ import { PageHeader } from "../../components/PageHeader";
 import { EmptyState, LoadingState } from "../../components/States";
 import { canAdminister, useActiveTeam } from "../../hooks/useActiveTeam";
 import { errorMessage } from "../../lib/errors";
-import { pendingApi, type InstallStateAnswer } from "../../lib/pendingApi";
+import type { FunctionReturnType } from "convex/server";
+
+type InstallStateAnswer = FunctionReturnType<typeof api.github.installState>;
 import { RepoSettingsForm } from "../../modules/repos/RepoSettingsForm";
 
 export function RepoSettingsPage() {
   const { owner = "", name = "" } = useParams();
   const fullName = `${owner}/${name}`;
-  const repo = useQuery(pendingApi.repos.byName, { owner, name });
-  const settings = useQuery(pendingApi.repoSettings.get, repo ? { repoId: repo._id } : "skip");
+  const repo = useQuery(api.repos.byName, { owner, name });
+  const settings = useQuery(api.repoSettings.get, repo ? { repoId: repo._id } : "skip");
   const { active } = useActiveTeam();
   const install = useInstallState(repo?._id);
-  const save = useAction(pendingApi.repoSettings.save);
+  const save = useAction(api.repoSettings.save);
   const [savedVersion, setSavedVersion] = useState<number | null>(null);
 
   const repoId = repo?._id;
@@ -95,7 +98,7 @@ export function RepoSettingsPage() {
  * should show the new state).
  */
 function useInstallState(repoId: Id<"repos"> | undefined) {
-  const check = useAction(pendingApi.github.installState);
+  const check = useAction(api.github.installState);
   const [answer, setAnswer] = useState<{
     repoId: Id<"repos">;
     state?: InstallStateAnswer;
