@@ -37,7 +37,7 @@ import {
  * (fd 3) and to stdout (the agent). A stdout that went away (agent restarted) only stops the
  * second copy. No single quote in it: it sits in single quotes in LOGGED.
  */
-const PREFIXER = [
+export const PREFIXER = [
   'const fs=require("fs"),p=Buffer.from("["+process.argv[1]+"] "),M=Number(process.argv[2]),K=Buffer.from(process.argv[3]);',
   "const NL=Buffer.from([10]),b=Buffer.alloc(65536);let parts=[],size=0,cut=false,out=true;",
   "function w(fd,x){let o=0;while(o<x.length)o+=fs.writeSync(fd,x,o)}",
@@ -58,14 +58,17 @@ const PREFIXER = [
  * Nothing the command prints can change that: the status never travels in the output (an
  * `__artie_exit=` line used to, and printing one ended the loop with any status it named). A
  * process can at most kill the command, which fails it. Without node the prefixer is a shell
- * loop (lines then uncut in the container; the agent still cuts its copy).
+ * loop (lines then uncut in the container; the agent still cuts its copy). When the agent stops
+ * reading (LoggedRun.stop, or a restart) Docker drains the exec's stdout itself; should an engine
+ * close it instead, the prefixer ignores SIGPIPE (`trap '' PIPE`; node ignores it already) and
+ * its failed writes to stdout, and keeps writing the container log.
  */
 const LOGGED = [
   'phase="$0"; max="$1"; mark="$2"; shift 2; exec 3>/proc/1/fd/1',
   `P='${PREFIXER}'`,
   'd=$(mktemp -d) && mkfifo "$d/p" || { printf "[%s] could not make a FIFO in the temp dir\\n" "$phase" | tee /dev/fd/3; exit 125; }',
-  '{ rm -rf "$d"; if command -v node >/dev/null 2>&1; then NODE_OPTIONS= exec node -e "$P" "$phase" "$max" "$mark"; fi',
-  'while IFS= read -r l || [ -n "$l" ]; do printf "[%s] %s\\n" "$phase" "$l" >&3; printf "[%s] %s\\n" "$phase" "$l"; done; } <"$d/p" &',
+  "{ trap '' PIPE; rm -rf \"$d\"; if command -v node >/dev/null 2>&1; then NODE_OPTIONS= exec node -e \"$P\" \"$phase\" \"$max\" \"$mark\"; fi",
+  'while IFS= read -r l || [ -n "$l" ]; do printf "[%s] %s\\n" "$phase" "$l" >&3; printf "[%s] %s\\n" "$phase" "$l" 2>/dev/null; done; } <"$d/p" &',
   'exec "$@" 3>&- >"$d/p" 2>&1',
 ].join("\n");
 
@@ -93,9 +96,13 @@ export class LineTail {
 }
 
 export type LoggedRun = {
-  /** The command's exit status from Docker; null when Docker no longer knows it. */
+  /** The command's exit status from Docker; null when Docker no longer knows it, or after stop. */
   done: Promise<number | null>;
-  /** Stops reading (the processes are the caller's to end, by tag). */
+  /**
+   * Stops reading: the exec stream is destroyed, so the agent spends nothing more on the output.
+   * The command and its prefixer go on (Docker keeps draining a detached exec's output), and the
+   * prefixer still writes the container log. Ending the processes is the caller's, by tag.
+   */
   stop: () => void;
 };
 
@@ -141,8 +148,14 @@ export class ContainerIO {
       },
     });
     this.docker.demux(stream, sink, sink);
-    const done = drain(stream).then(() => exitCode(exec));
-    return { done, stop: () => stream.destroy() };
+    let stopped = false;
+    // After a stop nobody waits for the status: answer null at once instead of polling Docker.
+    const done = drain(stream).then(() => (stopped ? null : exitCode(exec)));
+    const stop = () => {
+      stopped = true;
+      stream.destroy();
+    };
+    return { done, stop };
   }
 
   /** Runs argv under LOGGED and answers its exit code; past `timeoutMs` stops reading and throws. */
