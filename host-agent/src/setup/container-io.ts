@@ -67,7 +67,7 @@ const LOGGED = [
   'phase="$0"; max="$1"; mark="$2"; shift 2; exec 3>/proc/1/fd/1',
   `P='${PREFIXER}'`,
   'd=$(mktemp -d) && mkfifo "$d/p" || { printf "[%s] could not make a FIFO in the temp dir\\n" "$phase" | tee /dev/fd/3; exit 125; }',
-  "{ trap '' PIPE; rm -rf \"$d\"; if command -v node >/dev/null 2>&1; then NODE_OPTIONS= exec node -e \"$P\" \"$phase\" \"$max\" \"$mark\"; fi",
+  '{ trap \'\' PIPE; rm -rf "$d"; if command -v node >/dev/null 2>&1; then NODE_OPTIONS= exec node -e "$P" "$phase" "$max" "$mark"; fi',
   'while IFS= read -r l || [ -n "$l" ]; do printf "[%s] %s\\n" "$phase" "$l" >&3; printf "[%s] %s\\n" "$phase" "$l" 2>/dev/null; done; } <"$d/p" &',
   'exec "$@" 3>&- >"$d/p" 2>&1',
 ].join("\n");
