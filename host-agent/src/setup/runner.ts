@@ -97,7 +97,8 @@ export class SetupRunner {
    * The environment is usable before its main image exists, so the image is built after `ready`
    * and announced by a second `ready` (newer sequence) carrying it. A main image whose lockfile
    * is this checkout's is current and left as it is (same dependencies, whatever the commit);
-   * one built from another lockfile is rebuilt, so warm setups stay warm as the repo moves. The
+   * one built from another lockfile, or on another base than the setup's image (the settings
+   * changed), is rebuilt, so warm setups stay warm as the repo moves. The
    * old image keeps its tag until the new one is built, so setups meanwhile still start warm. A
    * failed build leaves the environment ready; it is logged, and the next setup tries again.
    */
@@ -111,11 +112,17 @@ export class SetupRunner {
     const { io, docker, config, logger } = this.d;
     try {
       const current = await findMainImage(docker, req.tenant, req.repo);
-      if (current?.lockHash === w.deps.hash) {
+      // The settings' base image moved: the main image is stale even with the same lockfile.
+      const baseMoved = current !== null && req.image !== undefined && current.base !== req.image;
+      if (current?.lockHash === w.deps.hash && !baseMoved) {
         await io.writeLog(w.dockerId, [`[ready] main image ${current.tag} is current for this lockfile`]);
         return;
       }
-      const why = current ? "its lockfile changed since the main image was built" : "it has no main image yet";
+      const why = !current
+        ? "it has no main image yet"
+        : baseMoved
+          ? `its base image is now ${req.image} (the main image was built on ${current.base})`
+          : "its lockfile changed since the main image was built";
       await io.writeLog(w.dockerId, [`[ready] building main image for ${req.repo}: ${why}`]);
       const started = Date.now();
       const built = await buildMainImage(docker, io, {
