@@ -164,8 +164,9 @@ describe("setup", () => {
     const repo = "acme/rebase";
     await fixtures.createRepo(repo, { main: { message: "rebased", greetVersion: "1.0.0" } });
     // Another name for the test's node image: a second base that works.
-    const alt = `artie-test/node-alt-${process.pid}:20`;
-    await docker.getImage(NODE_IMAGE).tag({ repo: alt.split(":")[0], tag: "20" });
+    const altRepo = `artie-test/node-alt-${process.pid}`;
+    const alt = `${altRepo}:20`;
+    await docker.getImage(NODE_IMAGE).tag({ repo: altRepo, tag: "20" });
     const tag = mainImageTag("default", repo);
     const built = (id: string) => (rs: typeof receiver.received) =>
       rs.find((r) => r.body.containerId === id && r.body.mainImage?.buildMs !== undefined);
