@@ -65,6 +65,12 @@ export const DIRECTORY_COPY_TIMEOUT_MS = 10 * 60_000;
 export const DEPS_MARKER_MAX_BYTES = 4 * 1024;
 /** After an exec's output ended, how long to wait for Docker to report its process's exit. */
 export const EXEC_EXIT_WAIT_MS = 10_000;
+/** Main image builds at once on this host; more are skipped (the next setup builds). */
+export const MAIN_IMAGE_BUILDS_MAX = 2;
+/** How long the engine's builder may take over one main image (a COPY of node_modules). */
+export const MAIN_IMAGE_BUILD_TIMEOUT_MS = 10 * 60_000;
+/** Most output a git command (a lockfile through `git show`, a rev-parse) may print. */
+export const GIT_MAX_BUFFER_BYTES = 16 * 1024 * 1024;
 
 /** CONTAINER_NETWORK's default: one internal network per environment. */
 export const ISOLATED = "isolated";
@@ -251,7 +257,7 @@ const EnvSchema = z.object({
     .int()
     .min(1000)
     .default(2 * 60_000),
-  /** Most bytes a main image build reads out of a container (written to the host's temp dir). */
+  /** Most bytes a main image build reads out of a container (written under DATA_DIR). */
   MAIN_IMAGE_MAX_BYTES: z.coerce
     .number()
     .int()

@@ -206,14 +206,24 @@ export class ContainerIO {
     });
     const errors = new BoundedCollector(EXEC_ERROR_TEXT_MAX_BYTES);
     this.docker.demux(stream, errors, errors);
+    const what = "copying the checkout into the container";
+    // pipeline, not pipe: a pack error (a file gone or unreadable) or a write error on the exec
+    // stream fails the copy instead of going unheard. Ending the exec's stdin is the tar's EOF;
+    // the stream itself stays open until the container's tar exits, which endWithin waits for.
     const source = pack(dir);
-    source.pipe(stream);
-    await endWithin(stream, DIRECTORY_COPY_TIMEOUT_MS, "copying the checkout into the container").finally(() =>
-      source.destroy(),
-    );
+    const sent = pipeline(source, stream, { end: true });
+    const ended = endWithin(stream, DIRECTORY_COPY_TIMEOUT_MS, what);
+    try {
+      await Promise.all([sent, ended]);
+    } catch (err) {
+      source.destroy();
+      stream.destroy();
+      // The container's tar says why it stopped reading, when it did; else the stream's error.
+      const why = errors.text().trim().slice(-500) || (err instanceof Error ? err.message : String(err));
+      throw new Error(`${what} failed: ${why}`, { cause: err });
+    }
     const code = await exitCode(exec);
-    if (code !== 0)
-      throw new Error(`copying the checkout into the container failed: ${errors.text().trim().slice(-500)}`);
+    if (code !== 0) throw new Error(`${what} failed: ${errors.text().trim().slice(-500)}`);
   }
 
   /**
@@ -233,7 +243,12 @@ export class ContainerIO {
     });
     const limit = new ByteLimit(o.maxBytes, `${dir} in the container`);
     const root = path.resolve(into);
-    const written = pipeline(limit, extract(root, { ignore: (name, header) => !safeEntry(root, name, header) }));
+    // Modes are ORed with these: a hostile 000 directory or file stays the agent's to read and
+    // remove (the context is deleted after the build), whatever the container set.
+    const written = pipeline(
+      limit,
+      extract(root, { ignore: (name, header) => !safeEntry(root, name, header), dmode: 0o700, fmode: 0o600 }),
+    );
     // demux ignores backpressure: pause the exec stream while the extract catches up, so the
     // agent holds at most a chunk or two in memory however fast the container sends.
     limit.on("drain", () => stream.resume());
@@ -261,7 +276,12 @@ export class ContainerIO {
   }
 }
 
-/** Whether a tar entry may be written under `root`: plain files, dirs and links that stay inside. */
+/**
+ * Whether a tar entry may be written under `root`: plain files, dirs and links that stay inside.
+ * The check is lexical (path.resolve on the names, no look at the disk): enough because nothing
+ * on the host follows links in that directory. tar-fs writes through none, and the directory is
+ * only a build context, which the engine's builder reads as links, never through them.
+ */
 export function safeEntry(root: string, name: string, header?: Headers): boolean {
   if (!header) return false;
   if (header.type === "file" || header.type === "directory") return true;
