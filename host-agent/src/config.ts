@@ -53,9 +53,7 @@ export const ERROR_TAIL_LINES = 20;
 export const OUTPUT_LINE_MAX_BYTES = 16 * 1024;
 /** Longest line of the logs stream: Docker splits long lines at 16 KiB and they are joined up to this. */
 export const LOG_LINE_MAX_BYTES = 64 * 1024;
-/** `ContainerIO.capture`: stdout kept from a short command; more fails the call. */
-export const CAPTURE_MAX_BYTES = 64 * 1024;
-/** Short fixed scripts in a container (capture, writing log lines, the kill script). */
+/** Short fixed scripts in a container (writing log lines, the kill script). */
 export const SHORT_EXEC_TIMEOUT_MS = 30_000;
 /** Error text kept from a failed copy into a container. */
 export const EXEC_ERROR_TEXT_MAX_BYTES = 8 * 1024;

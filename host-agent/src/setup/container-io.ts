@@ -13,7 +13,6 @@ import { pipeline } from "node:stream/promises";
 import type Docker from "dockerode";
 import { extract, pack, type Headers } from "tar-fs";
 import {
-  CAPTURE_MAX_BYTES,
   DIRECTORY_COPY_TIMEOUT_MS,
   EXEC_ERROR_TEXT_MAX_BYTES,
   EXEC_EXIT_WAIT_MS,
@@ -21,14 +20,7 @@ import {
   SHORT_EXEC_TIMEOUT_MS,
 } from "../config.js";
 import type { DockerClient } from "../docker/client.js";
-import {
-  BoundedCollector,
-  ByteLimit,
-  LineCutter,
-  ReadLimitError,
-  cutMarker,
-  endWithin,
-} from "../lib/bounded-reader.js";
+import { BoundedCollector, ByteLimit, LineCutter, cutMarker, endWithin } from "../lib/bounded-reader.js";
 
 /**
  * The line prefixer LOGGED runs in the container (node is in every environment image: installs
@@ -174,26 +166,6 @@ export class ContainerIO {
       }, o.timeoutMs);
     });
     return Promise.race([done, late]).finally(() => clearTimeout(timer));
-  }
-
-  /**
-   * Runs a short command and returns its stdout (no logging); null on a non-zero exit. More than
-   * CAPTURE_MAX_BYTES of output, or a command still running after SHORT_EXEC_TIMEOUT_MS, fails
-   * the call with a ReadLimitError (the stream is destroyed, nothing more is read).
-   */
-  async capture(dockerId: string, argv: string[]): Promise<string | null> {
-    const { exec, stream } = await this.docker.exec(dockerId, { cmd: argv, user: this.user, tty: false, stdin: false });
-    const out = new BoundedCollector(CAPTURE_MAX_BYTES);
-    this.docker.demux(stream, out, discard());
-    const over = new Promise<never>((_, reject) =>
-      out.once("truncated", () => {
-        stream.destroy();
-        const what = `the output of ${argv[0] ?? "a command"}`;
-        reject(new ReadLimitError(`${what} is larger than the limit of ${CAPTURE_MAX_BYTES} bytes`, "bytes"));
-      }),
-    );
-    await Promise.race([endWithin(stream, SHORT_EXEC_TIMEOUT_MS, `${argv[0] ?? "a command"} in the container`), over]);
-    return (await exitCode(exec)) === 0 ? out.text() : null;
   }
 
   /** Streams a host directory into `target` (which must exist and be writable by the user). */

@@ -16,8 +16,8 @@ import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/p
 import path from "node:path";
 import { createHash } from "node:crypto";
 import { KeyedLock } from "../lib/keyed-lock.js";
-import { git, isAuthFailure } from "./git.js";
-import { privateRepoError, tokenRefusedError } from "./setup-error.js";
+import { GitError, git, isAuthFailure } from "./git.js";
+import { SetupError, privateRepoError, tokenRefusedError } from "./setup-error.js";
 
 /** Checkouts are `<checkoutRoot>/artie-checkout-*`; caches being cloned `<cache>.git.partial-*`. */
 export const CHECKOUT_PREFIX = "artie-checkout-";
@@ -27,6 +27,9 @@ export const checkoutRootFor = (cacheRoot: string) => path.join(path.dirname(cac
 
 /** Written into a cache after each fetch: whether it was made with a token (`token`) or not. */
 const FETCHED_WITH_FILE = "artie-fetched-with";
+
+/** What `git show <commit>:<path>` says when the commit has no such file (and only then). */
+const NO_SUCH_FILE = /fatal: path '[^']*' (does not exist in|exists on disk, but not in) '/;
 
 export type PackageManager = "npm" | "pnpm" | "yarn";
 
@@ -125,12 +128,11 @@ export class RepoCache {
   }
 
   private async readDependencies(repo: string, commit: string): Promise<Dependencies> {
-    const cwd = this.pathFor(repo);
     for (const [file, manager] of LOCKFILES) {
-      const content = await this.show(cwd, commit, file);
+      const content = await this.show(repo, commit, file);
       if (content !== null) return { manager, lockfile: file, hash: sha256(content) };
     }
-    const pkg = (await this.show(cwd, commit, "package.json")) ?? "";
+    const pkg = (await this.show(repo, commit, "package.json")) ?? "";
     return { manager: "npm", lockfile: null, hash: sha256(pkg) };
   }
 
@@ -177,11 +179,18 @@ export class RepoCache {
     }
   }
 
-  private async show(cwd: string, commit: string, file: string): Promise<string | null> {
+  /**
+   * A file's content at a commit; null only when the commit has no such file. Anything else (a
+   * lockfile over GIT_MAX_BUFFER_BYTES, a broken cache) fails the setup: taking it for "no
+   * lockfile" would silently install with another package manager.
+   */
+  private async show(repo: string, commit: string, file: string): Promise<string | null> {
     try {
-      return await git(["show", `${commit}:${file}`], { cwd, timeoutMs: this.timeoutMs });
-    } catch {
-      return null;
+      return await git(["show", `${commit}:${file}`], { cwd: this.pathFor(repo), timeoutMs: this.timeoutMs });
+    } catch (err) {
+      if (err instanceof GitError && NO_SUCH_FILE.test(err.stderr)) return null;
+      const why = err instanceof Error ? err.message : String(err);
+      throw new SetupError(`Could not read ${file} of ${repo} at ${commit.slice(0, 12)}: ${why}.`);
     }
   }
 }
