@@ -25,6 +25,11 @@ export type Workspace = {
   mainImage: MainImage | null;
   /** The image the container was made from when it is not a main image (a build starts there). */
   baseImage: string | null;
+  /**
+   * The base the setup asked for (its `image`, or the base of its own main image when it named
+   * that); null when it named none. A main image on another base is stale.
+   */
+  requestedBase: string | null;
   volumeName: string;
 };
 
@@ -46,9 +51,10 @@ export async function prepareWorkspace(d: CloneDeps, id: string, req: Setup, tai
   const owner = { tenant: req.tenant, repo: req.repo };
   const requested = req.image ? await imageOrigin(d.docker, req.image, owner) : null;
   if (req.image && requested?.agentBuilt && !requested.owned) throw new SetupError(foreignImageMessage(req.image));
+  const requestedBase = requested?.agentBuilt ? requested.base : (req.image ?? null);
   const found = req.hasMainImage ? await findMainImage(d.docker, req.tenant, req.repo) : null;
   // A main image built on another base than the one asked for is stale: the settings changed.
-  const mainImage = found && (!req.image || found.base === req.image) ? found : null;
+  const mainImage = found && (!requestedBase || found.base === requestedBase) ? found : null;
   const image = mainImage?.tag ?? req.image ?? (await fallbackImage(d, id, owner));
   // Per (tenant, repo, lockfile): shared by the tenant's branches with this lockfile, no one else's.
   const volume = dependencyVolume(req.tenant, req.repo, deps.hash);
@@ -68,7 +74,7 @@ export async function prepareWorkspace(d: CloneDeps, id: string, req: Setup, tai
     const from = mainImage ? `, from main image ${mainImage.tag}` : "";
     const lines = [`[cloning] ${req.repo} ${req.branch} at ${commit.slice(0, 12)}${from}`];
     if (found && !mainImage)
-      lines.push(`[cloning] main image ${found.tag} was built on ${found.base}, not ${req.image}: not using it`);
+      lines.push(`[cloning] main image ${found.tag} was built on ${found.base}, not ${requestedBase}: not using it`);
     await io.writeLog(dockerId, lines);
     await withTimeout(
       io.putDirectory(dockerId, checkout.dir, WORKSPACE_DIR),
@@ -81,7 +87,7 @@ export async function prepareWorkspace(d: CloneDeps, id: string, req: Setup, tai
   tail.push(`[cloning] checked out ${req.branch}\n`);
   // The tenant's own main image asked for by name builds on that image's base, never on itself.
   const baseImage = mainImage ? null : requested?.agentBuilt ? (requested.base ?? config.defaultImage) : image;
-  return { dockerId, commit, deps, mainImage, baseImage, volumeName: volume.name };
+  return { dockerId, commit, deps, mainImage, baseImage, requestedBase, volumeName: volume.name };
 }
 
 /**

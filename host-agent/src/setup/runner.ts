@@ -136,7 +136,7 @@ export class SetupRunner {
     try {
       const current = await findMainImage(docker, req.tenant, req.repo);
       // The settings' base image moved: the main image is stale even with the same lockfile.
-      const baseMoved = current !== null && req.image !== undefined && current.base !== req.image;
+      const baseMoved = current !== null && w.requestedBase !== null && current.base !== w.requestedBase;
       if (current?.lockHash === w.deps.hash && !baseMoved) {
         await io.writeLog(w.dockerId, [`[ready] main image ${current.tag} is current for this lockfile`]);
         return;
@@ -144,7 +144,7 @@ export class SetupRunner {
       const why = !current
         ? "it has no main image yet"
         : baseMoved
-          ? `its base image is now ${req.image} (the main image was built on ${current.base})`
+          ? `its base image is now ${w.requestedBase} (the main image was built on ${current.base})`
           : "its lockfile changed since the main image was built";
       await io.writeLog(w.dockerId, [`[ready] building main image for ${req.repo}: ${why}`]);
       const started = Date.now();
