@@ -21,7 +21,7 @@ class SinkDocker extends DockerClient {
   constructor() {
     super(createLogger("silent"));
   }
-  override async exec(_id: string, _o: ExecOptions): Promise<{ exec: Docker.Exec; stream: Duplex }> {
+  override exec(_id: string, _o: ExecOptions): Promise<{ exec: Docker.Exec; stream: Duplex }> {
     const stream = new Duplex({
       read() {},
       write: (chunk: Buffer, _e, cb) => {
@@ -33,8 +33,8 @@ class SinkDocker extends DockerClient {
         cb();
       },
     });
-    const exec = { inspect: async () => ({ Running: false, ExitCode: 0 }) } as unknown as Docker.Exec;
-    return { exec, stream };
+    const exec = { inspect: () => Promise.resolve({ Running: false, ExitCode: 0 }) } as unknown as Docker.Exec;
+    return Promise.resolve({ exec, stream });
   }
   override demux(stream: NodeJS.ReadableStream): void {
     stream.resume();
