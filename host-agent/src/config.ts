@@ -53,9 +53,7 @@ export const ERROR_TAIL_LINES = 20;
 export const OUTPUT_LINE_MAX_BYTES = 16 * 1024;
 /** Longest line of the logs stream: Docker splits long lines at 16 KiB and they are joined up to this. */
 export const LOG_LINE_MAX_BYTES = 64 * 1024;
-/** `ContainerIO.capture`: stdout kept from a short command; more fails the call. */
-export const CAPTURE_MAX_BYTES = 64 * 1024;
-/** Short fixed scripts in a container (capture, writing log lines, the kill script). */
+/** Short fixed scripts in a container (writing log lines, the kill script). */
 export const SHORT_EXEC_TIMEOUT_MS = 30_000;
 /** Error text kept from a failed copy into a container. */
 export const EXEC_ERROR_TEXT_MAX_BYTES = 8 * 1024;
@@ -65,6 +63,12 @@ export const DIRECTORY_COPY_TIMEOUT_MS = 10 * 60_000;
 export const DEPS_MARKER_MAX_BYTES = 4 * 1024;
 /** After an exec's output ended, how long to wait for Docker to report its process's exit. */
 export const EXEC_EXIT_WAIT_MS = 10_000;
+/** Main image builds at once on this host; more are skipped (the next setup builds). */
+export const MAIN_IMAGE_BUILDS_MAX = 2;
+/** How long the engine's builder may take over one main image (a COPY of node_modules). */
+export const MAIN_IMAGE_BUILD_TIMEOUT_MS = 10 * 60_000;
+/** Most output a git command (a lockfile through `git show`, a rev-parse) may print. */
+export const GIT_MAX_BUFFER_BYTES = 16 * 1024 * 1024;
 
 /** CONTAINER_NETWORK's default: one internal network per environment. */
 export const ISOLATED = "isolated";
@@ -251,7 +255,7 @@ const EnvSchema = z.object({
     .int()
     .min(1000)
     .default(2 * 60_000),
-  /** Most bytes a main image build reads out of a container (written to the host's temp dir). */
+  /** Most bytes a main image build reads out of a container (written under DATA_DIR). */
   MAIN_IMAGE_MAX_BYTES: z.coerce
     .number()
     .int()

@@ -18,6 +18,7 @@ import { LocalCa } from "./egress/local-ca.js";
 import { EgressPolicy } from "./egress/policy.js";
 import { EgressProxy } from "./egress/proxy.js";
 import { KeyedLock } from "./lib/keyed-lock.js";
+import { sweepLeftovers } from "./setup/leftovers.js";
 import type { Logger } from "./lib/logger.js";
 import { EnvironmentNetworks } from "./network/environment-networks.js";
 import { installFirewall } from "./network/firewall.js";
@@ -50,15 +51,13 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
   const reconciled = containers.reconcileUntilReady(stopReconciling.signal);
   const exec = new ExecRunner(docker, config.container.user, config.container.execOutputLimitBytes);
   const outbox = new CallbackOutbox(config.dataDir, logger);
+  const repoCacheRoot = path.join(config.dataDir, "repo-cache");
+  const repos = new RepoCache(repoCacheRoot, config.setup.gitRemoteTemplate, config.setup.cloneTimeoutMs);
   const setup = new SetupRunner({
     config,
     docker,
     containers,
-    repos: new RepoCache(
-      path.join(config.dataDir, "repo-cache"),
-      config.setup.gitRemoteTemplate,
-      config.setup.cloneTimeoutMs,
-    ),
+    repos,
     io: new ContainerIO(docker, config.container.user),
     outbox,
     installLocks: new KeyedLock(),
@@ -66,6 +65,7 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
   });
   await outbox.resume();
   await setup.reportInterrupted();
+  await sweepLeftovers({ dataDir: config.dataDir, repoCacheRoot, checkoutRoot: repos.checkoutRoot }, logger);
   const { app, injectWebSocket, closeWebSockets } = createApp({
     config,
     docker,

@@ -2,11 +2,13 @@
  * Everything from a container is hostile (issue #16), on the real engine with a spawned agent:
  * hostile files in a dependency volume (marker-like links to /dev/zero, a FIFO, a 1 GB sparse
  * file), 200 MB of output without a newline during install, a printed exit marker, a dev server
- * that redirects the readiness probe elsewhere. Throughout each, /health answers within 2 s and
+ * that redirects the readiness probe elsewhere, a dev server printing at full speed after ready
+ * (the agent stops reading it: bounded CPU, the container log still flows). Throughout each, /health answers within 2 s and
  * the agent's RSS stays under 400 MB; each setup ends in `ready` or an `error` saying what
  * happened.
  */
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import path from "node:path";
@@ -26,7 +28,22 @@ const REPOS = {
   noisy: `${owner}/noisy`,
   forge: `${owner}/forge`,
   redirect: `${owner}/redir`,
+  noisyDev: `${owner}/noisy-dev`,
 };
+/** A dev server printing at full speed, watched this long once ready: the agent may use at most CPU_LIMIT_MS. */
+const CPU_WINDOW_MS = 8000;
+const CPU_LIMIT_MS = 150;
+
+/** The spawned agent's CPU time (user + system) so far, from /proc/<pid>/stat, in ms. */
+function agentCpuMs(): number {
+  const stat = readFileSync(`/proc/${agent.process.pid}/stat`, "utf8");
+  // Fields after the command name (which may hold spaces, in parentheses): utime and stime are 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+/** Linux's USER_HZ as /proc reports times in, on every architecture the agent runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 let fixtures: FixtureRoot;
 let receiver: Receiver;
@@ -219,6 +236,26 @@ describe("everything from a container is hostile", () => {
     expectHealthy(w, "forged exit marker");
     expect(w.result.end.phase).toBe("error");
     expect(w.result.end.error).toMatch(/failed with exit code 7/);
+  });
+
+  it("a dev server printing at full speed after ready costs the agent no CPU, and its log still flows", async () => {
+    const server = `require("http").createServer((q, s) => s.end("ok")).listen(Number(process.env.PORT), "0.0.0.0")`;
+    // Long lines: the in-container prefixer writes per line, so these carry the most bytes to the agent.
+    const line = `printing at full speed $(printf %8000s | tr " " x)`;
+    const devCommand = ["sh", "-c", `node -e '${server}' & exec yes "${line}"`];
+    const w = await watched(() => setupOnce(REPOS.noisyDev, { devCommand }));
+    expectHealthy(w, "dev server printing at full speed");
+    expect(w.result.end.phase, w.result.end.error).toBe("ready");
+    await new Promise((r) => setTimeout(r, 1000));
+    const cpu0 = agentCpuMs();
+    const since = Math.floor(Date.now() / 1000);
+    await new Promise((r) => setTimeout(r, CPU_WINDOW_MS));
+    const used = agentCpuMs() - cpu0;
+    console.log(`agent CPU over ${CPU_WINDOW_MS} ms with a dev server printing at full speed: ${used} ms`);
+    expect(used).toBeLessThan(CPU_LIMIT_MS);
+    // The in-container prefixer still writes the container log after the agent stopped reading.
+    const log = await docker.getContainer(`artie-${w.result.c.id}`).logs({ stdout: true, since, tail: 5 });
+    expect(log.toString("utf8")).toContain("[dev] printing at full speed");
   });
 
   it("a dev server redirecting the probe elsewhere: the probe never connects there", async () => {

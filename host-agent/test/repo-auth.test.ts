@@ -1,7 +1,8 @@
 /**
  * The repo cache's authorization with real git against a real smart-HTTP server (no Docker):
  * right, wrong and missing tokens; fetches shared only between equal credentials; a tokenless
- * setup racing or following a tokened fetch of a private repo; host git configuration and
+ * setup racing or following a tokened fetch of a private repo (also of a cache last fetched
+ * anonymously, when the repo was public); host git configuration and
  * credentials (a HOME with a credential helper and a .netrc, askpass programs) never used.
  */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -112,6 +113,31 @@ describe("the cache authorizes each setup", () => {
       await tokened;
       expect((await wrong).message).toMatch(/refused the token/);
       expect(await c.resolveBranch(PRIVATE, "main")).toMatch(/^[0-9a-f]{40}$/);
+    } finally {
+      release();
+    }
+  });
+
+  it("cache last fetched anonymously, then a tokened fetch races a tokenless setup: the tokenless one must itself fetch anonymously", async () => {
+    // A repo that was public when the cache fetched it anonymously, and is private now.
+    const repo = "acme/turned-private";
+    await fixtures.createRepo(repo, { main: { message: "was public", greetVersion: "1.0.0" } });
+    const c = cache();
+    await c.refresh(repo);
+    server.makePrivate(repo, TOKEN);
+    const release = server.hold(repo);
+    try {
+      const tokened = c.refresh(repo, TOKEN);
+      const before = server.requests.length;
+      // No ls-remote first (the cache says anonymous), so it waits on the cache's lock behind the
+      // tokened fetch, then fetches on its own, anonymously, and the remote refuses it.
+      const tokenless = failure(c.refresh(repo));
+      release();
+      await tokened;
+      expect((await tokenless).message).toMatch(/acme\/turned-private is private/);
+      const anonymous = server.requests.slice(before).filter((r) => r.headers.authorization === undefined);
+      expect(anonymous.length).toBeGreaterThan(0);
+      expect(anonymous.every((r) => r.status === 401)).toBe(true);
     } finally {
       release();
     }

@@ -1,10 +1,14 @@
 /**
  * The host-side repo cache with real git on local fixture repos (no Docker): clone once, shared
- * fetches, branch and lockfile resolution, checkouts whose origin is the plain remote.
+ * fetches, branch and lockfile resolution (an unreadable lockfile fails, never "no lockfile"),
+ * checkouts whose origin is the plain remote.
  */
-import { readFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GIT_MAX_BUFFER_BYTES } from "../src/config.js";
 import { RepoCache } from "../src/setup/repo-cache.js";
 import { fixtureRoot, type FixtureRoot } from "./helpers/fixture-repo.js";
 
@@ -42,6 +46,29 @@ describe("RepoCache", () => {
     expect(main).toMatchObject({ manager: "npm", lockfile: "package-lock.json" });
     expect(main.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(feature.hash).not.toBe(main.hash);
+  });
+
+  it("fails clearly on a lockfile it cannot read (over the output limit), never falling back to npm", async () => {
+    const repo = "acme/huge";
+    await fixtures.createRepo(repo, { main: { message: "huge", greetVersion: "1.0.0" } });
+    // A pnpm lockfile just over GIT_MAX_BUFFER_BYTES, pushed straight into the bare repo.
+    const work = await mkdtemp(path.join(tmpdir(), "artie-huge-"));
+    try {
+      const run = (args: string[]) =>
+        execFileSync("git", ["-c", "user.email=t@example.com", "-c", "user.name=t", ...args], { cwd: work });
+      run(["clone", "--quiet", path.join(fixtures.root, `${repo}.git`), "."]);
+      await writeFile(path.join(work, "pnpm-lock.yaml"), "x".repeat(GIT_MAX_BUFFER_BYTES + 1));
+      run(["add", "pnpm-lock.yaml"]);
+      run(["commit", "--quiet", "-m", "huge lockfile"]);
+      run(["push", "--quiet", "origin", "main"]);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+    await cache.refresh(repo);
+    const commit = (await cache.resolveBranch(repo, "main"))!;
+    await expect(cache.dependencies(repo, commit)).rejects.toThrow(
+      /Could not read pnpm-lock\.yaml of acme\/huge .*printed more than 16 MiB/,
+    );
   });
 
   it("checks out a branch with origin set to the plain remote", async () => {

@@ -160,6 +160,41 @@ describe("setup", () => {
     }
   });
 
+  it("a new base image in the settings: the old main image is not used, and is rebuilt on the new base", async () => {
+    const repo = "acme/rebase";
+    await fixtures.createRepo(repo, { main: { message: "rebased", greetVersion: "1.0.0" } });
+    // Another name for the test's node image: a second base that works.
+    const altRepo = `artie-test/node-alt-${process.pid}`;
+    const alt = `${altRepo}:20`;
+    await docker.getImage(NODE_IMAGE).tag({ repo: altRepo, tag: "20" });
+    const tag = mainImageTag("default", repo);
+    const built = (id: string) => (rs: typeof receiver.received) =>
+      rs.find((r) => r.body.containerId === id && r.body.mainImage?.buildMs !== undefined);
+    const body = { repo, branch: "main", hasMainImage: true, buildMainImage: true };
+    try {
+      const first = await createContainer(agent.api, { image: NODE_IMAGE });
+      await setup(first.id, { ...body, image: NODE_IMAGE });
+      await receiver.waitFor((rs) => built(first.id)(rs) !== undefined);
+      expect((await docker.getImage(tag).inspect()).Config.Labels["artie.base-image"]).toBe(NODE_IMAGE);
+
+      const second = await createContainer(agent.api, { image: NODE_IMAGE });
+      await setup(second.id, { ...body, image: alt });
+      await receiver.waitFor((rs) => built(second.id)(rs) !== undefined);
+      expect(phasesOf(second.id)).toEqual(["cloning", "installing", "starting", "ready", "ready"]);
+      expect((await docker.getContainer(`artie-${second.id}`).inspect()).Config.Image).toBe(alt);
+      const logs = (await docker.getContainer(`artie-${second.id}`).logs({ stdout: true, stderr: true })).toString();
+      expect(logs).toMatch(/was built on .*: not using it/);
+      expect(logs).toMatch(/its base image is now/);
+      expect((await docker.getImage(tag).inspect()).Config.Labels["artie.base-image"]).toBe(alt);
+    } finally {
+      await removeRepoArtifacts(repo);
+      await docker
+        .getImage(alt)
+        .remove()
+        .catch(() => undefined);
+    }
+  });
+
   it("switches an environment to another branch, which gets its own dependencies", async () => {
     const c = await createContainer(agent.api, { image: NODE_IMAGE });
     await setup(c.id, { branch: "main", hasMainImage: true });

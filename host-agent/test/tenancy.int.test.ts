@@ -2,11 +2,12 @@
  * Tenant-scoped artifacts on real Docker: two tenants setting up one repo get their own
  * dependency volume and main image (a file one writes into /app/node_modules never reaches the
  * other), a second environment of the same tenant shares as before, and repos whose owner/name
- * differ only in where the '-' is (`acme-x/y`, `acme/x-y`) never share a volume.
+ * differ only in where the '-' is (`acme-x/y`, `acme/x-y`) never share a volume. Another
+ * tenant's main image cannot be asked for as a setup's or a create's image, by name or retagged.
  */
 import { cp } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { ExecResponse } from "../src/api/contract.js";
 import { ARTIFACT_LABEL, mainImageTag } from "../src/setup/artifact-names.js";
 import { createContainer, startTestAgent } from "./helpers/agent.js";
@@ -66,6 +67,21 @@ async function environment(body: { repo?: string; tenant?: string; buildMainImag
   return c;
 }
 
+/** Sets up a new environment and answers its error message, or undefined when it got ready. */
+async function setupError(body: Record<string, unknown>): Promise<string | undefined> {
+  const c = await createContainer(agent.api, { image: NODE_IMAGE });
+  const res = await agent.api.post(`/api/containers/${c.id}/setup`, {
+    repo: REPO,
+    branch: "main",
+    callbackUrl: receiver.url,
+    callbackSecret: SECRET,
+    ...body,
+  });
+  expect(res.status).toBe(202);
+  await receiver.waitFor(() => mine(c.id).some((r) => ["ready", "error"].includes(r.body.phase)), 120_000);
+  return mine(c.id).find((r) => r.body.phase === "error")?.body.error;
+}
+
 async function exec(id: string, command: string[]) {
   const res = await agent.api.post(`/api/containers/${id}/exec`, { command });
   return ExecResponse.parse(await res.json());
@@ -119,6 +135,35 @@ describe("two tenants, one repo", () => {
     const a2 = await environment({ tenant: A, hasMainImage: true });
     expect((await volumeOf(a2.id)).name).toBe(va.name);
     expect((await exec(a2.id, ["ls", "-A", "/app/node_modules"])).stdout).toContain("planted-by-a");
+  });
+
+  it("refuses another tenant's main image as a requested image, by name, by retag, and at create", async () => {
+    const tagA = mainImageTag(A, REPO);
+    expect(await docker.getImage(tagA).inspect()).toBeTruthy();
+    const retag = `test-innocent-${process.pid}`;
+    await docker.getImage(tagA).tag({ repo: retag, tag: "latest" });
+    onTestFinished(() =>
+      docker
+        .getImage(`${retag}:latest`)
+        .remove()
+        .then(
+          () => undefined,
+          () => undefined,
+        ),
+    );
+    for (const image of [tagA, `${retag}:latest`]) {
+      const error = await setupError({ tenant: B, image });
+      expect(error, image).toContain(`The image ${image} belongs to another team`);
+    }
+    // Tenant A's own main image is A's to ask for.
+    expect(await setupError({ tenant: A, image: tagA })).toBeUndefined();
+
+    const name = `test-from-main-${process.pid}`;
+    const res = await agent.api.post("/api/containers", { name, id: `t-from-main-${process.pid}`, image: tagA });
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(res.status).toBe(403);
+    expect(body.error.code).toBe("policy_violation");
+    expect(body.error.message).toContain("main image the agent built");
   });
 
   it("a setup without a tenant uses the default tenant's artifacts, apart from both", async () => {

@@ -5,37 +5,11 @@
  * to Docker as is: no shell in between, one exec like a raw `docker exec`; a string (the seed's
  * form) is run by `sh -c`, which the caller asked for.
  */
-import { Writable } from "node:stream";
 import type { ExecCommand, ExecResponse } from "../api/contract.js";
 import { EXEC_KILL_GRACE_MS } from "../config.js";
 import type { DockerClient } from "../docker/client.js";
+import { BoundedCollector } from "../lib/bounded-reader.js";
 import { killTagged, newExecTag, tagEnv } from "./exec-tag.js";
-
-/** Collects up to `limit` bytes and remembers whether more arrived. */
-class CappedSink extends Writable {
-  private chunks: Buffer[] = [];
-  private size = 0;
-  truncated = false;
-
-  constructor(private readonly limit: number) {
-    super();
-  }
-
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void) {
-    const room = this.limit - this.size;
-    if (chunk.length > room) this.truncated = true;
-    if (room > 0) {
-      const part = chunk.subarray(0, room);
-      this.chunks.push(part);
-      this.size += part.length;
-    }
-    done();
-  }
-
-  text() {
-    return Buffer.concat(this.chunks).toString("utf8");
-  }
-}
 
 export type ExecInput = { command: ExecCommand; timeout: number; workdir?: string; env?: Record<string, string> };
 
@@ -62,8 +36,8 @@ export class ExecRunner {
       tty: false,
       stdin: false,
     });
-    const stdout = new CappedSink(this.outputLimit);
-    const stderr = new CappedSink(this.outputLimit);
+    const stdout = new BoundedCollector(this.outputLimit);
+    const stderr = new BoundedCollector(this.outputLimit);
     this.docker.demux(stream, stdout, stderr);
     const ended = new Promise<void>((resolve) => {
       stream.once("end", resolve);

@@ -16,6 +16,7 @@ import { buildCreateOptions, checkPolicy, type NetworkPlacement } from "../docke
 import { LABEL, containerName, fromLabels } from "../docker/labels.js";
 import type { Logger } from "../lib/logger.js";
 import type { Isolation } from "../network/isolation.js";
+import { agentBuiltImageMessage, imageOrigin } from "../setup/image-policy.js";
 import { PortInUseError } from "../network/port-forwarder.js";
 import { toDetails } from "./details.js";
 import type { PortAllocator } from "./port-allocator.js";
@@ -224,6 +225,9 @@ export class ContainerService {
     if (existing) return this.existingResponse(existing);
 
     const image = req.image ?? this.config.defaultImage;
+    // A main image holds one team's dependencies, and a create knows no team: never from one.
+    if (req.image && (await imageOrigin(this.docker, req.image, null)).agentBuilt)
+      throw new AppError("policy_violation", agentBuiltImageMessage(req.image));
     if (!(await this.docker.imageExists(image))) {
       throw new AppError("image_not_found", `Image ${image} is not on this host; pull or build it first`);
     }

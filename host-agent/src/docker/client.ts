@@ -75,20 +75,39 @@ export class DockerClient {
 
   /**
    * Builds an image from a context tar with the engine's builder; never pulls (the base image
-   * must be local). Every progress entry is checked for an error.
+   * must be local). Every progress entry is checked for an error. Past `timeoutMs` the build's
+   * connection is closed (the engine cancels a build whose client went away) and this rejects.
    */
-  async buildImage(context: NodeJS.ReadableStream, tag: string): Promise<void> {
+  async buildImage(context: NodeJS.ReadableStream, tag: string, timeoutMs: number): Promise<void> {
     this.logger.info({ tag }, "docker build");
-    const stream = await this.streams.buildImage(context, { t: tag, pull: false, rm: true, forcerm: true });
-    await new Promise<void>((resolve, reject) => {
-      this.streams.modem.followProgress(
-        stream,
-        (err) => (err ? reject(err) : resolve()),
-        (event: { error?: string }) => {
-          if (event.error) reject(new Error(`image build failed: ${event.error}`));
-        },
-      );
-    });
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), timeoutMs);
+    try {
+      const stream = await this.streams.buildImage(context, {
+        t: tag,
+        pull: false,
+        rm: true,
+        forcerm: true,
+        abortSignal: abort.signal,
+      });
+      await new Promise<void>((resolve, reject) => {
+        const late = () => {
+          (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+          reject(new Error(`image build of ${tag} did not finish within ${Math.round(timeoutMs / 1000)} s`));
+        };
+        if (abort.signal.aborted) return late();
+        abort.signal.addEventListener("abort", late, { once: true });
+        this.streams.modem.followProgress(
+          stream,
+          (err) => (err ? reject(err) : resolve()),
+          (event: { error?: string }) => {
+            if (event.error) reject(new Error(`image build failed: ${event.error}`));
+          },
+        );
+      });
+    } finally {
+      clearTimeout(timer);
+    }
     this.logger.info({ tag }, "docker built");
   }
 

@@ -1,8 +1,10 @@
 /**
  * The `cloning` phase: fetch the host-side repo cache, resolve the branch, read the lockfile;
- * replace the container with one from the right image (the tenant's main image when there is one)
- * and the tenant's dependency volume for this lockfile (artifact-names.ts); stream a checkout of the branch into /app. Leaves installing and
- * starting to their own modules.
+ * replace the container with one from the right image (the tenant's main image when there is one
+ * built on the requested base, else the requested image, which may not be another tenant's main
+ * image: image-policy.ts) and the tenant's dependency volume for this lockfile
+ * (artifact-names.ts); stream a checkout of the branch into /app. Leaves installing and starting
+ * to their own modules.
  */
 import { WORKSPACE_DIR, type Config } from "../config.js";
 import type { ContainerService } from "../containers/service.js";
@@ -10,6 +12,7 @@ import type { DockerClient } from "../docker/client.js";
 import { withTimeout } from "../lib/timeout.js";
 import type { ContainerIO, LineTail } from "./container-io.js";
 import { dependencyVolume } from "./artifact-names.js";
+import { foreignImageMessage, imageOrigin, type ImageOwner } from "./image-policy.js";
 import { findMainImage, type MainImage } from "./main-image.js";
 import type { Dependencies, RepoCache } from "./repo-cache.js";
 import type { Setup } from "./setup-request.js";
@@ -22,6 +25,11 @@ export type Workspace = {
   mainImage: MainImage | null;
   /** The image the container was made from when it is not a main image (a build starts there). */
   baseImage: string | null;
+  /**
+   * The base the setup asked for (its `image`, or the base of its own main image when it named
+   * that); null when it named none. A main image on another base is stale.
+   */
+  requestedBase: string | null;
   volumeName: string;
 };
 
@@ -40,9 +48,14 @@ export async function prepareWorkspace(d: CloneDeps, id: string, req: Setup, tai
   if (!commit)
     throw new SetupError(`Branch "${req.branch}" does not exist in ${req.repo}. Push it or pick another branch.`);
   const deps = await repos.dependencies(req.repo, commit);
-  const mainImage = req.hasMainImage ? await findMainImage(d.docker, req.tenant, req.repo) : null;
-  const current = await containers.get(id);
-  const image = mainImage?.tag ?? req.image ?? (current.image.endsWith(":main") ? config.defaultImage : current.image);
+  const owner = { tenant: req.tenant, repo: req.repo };
+  const requested = req.image ? await imageOrigin(d.docker, req.image, owner) : null;
+  if (req.image && requested?.agentBuilt && !requested.owned) throw new SetupError(foreignImageMessage(req.image));
+  const requestedBase = requested?.agentBuilt ? requested.base : (req.image ?? null);
+  const found = req.hasMainImage ? await findMainImage(d.docker, req.tenant, req.repo) : null;
+  // A main image built on another base than the one asked for is stale: the settings changed.
+  const mainImage = found && (!requestedBase || found.base === requestedBase) ? found : null;
+  const image = mainImage?.tag ?? req.image ?? (await fallbackImage(d, id, owner));
   // Per (tenant, repo, lockfile): shared by the tenant's branches with this lockfile, no one else's.
   const volume = dependencyVolume(req.tenant, req.repo, deps.hash);
   // The host-side checkout and the container swap are independent: do them at once.
@@ -59,7 +72,10 @@ export async function prepareWorkspace(d: CloneDeps, id: string, req: Setup, tai
   const dockerId = swapped.value;
   try {
     const from = mainImage ? `, from main image ${mainImage.tag}` : "";
-    await io.writeLog(dockerId, [`[cloning] ${req.repo} ${req.branch} at ${commit.slice(0, 12)}${from}`]);
+    const lines = [`[cloning] ${req.repo} ${req.branch} at ${commit.slice(0, 12)}${from}`];
+    if (found && !mainImage)
+      lines.push(`[cloning] main image ${found.tag} was built on ${found.base}, not ${requestedBase}: not using it`);
+    await io.writeLog(dockerId, lines);
     await withTimeout(
       io.putDirectory(dockerId, checkout.dir, WORKSPACE_DIR),
       config.setup.cloneTimeoutMs,
@@ -69,5 +85,16 @@ export async function prepareWorkspace(d: CloneDeps, id: string, req: Setup, tai
     await checkout.dispose();
   }
   tail.push(`[cloning] checked out ${req.branch}\n`);
-  return { dockerId, commit, deps, mainImage, baseImage: mainImage ? null : image, volumeName: volume.name };
+  // The tenant's own main image asked for by name builds on that image's base, never on itself.
+  const baseImage = mainImage ? null : requested?.agentBuilt ? (requested.base ?? config.defaultImage) : image;
+  return { dockerId, commit, deps, mainImage, baseImage, requestedBase, volumeName: volume.name };
+}
+
+/**
+ * The container's own image when the setup names none; any image the agent built (a main image
+ * a previous setup put there, whoever's) gives way to the default image.
+ */
+async function fallbackImage(d: CloneDeps, id: string, owner: ImageOwner): Promise<string> {
+  const current = (await d.containers.get(id)).image;
+  return (await imageOrigin(d.docker, current, owner)).agentBuilt ? d.config.defaultImage : current;
 }

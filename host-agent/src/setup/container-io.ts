@@ -13,7 +13,6 @@ import { pipeline } from "node:stream/promises";
 import type Docker from "dockerode";
 import { extract, pack, type Headers } from "tar-fs";
 import {
-  CAPTURE_MAX_BYTES,
   DIRECTORY_COPY_TIMEOUT_MS,
   EXEC_ERROR_TEXT_MAX_BYTES,
   EXEC_EXIT_WAIT_MS,
@@ -21,14 +20,7 @@ import {
   SHORT_EXEC_TIMEOUT_MS,
 } from "../config.js";
 import type { DockerClient } from "../docker/client.js";
-import {
-  BoundedCollector,
-  ByteLimit,
-  LineCutter,
-  ReadLimitError,
-  cutMarker,
-  endWithin,
-} from "../lib/bounded-reader.js";
+import { BoundedCollector, ByteLimit, LineCutter, cutMarker, endWithin } from "../lib/bounded-reader.js";
 
 /**
  * The line prefixer LOGGED runs in the container (node is in every environment image: installs
@@ -37,7 +29,7 @@ import {
  * (fd 3) and to stdout (the agent). A stdout that went away (agent restarted) only stops the
  * second copy. No single quote in it: it sits in single quotes in LOGGED.
  */
-const PREFIXER = [
+export const PREFIXER = [
   'const fs=require("fs"),p=Buffer.from("["+process.argv[1]+"] "),M=Number(process.argv[2]),K=Buffer.from(process.argv[3]);',
   "const NL=Buffer.from([10]),b=Buffer.alloc(65536);let parts=[],size=0,cut=false,out=true;",
   "function w(fd,x){let o=0;while(o<x.length)o+=fs.writeSync(fd,x,o)}",
@@ -58,14 +50,17 @@ const PREFIXER = [
  * Nothing the command prints can change that: the status never travels in the output (an
  * `__artie_exit=` line used to, and printing one ended the loop with any status it named). A
  * process can at most kill the command, which fails it. Without node the prefixer is a shell
- * loop (lines then uncut in the container; the agent still cuts its copy).
+ * loop (lines then uncut in the container; the agent still cuts its copy). When the agent stops
+ * reading (LoggedRun.stop, or a restart) Docker drains the exec's stdout itself; should an engine
+ * close it instead, the prefixer ignores SIGPIPE (`trap '' PIPE`; node ignores it already) and
+ * its failed writes to stdout, and keeps writing the container log.
  */
 const LOGGED = [
   'phase="$0"; max="$1"; mark="$2"; shift 2; exec 3>/proc/1/fd/1',
   `P='${PREFIXER}'`,
   'd=$(mktemp -d) && mkfifo "$d/p" || { printf "[%s] could not make a FIFO in the temp dir\\n" "$phase" | tee /dev/fd/3; exit 125; }',
-  '{ rm -rf "$d"; if command -v node >/dev/null 2>&1; then NODE_OPTIONS= exec node -e "$P" "$phase" "$max" "$mark"; fi',
-  'while IFS= read -r l || [ -n "$l" ]; do printf "[%s] %s\\n" "$phase" "$l" >&3; printf "[%s] %s\\n" "$phase" "$l"; done; } <"$d/p" &',
+  '{ trap \'\' PIPE; rm -rf "$d"; if command -v node >/dev/null 2>&1; then NODE_OPTIONS= exec node -e "$P" "$phase" "$max" "$mark"; fi',
+  'while IFS= read -r l || [ -n "$l" ]; do printf "[%s] %s\\n" "$phase" "$l" >&3; printf "[%s] %s\\n" "$phase" "$l" 2>/dev/null; done; } <"$d/p" &',
   'exec "$@" 3>&- >"$d/p" 2>&1',
 ].join("\n");
 
@@ -93,9 +88,13 @@ export class LineTail {
 }
 
 export type LoggedRun = {
-  /** The command's exit status from Docker; null when Docker no longer knows it. */
+  /** The command's exit status from Docker; null when Docker no longer knows it, or after stop. */
   done: Promise<number | null>;
-  /** Stops reading (the processes are the caller's to end, by tag). */
+  /**
+   * Stops reading: the exec stream is destroyed, so the agent spends nothing more on the output.
+   * The command and its prefixer go on (Docker keeps draining a detached exec's output), and the
+   * prefixer still writes the container log. Ending the processes is the caller's, by tag.
+   */
   stop: () => void;
 };
 
@@ -141,8 +140,14 @@ export class ContainerIO {
       },
     });
     this.docker.demux(stream, sink, sink);
-    const done = drain(stream).then(() => exitCode(exec));
-    return { done, stop: () => stream.destroy() };
+    let stopped = false;
+    // After a stop nobody waits for the status: answer null at once instead of polling Docker.
+    const done = drain(stream).then(() => (stopped ? null : exitCode(exec)));
+    const stop = () => {
+      stopped = true;
+      stream.destroy();
+    };
+    return { done, stop };
   }
 
   /** Runs argv under LOGGED and answers its exit code; past `timeoutMs` stops reading and throws. */
@@ -163,26 +168,6 @@ export class ContainerIO {
     return Promise.race([done, late]).finally(() => clearTimeout(timer));
   }
 
-  /**
-   * Runs a short command and returns its stdout (no logging); null on a non-zero exit. More than
-   * CAPTURE_MAX_BYTES of output, or a command still running after SHORT_EXEC_TIMEOUT_MS, fails
-   * the call with a ReadLimitError (the stream is destroyed, nothing more is read).
-   */
-  async capture(dockerId: string, argv: string[]): Promise<string | null> {
-    const { exec, stream } = await this.docker.exec(dockerId, { cmd: argv, user: this.user, tty: false, stdin: false });
-    const out = new BoundedCollector(CAPTURE_MAX_BYTES);
-    this.docker.demux(stream, out, discard());
-    const over = new Promise<never>((_, reject) =>
-      out.once("truncated", () => {
-        stream.destroy();
-        const what = `the output of ${argv[0] ?? "a command"}`;
-        reject(new ReadLimitError(`${what} is larger than the limit of ${CAPTURE_MAX_BYTES} bytes`, "bytes"));
-      }),
-    );
-    await Promise.race([endWithin(stream, SHORT_EXEC_TIMEOUT_MS, `${argv[0] ?? "a command"} in the container`), over]);
-    return (await exitCode(exec)) === 0 ? out.text() : null;
-  }
-
   /** Streams a host directory into `target` (which must exist and be writable by the user). */
   async putDirectory(dockerId: string, dir: string, target: string): Promise<void> {
     const { exec, stream } = await this.docker.exec(dockerId, {
@@ -193,14 +178,24 @@ export class ContainerIO {
     });
     const errors = new BoundedCollector(EXEC_ERROR_TEXT_MAX_BYTES);
     this.docker.demux(stream, errors, errors);
+    const what = "copying the checkout into the container";
+    // pipeline, not pipe: a pack error (a file gone or unreadable) or a write error on the exec
+    // stream fails the copy instead of going unheard. Ending the exec's stdin is the tar's EOF;
+    // the stream itself stays open until the container's tar exits, which endWithin waits for.
     const source = pack(dir);
-    source.pipe(stream);
-    await endWithin(stream, DIRECTORY_COPY_TIMEOUT_MS, "copying the checkout into the container").finally(() =>
-      source.destroy(),
-    );
+    const sent = pipeline(source, stream, { end: true });
+    const ended = endWithin(stream, DIRECTORY_COPY_TIMEOUT_MS, what);
+    try {
+      await Promise.all([sent, ended]);
+    } catch (err) {
+      source.destroy();
+      stream.destroy();
+      // The container's tar says why it stopped reading, when it did; else the stream's error.
+      const why = errors.text().trim().slice(-500) || (err instanceof Error ? err.message : String(err));
+      throw new Error(`${what} failed: ${why}`, { cause: err });
+    }
     const code = await exitCode(exec);
-    if (code !== 0)
-      throw new Error(`copying the checkout into the container failed: ${errors.text().trim().slice(-500)}`);
+    if (code !== 0) throw new Error(`${what} failed: ${errors.text().trim().slice(-500)}`);
   }
 
   /**
@@ -220,7 +215,12 @@ export class ContainerIO {
     });
     const limit = new ByteLimit(o.maxBytes, `${dir} in the container`);
     const root = path.resolve(into);
-    const written = pipeline(limit, extract(root, { ignore: (name, header) => !safeEntry(root, name, header) }));
+    // Modes are ORed with these: a hostile 000 directory or file stays the agent's to read and
+    // remove (the context is deleted after the build), whatever the container set.
+    const written = pipeline(
+      limit,
+      extract(root, { ignore: (name, header) => !safeEntry(root, name, header), dmode: 0o700, fmode: 0o600 }),
+    );
     // demux ignores backpressure: pause the exec stream while the extract catches up, so the
     // agent holds at most a chunk or two in memory however fast the container sends.
     limit.on("drain", () => stream.resume());
@@ -248,7 +248,12 @@ export class ContainerIO {
   }
 }
 
-/** Whether a tar entry may be written under `root`: plain files, dirs and links that stay inside. */
+/**
+ * Whether a tar entry may be written under `root`: plain files, dirs and links that stay inside.
+ * The check is lexical (path.resolve on the names, no look at the disk): enough because nothing
+ * on the host follows links in that directory. tar-fs writes through none, and the directory is
+ * only a build context, which the engine's builder reads as links, never through them.
+ */
 export function safeEntry(root: string, name: string, header?: Headers): boolean {
   if (!header) return false;
   if (header.type === "file" || header.type === "directory") return true;

@@ -64,7 +64,7 @@ export async function removeDepsMarker(dataDir: string, volume: string): Promise
   await rm(markerPath(dataDir, volume), { force: true });
 }
 
-/** Whether `marker` says this very volume (same CreatedAt) holds this lockfile's dependencies. */
+/** Whether `marker` says this very volume (same instance label) holds this lockfile's dependencies. */
 export const isInstalled = (marker: DepsMarker | null, lockHash: string, volumeInstance: string | null) =>
   marker !== null &&
   volumeInstance !== null &&

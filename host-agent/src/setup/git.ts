@@ -9,6 +9,8 @@
  * Classifying failures leaves the wording to the caller (setup-error.ts).
  */
 import { execFile } from "node:child_process";
+import { GIT_MAX_BUFFER_BYTES } from "../config.js";
+import { formatBytes } from "../lib/bounded-reader.js";
 
 export class GitError extends Error {
   constructor(
@@ -82,12 +84,15 @@ export function git(args: string[], o: GitOptions): Promise<string> {
     execFile(
       "git",
       args,
-      { cwd: o.cwd, env: gitEnv(o.token), timeout: o.timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      { cwd: o.cwd, env: gitEnv(o.token), timeout: o.timeoutMs, maxBuffer: GIT_MAX_BUFFER_BYTES },
       (err, stdout, stderr) => {
         if (!err) return resolve(stdout);
         const clean = redact(stderr.trim() || err.message, o.token);
-        const timedOut = (err as { killed?: boolean }).killed;
-        reject(new GitError(timedOut ? `git ${args[0]} timed out` : clean.split("\n").slice(-3).join(" "), clean));
+        const { killed, code } = err as { killed?: boolean; code?: unknown };
+        // Node kills git when its output passes maxBuffer too: say so, not "timed out".
+        if (code === "ERR_CHILD_PROCESS_STDIO_MAXBUFFER")
+          return reject(new GitError(`git ${args[0]} printed more than ${formatBytes(GIT_MAX_BUFFER_BYTES)}`, clean));
+        reject(new GitError(killed ? `git ${args[0]} timed out` : clean.split("\n").slice(-3).join(" "), clean));
       },
     );
   });

@@ -3,7 +3,8 @@
  * (deps-marker.ts, in DATA_DIR, never in the volume) says this volume holds this lockfile's
  * dependencies, else seed the volume from the main image and install with the lockfile's package
  * manager (or the repo's install command). Success is Docker's exit code for the install, never
- * anything it printed. The whole phase, seeding included, has one deadline.
+ * anything it printed; a failed seed is logged and the install does the rest. The whole phase,
+ * seeding included, has one deadline.
  */
 import { NODE_MODULES_DIR, WORKSPACE_DIR, type Config } from "../config.js";
 import { killTagged, tagEnv } from "../containers/exec-tag.js";
@@ -53,7 +54,19 @@ export async function installDependencies(
         // The volume starts from the main image's dependencies: the install does the rest.
         const seed = ["cp", "-a", `${SEED_DIR}/.`, `${NODE_MODULES_DIR}/`];
         const what = "seeding dependencies from the main image";
-        await io.run(dockerId, "installing", seed, { env: [tagEnv(tag)], tail, timeoutMs: left(), what });
+        const seeded = await io.run(dockerId, "installing", seed, {
+          env: [tagEnv(tag)],
+          tail,
+          timeoutMs: left(),
+          what,
+        });
+        // A failed seed (a full tmpfs, a hostile file in the volume) costs speed, not
+        // correctness: the install below fills in whatever is missing. Said in the log, not hidden.
+        if (seeded !== 0) {
+          const line = `[installing] seeding from main image ${w.mainImage.tag} failed (cp exit ${seeded}); the install does the rest`;
+          tail.push(`${line}\n`);
+          await io.writeLog(dockerId, [line]);
+        }
       }
       const what = "installing dependencies";
       code = await io.run(dockerId, "installing", argv, { env, workdir: WORKSPACE_DIR, tail, timeoutMs: left(), what });

@@ -8,12 +8,11 @@
  * (the GitHub token never enters a container, and the context is only node_modules).
  */
 import { mkdtemp, rm, writeFile, mkdir } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { pack } from "tar-fs";
 import type { DockerClient } from "../docker/client.js";
 import { LABEL } from "../docker/labels.js";
-import { NODE_MODULES_DIR } from "../config.js";
+import { MAIN_IMAGE_BUILD_TIMEOUT_MS, NODE_MODULES_DIR } from "../config.js";
 import { ARTIFACT_LABEL, belongsTo, mainImageTag } from "./artifact-names.js";
 import type { ContainerIO } from "./container-io.js";
 
@@ -26,6 +25,15 @@ export const MAIN_LABELS = {
 } as const;
 
 export type MainImage = { tag: string; commit: string; lockHash: string; base: string };
+
+/** Prefix of a build context's directory, under mainImageContextRoot (swept at start-up). */
+export const CONTEXT_PREFIX = "artie-main-image-";
+
+/**
+ * Where build contexts go: under DATA_DIR, on the disk the operator sized for the agent (up to
+ * MAIN_IMAGE_MAX_BYTES each), not the host's temp dir.
+ */
+export const mainImageContextRoot = (dataDir: string) => path.join(dataDir, "main-image-builds");
 
 /** The tenant's main image of a repo; null when there is none (or the tag is not what it claims). */
 export async function findMainImage(docker: DockerClient, tenant: string, repo: string): Promise<MainImage | null> {
@@ -53,9 +61,12 @@ export async function buildMainImage(
     user: string;
     /** Most bytes read out of the container onto the host (MAIN_IMAGE_MAX_BYTES). */
     maxBytes: number;
+    /** mainImageContextRoot(DATA_DIR). */
+    contextRoot: string;
   },
 ): Promise<MainImage> {
-  const context = await mkdtemp(path.join(tmpdir(), "artie-main-image-"));
+  await mkdir(o.contextRoot, { recursive: true, mode: 0o700 });
+  const context = await mkdtemp(path.join(o.contextRoot, CONTEXT_PREFIX));
   try {
     const modules = path.join(context, "node_modules");
     await mkdir(modules);
@@ -80,7 +91,7 @@ export async function buildMainImage(
     ].join("\n");
     await writeFile(path.join(context, "Dockerfile"), dockerfile);
     const tag = mainImageTag(o.tenant, o.repo);
-    await docker.buildImage(pack(context), tag);
+    await docker.buildImage(pack(context), tag, MAIN_IMAGE_BUILD_TIMEOUT_MS);
     return { tag, commit: o.commit, lockHash: o.lockHash, base: o.baseImage };
   } finally {
     await rm(context, { recursive: true, force: true });

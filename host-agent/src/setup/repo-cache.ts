@@ -2,8 +2,8 @@
  * The host-side git cache: one bare repository per repo under DATA_DIR/repo-cache/<owner>/<repo>.git,
  * cloned once and fetched before every use. Every git command on a cache runs under that repo's
  * lock: no two git processes ever work on one cache at once. The cache's config holds the plain
- * remote URL, never a token. Checkouts for containers are made from the cache into a temp dir
- * whose `origin` points at the plain remote.
+ * remote URL, never a token. Checkouts for containers are made from the cache into a directory
+ * under DATA_DIR/checkouts whose `origin` points at the plain remote.
  *
  * The cache authorizes each setup: every setup fetches with its own credential (concurrent
  * setups share a fetch only when they present the same one, compared by hash; the token itself
@@ -13,15 +13,23 @@
  * What it leaves out: which branches or commits a token may read (a GitHub App token is per repo).
  */
 import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { createHash } from "node:crypto";
 import { KeyedLock } from "../lib/keyed-lock.js";
-import { git, isAuthFailure } from "./git.js";
-import { privateRepoError, tokenRefusedError } from "./setup-error.js";
+import { GitError, git, isAuthFailure } from "./git.js";
+import { SetupError, privateRepoError, tokenRefusedError } from "./setup-error.js";
+
+/** Checkouts are `<checkoutRoot>/artie-checkout-*`; caches being cloned `<cache>.git.partial-*`. */
+export const CHECKOUT_PREFIX = "artie-checkout-";
+export const PARTIAL_CLONE_MARK = ".partial-";
+/** The checkout root of a cache root: its sibling `checkouts` (DATA_DIR/checkouts). */
+export const checkoutRootFor = (cacheRoot: string) => path.join(path.dirname(cacheRoot), "checkouts");
 
 /** Written into a cache after each fetch: whether it was made with a token (`token`) or not. */
 const FETCHED_WITH_FILE = "artie-fetched-with";
+
+/** What `git show <commit>:<path>` says when the commit has no such file (and only then). */
+const NO_SUCH_FILE = /fatal: path '[^']*' (does not exist in|exists on disk, but not in) '/;
 
 export type PackageManager = "npm" | "pnpm" | "yarn";
 
@@ -42,6 +50,8 @@ export class RepoCache {
     private readonly root: string,
     private readonly remoteTemplate: string,
     private readonly timeoutMs: number,
+    /** Where checkouts are made (next to the cache, under DATA_DIR; swept at start-up). */
+    readonly checkoutRoot = checkoutRootFor(root),
   ) {}
 
   remoteUrl(repo: string): string {
@@ -118,12 +128,11 @@ export class RepoCache {
   }
 
   private async readDependencies(repo: string, commit: string): Promise<Dependencies> {
-    const cwd = this.pathFor(repo);
     for (const [file, manager] of LOCKFILES) {
-      const content = await this.show(cwd, commit, file);
+      const content = await this.show(repo, commit, file);
       if (content !== null) return { manager, lockfile: file, hash: sha256(content) };
     }
-    const pkg = (await this.show(cwd, commit, "package.json")) ?? "";
+    const pkg = (await this.show(repo, commit, "package.json")) ?? "";
     return { manager: "npm", lockfile: null, hash: sha256(pkg) };
   }
 
@@ -133,7 +142,8 @@ export class RepoCache {
   }
 
   private async cloneFromCache(repo: string, branch: string): Promise<{ dir: string; dispose: () => Promise<void> }> {
-    const dir = await mkdtemp(path.join(tmpdir(), "artie-checkout-"));
+    await mkdir(this.checkoutRoot, { recursive: true, mode: 0o700 });
+    const dir = await mkdtemp(path.join(this.checkoutRoot, CHECKOUT_PREFIX));
     const o = { timeoutMs: this.timeoutMs };
     try {
       await git(["clone", "--quiet", "--branch", branch, "--", this.pathFor(repo), dir], o);
@@ -159,7 +169,7 @@ export class RepoCache {
     }
     // Clone next to the target and rename: a half-finished clone is never taken for a cache.
     await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
-    const partial = `${target}.partial-${process.pid}-${Date.now()}`;
+    const partial = `${target}${PARTIAL_CLONE_MARK}${process.pid}-${Date.now()}`;
     try {
       await git(["clone", "--bare", "--quiet", "--", this.remoteUrl(repo), partial], o);
       await writeFile(path.join(partial, FETCHED_WITH_FILE), fetchedWith);
@@ -169,11 +179,18 @@ export class RepoCache {
     }
   }
 
-  private async show(cwd: string, commit: string, file: string): Promise<string | null> {
+  /**
+   * A file's content at a commit; null only when the commit has no such file. Anything else (a
+   * lockfile over GIT_MAX_BUFFER_BYTES, a broken cache) fails the setup: taking it for "no
+   * lockfile" would silently install with another package manager.
+   */
+  private async show(repo: string, commit: string, file: string): Promise<string | null> {
     try {
-      return await git(["show", `${commit}:${file}`], { cwd, timeoutMs: this.timeoutMs });
-    } catch {
-      return null;
+      return await git(["show", `${commit}:${file}`], { cwd: this.pathFor(repo), timeoutMs: this.timeoutMs });
+    } catch (err) {
+      if (err instanceof GitError && NO_SUCH_FILE.test(err.stderr)) return null;
+      const why = err instanceof Error ? err.message : String(err);
+      throw new SetupError(`Could not read ${file} of ${repo} at ${commit.slice(0, 12)}: ${why}.`);
     }
   }
 }

@@ -7,11 +7,11 @@
  * one error callback whose message carries the last lines of output and never the token.
  */
 import { AppError } from "../api/errors.js";
-import { ERROR_TAIL_LINES, type Config } from "../config.js";
+import { ERROR_TAIL_LINES, MAIN_IMAGE_BUILDS_MAX, type Config } from "../config.js";
 import type { ContainerService } from "../containers/service.js";
 import { killTagged, newExecTag } from "../containers/exec-tag.js";
 import type { DockerClient } from "../docker/client.js";
-import type { KeyedLock } from "../lib/keyed-lock.js";
+import { KeyedLock } from "../lib/keyed-lock.js";
 import type { Logger } from "../lib/logger.js";
 import type { CallbackOutbox } from "./callbacks.js";
 import { prepareWorkspace, type Workspace } from "./clone.js";
@@ -19,7 +19,8 @@ import { LineTail, type ContainerIO } from "./container-io.js";
 import { startDevServer } from "./dev-server.js";
 import { redact } from "./git.js";
 import { installDependencies } from "./install.js";
-import { buildMainImage, findMainImage } from "./main-image.js";
+import { mainImageTag } from "./artifact-names.js";
+import { buildMainImage, findMainImage, mainImageContextRoot } from "./main-image.js";
 import { SetupProgress, type Report } from "./progress.js";
 import type { RepoCache } from "./repo-cache.js";
 import type { Setup } from "./setup-request.js";
@@ -36,9 +37,14 @@ export type SetupDeps = {
   logger: Logger;
 };
 
+type Ready = { hostPort: number; url: string };
+
 export class SetupRunner {
   private readonly active = new Map<string, Promise<void>>();
   private readonly progress: SetupProgress;
+  /** Main image builds by tag: one at a time per tag, a second one is skipped. */
+  private readonly builds = new KeyedLock();
+  private buildsRunning = 0;
 
   constructor(private readonly d: SetupDeps) {
     this.progress = new SetupProgress(d.config.dataDir, d.outbox, d.logger);
@@ -97,25 +103,49 @@ export class SetupRunner {
    * The environment is usable before its main image exists, so the image is built after `ready`
    * and announced by a second `ready` (newer sequence) carrying it. A main image whose lockfile
    * is this checkout's is current and left as it is (same dependencies, whatever the commit);
-   * one built from another lockfile is rebuilt, so warm setups stay warm as the repo moves. The
-   * old image keeps its tag until the new one is built, so setups meanwhile still start warm. A
-   * failed build leaves the environment ready; it is logged, and the next setup tries again.
+   * one built from another lockfile, or on another base than the setup's image (the settings
+   * changed), is rebuilt, so warm setups stay warm as the repo moves. The old image keeps its
+   * tag until the new one is built, so setups meanwhile still start warm. A failed build leaves
+   * the environment ready; it is logged, and the next setup tries again. So does a build skipped
+   * because one for that tag is already running, or MAIN_IMAGE_BUILDS_MAX are (each reads up to
+   * MAIN_IMAGE_MAX_BYTES onto the host's disk and keeps the engine's builder busy).
    */
-  private async buildMainAfterReady(
-    id: string,
-    req: Setup,
-    w: Workspace,
-    ready: { hostPort: number; url: string },
-    report: Report,
-  ) {
+  private async buildMainAfterReady(id: string, req: Setup, w: Workspace, ready: Ready, report: Report) {
+    const { io, logger } = this.d;
+    const tag = mainImageTag(req.tenant, req.repo);
+    const skip = this.builds.isHeld(tag)
+      ? `a build of main image ${tag} is already running`
+      : this.buildsRunning >= MAIN_IMAGE_BUILDS_MAX
+        ? `${this.buildsRunning} main image builds are already running on this host`
+        : null;
+    if (skip) {
+      logger.info({ id, tag }, `main image build skipped: ${skip}`);
+      await io.writeLog(w.dockerId, [`[ready] main image build skipped: ${skip}`]).catch(() => undefined);
+      return;
+    }
+    this.buildsRunning++;
+    try {
+      await this.builds.run(tag, () => this.refreshMainImage(id, req, w, ready, report));
+    } finally {
+      this.buildsRunning--;
+    }
+  }
+
+  private async refreshMainImage(id: string, req: Setup, w: Workspace, ready: Ready, report: Report) {
     const { io, docker, config, logger } = this.d;
     try {
       const current = await findMainImage(docker, req.tenant, req.repo);
-      if (current?.lockHash === w.deps.hash) {
+      // The settings' base image moved: the main image is stale even with the same lockfile.
+      const baseMoved = current !== null && w.requestedBase !== null && current.base !== w.requestedBase;
+      if (current?.lockHash === w.deps.hash && !baseMoved) {
         await io.writeLog(w.dockerId, [`[ready] main image ${current.tag} is current for this lockfile`]);
         return;
       }
-      const why = current ? "its lockfile changed since the main image was built" : "it has no main image yet";
+      const why = !current
+        ? "it has no main image yet"
+        : baseMoved
+          ? `its base image is now ${w.requestedBase} (the main image was built on ${current.base})`
+          : "its lockfile changed since the main image was built";
       await io.writeLog(w.dockerId, [`[ready] building main image for ${req.repo}: ${why}`]);
       const started = Date.now();
       const built = await buildMainImage(docker, io, {
@@ -128,6 +158,7 @@ export class SetupRunner {
         lockHash: w.deps.hash,
         user: config.container.user,
         maxBytes: config.setup.mainImageMaxBytes,
+        contextRoot: mainImageContextRoot(config.dataDir),
       });
       await io.writeLog(w.dockerId, [`[ready] main image ${built.tag} built`]);
       const mainImage = { tag: built.tag, commit: built.commit, buildMs: Date.now() - started };

@@ -22,6 +22,8 @@ const dockerError = (statusCode: number, message: string): DockerFailure =>
 export class FakeDocker extends DockerClient {
   readonly containers = new Map<string, Docker.ContainerInspectInfo>();
   readonly images = new Set<string>(["node:24-slim"]);
+  /** Labels of images in `images` (none when absent). */
+  readonly imageLabelsOf = new Map<string, Record<string, string>>();
   readonly volumes = new Map<string, Record<string, string>>();
   /** Host ports something outside the agent holds: starting a container that publishes one fails. */
   readonly foreignPorts = new Set<number>();
@@ -91,6 +93,11 @@ export class FakeDocker extends DockerClient {
   override async imageExists(ref: string): Promise<boolean> {
     await this.reachable();
     return this.images.has(ref);
+  }
+
+  override async imageLabels(ref: string): Promise<Record<string, string> | null> {
+    await this.reachable();
+    return this.images.has(ref) ? (this.imageLabelsOf.get(ref) ?? {}) : null;
   }
 
   override async ensureVolume(name: string, labels: Record<string, string>): Promise<Record<string, string>> {

@@ -7,7 +7,7 @@ import { PortAllocator } from "../../src/containers/port-allocator.js";
 import { ContainerService } from "../../src/containers/service.js";
 import { containerName, toLabels } from "../../src/docker/labels.js";
 import { createLogger } from "../../src/lib/logger.js";
-import { dependencyVolume } from "../../src/setup/artifact-names.js";
+import { dependencyVolume, mainImageTag } from "../../src/setup/artifact-names.js";
 import { FakeDocker } from "./fake-docker.js";
 import { exitedState, testConfig } from "./fixtures.js";
 
@@ -189,6 +189,24 @@ describe("ContainerService.create", () => {
     expect(err.message).toContain("missing:latest");
     expect(ports.heldCount).toBe(0);
     expect(docker.calls).toEqual([]);
+  });
+
+  it("refuses an image the agent built (by its labels or its name) with policy_violation, holding no port", async () => {
+    const main = mainImageTag("team-a", "acme/app");
+    const { docker, ports, service } = await setup((d) => {
+      d.images.add(main).add("retagged:latest").add("acme-app:main").add("node:22");
+      d.imageLabelsOf.set(main, { "artie.managed": "true", "artie.tenant": "team-a", "artie.repo": "acme/app" });
+      d.imageLabelsOf.set("retagged:latest", { "artie.main-commit": "abc" });
+      d.imageLabelsOf.set("node:22", { maintainer: "someone" });
+    });
+    for (const image of [main, "retagged:latest", "acme-app:main", "artie-main-0123:latest"]) {
+      const err = await rejection(service.create(req({ image })));
+      expect(err.code, image).toBe("policy_violation");
+      expect(err.message).toContain("main image the agent built");
+    }
+    expect(ports.heldCount).toBe(0);
+    expect(docker.containers.size).toBe(0);
+    expect((await service.create(req({ image: "node:22" }))).created).toBe(true);
   });
 
   it("moves on to another port when something outside the agent holds one, and never offers it again", async () => {
