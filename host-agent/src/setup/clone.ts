@@ -51,11 +51,14 @@ export async function prepareWorkspace(d: CloneDeps, id: string, req: Setup, tai
   const owner = { tenant: req.tenant, repo: req.repo };
   const requested = req.image ? await imageOrigin(d.docker, req.image, owner) : null;
   if (req.image && requested?.agentBuilt && !requested.owned) throw new SetupError(foreignImageMessage(req.image));
-  const requestedBase = requested?.agentBuilt ? requested.base : (req.image ?? null);
+  // With no image named, the base is what the container was made from (the default image for a
+  // pooled one): a repo whose settings went back to the default gets its main image rebuilt.
+  const fallback = req.image ? null : await fallbackImage(d, id, owner);
+  const requestedBase = requested?.agentBuilt ? requested.base : (req.image ?? fallback);
   const found = req.hasMainImage ? await findMainImage(d.docker, req.tenant, req.repo) : null;
   // A main image built on another base than the one asked for is stale: the settings changed.
   const mainImage = found && (!requestedBase || found.base === requestedBase) ? found : null;
-  const image = mainImage?.tag ?? req.image ?? (await fallbackImage(d, id, owner));
+  const image = mainImage?.tag ?? req.image ?? fallback!;
   // Per (tenant, repo, lockfile): shared by the tenant's branches with this lockfile, no one else's.
   const volume = dependencyVolume(req.tenant, req.repo, deps.hash);
   // The host-side checkout and the container swap are independent: do them at once.
