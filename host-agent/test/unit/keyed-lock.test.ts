@@ -9,7 +9,7 @@ it("runs one task per key at a time and says so through isHeld until the last on
   const first = lock.run("tag", () => new Promise<void>((r) => (release = r)).then(() => void order.push("first")));
   expect(lock.isHeld("tag")).toBe(true);
   expect(lock.isHeld("other")).toBe(false);
-  const second = lock.run("tag", async () => void order.push("second"));
+  const second = lock.run("tag", () => Promise.resolve(void order.push("second")));
   await new Promise((r) => setTimeout(r, 0)); // the first task has started and waits
   expect(order).toEqual([]);
   release();
