@@ -86,8 +86,8 @@ const FIELDS: { key: TextField; problem: SettingsField; label: string; hint: str
     key: "installCommand",
     problem: "installCommand",
     label: "Install command",
-    placeholder: "npm ci",
-    hint: "Empty: chosen from the lockfile",
+    placeholder: "npm install",
+    hint: "Empty: from the lockfile (npm install, pnpm install or yarn install, lockfile frozen)",
   },
   {
     key: "baseImage",
