@@ -87,7 +87,7 @@ const FIELDS: { key: TextField; problem: SettingsField; label: string; hint: str
     problem: "installCommand",
     label: "Install command",
     placeholder: "npm install",
-    hint: "Empty: from the lockfile (npm install, pnpm install or yarn install, lockfile frozen)",
+    hint: "Empty: from the lockfile (npm install; pnpm or yarn install with the lockfile frozen)",
   },
   {
     key: "baseImage",
