@@ -9,7 +9,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { api, internal } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
-import { notLinkedMessage } from "./hostAgent";
 import { INSTALL_LINK_STATE_TTL_MS } from "./limits";
 import { rowsHolding, stubDeployment } from "./test.githubFixture";
 import { ALICE, BOB, setupTest } from "./test.setup";
@@ -230,24 +229,31 @@ describe("tokens for setups", () => {
     expect(await rowsHolding(w.t, [...w.gh.secrets(), "value-LEAKCHECK-42"])).toEqual([]);
   });
 
-  it("never mints for another team's linked installation", async () => {
+  it("never mints for another team's linked installation: that team's setup clones anonymously", async () => {
+    // A public repo of the organisation works for every team; a private one the agent refuses.
     const w = await world();
     await linkAsAlice(w);
     const bobsRepo = await w.bob.mutation(api.repos.setRuntime, { owner: "acme", name: "shop", runtime: "docker" });
     const c = await setUp(w, w.bob, bobsRepo);
-    expect(c).toMatchObject({ status: "error", error: notLinkedMessage("acme/shop") });
-    expect(w.gh.minted).toEqual([]);
-    expect(w.setups()).toEqual([]);
+    expect(c.error).toBeUndefined();
+    expect(w.gh.requests.filter((r) => r.path.endsWith("/access_tokens"))).toEqual([]);
+    expect(w.setups()).toHaveLength(1);
+    expect(w.setups()[0]).not.toHaveProperty("githubToken");
+    const bobsTeam = (await w.t.run((ctx) => ctx.db.get("repos", bobsRepo)))!.teamId;
+    expect(bobsTeam).not.toBe(w.teamA);
+    expect(w.setups()[0]).toMatchObject({ repo: "acme/shop", tenant: bobsTeam });
   });
 
-  it("never mints for an installation no team linked, and says how to link it", async () => {
+  it("never mints for an installation no team linked", async () => {
     const w = await world();
     const c = await setUp(w, w.alice, w.repoId);
-    expect(c.error).toBe(
-      "The GitHub App is installed on acme/shop but not linked to your team: link it on the repo's settings page",
-    );
+    expect(c.error).toBeUndefined();
     expect(w.gh.requests.filter((r) => r.path.endsWith("/access_tokens"))).toEqual([]);
-    expect(w.agent).toEqual([]);
+    expect(w.setups()[0]).not.toHaveProperty("githubToken");
+    // The settings page says what to do before anyone asks.
+    expect(await w.alice.action(api.github.installState, { repoId: w.repoId })).toMatchObject({
+      state: "installed_not_linked",
+    });
   });
 
   it("clones without a token a repo the App is not installed on, or without an App", async () => {

@@ -100,13 +100,13 @@ function decrypter(): Decrypt {
   return async (box, aad) => decryptSecret(await (key ??= readSettingsKey()), box, aad);
 }
 
-export const notLinkedMessage = (fullName: string) =>
-  `The GitHub App is installed on ${fullName} but not linked to your team: link it on the repo's settings page`;
-
 /**
- * The GitHub token for one setup of `repo`: none when the App is not configured or not installed
- * on the repo (a public clone; the agent's error says when the repo may be private); minted for
- * this repo alone with contents: read only when the installation is linked to the repo's team.
+ * The GitHub token for one setup of `repo`, minted for this repo alone with contents: read, only
+ * when the repo's installation is linked to the repo's team. Otherwise none, and the setup
+ * clones anonymously: not configured, not installed, or installed for another team or for no
+ * team yet (an organisation's public repos must work for every team; a private one fails at
+ * the agent, whose own check refuses a tokenless setup the remote refuses, with a message that
+ * says to install the App and link it; the settings page says the same before anyone asks).
  */
 async function repoToken(ctx: ActionCtx, repo: Doc<"repos">): Promise<string | undefined> {
   if (!deploymentEnv.GITHUB_APP_ID?.trim() && !deploymentEnv.GITHUB_APP_PRIVATE_KEY?.trim()) return undefined;
@@ -115,7 +115,7 @@ async function repoToken(ctx: ActionCtx, repo: Doc<"repos">): Promise<string | u
   const team: Id<"teams"> | null = await ctx.runQuery(internal.github.linkedTeam, {
     installationId: found.installationId,
   });
-  if (team !== repo.teamId) throw new Error(notLinkedMessage(`${repo.owner}/${repo.name}`));
+  if (team !== repo.teamId) return undefined;
   return (await mintRepoToken(found.installationId, repo.name)).token;
 }
 
