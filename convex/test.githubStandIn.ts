@@ -148,7 +148,8 @@ export class GitHubStandIn {
     let m: RegExpExecArray | null;
     if (req.method === "GET" && (m = /^\/repos\/([^/]+)\/([^/]+)\/installation$/.exec(path))) {
       return (
-        (await this.app(auth, record)) ?? this.repoInstallation(decodeURIComponent(m[1]), decodeURIComponent(m[2]))
+        (await this.app(auth, record)) ??
+        this.repoInstallation(decodeURIComponent(m[1] ?? ""), decodeURIComponent(m[2] ?? ""))
       );
     }
     if (req.method === "POST" && (m = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(path))) {
@@ -378,12 +379,17 @@ function pkcs8ToPkcs1(der: Uint8Array): Uint8Array {
 }
 
 function tlv(der: Uint8Array, at: number): { start: number; end: number } {
-  let length = der[at + 1];
+  const byte = (i: number) => {
+    const b = der[i];
+    if (b === undefined) throw new Error("truncated DER");
+    return b;
+  };
+  let length = byte(at + 1);
   let start = at + 2;
   if (length & 0x80) {
     const n = length & 0x7f;
     length = 0;
-    for (let i = 0; i < n; i++) length = length * 256 + der[start + i];
+    for (let i = 0; i < n; i++) length = length * 256 + byte(start + i);
     start += n;
   }
   return { start, end: start + length };
