@@ -21,7 +21,7 @@ export async function startAgentProcess(url: string, env: Record<string, string>
 }
 
 /** Writes `report` to bench/results/<name>-<timestamp>.json and says where. */
-export function writeReport(name: string, report: { date: string }): void {
+export function writeReport(name: string, report: { date: string } & Record<string, unknown>): void {
   mkdirSync("bench/results", { recursive: true });
   const file = `bench/results/${name}-${report.date.replace(/[:.]/g, "-")}.json`;
   writeFileSync(file, JSON.stringify(report, null, 2));

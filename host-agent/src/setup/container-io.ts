@@ -25,20 +25,22 @@ import { BoundedCollector, ByteLimit, LineCutter, cutMarker, endWithin } from ".
 /**
  * The line prefixer LOGGED runs in the container (node is in every environment image: installs
  * and dev servers need it). It reads in blocks, cuts a line at `max` bytes with a marker and drops
- * the rest up to its newline, and writes each line at once (no buffering), to the container log
- * (fd 3) and to stdout (the agent). A stdout that went away (agent restarted) only stops the
- * second copy. No single quote in it: it sits in single quotes in LOGGED.
+ * the rest up to its newline, and after each block writes every line that block completed in one
+ * write per destination (so a line is out as soon as it is read, and a burst costs two writes per
+ * block, not two per line), to the container log (fd 3) and to stdout (the agent). A stdout that
+ * went away (agent restarted) only stops the second copy. No single quote in it: it sits in single
+ * quotes in LOGGED.
  */
 export const PREFIXER = [
   'const fs=require("fs"),p=Buffer.from("["+process.argv[1]+"] "),M=Number(process.argv[2]),K=Buffer.from(process.argv[3]);',
-  "const NL=Buffer.from([10]),b=Buffer.alloc(65536);let parts=[],size=0,cut=false,out=true;",
+  "const NL=Buffer.from([10]),b=Buffer.alloc(65536);let parts=[],size=0,cut=false,out=true,q=[];",
   "function w(fd,x){let o=0;while(o<x.length)o+=fs.writeSync(fd,x,o)}",
-  "function emit(){const l=Buffer.concat([p,...parts,cut?K:Buffer.alloc(0),NL]);parts=[];size=0;cut=false;",
-  "try{w(3,l)}catch{}if(out)try{w(1,l)}catch{out=false}}",
+  "function emit(){q.push(p,...parts);if(cut)q.push(K);q.push(NL);parts=[];size=0;cut=false}",
+  "function flush(){if(!q.length)return;const l=Buffer.concat(q);q=[];try{w(3,l)}catch{}if(out)try{w(1,l)}catch{out=false}}",
   "function take(x){if(cut||!x.length)return;const r=M-size;if(x.length>r)cut=true;const k=Buffer.from(x.subarray(0,r));parts.push(k);size+=k.length}",
-  'for(;;){let n;try{n=fs.readSync(0,b)}catch(e){if(e.code==="EAGAIN"){Atomics.wait(new Int32Array(new SharedArrayBuffer(4)),0,0,10);continue}break}',
-  "if(!n)break;let x=b.subarray(0,n);for(let i=x.indexOf(10);i>=0;i=x.indexOf(10)){take(x.subarray(0,i));emit();x=x.subarray(i+1)}take(x)}",
-  "if(size||cut)emit();",
+  'for(;;){let n;try{n=fs.readSync(0,b)}catch(e){if(e.code==="EAGAIN"){flush();Atomics.wait(new Int32Array(new SharedArrayBuffer(4)),0,0,10);continue}break}',
+  "if(!n)break;let x=b.subarray(0,n);for(let i=x.indexOf(10);i>=0;i=x.indexOf(10)){take(x.subarray(0,i));emit();x=x.subarray(i+1)}take(x);flush()}",
+  "if(size||cut)emit();flush();",
 ].join("");
 
 /**
