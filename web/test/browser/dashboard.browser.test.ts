@@ -14,7 +14,7 @@ import { mintStreamToken } from "../../../host-agent/src/api/stream-token.js";
 import { startTestAgent, uniqueName } from "../../../host-agent/test/helpers/agent.js";
 import { docker } from "../../../host-agent/test/helpers/docker.js";
 import { BUSYBOX_IMAGE } from "../../../host-agent/test/helpers/images.js";
-import { environment, event, NOW, ME_ADMIN, POOL_STATUS, repo } from "../fake-convex/fixtures";
+import { environment, event, NOW, ME_ADMIN, POOL_STATUS, repo, TEAMS } from "../fake-convex/fixtures";
 import { openDashboard, screenshot, type Dashboard } from "./helpers/browser";
 import { cuttableProxy, type CuttableProxy } from "./helpers/cuttable-proxy";
 
@@ -108,6 +108,7 @@ describe("dashboard in Chromium", () => {
   });
 
   it("calls repos.setRuntime from the runtime toggle", async () => {
+    await setQuery("teams:mine", TEAMS);
     await setQuery("repos:list", [
       repo(),
       repo({ _id: "r2" as never, name: "api", runtime: "firecracker", mainImage: undefined, defaultBranch: "develop" }),

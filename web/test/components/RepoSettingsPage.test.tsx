@@ -60,8 +60,10 @@ describe("RepoSettingsPage", () => {
     fireEvent.change(dev, { target: { value: "npm  start" } });
     await act(async () => screen.getByRole("button", { name: "Save settings" }).click());
     const [call] = fake.callsTo("repoSettings:save");
+    // With the version the form was loaded from, so a newer save by someone else is not overwritten.
     expect(call).toMatchObject({
       repoId: "r1",
+      version: 3,
       input: { runtime: "docker", defaultBranch: "main", devCommand: "npm  start", ports: [3000] },
     });
     // Kept variables are sent by name, without a value.

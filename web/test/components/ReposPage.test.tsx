@@ -2,17 +2,27 @@
 // the new environment, adding a repo checks the name first, and the main image is described.
 import { act, fireEvent, screen, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
-import { repo } from "../fake-convex/fixtures";
+import { repo, TEAMS, TEAMS_AS_MEMBER } from "../fake-convex/fixtures";
 import { renderApp } from "../render";
 
 describe("ReposPage", () => {
   it("switches the runtime through repos.setRuntime", async () => {
     const { fake } = renderApp("/repos");
+    act(() => fake.setQuery("teams:mine", TEAMS));
     act(() => fake.setQuery("repos:list", [repo()]));
     const toggle = await screen.findByRole("radiogroup", { name: "Runtime of acme/shop" });
     expect(within(toggle).getByRole("radio", { name: "Docker" })).toHaveAttribute("aria-checked", "true");
     await act(async () => within(toggle).getByRole("radio", { name: "Firecracker" }).click());
     expect(fake.callsTo("repos:setRuntime")).toEqual([{ owner: "acme", name: "shop", runtime: "firecracker" }]);
+  });
+
+  it("shows a member the runtime without letting them change it", async () => {
+    const { fake } = renderApp("/repos");
+    act(() => fake.setQuery("teams:mine", TEAMS_AS_MEMBER));
+    act(() => fake.setQuery("repos:list", [repo()]));
+    const toggle = await screen.findByRole("radiogroup", { name: "Runtime of acme/shop" });
+    expect(within(toggle).getByRole("radio", { name: "Firecracker" })).toBeDisabled();
+    expect(within(toggle).getByRole("radio", { name: "Docker" })).toHaveAttribute("aria-checked", "true");
   });
 
   it("describes the main image, or says when it will be built", async () => {

@@ -13,7 +13,8 @@ const RUNTIMES: { value: Runtime; label: string }[] = [
   { value: "firecracker", label: "Firecracker" },
 ];
 
-export function RuntimeToggle({ repo }: { repo: Doc<"repos"> }) {
+/** `readOnly` for members: the runtime is a setting only team admins change (the server agrees). */
+export function RuntimeToggle({ repo, readOnly = false }: { repo: Doc<"repos">; readOnly?: boolean }) {
   const setRuntime = useMutation(api.repos.setRuntime);
   const { run, busy, error } = usePendingAction(setRuntime);
   // Shown as chosen while the mutation runs; the query has the truth once it lands.
@@ -37,7 +38,8 @@ export function RuntimeToggle({ repo }: { repo: Doc<"repos"> }) {
             aria-checked={shown === r.value}
             className={shown === r.value ? "segment active" : "segment"}
             onClick={() => void choose(r.value)}
-            disabled={busy}
+            disabled={busy || readOnly}
+            title={readOnly ? "Only a team admin changes the runtime" : undefined}
           >
             {r.label}
           </button>

@@ -31,13 +31,16 @@ export function RepoSettingsPage() {
   const [savedVersion, setSavedVersion] = useState<number | null>(null);
 
   const repoId = repo?._id;
+  // The version the form was loaded from: a save over someone else's newer one is refused
+  // (`conflict`) instead of dropping the variables they added.
+  const loadedVersion = settings?.version;
   const onSave = useCallback(
     async (input: RepoSettingsInput) => {
       if (!repoId) return;
-      const { version } = await save({ repoId, input });
+      const { version } = await save({ repoId, input, version: loadedVersion });
       setSavedVersion(version);
     },
-    [repoId, save],
+    [repoId, save, loadedVersion],
   );
 
   const header = (

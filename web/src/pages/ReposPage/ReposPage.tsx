@@ -8,6 +8,7 @@ import { useState } from "react";
 import { Link } from "react-router";
 import { PageHeader } from "../../components/PageHeader";
 import { EmptyState, LoadingState } from "../../components/States";
+import { canAdminister, useActiveTeam } from "../../hooks/useActiveTeam";
 import { useNow } from "../../hooks/useNow";
 import { repoFullName, repoSettingsPath } from "../../lib/repos";
 import { AddRepoForm } from "../../modules/repos/AddRepoForm";
@@ -17,6 +18,7 @@ import { RuntimeToggle } from "../../modules/repos/RuntimeToggle";
 
 export function ReposPage() {
   const repos = useQuery(api.repos.list);
+  const { active } = useActiveTeam();
   const [adding, setAdding] = useState(false);
   const now = useNow(30_000);
 
@@ -64,7 +66,7 @@ export function ReposPage() {
                   </div>
                 </div>
                 <div className="repo-actions">
-                  <RuntimeToggle repo={repo} />
+                  <RuntimeToggle repo={repo} readOnly={active ? !canAdminister(active.role) : true} />
                   <Link
                     className="btn btn-small"
                     to={repoSettingsPath(repo)}
