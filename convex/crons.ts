@@ -9,5 +9,6 @@ crons.interval("reconcile with host", { minutes: 5 }, internal.hostAgent.reconci
 crons.interval("reap idle environments", { minutes: 5 }, internal.maintenance.reapIdle, {});
 crons.interval("forget old webhook ids", { hours: 1 }, internal.maintenance.forgetOldWebhooks, {});
 crons.interval("forget expired install links", { hours: 1 }, internal.maintenance.forgetExpiredLinkStates, {});
+crons.interval("forget old invitations", { hours: 24 }, internal.maintenance.forgetOldInvitations, {});
 
 export default crons;

@@ -116,7 +116,9 @@ export const accept = userMutation({
         joinedAt: now,
       });
     }
-    await ctx.db.patch("invitations", invitation._id, { acceptedAt: now, acceptedBy: ctx.user.key });
+    // Expired as of now too: an accepted invitation leaves the pending range of the index, so it
+    // never counts against the pending cap nor pushes a pending one off the admin's list.
+    await ctx.db.patch("invitations", invitation._id, { acceptedAt: now, acceptedBy: ctx.user.key, expiresAt: now });
     await setActiveTeam(ctx, ctx.user.key, invitation.teamId);
     return invitation.teamId;
   },

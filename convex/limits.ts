@@ -113,3 +113,6 @@ export const REQUEST_RATE = { kind: "token bucket", rate: 10, period: 60_000, ca
 
 /** GitHub App installations one team may link (and the installations list shows). */
 export const INSTALLATIONS_PER_TEAM = 100;
+
+/** Expired and accepted invitations are kept this long (they answer "expired"/"used"), then deleted. */
+export const INVITATION_RETENTION_MS = 30 * 24 * 60 * 60_000;

@@ -7,7 +7,7 @@ import { v } from "convex/values";
 import { internal } from "./_generated/api";
 import type { Doc } from "./_generated/dataModel";
 import { internalMutation } from "./_generated/server";
-import { CRON_BATCH, SEEN_WEBHOOK_RETENTION_MS } from "./limits";
+import { CRON_BATCH, INVITATION_RETENTION_MS, SEEN_WEBHOOK_RETENTION_MS } from "./limits";
 import { readConfig } from "./pool";
 import { moveTo } from "./records";
 import { findSettings } from "./repoSettings";
@@ -107,6 +107,21 @@ export const forgetOldWebhooks = internalMutation({
       .withIndex("by_receivedAt", (q) => q.lt("receivedAt", Date.now() - SEEN_WEBHOOK_RETENTION_MS))
       .take(CRON_BATCH * 10);
     for (const w of old) await ctx.db.delete("seenWebhooks", w._id);
+  },
+});
+
+/**
+ * Deletes invitations expired (or accepted: accepting expires them) longer ago than
+ * INVITATION_RETENTION_MS, a bounded batch per run; until then they answer "expired" or "used".
+ */
+export const forgetOldInvitations = internalMutation({
+  args: {},
+  handler: async (ctx) => {
+    const old = await ctx.db
+      .query("invitations")
+      .withIndex("by_expiresAt", (q) => q.lt("expiresAt", Date.now() - INVITATION_RETENTION_MS))
+      .take(CRON_BATCH * 10);
+    for (const i of old) await ctx.db.delete("invitations", i._id);
   },
 });
 

@@ -56,7 +56,8 @@ export default defineSchema({
     acceptedBy: v.optional(v.string()),
   })
     .index("by_tokenHash", ["tokenHash"])
-    .index("by_teamId_and_expiresAt", ["teamId", "expiresAt"]),
+    .index("by_teamId_and_expiresAt", ["teamId", "expiresAt"])
+    .index("by_expiresAt", ["expiresAt"]),
 
   /** Per user: the team every team-scoped function works in, switched by teams.switchTo. */
   profiles: defineTable({ userKey: v.string(), activeTeamId: v.id("teams") }).index("by_userKey", ["userKey"]),

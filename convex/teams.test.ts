@@ -4,9 +4,9 @@
  * request rate on environments.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { api } from "./_generated/api";
+import { api, internal } from "./_generated/api";
 import { hashToken } from "./invitations";
-import { INVITATION_TTL_MS } from "./limits";
+import { INVITATION_RETENTION_MS, INVITATION_TTL_MS } from "./limits";
 import { ALICE, BOB, setupTest } from "./test.setup";
 
 const CAROL = { subject: "carol", issuer: "https://test", email: "carol@example.com" };
@@ -75,6 +75,20 @@ describe("invitations", () => {
       /"code":"expired".*has expired; ask a team admin for a new one/,
     );
     expect(await t.withIdentity(ALICE).query(api.invitations.list, {})).toEqual([]);
+  });
+
+  it("leave the pending list once accepted, and are deleted a retention period after", async () => {
+    const t = setupTest();
+    const alice = t.withIdentity(ALICE);
+    const { token } = await alice.mutation(api.invitations.create, { email: "bob@example.com", role: "member" });
+    await alice.mutation(api.invitations.create, { email: "carol@example.com", role: "member" });
+    await t.withIdentity(BOB).mutation(api.invitations.accept, { token });
+    expect((await alice.query(api.invitations.list, {})).map((i) => i.email)).toEqual(["carol@example.com"]);
+    await t.mutation(internal.maintenance.forgetOldInvitations, {});
+    expect(await t.run((ctx) => ctx.db.query("invitations").collect())).toHaveLength(2);
+    vi.advanceTimersByTime(INVITATION_TTL_MS + INVITATION_RETENTION_MS + 1);
+    await t.mutation(internal.maintenance.forgetOldInvitations, {});
+    expect(await t.run((ctx) => ctx.db.query("invitations").collect())).toHaveLength(0);
   });
 
   it("are for the invited address only, when the account has one", async () => {
