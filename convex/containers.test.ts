@@ -55,6 +55,20 @@ describe("request", () => {
     );
   });
 
+  it("refuses a branch or default branch git would not take, with the agent's own rule", async () => {
+    const t = setupTest();
+    const repoId = await dockerRepo(t);
+    for (const branch of ["-x", "a..b", "feature/", ".hidden", "x.lock", "a b"])
+      await expect(t.withIdentity(ALICE).mutation(api.containers.request, { repoId, branch })).rejects.toThrow(
+        /is not a branch name/,
+      );
+    await expect(
+      t
+        .withIdentity(ALICE)
+        .mutation(api.repos.setRuntime, { owner: "acme", name: "x", defaultBranch: "--all", runtime: "docker" }),
+    ).rejects.toThrow(/--all.* is not a branch name/);
+  });
+
   it("claims the oldest pooled container", async () => {
     const t = setupTest();
     const repoId = await dockerRepo(t);

@@ -6,6 +6,7 @@
  * are scheduled: a mutation records intent, an internal action calls the agent and reports back.
  */
 import { v } from "convex/values";
+import { BranchName } from "@artie/host-agent/contract";
 import { internal } from "./_generated/api";
 import type { Doc, Id } from "./_generated/dataModel";
 import { internalMutation, internalQuery, type QueryCtx } from "./_generated/server";
@@ -51,8 +52,8 @@ export const request = teamMutation({
     await requireMember(ctx, repo.teamId, "member", "No such repo");
     if (repo.runtime !== "docker")
       fail("wrong_runtime", `${repo.owner}/${repo.name} runs on ${repo.runtime}; switch its runtime to docker first`);
-    if (!/^[A-Za-z0-9_][A-Za-z0-9._/+-]{0,254}$/.test(branch) || branch.includes(".."))
-      fail("invalid_argument", `"${branch}" is not a branch name`);
+    // The agent's own rule (git check-ref-format, no option-like names), so it never refuses later.
+    if (!BranchName.safeParse(branch).success) fail("invalid_argument", `"${branch}" is not a branch name`);
     await checkRequestQuota(ctx, ctx.user.key);
 
     const settings = await findSettings(ctx, repoId);

@@ -6,6 +6,7 @@
  * state (github.ts) live elsewhere.
  */
 import { v } from "convex/values";
+import { BranchName } from "@artie/host-agent/contract";
 import type { Doc } from "./_generated/dataModel";
 import { requireMember, teamMutation, teamQuery } from "./access";
 import { fail } from "./errors";
@@ -28,6 +29,8 @@ export const setRuntime = teamMutation({
     if (!OWNER.test(args.owner) || !NAME.test(args.name) || args.name === "." || args.name === "..") {
       fail("invalid_argument", `"${args.owner}/${args.name}" is not a GitHub repository name`);
     }
+    if (args.defaultBranch !== undefined && !BranchName.safeParse(args.defaultBranch).success)
+      fail("invalid_argument", `"${args.defaultBranch}" is not a branch name`);
     const teamId = ctx.team.id;
     const existing = await ctx.db
       .query("repos")
