@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { api } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
 import { hashInstallState } from "./githubLink";
+import { stubDeployment } from "./test.githubFixture";
 import { ALICE, BOB, modules, setupTest } from "./test.setup";
 
 type T = ReturnType<typeof setupTest>;
@@ -32,6 +33,7 @@ beforeEach(() => {
 });
 afterEach(() => {
   vi.unstubAllEnvs();
+  vi.unstubAllGlobals();
   vi.useRealTimers();
 });
 
@@ -78,6 +80,7 @@ const linkForTeamA = (f: Fixture) =>
       teamId: f.teamA,
       installationId: 7,
       accountLogin: "acme",
+      repositories: ["acme/shop"],
       linkedBy: ALICE.tokenIdentifier,
       linkedAt: Date.now(),
     }),
@@ -247,6 +250,30 @@ describe("a member of team B aimed at team A", () => {
       });
     }
   }
+
+  it("cannot take team A's installation with a valid state of his own team", async () => {
+    // Bob is an admin of his own team, GitHub says he can access installation 7, his state is his
+    // own and fresh: the link is still refused, in words that do not say team A has it.
+    const { gh } = await stubDeployment({
+      installations: [{ id: 7, account: "acme", repos: ["shop"] }],
+      users: [{ login: "bob-gh", installationIds: [7] }],
+    });
+    const f = await fixture();
+    await linkForTeamA(f);
+    const before = await f.t.run((ctx) => ctx.db.query("githubInstallations").collect());
+    const bobsRepo = await f.bob.mutation(api.repos.setRuntime, { owner: "acme", name: "shop", runtime: "docker" });
+    const { installUrl } = await f.bob.action(api.github.installState, { repoId: bobsRepo });
+    const state = new URL(installUrl!).searchParams.get("state")!;
+    const refusal = f.bob.action(api.github.completeInstall, {
+      installationId: "7",
+      code: gh.authorize("bob-gh"),
+      state,
+    });
+    await expect(refusal).rejects.toThrow(/conflict.*cannot be linked to this team/);
+    await expect(refusal).rejects.not.toThrow(/another team|is linked/);
+    expect(await f.t.run((ctx) => ctx.db.query("githubInstallations").collect())).toEqual(before);
+    await expectTeamAUntouched(f);
+  });
 
   it("is refused everything while signed out", async () => {
     const f = await fixture();

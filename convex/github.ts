@@ -5,9 +5,11 @@
  * unlinking. The rule (issue #16): an installation is linked to a team only with GitHub's word
  * that the admin can access it (the redirect's `code`, exchanged for a user token that must list
  * the installation in GET /user/installations), and tokens are minted only for repos of the team
- * that linked the installation covering them (hostAgent.setupEnvironment asks `linkedTeam`).
- * The user token lives only inside completeInstall and is dropped. One installation belongs to
- * at most one team.
+ * that linked the installation covering them, and only for the repos of it GitHub listed for
+ * that admin (GET /user/installations/{id}/repositories; hostAgent.setupEnvironment asks
+ * `linkOf`). The user token lives only inside completeInstall and is revoked there. One
+ * installation belongs to at most one team; an admin of that team linking it again refreshes its
+ * repository list.
  * Left out: the GitHub calls themselves (githubApp.ts), the state's format (githubLink.ts).
  */
 import { v } from "convex/values";
@@ -22,7 +24,9 @@ import {
   GitHubAppError,
   installUrl,
   missingGitHubAppSettings,
+  revokeUserToken,
   userCanAccessInstallation,
+  userInstallationRepos,
 } from "./githubApp";
 import {
   hashInstallState,
@@ -31,8 +35,9 @@ import {
   newInstallState,
   parseInstallationId,
 } from "./githubLink";
-import { INSTALLATIONS_PER_TEAM } from "./limits";
+import { INSTALLATIONS_PER_TEAM, LINKED_REPOS_MAX } from "./limits";
 import { findMembership, roleAtLeast } from "./membership";
+import { checkInstallStateRate } from "./quotas";
 import { currentUser } from "./users";
 
 const installStateValidator = v.object({
@@ -65,39 +70,54 @@ export async function asConvexError<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The team an installation is linked to, or null. */
-export const linkedTeam = internalQuery({
+const linkValidator = v.union(v.null(), v.object({ teamId: v.id("teams"), repositories: v.array(v.string()) }));
+export type Link = typeof linkValidator.type;
+
+/** The team an installation is linked to and the repos (lower-case owner/name) it may use, or null. */
+export const linkOf = internalQuery({
   args: { installationId: v.number() },
-  returns: v.union(v.null(), v.id("teams")),
+  returns: linkValidator,
   handler: async (ctx, { installationId }) => {
     const link = await ctx.db
       .query("githubInstallations")
       .withIndex("by_installationId", (q) => q.eq("installationId", installationId))
       .unique();
-    return link?.teamId ?? null;
+    return link ? { teamId: link.teamId, repositories: link.repositories ?? [] } : null;
   },
 });
 
-/** The repo (owner, name, team) for a caller who is a member of its team; not_found otherwise. */
+/** Whether `link` gives `teamId` tokens for owner/name. */
+export function linkCovers(link: Link, teamId: Id<"teams">, owner: string, name: string): boolean {
+  return !!link && link.teamId === teamId && link.repositories.includes(`${owner}/${name}`.toLowerCase());
+}
+
+/** The repo (owner, name, team) and the caller's role in its team; not_found for a non-member. */
 export const repoForMember = internalQuery({
   args: { repoId: v.id("repos") },
-  returns: v.object({ owner: v.string(), name: v.string(), teamId: v.id("teams") }),
+  returns: v.object({
+    owner: v.string(),
+    name: v.string(),
+    teamId: v.id("teams"),
+    isAdmin: v.boolean(),
+  }),
   handler: async (ctx, { repoId }) => {
     const user = await currentUser(ctx);
     if (!user) fail("unauthenticated", "Sign in first");
     const repo = await ctx.db.get("repos", repoId);
     const m = repo && (await findMembership(ctx, user.key, repo.teamId));
     if (!repo || !m) fail("not_found", "No such repo");
-    return { owner: repo.owner, name: repo.name, teamId: repo.teamId };
+    return { owner: repo.owner, name: repo.name, teamId: repo.teamId, isAdmin: roleAtLeast(m.role, "admin") };
   },
 });
 
-/** Stores a new install-link state (hashed) for the caller and `teamId`. */
+/** Stores a new install-link state (hashed) for the caller, an admin of `teamId`. */
 export const rememberLinkState = internalMutation({
   args: { stateHash: v.string(), teamId: v.id("teams") },
   handler: async (ctx, { stateHash, teamId }) => {
     const user = await currentUser(ctx);
     if (!user) fail("unauthenticated", "Sign in first");
+    const m = await findMembership(ctx, user.key, teamId);
+    if (!m || !roleAtLeast(m.role, "admin")) fail("forbidden", "Only a team admin can link a GitHub App installation");
     await ctx.db.insert("installLinkStates", {
       stateHash,
       userKey: user.key,
@@ -108,21 +128,25 @@ export const rememberLinkState = internalMutation({
 });
 
 /**
- * Whether the App is installed on the repo and linked to its team, for the settings page. An
- * install link (with a fresh state) comes with every answer but `installed_linked` and
- * `not_configured`.
+ * Whether the App is installed on the repo and linked to its team, for the settings page:
+ * `installed_linked` only when a setup would get a token (the link's repository list has the
+ * repo). For team admins an install link (with a fresh state) comes with every answer but
+ * `installed_linked` and `not_configured`; members get the state alone (they cannot link).
+ * Rate-limited per user: every call asks GitHub, and the page asks on every focus.
  */
 export const installState = teamAction({
   args: { repoId: v.id("repos") },
   returns: installStateValidator,
   handler: async (ctx, { repoId }): Promise<InstallState> => {
-    const repo: { owner: string; name: string; teamId: Id<"teams"> } = await ctx.runQuery(
+    const repo: { owner: string; name: string; teamId: Id<"teams">; isAdmin: boolean } = await ctx.runQuery(
       internal.github.repoForMember,
       { repoId },
     );
     if (missingGitHubAppSettings().length > 0) return { state: "not_configured" };
+    await checkInstallStateRate(ctx, ctx.user.key);
     const found = await asConvexError(() => findRepoInstallation(repo.owner, repo.name));
     const linkTo = async () => {
+      if (!repo.isAdmin) return undefined;
       const state = newInstallState();
       await ctx.runMutation(internal.github.rememberLinkState, {
         stateHash: await hashInstallState(state),
@@ -132,10 +156,8 @@ export const installState = teamAction({
     };
     if (!found) return { state: "not_installed", installUrl: await linkTo() };
     const accountLogin = found.accountLogin ?? undefined;
-    const team: Id<"teams"> | null = await ctx.runQuery(internal.github.linkedTeam, {
-      installationId: found.installationId,
-    });
-    if (team === repo.teamId) return { state: "installed_linked", accountLogin };
+    const link: Link = await ctx.runQuery(internal.github.linkOf, { installationId: found.installationId });
+    if (linkCovers(link, repo.teamId, repo.owner, repo.name)) return { state: "installed_linked", accountLogin };
     return { state: "installed_not_linked", accountLogin, installUrl: await linkTo() };
   },
 });
@@ -181,26 +203,38 @@ async function adminOf(ctx: MutationCtx, teamId: Id<"teams">): Promise<string> {
   return user.key;
 }
 
-/** Links an installation GitHub said the caller can access; refused when another team has it. */
+/**
+ * Links an installation GitHub said the caller can access, with the repos of it GitHub listed for
+ * them; linking again from the same team refreshes that list. Refused when another team has it,
+ * in words that do not say so (whether an installation is linked anywhere is not the caller's).
+ */
 export const link = internalMutation({
-  args: { teamId: v.id("teams"), installationId: v.number(), accountLogin: v.string() },
-  handler: async (ctx, { teamId, installationId, accountLogin }) => {
+  args: {
+    teamId: v.id("teams"),
+    installationId: v.number(),
+    accountLogin: v.string(),
+    repositories: v.array(v.string()),
+  },
+  handler: async (ctx, { teamId, installationId, accountLogin, repositories }) => {
     const userKey = await adminOf(ctx, teamId);
+    if (repositories.length > LINKED_REPOS_MAX) fail("invalid_argument", "Too many repositories for one link");
     const existing = await ctx.db
       .query("githubInstallations")
       .withIndex("by_installationId", (q) => q.eq("installationId", installationId))
       .unique();
     if (existing && existing.teamId !== teamId) {
-      fail("conflict", `The installation on ${existing.accountLogin} is linked to another team; unlink it there first`);
+      fail(
+        "conflict",
+        "This installation cannot be linked to this team. If your team should use it, ask this host's administrators",
+      );
     }
-    if (existing) await ctx.db.patch("githubInstallations", existing._id, { accountLogin });
+    const linked = { accountLogin, repositories, linkedBy: userKey, linkedAt: Date.now() };
+    if (existing) await ctx.db.patch("githubInstallations", existing._id, linked);
     else
       await ctx.db.insert("githubInstallations", {
         teamId,
         installationId,
-        accountLogin,
-        linkedBy: userKey,
-        linkedAt: Date.now(),
+        ...linked,
       });
   },
 });
@@ -208,7 +242,8 @@ export const link = internalMutation({
 /**
  * Completes the App's setup redirect (`installation_id`, `code`, `state` from /github/setup):
  * the state must be the caller's own, fresh and unused, for a team they administer; GitHub must
- * list the installation among the caller's; then it is linked to the state's team.
+ * list the installation among the caller's; then it is linked to the state's team with the repos
+ * of it GitHub lists for the caller, and the user token is revoked.
  */
 export const completeInstall = userAction({
   args: { installationId: v.union(v.string(), v.number()), code: v.string(), state: v.string() },
@@ -222,17 +257,32 @@ export const completeInstall = userAction({
       stateHash: await hashInstallState(args.state),
     });
     if (!consumed.ok) fail(consumed.code, consumed.message);
-    const accountLogin: string | null = await asConvexError(async () => {
+    const access = await asConvexError(async () => {
       const { userToken } = await exchangeUserCode(args.code);
-      return await userCanAccessInstallation(userToken, installationId);
+      try {
+        const login = await userCanAccessInstallation(userToken, installationId);
+        if (login === null) return null;
+        return { login, repositories: await userInstallationRepos(userToken, installationId) };
+      } finally {
+        // Best effort, and its outcome is not reported: GitHub has answered already, and the token
+        // was never stored; one left unrevoked (GitHub down) still expires in hours on its own and
+        // can read only what the user could. Failing the link for it would help nobody.
+        await revokeUserToken(userToken);
+      }
     });
-    if (accountLogin === null) {
+    if (access === null) {
       fail(
         "forbidden",
         `GitHub does not list installation ${installationId} among the ones your GitHub account can access, so it cannot be linked`,
       );
     }
-    await ctx.runMutation(internal.github.link, { teamId: consumed.teamId, installationId, accountLogin });
+    const accountLogin = access.login;
+    await ctx.runMutation(internal.github.link, {
+      teamId: consumed.teamId,
+      installationId,
+      accountLogin,
+      repositories: access.repositories,
+    });
     return { teamId: consumed.teamId, installationId, accountLogin };
   },
 });

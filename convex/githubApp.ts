@@ -1,8 +1,8 @@
 /**
  * The control plane's calls to GitHub as the GitHub App: find a repo's installation, mint an
  * installation token for exactly one repo with `contents: read`, exchange the setup redirect's
- * `code` for a user-to-server token, and ask GitHub whether that user can access an
- * installation. Configuration comes from the deployment's environment (see GITHUB_APP_ENV);
+ * `code` for a user-to-server token, ask GitHub whether that user can access an installation
+ * and which of its repositories, and revoke that user token. Configuration comes from the deployment's environment (see GITHUB_APP_ENV);
  * missing settings answer a "not configured" error naming them.
  *
  * Every call times out, follows no redirect (GitHub's API never needs one; one would send the
@@ -18,8 +18,10 @@ import { readJsonBounded } from "./httpJson";
 import {
   GITHUB_REQUEST_TIMEOUT_MS,
   GITHUB_RESPONSE_MAX_BYTES,
+  GITHUB_INSTALLATION_REPOS_PER_PAGE,
   GITHUB_USER_INSTALLATIONS_MAX_PAGES,
   GITHUB_USER_INSTALLATIONS_PER_PAGE,
+  LINKED_REPOS_MAX,
 } from "./limits";
 
 export type GitHubAppErrorCode = "not_configured" | "unreachable" | "refused" | "bad_response";
@@ -268,6 +270,60 @@ export async function userCanAccessInstallation(userToken: string, installationI
     if (installations.length < perPage || page * perPage >= total_count) return null;
   }
   return null;
+}
+
+const UserInstallationRepos = z.object({
+  total_count: z.number().int().nonnegative(),
+  repositories: z.array(z.object({ full_name: z.string().min(3).max(200) })),
+});
+
+/**
+ * The installation's repositories the user behind `userToken` can access (GitHub's
+ * GET /user/installations/{id}/repositories), as lower-case `owner/name`, at most
+ * LINKED_REPOS_MAX of them. An installation covers repos the user may not be able to read
+ * (/user/installations lists it when they can access any one), so this list, not the
+ * installation, is what a team gets when the user links it.
+ */
+export async function userInstallationRepos(userToken: string, installationId: number): Promise<string[]> {
+  const perPage = GITHUB_INSTALLATION_REPOS_PER_PAGE;
+  const names: string[] = [];
+  for (let page = 1; page * perPage <= LINKED_REPOS_MAX; page++) {
+    const answer = await request(
+      `${apiUrl()}/user/installations/${installationId}/repositories?per_page=${perPage}&page=${page}`,
+      { method: "GET", auth: `Bearer ${userToken}` },
+    );
+    if (answer.status !== 200) {
+      throw new GitHubAppError(
+        "refused",
+        `GitHub refused to list the repositories of installation ${installationId} you can access (${githubSaid(answer)})`,
+      );
+    }
+    const { total_count, repositories } = parse(UserInstallationRepos, answer, "the installation's repository list");
+    names.push(...repositories.map((r) => r.full_name.toLowerCase()));
+    if (repositories.length < perPage || page * perPage >= total_count) break;
+  }
+  return [...new Set(names)].slice(0, LINKED_REPOS_MAX);
+}
+
+/**
+ * Revokes a user-to-server token (GitHub's "Delete an app token", Basic client id and secret).
+ * True when GitHub confirmed; false otherwise, never throwing: the caller has its answer already.
+ */
+export async function revokeUserToken(userToken: string): Promise<boolean> {
+  const { GITHUB_APP_CLIENT_ID: clientId, GITHUB_APP_CLIENT_SECRET: clientSecret } = settings([
+    "GITHUB_APP_CLIENT_ID",
+    "GITHUB_APP_CLIENT_SECRET",
+  ]);
+  try {
+    const answer = await request(`${apiUrl()}/applications/${encodeURIComponent(clientId)}/token`, {
+      method: "DELETE",
+      auth: `Basic ${btoa(`${clientId}:${clientSecret}`)}`,
+      body: { access_token: userToken },
+    });
+    return answer.status === 204;
+  } catch {
+    return false;
+  }
 }
 
 /** Where a person installs the App; GitHub's setup redirect brings `state` back. */

@@ -24,13 +24,20 @@ import {
 } from "@artie/host-agent/contract";
 import { api, internal } from "./_generated/api";
 import type { Doc, Id } from "./_generated/dataModel";
-import { env as deploymentEnv, internalAction, type ActionCtx } from "./_generated/server";
+import { internalAction, type ActionCtx } from "./_generated/server";
 import { readAgentEnv } from "./agentEnv";
 import { decryptSecret, readSettingsKey } from "./crypto";
-import { findRepoInstallation, mintRepoToken } from "./githubApp";
+import { linkCovers, type Link } from "./github";
+import { findRepoInstallation, GitHubAppError, missingGitHubAppSettings, mintRepoToken } from "./githubApp";
 import { readJsonBounded } from "./httpJson";
 import { agentSetupFields, type Decrypt } from "./settingsView";
-import { AGENT_REQUEST_TIMEOUT_MS, AGENT_RESPONSE_MAX_BYTES, HEALTH_TIMEOUT_MS, ORPHAN_GRACE_MS } from "./limits";
+import {
+  AGENT_REQUEST_TIMEOUT_MS,
+  AGENT_RESPONSE_MAX_BYTES,
+  HEALTH_TIMEOUT_MS,
+  ORPHAN_GRACE_MS,
+  SCRUB_MIN_SECRET_LENGTH,
+} from "./limits";
 import { requireHostAdminInAction, userAction } from "./access";
 
 class AgentError extends Error {}
@@ -100,28 +107,46 @@ function decrypter(): Decrypt {
   return async (box, aad) => decryptSecret(await (key ??= readSettingsKey()), box, aad);
 }
 
+/** What minting needs: the App's id and key (the others are for linking and install links). */
+const MINT_SETTINGS = ["GITHUB_APP_ID", "GITHUB_APP_PRIVATE_KEY"] as const;
+
 /**
  * The GitHub token for one setup of `repo`, minted for this repo alone with contents: read, only
- * when the repo's installation is linked to the repo's team. Otherwise none, and the setup
- * clones anonymously: not configured, not installed, or installed for another team or for no
- * team yet (an organisation's public repos must work for every team; a private one fails at
- * the agent, whose own check refuses a tokenless setup the remote refuses, with a message that
- * says to install the App and link it; the settings page says the same before anyone asks).
+ * when the repo's installation is linked to the repo's team and the repo is on the link's list
+ * (the repos GitHub listed for the admin who linked it). Otherwise none, and the setup clones
+ * anonymously: App not configured for minting, not installed, GitHub unreachable, installed for
+ * another team or for no team yet, or a repo of the installation the linking admin could not read
+ * (an organisation's public repos must work for every team; a private one fails at the agent,
+ * whose own check refuses a tokenless setup the remote refuses, with a message that says to
+ * install the App and link it; the settings page says the same before anyone asks).
  */
 async function repoToken(ctx: ActionCtx, repo: Doc<"repos">): Promise<string | undefined> {
-  if (!deploymentEnv.GITHUB_APP_ID?.trim() && !deploymentEnv.GITHUB_APP_PRIVATE_KEY?.trim()) return undefined;
-  const found = await findRepoInstallation(repo.owner, repo.name);
+  const missing = missingGitHubAppSettings();
+  if (MINT_SETTINGS.some((name) => missing.includes(name))) return undefined;
+  let found;
+  try {
+    found = await findRepoInstallation(repo.owner, repo.name);
+  } catch (err) {
+    // GitHub down: no token is the safe answer (a public repo still works; a private one gets the
+    // agent's "private repo" error). Credentials GitHub refuses still fail the setup, loudly.
+    if (err instanceof GitHubAppError && err.code === "unreachable") return undefined;
+    throw err;
+  }
   if (!found) return undefined;
-  const team: Id<"teams"> | null = await ctx.runQuery(internal.github.linkedTeam, {
-    installationId: found.installationId,
-  });
-  if (team !== repo.teamId) return undefined;
+  const link: Link = await ctx.runQuery(internal.github.linkOf, { installationId: found.installationId });
+  if (!linkCovers(link, repo.teamId, repo.owner, repo.name)) return undefined;
   return (await mintRepoToken(found.installationId, repo.name)).token;
 }
 
-/** `message` with every secret of this setup masked, in case anything ever echoed one. */
+/**
+ * `message` with every secret of this setup masked, in case anything ever echoed one. Values
+ * shorter than SCRUB_MIN_SECRET_LENGTH ("1", "true") are left: masking them would mangle every
+ * message, and tokens are far longer.
+ */
 function scrub(message: string, secrets: string[]): string {
-  return secrets.filter((s) => s.length > 0).reduce((m, s) => m.split(s).join("[redacted]"), message);
+  return secrets
+    .filter((s) => s.length >= SCRUB_MIN_SECRET_LENGTH)
+    .reduce((m, s) => m.split(s).join("[redacted]"), message);
 }
 
 export const setupEnvironment = internalAction({

@@ -116,3 +116,23 @@ export const INSTALLATIONS_PER_TEAM = 100;
 
 /** Expired and accepted invitations are kept this long (they answer "expired"/"used"), then deleted. */
 export const INVITATION_RETENTION_MS = 30 * 24 * 60 * 60_000;
+
+/**
+ * Repositories stored on one installation link: what GET /user/installations/{id}/repositories
+ * listed for the linking admin, read 100 a page, at most this many (10 pages); the rest are not
+ * linked, so the team gets no token for them.
+ */
+export const LINKED_REPOS_MAX = 1000;
+export const GITHUB_INSTALLATION_REPOS_PER_PAGE = 100;
+/**
+ * github.installState per user: each call signs a JWT, asks GitHub and may store an install-link
+ * state, and the settings page calls it on every focus. A token bucket of `capacity` calls,
+ * refilled at `rate` per `period` ms.
+ */
+export const INSTALL_STATE_RATE = { kind: "token bucket", rate: 30, period: 60_000, capacity: 20 } as const;
+/**
+ * An error message from a setup has this setup's secrets masked (hostAgent.ts `scrub`); shorter
+ * values ("1", "true") are not masked: they would turn every digit or word into [redacted], and
+ * GitHub tokens and real secrets are far longer.
+ */
+export const SCRUB_MIN_SECRET_LENGTH = 8;

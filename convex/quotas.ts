@@ -2,14 +2,15 @@
  * Per-user limits on environment requests, so one user cannot empty the pool for everyone:
  * at most MAX_ENVIRONMENTS_PER_USER live environments (deployment env, default in limits.ts)
  * and a request rate (REQUEST_RATE, with @convex-dev/rate-limiter, keyed by user). Both answer
- * with a ConvexError a person can act on. Host-wide capacity is the pool's business (pool.ts).
+ * with a ConvexError a person can act on. The same limiter also paces github.installState per user
+ * (INSTALL_STATE_RATE): every call of it asks GitHub. Host-wide capacity is the pool's business (pool.ts).
  */
 import { RateLimiter } from "@convex-dev/rate-limiter";
 import type { ComponentApi } from "@convex-dev/rate-limiter/_generated/component.js";
 import { componentsGeneric } from "convex/server";
-import { env, type MutationCtx, type QueryCtx } from "./_generated/server";
+import { env, type ActionCtx, type MutationCtx, type QueryCtx } from "./_generated/server";
 import { fail } from "./errors";
-import { MAX_ENVIRONMENTS_PER_USER_DEFAULT, REQUEST_RATE } from "./limits";
+import { INSTALL_STATE_RATE, MAX_ENVIRONMENTS_PER_USER_DEFAULT, REQUEST_RATE } from "./limits";
 import { LIVE_STATUSES, type Status } from "./statuses";
 
 /**
@@ -19,7 +20,10 @@ import { LIVE_STATUSES, type Status } from "./statuses";
  */
 const rateLimiterComponent = (componentsGeneric() as unknown as { rateLimiter: ComponentApi<"rateLimiter"> })
   .rateLimiter;
-const rateLimiter = new RateLimiter(rateLimiterComponent, { requestEnvironment: REQUEST_RATE });
+const rateLimiter = new RateLimiter(rateLimiterComponent, {
+  requestEnvironment: REQUEST_RATE,
+  installState: INSTALL_STATE_RATE,
+});
 
 /** A request's own record may still be `creating`; that is live too. */
 const COUNTED: readonly Status[] = ["creating", ...LIVE_STATUSES];
@@ -60,5 +64,14 @@ export async function checkRequestQuota(ctx: MutationCtx, userKey: string): Prom
   if (!ok) {
     const seconds = Math.ceil(retryAfter / 1000);
     fail("rate_limited", `Too many environment requests; try again in ${seconds} s`, { retryAfterMs: retryAfter });
+  }
+}
+
+/** Refuses a github.installState call over the user's rate (`rate_limited`): each asks GitHub. */
+export async function checkInstallStateRate(ctx: ActionCtx, userKey: string): Promise<void> {
+  const { ok, retryAfter } = await rateLimiter.limit(ctx, "installState", { key: userKey });
+  if (!ok) {
+    const seconds = Math.ceil(retryAfter / 1000);
+    fail("rate_limited", `Too many GitHub App status checks; try again in ${seconds} s`, { retryAfterMs: retryAfter });
   }
 }

@@ -84,6 +84,12 @@ export default defineSchema({
     teamId: v.id("teams"),
     installationId: v.number(),
     accountLogin: v.string(),
+    /**
+     * `owner/name` (lower case) of the installation's repos GitHub listed for the admin who
+     * linked it (bounded by LINKED_REPOS_MAX); tokens are minted only for these. Absent on links
+     * made before the list was kept: such a link mints nothing until it is linked again.
+     */
+    repositories: v.optional(v.array(v.string())),
     linkedBy: v.string(),
     linkedAt: v.number(),
   })

@@ -1,5 +1,5 @@
 /**
- * A stand-in for GitHub's side of the GitHub App, for tests: the four endpoints the control plane
+ * A stand-in for GitHub's side of the GitHub App, for tests: the six endpoints the control plane
  * calls, answered as GitHub documents them, and checked as GitHub checks them:
  * - `GET /repos/{owner}/{repo}/installation` and `POST /app/installations/{id}/access_tokens`
  *   need `Authorization: Bearer <App JWT>`; the JWT's RS256 signature is verified with the App's
@@ -10,7 +10,11 @@
  * - `POST /login/oauth/access_token` checks client id, client secret and a single-use code that
  *   expires; a bad one is a 200 with an `error` field, as GitHub answers.
  * - `GET /user/installations` (paged by `per_page`/`page`, with a Link header) needs a user token
- *   this stand-in issued, as `Bearer` or `token`.
+ *   this stand-in issued, as `Bearer` or `token`. So does
+ *   `GET /user/installations/{id}/repositories` (paged the same way), which answers 404 for an
+ *   installation the user cannot access and lists only the repos of it the user can access.
+ * - `DELETE /applications/{client_id}/token` ("Delete an app token") needs Basic client id and
+ *   secret and a JSON body `{access_token}` naming a live user token; the token stops working.
  * Every request is recorded (method, path, query, auth scheme, JWT claims, body, status) and
  * every token is random and GitHub-shaped (`ghs_`, `ghu_`, `ghr_`) so leak scans can look for
  * them. One handler, `handle(Request): Response`, serves both `vi.stubGlobal("fetch",
@@ -29,7 +33,12 @@ export type StandInInstallation = {
   /** What the App was granted; default contents: read and metadata: read. */
   permissions?: Record<string, "read" | "write">;
 };
-export type StandInUser = { login: string; installationIds: number[] };
+export type StandInUser = {
+  login: string;
+  installationIds: number[];
+  /** `owner/name` of the repos the user can access; default every repo of their installations. */
+  repos?: string[];
+};
 export type StandInOptions = {
   appId: string;
   clientId: string;
@@ -74,6 +83,8 @@ type Handled = { status: number; body: unknown; headers?: Record<string, string>
 export class GitHubStandIn {
   readonly requests: RecordedRequest[] = [];
   readonly minted: MintedToken[] = [];
+  /** How many user tokens were revoked through DELETE /applications/{client_id}/token. */
+  revokedUserTokens = 0;
   readonly origin: string;
   private readonly codes = new Map<string, { login: string; expiresAt: number }>();
   private readonly userTokens = new Map<string, string>();
@@ -134,7 +145,7 @@ export class GitHubStandIn {
     record.status = answer.status;
     const json = !/\/login\/oauth\//.test(url.pathname) || /json/.test(req.headers.get("accept") ?? "");
     const payload = json ? JSON.stringify(answer.body) : new URLSearchParams(answer.body as Record<string, string>);
-    return new Response(payload.toString(), {
+    return new Response(answer.status === 204 ? null : payload.toString(), {
       status: answer.status,
       headers: {
         "content-type": json ? "application/json; charset=utf-8" : "application/x-www-form-urlencoded",
@@ -157,6 +168,12 @@ export class GitHubStandIn {
     }
     if (req.method === "POST" && path === "/login/oauth/access_token") return this.exchange(body);
     if (req.method === "GET" && path === "/user/installations") return this.userInstallations(auth, url);
+    if (req.method === "GET" && (m = /^\/user\/installations\/(\d+)\/repositories$/.exec(path))) {
+      return this.userInstallationRepos(auth, url, Number(m[1]));
+    }
+    if (req.method === "DELETE" && (m = /^\/applications\/([^/]+)\/token$/.exec(path))) {
+      return this.revoke(auth, decodeURIComponent(m[1] ?? ""), body);
+    }
     return notFound();
   }
 
@@ -282,7 +299,8 @@ export class GitHubStandIn {
     };
   }
 
-  private userInstallations(auth: string | null, url: URL): Handled {
+  /** The user behind a user-to-server token (`Bearer` or `token`), or GitHub's refusal. */
+  private userOf(auth: string | null): StandInUser | Handled {
     const [scheme, token] = (auth ?? "").split(" ");
     const login = (scheme === "Bearer" || scheme === "token") && token ? this.userTokens.get(token) : undefined;
     if (!login) {
@@ -298,22 +316,57 @@ export class GitHubStandIn {
       }
       return unauthorized("Bad credentials");
     }
-    const user = (this.options.users ?? []).find((u) => u.login === login);
-    const all = this.installations().filter((i) => user?.installationIds.includes(i.id));
-    const perPage = Math.min(Math.max(Number(url.searchParams.get("per_page") ?? 30) || 30, 1), 100);
-    const page = Math.max(Number(url.searchParams.get("page") ?? 1) || 1, 1);
-    const slice = all.slice((page - 1) * perPage, page * perPage);
-    const headers: Record<string, string> = {};
-    if (page * perPage < all.length) {
-      const next = new URL(url);
-      next.searchParams.set("page", String(page + 1));
-      headers.link = `<${next.toString()}>; rel="next"`;
-    }
+    return (this.options.users ?? []).find((u) => u.login === login) ?? { login, installationIds: [] };
+  }
+
+  private userInstallations(auth: string | null, url: URL): Handled {
+    const user = this.userOf(auth);
+    if ("status" in user) return user;
+    const all = this.installations().filter((i) => user.installationIds.includes(i.id));
+    const { slice, headers } = paged(all, url);
     return {
       status: 200,
       body: { total_count: all.length, installations: slice.map((i) => this.installationJson(i)) },
       headers,
     };
+  }
+
+  private userInstallationRepos(auth: string | null, url: URL, id: number): Handled {
+    const user = this.userOf(auth);
+    if ("status" in user) return user;
+    const inst = this.installations().find((i) => i.id === id && user.installationIds.includes(i.id));
+    if (!inst) return notFound();
+    const full = (name: string) => `${inst.account}/${name}`;
+    const visible = inst.repos.filter((r) => !user.repos || user.repos.some((u) => same(u, full(r))));
+    const { slice, headers } = paged(visible, url);
+    return {
+      status: 200,
+      body: {
+        total_count: visible.length,
+        repository_selection: "selected",
+        repositories: slice.map((name) => ({
+          name,
+          full_name: full(name),
+          owner: { login: inst.account },
+          private: true,
+          permissions: { pull: true },
+        })),
+      },
+      headers,
+    };
+  }
+
+  private revoke(auth: string | null, clientId: string, body: unknown): Handled {
+    const [scheme, credential] = (auth ?? "").split(" ");
+    const expected = btoa(`${this.options.clientId}:${this.options.clientSecret}`);
+    if (scheme !== "Basic" || credential !== expected || clientId !== this.options.clientId) {
+      return notFound();
+    }
+    const { access_token, ...rest } = (body ?? {}) as Record<string, unknown>;
+    if (typeof access_token !== "string" || Object.keys(rest).length > 0) return unprocessable("Invalid request.");
+    if (!this.userTokens.delete(access_token)) return notFound();
+    this.revokedUserTokens++;
+    return { status: 204, body: null };
   }
 
   private installationJson(inst: StandInInstallation) {
@@ -328,6 +381,19 @@ export class GitHubStandIn {
       events: [],
     };
   }
+}
+
+/** One page of `all` by `per_page`/`page` (GitHub's defaults and cap), with a Link header to the next. */
+function paged<T>(all: T[], url: URL): { slice: T[]; headers: Record<string, string> } {
+  const perPage = Math.min(Math.max(Number(url.searchParams.get("per_page") ?? 30) || 30, 1), 100);
+  const page = Math.max(Number(url.searchParams.get("page") ?? 1) || 1, 1);
+  const headers: Record<string, string> = {};
+  if (page * perPage < all.length) {
+    const next = new URL(url);
+    next.searchParams.set("page", String(page + 1));
+    headers.link = `<${next.toString()}>; rel="next"`;
+  }
+  return { slice: all.slice((page - 1) * perPage, page * perPage), headers };
 }
 
 function parseBody(text: string, contentType: string | null): unknown {
