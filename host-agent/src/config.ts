@@ -61,6 +61,11 @@ export const EXEC_ERROR_TEXT_MAX_BYTES = 8 * 1024;
 export const DIRECTORY_COPY_TIMEOUT_MS = 10 * 60_000;
 /** A dependencies marker under DATA_DIR/deps is a few hundred bytes; a larger file is not one. */
 export const DEPS_MARKER_MAX_BYTES = 4 * 1024;
+/**
+ * Largest in-progress setup marker read back (DATA_DIR/setups). It holds parts of one setup
+ * request (callback URL and secret, repo, branch), and a request is at most 1 MiB (app.ts).
+ */
+export const SETUP_MARKER_MAX_BYTES = 1024 * 1024;
 /** After an exec's output ended, how long to wait for Docker to report its process's exit. */
 export const EXEC_EXIT_WAIT_MS = 10_000;
 /** Main image builds at once on this host; more are skipped (the next setup builds). */

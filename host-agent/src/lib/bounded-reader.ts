@@ -5,6 +5,8 @@
  * print a newline, stall, or be a FIFO or /dev/zero behind a friendly name. Nothing here knows
  * about Docker; callers hand in streams and say what to do at the limit (fail or truncate).
  */
+import { constants } from "node:fs";
+import { open } from "node:fs/promises";
 import { Transform, Writable, type TransformCallback } from "node:stream";
 
 /** A read went over its byte limit or its deadline; the message says which and what. */
@@ -150,4 +152,23 @@ export function endWithin(stream: Endable, ms: number, what: string): Promise<vo
     stream.once("close", () => done());
     stream.once("error", (err: Error) => done(err));
   });
+}
+
+/**
+ * A small file of the agent's own (a marker under DATA_DIR, a note in a repo cache), read as a
+ * hostile one: no following a link, no blocking on a FIFO, a regular file of at most `maxBytes`.
+ * Null when it is missing, anything but such a file, or larger.
+ */
+export async function readSmallFile(file: string, maxBytes: number): Promise<Buffer | null> {
+  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => null);
+  if (!handle) return null;
+  try {
+    const st = await handle.stat();
+    if (!st.isFile() || st.size > maxBytes) return null;
+    const buf = Buffer.alloc(maxBytes);
+    const { bytesRead } = await handle.read(buf, 0, maxBytes, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
 }

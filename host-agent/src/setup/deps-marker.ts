@@ -8,11 +8,11 @@
  * /app/node_modules/.artie-deps, is never read). Read with a byte limit and parsed with zod even
  * though it is on the host: a file that is not a marker counts as "not installed".
  */
-import { constants } from "node:fs";
-import { mkdir, open, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { DEPS_MARKER_MAX_BYTES } from "../config.js";
+import { readSmallFile } from "../lib/bounded-reader.js";
 
 const Marker = z.object({
   volume: z.string(),
@@ -32,21 +32,13 @@ function markerPath(dataDir: string, volume: string): string {
 
 /** The marker for `volume`, or null when there is none or it is not a well-formed marker. */
 export async function readDepsMarker(dataDir: string, volume: string): Promise<DepsMarker | null> {
-  const file = markerPath(dataDir, volume);
-  // No following links, no blocking on a FIFO, and at most DEPS_MARKER_MAX_BYTES read.
-  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => null);
-  if (!handle) return null;
+  const bytes = await readSmallFile(markerPath(dataDir, volume), DEPS_MARKER_MAX_BYTES).catch(() => null);
+  if (!bytes) return null;
   try {
-    const st = await handle.stat();
-    if (!st.isFile() || st.size > DEPS_MARKER_MAX_BYTES) return null;
-    const buf = Buffer.alloc(DEPS_MARKER_MAX_BYTES);
-    const { bytesRead } = await handle.read(buf, 0, DEPS_MARKER_MAX_BYTES, 0);
-    const parsed = Marker.safeParse(JSON.parse(buf.subarray(0, bytesRead).toString("utf8")));
+    const parsed = Marker.safeParse(JSON.parse(bytes.toString("utf8")));
     return parsed.success && parsed.data.volume === volume ? parsed.data : null;
   } catch {
     return null;
-  } finally {
-    await handle.close();
   }
 }
 

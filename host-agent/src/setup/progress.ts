@@ -4,10 +4,12 @@
  * restarted mid-setup reports that setup as interrupted instead of leaving it silently in a
  * middle phase. The marker holds where to report (URL and callback secret), never a token.
  */
-import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { SetupPhase, type SetupCallback } from "../api/contract.js";
+import { SETUP_MARKER_MAX_BYTES } from "../config.js";
+import { readSmallFile } from "../lib/bounded-reader.js";
 import type { Logger } from "../lib/logger.js";
 import type { CallbackOutbox } from "./callbacks.js";
 import type { Setup } from "./setup-request.js";
@@ -82,7 +84,9 @@ export class SetupProgress {
     for (const file of files) {
       const id = file.replace(/\.json$/, "");
       try {
-        const m = Marker.parse(JSON.parse(await readFile(path.join(this.dir, file), "utf8")));
+        const bytes = await readSmallFile(path.join(this.dir, file), SETUP_MARKER_MAX_BYTES);
+        if (!bytes) throw new Error(`not a file of at most ${SETUP_MARKER_MAX_BYTES} bytes`);
+        const m = Marker.parse(JSON.parse(bytes.toString("utf8")));
         await this.outbox.send(m.callbackUrl, m.callbackSecret, {
           containerId: id,
           phase: "error",

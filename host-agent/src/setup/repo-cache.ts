@@ -12,9 +12,10 @@
  * with a token first proves with `git ls-remote` that the remote answers it anonymously.
  * What it leaves out: which branches or commits a token may read (a GitHub App token is per repo).
  */
-import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createHash } from "node:crypto";
+import { readSmallFile } from "../lib/bounded-reader.js";
 import { KeyedLock } from "../lib/keyed-lock.js";
 import { GitError, git, isAuthFailure } from "./git.js";
 import { SetupError, privateRepoError, tokenRefusedError } from "./setup-error.js";
@@ -27,6 +28,8 @@ export const checkoutRootFor = (cacheRoot: string) => path.join(path.dirname(cac
 
 /** Written into a cache after each fetch: whether it was made with a token (`token`) or not. */
 const FETCHED_WITH_FILE = "artie-fetched-with";
+/** It holds one word; anything longer is not that note. */
+const FETCHED_WITH_MAX_BYTES = 16;
 
 /** What `git show <commit>:<path>` says when the commit has no such file (and only then). */
 const NO_SUCH_FILE = /fatal: path '[^']*' (does not exist in|exists on disk, but not in) '/;
@@ -101,7 +104,10 @@ export class RepoCache {
 
   /** How the cache was last fetched; null for no cache or one from before this was recorded. */
   private async fetchedWith(repo: string): Promise<"token" | "anonymous" | null> {
-    const text = await readFile(path.join(this.pathFor(repo), FETCHED_WITH_FILE), "utf8").catch(() => null);
+    const bytes = await readSmallFile(path.join(this.pathFor(repo), FETCHED_WITH_FILE), FETCHED_WITH_MAX_BYTES).catch(
+      () => null,
+    );
+    const text = bytes?.toString("utf8");
     return text === "token" || text === "anonymous" ? text : null;
   }
 

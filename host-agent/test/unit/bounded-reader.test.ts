@@ -1,4 +1,8 @@
 /** The bounded reader and LineTail: lines cut at their limit, bytes and time bounded. */
+import { execFileSync } from "node:child_process";
+import { mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { describe, expect, it } from "vitest";
@@ -9,6 +13,7 @@ import {
   ReadLimitError,
   cutMarker,
   endWithin,
+  readSmallFile,
 } from "../../src/lib/bounded-reader.js";
 import { LineTail, safeEntry } from "../../src/setup/container-io.js";
 
@@ -106,5 +111,24 @@ describe("safeEntry", () => {
     expect(safeEntry(root, `${root}/.artie-deps`, h("symlink", "/dev/zero"))).toBe(false);
     expect(safeEntry(root, `${root}/a`, h("symlink", "../../etc/passwd"))).toBe(false);
     expect(safeEntry(root, `${root}/a`, h("symlink", "../node_modules_evil"))).toBe(false);
+  });
+});
+
+describe("readSmallFile", () => {
+  it("reads a small regular file, and nothing else: no link followed, no FIFO waited on, no big file", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "artie-small-file-"));
+    try {
+      await writeFile(path.join(dir, "ok"), "token");
+      await writeFile(path.join(dir, "big"), "x".repeat(17));
+      await symlink(path.join(dir, "ok"), path.join(dir, "link"));
+      execFileSync("mkfifo", [path.join(dir, "fifo")]);
+      expect((await readSmallFile(path.join(dir, "ok"), 16))?.toString()).toBe("token");
+      expect(await readSmallFile(path.join(dir, "big"), 16)).toBeNull();
+      expect(await readSmallFile(path.join(dir, "link"), 16)).toBeNull();
+      expect(await readSmallFile(path.join(dir, "fifo"), 16)).toBeNull();
+      expect(await readSmallFile(path.join(dir, "missing"), 16)).toBeNull();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
