@@ -18,7 +18,8 @@ import { parseArgs } from "node:util";
 import Docker from "dockerode";
 import { DockerClient } from "../host-agent/src/docker/client.js";
 import { createLogger } from "../host-agent/src/lib/logger.js";
-import { ContainerIO, drain, LineTail } from "../host-agent/src/setup/container-io.js";
+import { BoundedCollector, endWithin } from "../host-agent/src/lib/bounded-reader.js";
+import { ContainerIO, LineTail } from "../host-agent/src/setup/container-io.js";
 import { writeReport } from "./lib.js";
 
 const { values } = parseArgs({
@@ -44,12 +45,16 @@ const io = new ContainerIO(client, USER);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 const round = (x: number) => Math.round(x * 1000) / 1000;
 const discard = () => new Writable({ write: (_c, _e, cb) => cb() });
+/** Any one read from the container may take this long (a stalled run fails the benchmark). */
+const READ_DEADLINE_MS = 5 * 60_000;
+/** The RSS probe prints a line per matching process; more than this is not its answer. */
+const PROBE_MAX_BYTES = 4096;
 
 async function timedExec(id: string, cmd: string[]): Promise<number> {
   const started = performance.now();
   const { stream } = await client.exec(id, { cmd, user: USER, tty: false, stdin: false });
   client.demux(stream, discard(), discard());
-  await drain(stream);
+  await endWithin(stream, READ_DEADLINE_MS, "the benchmark's exec");
   return performance.now() - started;
 }
 
@@ -62,10 +67,10 @@ async function prefixerPeak(id: string, work: Promise<unknown>): Promise<number>
   void work.finally(() => (done = true));
   while (!done) {
     const { stream } = await client.exec(id, { cmd: ["sh", "-c", probe], user: USER, tty: false, stdin: false });
-    let out = "";
-    client.demux(stream, new Writable({ write: (c: Buffer, _e, cb) => ((out += c.toString()), cb()) }), discard());
-    await drain(stream);
-    for (const m of out.matchAll(/VmRSS:\s+(\d+)/g)) peak = Math.max(peak, Number(m[1]));
+    const out = new BoundedCollector(PROBE_MAX_BYTES);
+    client.demux(stream, out, discard());
+    await endWithin(stream, READ_DEADLINE_MS, "the RSS probe");
+    for (const m of out.text().matchAll(/VmRSS:\s+(\d+)/g)) peak = Math.max(peak, Number(m[1]));
     await new Promise((r) => setTimeout(r, 100));
   }
   return peak;
