@@ -23,18 +23,23 @@ const limits = v.object({
 export const sealedEnvVar = v.object({ name: v.string(), ciphertext: v.string(), iv: v.string() });
 export type SealedEnvVar = Infer<typeof sealedEnvVar>;
 
-/** The `repoSettings` table's fields (DESIGN.md), for `defineTable(repoSettingsFields)`. */
-export const repoSettingsFields = {
-  repoId: v.id("repos"),
-  teamId: v.id("teams"),
-  /** Raised by every save; environments record the version they were set up with. */
-  version: v.number(),
+/** What a setup runs with: stored as they are, and shown as they are. */
+const runSettings = {
   devCommand: v.optional(v.array(v.string())),
   installCommand: v.optional(v.array(v.string())),
   baseImage: v.optional(v.string()),
   ports: v.optional(v.array(v.number())),
   limits: v.optional(limits),
   idleLimitMinutes: v.optional(v.number()),
+};
+
+/** The `repoSettings` table's fields (DESIGN.md), for `defineTable(repoSettingsFields)`. */
+export const repoSettingsFields = {
+  repoId: v.id("repos"),
+  teamId: v.id("teams"),
+  /** Raised by every save; environments record the version they were set up with. */
+  version: v.number(),
+  ...runSettings,
   envVars: v.array(sealedEnvVar),
   updatedAt: v.number(),
   updatedBy: v.string(),
@@ -48,12 +53,7 @@ export const repoSettingsView = v.object({
   defaultBranch: v.string(),
   /** 0 while nothing was saved. */
   version: v.number(),
-  devCommand: v.optional(v.array(v.string())),
-  installCommand: v.optional(v.array(v.string())),
-  baseImage: v.optional(v.string()),
-  ports: v.optional(v.array(v.number())),
-  limits: v.optional(limits),
-  idleLimitMinutes: v.optional(v.number()),
+  ...runSettings,
   envVars: v.array(v.object({ name: v.string(), set: v.literal(true) })),
   updatedAt: v.optional(v.number()),
 });
