@@ -25,7 +25,7 @@ describe("TeamPage", () => {
     act(() => fake.setQuery("teams:mine", TEAMS));
     expect(screen.getByRole("status", { name: "Loading the team" })).toBeInTheDocument();
     act(() => fake.setQuery("teams:members", MEMBERS));
-    expect(screen.getByRole("heading", { name: "alice's team" })).toBeInTheDocument();
+    expect(await screen.findByRole("heading", { name: "alice's team" })).toBeInTheDocument();
     const table = screen.getByRole("table", { name: "Members" });
     const me = within(table).getByTestId("member-m1");
     expect(me).toHaveTextContent("alice@example.com");
