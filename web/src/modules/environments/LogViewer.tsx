@@ -38,10 +38,17 @@ export function LogViewer({ containerId, enabled, resumeKey }: Props) {
     if (following && lines.length > 0) virtualizer.scrollToIndex(lines.length - 1, { align: "end" });
   }, [following, lines.length, virtualizer]);
 
+  // Only the reader scrolling up stops following. Our own jump to the tail also fires a scroll
+  // event, and in a burst more lines may have landed before it is handled: measured then, the
+  // tail looks far away, and following used to switch itself off mid-burst.
+  const lastTop = useRef(0);
   const onScroll = () => {
     const el = scroller.current;
     if (!el) return;
-    setFollowing(el.scrollHeight - el.scrollTop - el.clientHeight <= TAIL_SLACK_PX);
+    const movedUp = el.scrollTop < lastTop.current;
+    lastTop.current = el.scrollTop;
+    if (el.scrollHeight - el.scrollTop - el.clientHeight <= TAIL_SLACK_PX) setFollowing(true);
+    else if (movedUp) setFollowing(false);
   };
 
   return (
