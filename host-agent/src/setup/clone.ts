@@ -22,6 +22,8 @@ export type Workspace = {
   dockerId: string;
   commit: string;
   deps: Dependencies;
+  /** The argv prefix that runs the package manager in this container (package-managers.ts). */
+  launcher: string[];
   mainImage: MainImage | null;
   /** The image the container was made from when it is not a main image (a build starts there). */
   baseImage: string | null;
@@ -90,7 +92,16 @@ export async function prepareWorkspace(d: CloneDeps, id: string, req: Setup, tai
   tail.push(`[cloning] checked out ${req.branch}\n`);
   // The tenant's own main image asked for by name builds on that image's base, never on itself.
   const baseImage = mainImage ? null : requested?.agentBuilt ? (requested.base ?? config.defaultImage) : image;
-  return { dockerId, commit, deps, mainImage, baseImage, requestedBase, volumeName: volume.name };
+  return {
+    dockerId,
+    commit,
+    deps,
+    launcher: [deps.manager],
+    mainImage,
+    baseImage,
+    requestedBase,
+    volumeName: volume.name,
+  };
 }
 
 /**

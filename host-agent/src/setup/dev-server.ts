@@ -11,6 +11,7 @@ import type { ContainerService } from "../containers/service.js";
 import { tagEnv } from "../containers/exec-tag.js";
 import type { ContainerIO, LineTail } from "./container-io.js";
 import type { Workspace } from "./clone.js";
+import { runScriptArgv } from "./package-managers.js";
 import { envList, type Setup } from "./setup-request.js";
 import { SetupError } from "./setup-error.js";
 
@@ -28,7 +29,7 @@ export async function startDevServer(
   const { io, config } = d;
   const details = await d.containers.get(id);
   const { containerPort, hostPort } = details.ports[0]!;
-  const argv = req.devCommand ?? [w.deps.manager, "run", "dev"];
+  const argv = req.devCommand ?? runScriptArgv(w.launcher, w.deps.manager, "dev");
   const env = envList(req, [`PORT=${containerPort}`, "HOST=0.0.0.0", tagEnv(tag)]);
   const { done, stop } = await io.startLogged(w.dockerId, "dev", argv, { env, workdir: WORKSPACE_DIR, tail });
   let exited: number | null | undefined;

@@ -14,17 +14,9 @@ import type { ContainerIO, LineTail } from "./container-io.js";
 import type { Workspace } from "./clone.js";
 import { isInstalled, readDepsMarker, removeDepsMarker, writeDepsMarker } from "./deps-marker.js";
 import { SEED_DIR } from "./main-image.js";
-import type { PackageManager } from "./repo-cache.js";
+import { installArgv } from "./package-managers.js";
 import { envList, type Setup } from "./setup-request.js";
 import { SetupError } from "./setup-error.js";
-
-/** The install each lockfile gets when the repo's settings name none. */
-export const INSTALL_COMMAND: Record<PackageManager, string[]> = {
-  // `npm ci` would try to delete node_modules, which is a volume mount point: install instead.
-  npm: ["npm", "install", "--no-audit", "--no-fund", "--prefer-offline"],
-  pnpm: ["pnpm", "install", "--frozen-lockfile", "--prefer-offline"],
-  yarn: ["yarn", "install", "--frozen-lockfile", "--prefer-offline"],
-};
 
 export type InstallDeps = { config: Config; docker: DockerClient; io: ContainerIO; installLocks: KeyedLock };
 
@@ -44,7 +36,7 @@ export async function installDependencies(
       return;
     }
     await removeDepsMarker(config.dataDir, volumeName);
-    const argv = req.installCommand ?? INSTALL_COMMAND[w.deps.manager];
+    const argv = req.installCommand ?? installArgv(w.launcher, w.deps.manager);
     const env = envList(req, [tagEnv(tag)]);
     const deadline = Date.now() + config.setup.installTimeoutMs;
     const left = () => Math.max(1, deadline - Date.now());

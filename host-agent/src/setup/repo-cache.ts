@@ -18,6 +18,8 @@ import { createHash } from "node:crypto";
 import { readSmallFile } from "../lib/bounded-reader.js";
 import { KeyedLock } from "../lib/keyed-lock.js";
 import { GitError, git, isAuthFailure } from "./git.js";
+import { parsePackageJson, type PackageFacts } from "./package-json.js";
+import { LOCKFILES, type PackageManager } from "./package-managers.js";
 import { SetupError, privateRepoError, tokenRefusedError } from "./setup-error.js";
 
 /** Checkouts are `<checkoutRoot>/artie-checkout-*`; caches being cloned `<cache>.git.partial-*`. */
@@ -34,16 +36,13 @@ const FETCHED_WITH_MAX_BYTES = 16;
 /** What `git show <commit>:<path>` says when the commit has no such file (and only then). */
 const NO_SUCH_FILE = /fatal: path '[^']*' (does not exist in|exists on disk, but not in) '/;
 
-export type PackageManager = "npm" | "pnpm" | "yarn";
-
-/** Lockfiles in order of precedence: the first one present decides the package manager. */
-const LOCKFILES: [string, PackageManager][] = [
-  ["pnpm-lock.yaml", "pnpm"],
-  ["yarn.lock", "yarn"],
-  ["package-lock.json", "npm"],
-];
-
-export type Dependencies = { manager: PackageManager; lockfile: string | null; hash: string };
+export type Dependencies = {
+  manager: PackageManager;
+  lockfile: string | null;
+  hash: string;
+  /** What package.json says (scripts, dependency names, pinned package manager). */
+  pkg: PackageFacts;
+};
 
 export class RepoCache {
   private readonly busy = new Map<string, Promise<void>>();
@@ -128,18 +127,22 @@ export class RepoCache {
     }
   }
 
-  /** Package manager and lockfile hash at a commit (hash of package.json when no lockfile). */
+  /**
+   * Package manager, lockfile hash (of package.json when there is no lockfile) and package.json's
+   * facts at a commit.
+   */
   dependencies(repo: string, commit: string): Promise<Dependencies> {
     return this.locks.run(repo, () => this.readDependencies(repo, commit));
   }
 
   private async readDependencies(repo: string, commit: string): Promise<Dependencies> {
+    const text = await this.show(repo, commit, "package.json");
+    const pkg = parsePackageJson(text);
     for (const [file, manager] of LOCKFILES) {
       const content = await this.show(repo, commit, file);
-      if (content !== null) return { manager, lockfile: file, hash: sha256(content) };
+      if (content !== null) return { manager, lockfile: file, hash: sha256(content), pkg };
     }
-    const pkg = (await this.show(repo, commit, "package.json")) ?? "";
-    return { manager: "npm", lockfile: null, hash: sha256(pkg) };
+    return { manager: pkg.packageManager?.name ?? "npm", lockfile: null, hash: sha256(text ?? ""), pkg };
   }
 
   /** A full local clone of the cache checked out at `branch`, origin set to the plain remote. */
