@@ -39,6 +39,20 @@ export const CALLBACK_REQUEST_TIMEOUT_MS = 10_000;
 export const DEV_SERVER_POLL_MS = 25;
 /** One readiness probe's HTTP timeout. */
 export const DEV_SERVER_PROBE_TIMEOUT_MS = 1_000;
+/**
+ * The dev server fallback (setup/listeners.ts, setup/in-container-forward.ts): finding where a dev
+ * server listens from the container's socket table, and forwarding the environment's port to it.
+ */
+/** Most output one socket scan may print (listening lines of tcp and tcp6, the tagged processes' socket inodes). */
+export const LISTENER_SCAN_MAX_BYTES = 256 * 1024;
+/** How long one socket scan may take; it reads procfs and a few small files per tagged process. */
+export const LISTENER_SCAN_TIMEOUT_MS = 10_000;
+/** Lines of one /proc/net/tcp{,6} table the parser looks at; the rest is ignored. */
+export const LISTENER_TABLE_LINES_MAX = 4096;
+/** How long the in-container forwarder may take to start and listen. */
+export const FORWARD_START_TIMEOUT_MS = 10_000;
+/** After one side of a forwarded connection closed, how long the other may finish writing before it is cut. */
+export const FORWARD_CLOSE_GRACE_MS = 10_000;
 /** Environment networks made ahead, so a create need not wait for Docker to make one (~80 ms). */
 export const NETWORK_SPARES = 2;
 /** Log lines kept per phase for the error message when a phase fails. */
