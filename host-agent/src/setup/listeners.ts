@@ -118,7 +118,7 @@ export const isLoopback = (l: Listener) =>
  * is NUL-separated and busybox grep stops at a NUL, so it is split into lines first, as
  * exec-tag.ts's kill script does. A table missing (no IPv6 in the kernel) prints nothing.
  */
-const SCAN = [
+export const SOCKET_SCAN = [
   `t="${tagEnv("")}$0"`,
   `echo tcp4; grep " ${LISTEN_STATE} " /proc/net/tcp 2>/dev/null`,
   `echo tcp6; grep " ${LISTEN_STATE} " /proc/net/tcp6 2>/dev/null`,
@@ -162,7 +162,7 @@ export async function findListeners(
   tag: string,
 ): Promise<OwnedListener[]> {
   const { stream } = await docker.exec(dockerId, {
-    cmd: ["sh", "-c", SCAN, tag],
+    cmd: ["sh", "-c", SOCKET_SCAN, tag],
     user,
     tty: false,
     stdin: false,
