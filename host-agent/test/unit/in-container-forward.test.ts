@@ -31,8 +31,8 @@ function forwarder(port: number, targetPort: number): Run {
     stdio: ["ignore", "pipe", "pipe"],
   });
   const run: Run = { child, stdout: "", stderr: "", exited: once(child, "exit").then(([code]) => code as number) };
-  child.stdout!.on("data", (d: Buffer) => (run.stdout += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (run.stderr += d.toString()));
+  child.stdout.on("data", (d: Buffer) => (run.stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (run.stderr += d.toString()));
   onTestFinished(() => void child.kill("SIGKILL"));
   return run;
 }
