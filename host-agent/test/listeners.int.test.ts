@@ -106,6 +106,19 @@ describe("findListeners", () => {
     expect(await findListeners(docker, id, user, tag)).toEqual([]);
   });
 
+  it("works in a busybox image too (its sh, tr, grep and ls)", async () => {
+    const c = await createContainer(agent.api, { image: BUSYBOX_IMAGE });
+    const dockerId = `artie-${c.id}`;
+    const tag = newExecTag();
+    const tail = new LineTail(5);
+    await io.startLogged(dockerId, "dev", ["nc", "-l", "-p", "5173"], { env: [tagEnv(tag)], tail });
+    await io.startLogged(dockerId, "other", ["nc", "-l", "-p", "6000"], { tail });
+    // busybox nc listens on the IPv6 wildcard, dual-stack, even where the container has no IPv6.
+    const [l] = await listenersUntil(dockerId, tag, ["[::]:5173"]);
+    expect(connectAddress(l!)).toBe("::1");
+    await killTagged(docker, dockerId, user, tag);
+  });
+
   it("forwards to an IPv6 loopback listener", async () => {
     const id = await ipv6Container();
     const tag = newExecTag();

@@ -19,7 +19,7 @@ import {
 } from "../config.js";
 import { tagEnv } from "../containers/exec-tag.js";
 import type { DockerClient } from "../docker/client.js";
-import { BoundedCollector, endWithin } from "../lib/bounded-reader.js";
+import { BoundedCollector, endWithin, formatBytes } from "../lib/bounded-reader.js";
 
 export type Listener = {
   family: 4 | 6;
@@ -112,11 +112,14 @@ export const isLoopback = (l: Listener) =>
 
 /**
  * Prints, under section lines, the LISTEN lines of both tables, then for every process whose
- * environment holds the tag (`$0`, never spliced into the text) `pid <pid>` and the socket links
- * of its fds, one `socket:[inode]` a line. `ls -l` reads every link of a process in one go (one
- * readlink per fd would fork per fd); busybox and coreutils both print `name -> target`. environ
- * is NUL-separated and busybox grep stops at a NUL, so it is split into lines first, as
- * exec-tag.ts's kill script does. A table missing (no IPv6 in the kernel) prints nothing.
+ * environment holds the tag (`$0`, never spliced into the text) `pid <pid>` and its socket fds
+ * as `ls -liL` lists them: the inode and mode of what each fd leads to (`1151369 srwxrwxrwx ...`).
+ * Only kernel-made text is matched: a link's target (`socket:[N]`, or a file's path, which the
+ * process chooses) is never printed, and a socket's inode is sockfs's own, so an open file
+ * cannot pose as a socket. One `ls` per process reads all its fds (a readlink per fd would fork
+ * per fd); busybox and coreutils print the same columns. environ is NUL-separated and busybox
+ * grep stops at a NUL, so it is split into lines first, as exec-tag.ts's kill script does. A
+ * table missing (no IPv6 in the kernel) prints nothing.
  */
 export const SOCKET_SCAN = [
   `t="${tagEnv("")}$0"`,
@@ -125,7 +128,7 @@ export const SOCKET_SCAN = [
   "echo owned",
   'for e in /proc/[0-9]*/environ; do p=${e#/proc/}; p=${p%/environ}; [ "$p" = "$$" ] && continue',
   'tr "\\0" "\\n" < "$e" 2>/dev/null | grep -qxF "$t" || continue',
-  'echo "pid $p"; ls -l "/proc/$p/fd" 2>/dev/null | grep -o "socket:\\[[0-9]*\\]"; done',
+  'echo "pid $p"; ls -liL "/proc/$p/fd" 2>/dev/null | grep "^ *[0-9]* s"; done',
   "exit 0",
 ].join("\n");
 
@@ -144,7 +147,7 @@ export function parseScan(text: string): Scan {
   for (const line of sections.owned!) {
     const p = /^pid (\d+)$/.exec(line);
     if (p) pid = Number(p[1]);
-    const s = /^socket:\[(\d+)\]$/.exec(line);
+    const s = /^\s*(\d+) s/.exec(line);
     if (s && pid !== undefined && !owned.has(Number(s[1]))) owned.set(Number(s[1]), pid);
   }
   return { tcp4: sections.tcp4!.join("\n"), tcp6: sections.tcp6!.join("\n"), owned };
@@ -174,7 +177,7 @@ export async function findListeners(
   docker.demux(stream, out, errors);
   await endWithin(stream, LISTENER_SCAN_TIMEOUT_MS, "reading the container's socket table");
   if (out.truncated)
-    throw new Error(`the container's socket table is larger than the limit of ${LISTENER_SCAN_MAX_BYTES} bytes`);
+    throw new Error(`the container's socket table is larger than the limit of ${formatBytes(LISTENER_SCAN_MAX_BYTES)}`);
   const text = out.text();
   if (!text.includes("owned\n"))
     throw new Error(`reading the container's socket table failed: ${errors.text().trim() || "no output"}`);

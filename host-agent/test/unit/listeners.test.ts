@@ -82,30 +82,40 @@ describe("parseScan", () => {
   it("splits a real scan into the two tables and the tagged process's sockets", () => {
     const scan = parseScan(SCAN_OUTPUT);
     expect(brief(parseProcNetTcp(scan.tcp4, 4))).toEqual([
-      "172.17.0.2:8000#1116139",
-      "0.0.0.0:9999#1117149",
-      "127.0.0.1:5173#1116136",
+      "127.0.0.1:5173#1151625",
+      "0.0.0.0:9999#1152605",
+      "172.17.0.2:8000#1151628",
     ]);
     expect(brief(parseProcNetTcp(scan.tcp6, 6))).toEqual([
-      "[::]:24678#1116138",
-      "[::1]:4321#1116137",
-      "[::ffff:127.0.0.1]:7000#1117150",
+      "[::]:24678#1151627",
+      "[::ffff:127.0.0.1]:7000#1152606",
+      "[::1]:4321#1151626",
     ]);
+    // Its six sockets, not the open file whose name looks like a socket's link.
     expect([...scan.owned]).toEqual([
-      [1116136, 7],
-      [1116137, 7],
-      [1116138, 7],
-      [1116139, 7],
-      [1116151, 7],
-      [1116152, 7],
+      [1151625, 7],
+      [1151626, 7],
+      [1151627, 7],
+      [1151628, 7],
+      [1151629, 7],
+      [1151630, 7],
     ]);
   });
 
-  it("keeps an inode's first owner, and ignores sockets before any pid line or outside the section", () => {
+  it("keeps an inode's first owner, and ignores non-sockets and lines before any pid or outside the section", () => {
     const scan = parseScan(
-      ["socket:[1]", "tcp4", "socket:[2]", "owned", "socket:[3]", "pid 10", "socket:[4]", "pid 11", "socket:[4]"].join(
-        "\n",
-      ),
+      [
+        "1 srwxrwxrwx 1 app app 0 Jan  1  1970 3",
+        "tcp4",
+        "2 srwxrwxrwx 1 app app 0 Jan  1  1970 3",
+        "owned",
+        "3 srwxrwxrwx 1 app app 0 Jan  1  1970 3",
+        "pid 10",
+        "4 srwxrwxrwx 1 app app 0 Jan  1  1970 3",
+        "5 -rw-r--r-- 1 app app 0 Dec  1 10:15 4",
+        "pid 11",
+        "4 srwxrwxrwx 1 app app 0 Jan  1  1970 3",
+      ].join("\n"),
     );
     expect([...scan.owned]).toEqual([[4, 10]]);
   });
