@@ -37,6 +37,14 @@ export const CALLBACK_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 export const CALLBACK_REQUEST_TIMEOUT_MS = 10_000;
 /** How often `starting` asks the dev server's published port whether it answers. */
 export const DEV_SERVER_POLL_MS = 25;
+/**
+ * While the dev server does not answer on its port, when `starting` first and then how often it
+ * reads the container's socket table for where the server listens instead (dev-server.ts).
+ */
+export const DEV_SERVER_LISTENERS_FIRST_MS = 1_500;
+export const DEV_SERVER_LISTENERS_EVERY_MS = 1_000;
+/** A server given its port by a flag has this long to bind it before another of its ports is used. */
+export const DEV_SERVER_OTHER_PORT_AFTER_MS = 10_000;
 /** One readiness probe's HTTP timeout. */
 export const DEV_SERVER_PROBE_TIMEOUT_MS = 1_000;
 /**
@@ -196,6 +204,18 @@ const EnvSchema = z.object({
   DASHBOARD_ORIGINS: list.default(["*"]),
   /** Host name in the dev server URLs reported to the control plane. */
   PUBLIC_HOST: z.string().min(1).optional(),
+  /**
+   * Domain whose subdomains name environments in the browser (`3000-<id>.<domain>`): every dev
+   * server accepts requests for those names (frameworks.ts), as well as for PUBLIC_HOST and the
+   * DASHBOARD_ORIGINS' hosts.
+   */
+  PREVIEW_DOMAIN: z
+    .string()
+    .regex(
+      /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+      "must be a lowercase DNS name such as preview.example.com",
+    )
+    .optional(),
   /** Host address container ports are published on. 127.0.0.1 keeps them off the network. */
   PUBLISH_ADDRESS: z.string().min(1).default("0.0.0.0"),
   PORT_RANGE: portRange.default({ start: 10000, end: 20000 }),
@@ -296,6 +316,7 @@ export type Config = {
   dashboardOrigins: string[];
   publishAddress: string;
   publicHost: string;
+  previewDomain?: string;
   portRange: { start: number; end: number };
   defaultImage: string;
   dataDir: string;
@@ -361,6 +382,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     dashboardOrigins: e.DASHBOARD_ORIGINS,
     publishAddress: e.PUBLISH_ADDRESS,
     publicHost: e.PUBLIC_HOST ?? (e.PUBLISH_ADDRESS === "0.0.0.0" ? hostname() : e.PUBLISH_ADDRESS),
+    previewDomain: e.PREVIEW_DOMAIN,
     portRange: e.PORT_RANGE,
     defaultImage: e.DEFAULT_IMAGE,
     dataDir: e.DATA_DIR,
