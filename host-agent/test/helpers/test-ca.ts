@@ -1,6 +1,6 @@
 /**
  * A throwaway certificate authority made with the host's openssl, for tests of what trusts it:
- * the CA itself and server certificates it signs (for 127.0.0.1 and localhost). EC P-256 keys,
+ * the CA itself and server certificates it signs (127.0.0.1 and localhost unless told). EC P-256 keys,
  * so making one takes milliseconds. Everything lives in the caller's directory.
  */
 import { execFile } from "node:child_process";
@@ -28,14 +28,18 @@ export async function makeTestCa(dir: string, name = "Artie test CA"): Promise<T
   return { dir, name, certFile, keyFile, certPem: await readFile(certFile, "utf8") };
 }
 
-/** A server certificate for 127.0.0.1 and localhost, signed by `ca`. */
-export async function issueServerCert(ca: TestCa, basename = "server"): Promise<ServerCert> {
+/** A server certificate signed by `ca`, for the given subjectAltName (127.0.0.1 and localhost by default). */
+export async function issueServerCert(
+  ca: TestCa,
+  basename = "server",
+  altNames = "IP:127.0.0.1,DNS:localhost",
+): Promise<ServerCert> {
   const [keyFile, csr, certFile, ext] = ["key", "csr", "pem", "ext"].map((e) =>
     path.join(ca.dir, `${basename}.${e}`),
   ) as [string, string, string, string];
   await writeFile(
     ext,
-    "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    `subjectAltName=${altNames}\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n`,
   );
   await openssl([
     "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
