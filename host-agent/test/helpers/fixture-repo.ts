@@ -23,9 +23,10 @@ const SERVER_JS = `const http = require("http");
 const fs = require("fs");
 const greet = require("greet");
 const message = fs.readFileSync(__dirname + "/message.txt", "utf8").trim();
-const port = Number(process.env.PORT || 3000);
+const port = Number(process.env.LISTEN_PORT || process.env.PORT || 3000);
+const host = process.env.LISTEN_HOST || "0.0.0.0";
 http.createServer((req, res) => res.end(JSON.stringify({ message, greet: greet.version, env: process.env.FIXTURE_ENV || null })))
-  .listen(port, "0.0.0.0", () => console.log("dev server listening on " + port));
+  .listen(port, host, () => console.log("dev server listening on " + host + ":" + port));
 `;
 
 async function sh(cwd: string, cmd: string, args: string[]) {
@@ -50,6 +51,8 @@ export type FixtureBranch = {
   message: string;
   greetVersion: string;
   brokenDependency?: boolean;
+  /** package.json's dev script (default `node server.js`; LISTEN_HOST / LISTEN_PORT move the server). */
+  devScript?: string;
   /** Extra vendored packages (20 files each), to give installs a realistic weight (benchmarks). */
   extraDependencies?: number;
 };
@@ -82,7 +85,7 @@ export async function fixtureRoot(): Promise<FixtureRoot> {
           name: "fixture",
           version: "1.0.0",
           private: true,
-          scripts: { dev: "node server.js" },
+          scripts: { dev: spec.devScript ?? "node server.js" },
           dependencies,
         };
         await writeFile(path.join(work, "package.json"), JSON.stringify(pkg, null, 2));
