@@ -30,7 +30,7 @@ export async function startDevServer(
   const details = await d.containers.get(id);
   const { containerPort, hostPort } = details.ports[0]!;
   const argv = req.devCommand ?? runScriptArgv(w.launcher, w.deps.manager, "dev");
-  const env = envList(req, [`PORT=${containerPort}`, "HOST=0.0.0.0", tagEnv(tag)]);
+  const env = envList(req, [...w.launcher.env, `PORT=${containerPort}`, "HOST=0.0.0.0", tagEnv(tag)]);
   const { done, stop } = await io.startLogged(w.dockerId, "dev", argv, { env, workdir: WORKSPACE_DIR, tail });
   let exited: number | null | undefined;
   void done.then((code) => (exited = code));
