@@ -6,6 +6,7 @@
  */
 import { isIP } from "node:net";
 import { hostname } from "node:os";
+import path from "node:path";
 import { z } from "zod";
 import { patternProblem } from "./lib/host-patterns.js";
 
@@ -84,6 +85,12 @@ export const YARNRC_MAX_BYTES = 64 * 1024;
  */
 export const PACKAGE_MANAGER_PROBE_MAX_BYTES = 8 * 1024;
 export const PACKAGE_MANAGER_PROBE_TIMEOUT_MS = 30_000;
+
+/**
+ * Largest EXTRA_CA_CERTS file the agent reads. A system bundle of every public root is about
+ * 220 KiB; a file far beyond that is not a CA bundle.
+ */
+export const EXTRA_CA_MAX_BYTES = 1024 * 1024;
 
 /** CONTAINER_NETWORK's default: one internal network per environment. */
 export const ISOLATED = "isolated";
@@ -243,6 +250,14 @@ const EnvSchema = z.object({
   EGRESS_CREDENTIALS: credentials.optional(),
   /** Extra CA bundle the proxy trusts when it opens TLS to an intercepted host. */
   EGRESS_UPSTREAM_CA_FILE: z.string().min(1).optional(),
+  /**
+   * Host path of a PEM bundle of CA certificates every environment (and the agent's own git and
+   * egress proxy) trusts besides the public roots: a TLS-inspecting proxy's CA, a private registry's.
+   */
+  EXTRA_CA_CERTS: z
+    .string()
+    .refine((v) => path.isAbsolute(v), "must be an absolute path of a PEM file on this host")
+    .optional(),
   EXEC_OUTPUT_LIMIT_BYTES: z.coerce
     .number()
     .int()
@@ -322,6 +337,10 @@ export type Config = {
     credentials: Record<string, Record<string, string>>;
     upstreamCaFile?: string;
   };
+  trust: {
+    /** EXTRA_CA_CERTS; read and checked at start-up (trust/ca-bundle.ts). */
+    extraCaFile?: string;
+  };
   setup: {
     gitRemoteTemplate: string;
     cloneTimeoutMs: number;
@@ -383,6 +402,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       credentials: e.EGRESS_CREDENTIALS ?? {},
       upstreamCaFile: e.EGRESS_UPSTREAM_CA_FILE,
     },
+    trust: { extraCaFile: e.EXTRA_CA_CERTS },
     setup: {
       gitRemoteTemplate: e.GIT_REMOTE_TEMPLATE,
       cloneTimeoutMs: e.SETUP_CLONE_TIMEOUT_MS,
