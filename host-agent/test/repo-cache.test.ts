@@ -112,7 +112,7 @@ describe("RepoCache", () => {
       pkg: { packageManager: { name: "yarn", version: "4.9.4", hash: "sha224.abc" } },
       files: {
         yarnLock: { berry: true, version: 8 },
-        yarnrc: { nodeLinker: "pnp", yarnPath: ".yarn/releases/yarn-4.9.4.cjs" },
+        yarnrc: { nodeLinker: "pnp", yarnPath: ".yarn/releases/yarn-4.9.4.cjs", registrySet: false },
         pnpmLockVersion: null,
       },
     });
@@ -120,7 +120,7 @@ describe("RepoCache", () => {
     await pushFiles(repo, { ".yarnrc.yml": `nodeLinker: node-modules\n#${"x".repeat(YARNRC_MAX_BYTES)}\n` });
     await cache.refresh(repo);
     const big = await cache.dependencies(repo, (await cache.resolveBranch(repo, "main"))!);
-    expect(big.files.yarnrc).toEqual({ nodeLinker: UNREADABLE, yarnPath: null });
+    expect(big.files.yarnrc).toEqual({ nodeLinker: UNREADABLE, yarnPath: null, registrySet: true });
   });
 
   it("reads pnpm-lock.yaml's lockfile version", async () => {

@@ -385,14 +385,18 @@ function managerEnv(manager: PackageManager, berry: boolean, volume: boolean, in
     ];
   }
   if (!berry) return volume ? [`YARN_CACHE_FOLDER=${PM_CACHE_DIR}/yarn-cache`] : [];
-  const { nodeLinker } = input.files.yarnrc;
+  const { nodeLinker, registrySet } = input.files.yarnrc;
   const { http, https } = input.proxy;
+  const registry = input.probe.registry;
   return [
     "YARN_ENABLE_TELEMETRY=0",
     // Plug'n'Play (yarn 2+'s default) writes .pnp.cjs into the workspace, which a setup that finds
     // the volume installed would not have: node_modules instead, unless the repo chose a linker.
     ...(nodeLinker === null ? ["YARN_NODE_LINKER=node-modules"] : []),
     ...(volume ? [`YARN_GLOBAL_FOLDER=${PM_CACHE_DIR}/yarn-berry`] : []),
+    // Yarn 2+ reads no .npmrc and has its own default registry host: unless the repo names one,
+    // it uses npm's in this environment, like every other manager here (and the egress allows).
+    ...(registry && !registrySet ? [`YARN_NPM_REGISTRY_SERVER=${registry}`] : []),
     // Yarn 2+ ignores HTTP(S)_PROXY (it has no NO_PROXY either): its own settings carry them.
     ...(http ? [`YARN_HTTP_PROXY=${http}`] : []),
     ...(https ? [`YARN_HTTPS_PROXY=${https}`] : []),

@@ -3,8 +3,9 @@
  * before any container runs (launcher.ts decides with it): which yarn wrote `yarn.lock` (yarn 1,
  * "classic", writes a `# yarn lockfile v1` header; yarn 2+, "berry", a YAML document with
  * `__metadata: version: N`), the `lockfileVersion` of `pnpm-lock.yaml`, and from `.yarnrc.yml`
- * the two settings that change how setup runs yarn: `nodeLinker` (Plug'n'Play writes `.pnp.cjs`
- * into the workspace, not the dependency volume) and `yarnPath` (the repo's own yarn release).
+ * the settings that change how setup runs yarn: `nodeLinker` (Plug'n'Play writes `.pnp.cjs` into
+ * the workspace, not the dependency volume), `yarnPath` (the repo's own yarn release) and whether
+ * it names its registry (`npmRegistryServer`).
  *
  * These files are the repo's, so hostile: read as text, never evaluated, and only simple top-level
  * `key: value` lines are understood. What it leaves out: YAML beyond that (a `nodeLinker` written
@@ -27,12 +28,14 @@ export type YarnRc = {
   nodeLinker: string | null;
   /** `yarnPath` when it is a plain relative path inside the repo; null otherwise. */
   yarnPath: string | null;
+  /** Whether it sets `npmRegistryServer` (yarn 2+'s registry), in whatever form. */
+  registrySet: boolean;
 };
 
 /** A nodeLinker value no linker has (it holds a space): "set, but not in a form read here". */
 export const UNREADABLE = "not readable";
 
-export const NO_YARNRC: YarnRc = { nodeLinker: null, yarnPath: null };
+export const NO_YARNRC: YarnRc = { nodeLinker: null, yarnPath: null, registrySet: false };
 
 export type ManagerFiles = {
   /** What `yarn.lock` says about its writer; null when the lockfile is not yarn's. */
@@ -78,9 +81,11 @@ export function parseYarnrc(text: string | null): YarnRc {
   if (text === null) return NO_YARNRC;
   let nodeLinker: YarnRc["nodeLinker"] = null;
   let yarnPath: string | null = null;
+  let registrySet = false;
   for (const raw of text.split(/\r?\n/)) {
     const line = raw.replace(/^\uFEFF/, "");
     if (/^\s*(#|$)/.test(line)) continue;
+    if (/\bnpmRegistryServer\b/.test(line)) registrySet = true;
     const m = line.match(TOP_LEVEL);
     const key = m?.[1];
     const value = m ? (m[2] ?? m[3] ?? m[4] ?? "") : null;
@@ -89,5 +94,5 @@ export function parseYarnrc(text: string | null): YarnRc {
     // Mentioned, but not as a plain top-level line (indented, flow style, an anchor): say so.
     else if (!m && /\bnodeLinker\b/.test(line)) nodeLinker = UNREADABLE;
   }
-  return { nodeLinker, yarnPath };
+  return { nodeLinker, yarnPath, registrySet };
 }

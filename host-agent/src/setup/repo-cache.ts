@@ -180,8 +180,10 @@ export class RepoCache {
     return {
       ...NO_MANAGER_FILES,
       yarnLock: lockfile === null ? null : parseYarnLock(lockfile),
-      // One too large to read is one whose settings are unknown: assume nothing about its linker.
-      yarnrc: yarnrc === "too large" ? { nodeLinker: UNREADABLE, yarnPath: null } : parseYarnrc(yarnrc),
+      // One too large to read is one whose settings are unknown: assume nothing about its linker
+      // or its registry.
+      yarnrc:
+        yarnrc === "too large" ? { nodeLinker: UNREADABLE, yarnPath: null, registrySet: true } : parseYarnrc(yarnrc),
     };
   }
 

@@ -24,7 +24,7 @@ const classicFiles: ManagerFiles = { ...NO_MANAGER_FILES, yarnLock: { berry: fal
 const berryFiles = (version = 8, nodeLinker: string | null = null, yarnPath: string | null = null): ManagerFiles => ({
   ...NO_MANAGER_FILES,
   yarnLock: { berry: true, version },
-  yarnrc: { nodeLinker, yarnPath },
+  yarnrc: { nodeLinker, yarnPath, registrySet: false },
 });
 
 function input(o: Partial<LauncherInput> & Pick<LauncherInput, "manager">): LauncherInput {
@@ -229,6 +229,7 @@ describe("chooseLauncher", () => {
         YARN_NODE_LINKER: "node-modules",
         YARN_HTTP_PROXY: "http://10.0.0.1:3128",
         YARN_HTTPS_PROXY: "http://10.0.0.1:3128",
+        YARN_NPM_REGISTRY_SERVER: REGISTRY,
       });
       // The node-modules linker empties node_modules on its first install: nothing of ours there.
       expect(l.env.some((e) => e.includes(PM_CACHE_DIR))).toBe(false);
@@ -255,6 +256,12 @@ describe("chooseLauncher", () => {
         input({ manager: "yarn", files: berryFiles(8, "pnpm"), pin: { name: "yarn", version: "4.9.4" } }),
       );
       expect(pnpmLinker.alwaysInstall).toBeNull();
+      // A registry the repo names is the repo's.
+      const ownRegistry = { ...berryFiles(8), yarnrc: { ...berryFiles(8).yarnrc, registrySet: true } };
+      const named = chooseLauncher(
+        input({ manager: "yarn", files: ownRegistry, pin: { name: "yarn", version: "4.9.4" } }),
+      );
+      expect(envOf(named.env).YARN_NPM_REGISTRY_SERVER).toBeUndefined();
       expect(envOf(pnpmLinker.env).YARN_GLOBAL_FOLDER).toBe(`${PM_CACHE_DIR}/yarn-berry`);
     });
 

@@ -60,11 +60,26 @@ describe("parseYarnrc", () => {
     expect(parseYarnrc("nodeLinker: node-modules\nyarnPath: .yarn/releases/yarn-4.5.0.cjs\n")).toEqual({
       nodeLinker: "node-modules",
       yarnPath: ".yarn/releases/yarn-4.5.0.cjs",
+      registrySet: false,
     });
-    expect(parseYarnrc('nodeLinker: "pnp" # the default\r\n')).toEqual({ nodeLinker: "pnp", yarnPath: null });
-    expect(parseYarnrc("nodeLinker: 'pnpm'\n")).toEqual({ nodeLinker: "pnpm", yarnPath: null });
-    expect(parseYarnrc("enableTelemetry: false\n# nodeLinker: pnp\n")).toEqual({ nodeLinker: null, yarnPath: null });
-    expect(parseYarnrc(null)).toEqual({ nodeLinker: null, yarnPath: null });
+    expect(parseYarnrc('nodeLinker: "pnp" # the default\r\n')).toEqual({
+      nodeLinker: "pnp",
+      yarnPath: null,
+      registrySet: false,
+    });
+    expect(parseYarnrc("nodeLinker: 'pnpm'\n")).toEqual({ nodeLinker: "pnpm", yarnPath: null, registrySet: false });
+    expect(parseYarnrc("enableTelemetry: false\n# nodeLinker: pnp\n")).toEqual({
+      nodeLinker: null,
+      yarnPath: null,
+      registrySet: false,
+    });
+    expect(parseYarnrc(null)).toEqual({ nodeLinker: null, yarnPath: null, registrySet: false });
+  });
+
+  it("notes whether it names yarn's registry", () => {
+    expect(parseYarnrc('npmRegistryServer: "https://npm.corp.test"\n').registrySet).toBe(true);
+    expect(parseYarnrc("npmScopes:\n  corp:\n    npmRegistryServer: https://x.test\n").registrySet).toBe(true);
+    expect(parseYarnrc("nodeLinker: pnp\n").registrySet).toBe(false);
   });
 
   it("says a nodeLinker it cannot read is unreadable, never a guess", () => {
