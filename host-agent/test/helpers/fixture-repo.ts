@@ -2,7 +2,8 @@
  * Local fixture repositories for setup tests: bare git repos under a temp root, reachable by the
  * agent through GIT_REMOTE_TEMPLATE=file://<root>/{owner}/{repo}.git. Each has a package.json
  * whose dependency is a local tarball (installs offline), a lockfile, and a tiny HTTP dev server
- * that answers with its branch's message and its dependency's version.
+ * that answers with its branch's message and its dependency's version. `createFromFiles` makes
+ * one of `main` alone from the files a test wrote itself (the package manager tests' repos).
  */
 import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -62,6 +63,8 @@ export type FixtureRoot = {
   remoteTemplate: string;
   /** Creates owner/repo with `main` and any extra branches. */
   createRepo: (repo: string, branches: Record<string, FixtureBranch>) => Promise<void>;
+  /** Creates owner/repo whose `main` holds exactly `files` (path inside the repo → content). */
+  createFromFiles: (repo: string, files: Record<string, string>) => Promise<void>;
   dispose: () => Promise<void>;
 };
 
@@ -111,10 +114,28 @@ export async function fixtureRoot(): Promise<FixtureRoot> {
       await rm(work, { recursive: true, force: true });
     }
   };
+  const createFromFiles = async (repo: string, files: Record<string, string>) => {
+    const work = await mkdtemp(path.join(tmpdir(), "artie-fixture-work-"));
+    try {
+      await sh(work, "git", ["init", "--quiet", "--initial-branch=main"]);
+      for (const [name, text] of Object.entries(files)) {
+        await mkdir(path.dirname(path.join(work, name)), { recursive: true });
+        await writeFile(path.join(work, name), text);
+      }
+      await sh(work, "git", ["add", "-A"]);
+      await sh(work, "git", ["commit", "--quiet", "-m", "fixture"]);
+      const [owner, name] = repo.split("/") as [string, string];
+      await mkdir(path.join(root, owner), { recursive: true });
+      await sh(work, "git", ["clone", "--quiet", "--bare", work, path.join(root, owner, `${name}.git`)]);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  };
   return {
     root,
     remoteTemplate: `file://${root}/{owner}/{repo}.git`,
     createRepo,
+    createFromFiles,
     dispose: () => rm(root, { recursive: true, force: true }),
   };
 }
