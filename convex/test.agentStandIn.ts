@@ -76,19 +76,19 @@ export class AgentStandIn {
       return json(200, ListContainersResponse.parse({ containers }));
     }
     const m = /^\/api\/containers\/([^/]+)(?:\/(stop|start))?$/.exec(path);
-    const held = m && this.containers.get(m[1]!);
+    const held = m && this.containers.get(m[1]);
     if (!m) return refuse(404, "not_found", "stand-in: no such route");
     if (!held) return refuse(404, "container_not_found", `no container ${m[1]}`);
     if (req.method === "POST" && m[2] === "stop") {
       held.state = "exited";
-      return json(200, this.details(m[1]!, held));
+      return json(200, this.details(m[1], held));
     }
     if (req.method === "POST" && m[2] === "start") {
       held.state = "running";
-      return json(200, this.details(m[1]!, held));
+      return json(200, this.details(m[1], held));
     }
     if (req.method === "DELETE" && !m[2]) {
-      this.containers.delete(m[1]!);
+      this.containers.delete(m[1]);
       return json(200, RemoveContainerResponse.parse({ id: m[1], removed: true }));
     }
     return refuse(404, "not_found", "stand-in: no such route");

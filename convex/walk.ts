@@ -21,12 +21,13 @@ export async function pageOfStatuses(
   position: WalkPosition | undefined,
 ): Promise<{ page: Doc<"containers">[]; next: WalkPosition | null }> {
   const status = position?.status ?? statuses[0];
-  const i = statuses.indexOf(status);
-  if (i === -1) return { page: [], next: null };
+  const i = status === undefined ? -1 : statuses.indexOf(status);
+  if (status === undefined || i === -1) return { page: [], next: null };
   const { page, isDone, continueCursor } = await ctx.db
     .query("containers")
     .withIndex("by_status_and_createdAt", (q) => q.eq("status", status))
     .paginate({ numItems: CRON_BATCH, cursor: position?.cursor ?? null });
   if (!isDone) return { page, next: { status, cursor: continueCursor } };
-  return { page, next: i + 1 < statuses.length ? { status: statuses[i + 1], cursor: null } : null };
+  const following = statuses[i + 1];
+  return { page, next: following === undefined ? null : { status: following, cursor: null } };
 }
