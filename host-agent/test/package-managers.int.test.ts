@@ -389,6 +389,23 @@ describe("package managers as the repo pins them", () => {
     );
   });
 
+  it(
+    "bun on an image without bun, with both commands in the repo's settings: those run, the manager is not needed",
+    async () => {
+      const { c, last } = await setUp(REPOS.bun, {
+        installCommand: ["npm", "install", "--no-audit", "--no-fund"],
+        devCommand: ["node", "server.js"],
+      });
+      expect(last.error).toBeUndefined();
+      expect(last.phase).toBe("ready");
+      expect(await logsOf(c.id)).toMatch(
+        /\[cloning\] package manager: not used \(the repo's settings name both commands\)/,
+      );
+      expect(await page(c.hostPort)).toMatchObject({ ms: 7_200_000, isNumber: true });
+    },
+    SETUP_WAIT_MS,
+  );
+
   it("a packageManager pin naming another manager than the lockfile: an error naming both", async () => {
     const { last } = await setUp(REPOS.mismatch);
     expect(last.phase).toBe("error");
