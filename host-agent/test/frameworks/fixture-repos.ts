@@ -29,8 +29,12 @@ export type CorpusRepos = {
   dispose: () => Promise<void>;
 };
 
-export async function corpusRepos(): Promise<CorpusRepos> {
-  const root = await mkdtemp(path.join(tmpdir(), "artie-corpus-"));
+/**
+ * Repos under `root` (a fresh temp dir unless given: the bench shares fixture-repo.ts's root,
+ * so one GIT_REMOTE_TEMPLATE serves its baseline repo and the corpus alike).
+ */
+export async function corpusRepos(under?: string): Promise<CorpusRepos> {
+  const root = under ?? (await mkdtemp(path.join(tmpdir(), "artie-corpus-")));
   const createRepo = async (repo: string, fixture: string) => {
     const work = await mkdtemp(path.join(tmpdir(), "artie-corpus-work-"));
     try {

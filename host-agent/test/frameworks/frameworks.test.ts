@@ -104,7 +104,8 @@ describe("framework corpus, set up with no settings", () => {
         try {
           if (!row.setup.ok) {
             throw new Error(
-              `setup ended at ${row.setup.reached}: ${row.setup.error}\n--- environment log ---\n${await environmentLogTail(env.id)}`,
+              `setup ended at ${row.setup.reached}: ${row.setup.error?.split("\n")[0]}\n` +
+                `--- the environment's log, last lines ---\n${await environmentLogTail(env.id)}`,
             );
           }
           const port = row.setup.hostPort ?? env.hostPort;

@@ -1,11 +1,15 @@
 /**
  * What an environment needs to install from the registry this machine uses: its host for the
  * agent's EGRESS_ALLOWLIST, read at run time from `npm config get registry` (as
- * scripts/ensure-agent-env.sh does, so no registry is ever named in code), and the CA bundle
- * for EXTRA_CA_CERTS, for machines behind a TLS-inspecting proxy.
+ * scripts/ensure-agent-env.sh does, so no registry is ever named in code); the addresses that
+ * host resolves to here, for EGRESS_ALLOWED_CIDRS (a transparent TLS-inspecting proxy answers
+ * DNS with its own address, which may sit in a reserved range the egress proxy refuses unless
+ * opened); and the CA bundle for EXTRA_CA_CERTS.
  */
 import { execFile } from "node:child_process";
+import { lookup } from "node:dns/promises";
 import { access } from "node:fs/promises";
+import { isIP } from "node:net";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
@@ -20,6 +24,12 @@ export async function registryHost(): Promise<string> {
   } catch {
     throw new Error(`npm config get registry gave "${stdout.trim()}", not a URL: the corpus installs from a registry`);
   }
+}
+
+/** The registry host's addresses as single-address CIDRs: opens exactly what npm itself reaches. */
+export async function registryCidrs(host: string): Promise<string[]> {
+  const addresses = await lookup(host, { all: true });
+  return [...new Set(addresses.map((a) => `${a.address}/${isIP(a.address) === 6 ? 128 : 32}`))];
 }
 
 /** The bundle the host's Node trusts beyond its own (NODE_EXTRA_CA_CERTS), else the system's. */
