@@ -78,6 +78,7 @@ async function rawCreateStart(i: number, network = "bridge") {
     createdAt: new Date().toISOString(),
     config,
     network: null,
+    trust: null,
   });
   const [ms, container] = await time(async () => {
     const c = await docker.createContainer(options);

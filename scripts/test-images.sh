@@ -116,14 +116,16 @@ build_busybox() {
 
 # --- artie-test/node --------------------------------------------------------------------------
 
-# The Debian mirror apt uses (one-line or deb822 sources), else deb.debian.org.
+# The Debian mirror apt uses (one-line or deb822 sources). There is no built-in fallback: which
+# mirror a machine may reach is the machine's to say (its apt sources), never a host name here.
 debian_mirror() {
   local uri
   uri=$({
     sed -nE 's/^deb +(\[[^]]*\] +)?([^ ]+).*/\2/p' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null
     sed -nE 's/^URIs: *//p' /etc/apt/sources.list.d/*.sources 2>/dev/null | tr ' ' '\n'
   } | grep -E '^https?://[^ ]+/debian/?$' | head -n 1 || true)
-  echo "${uri:-http://deb.debian.org/debian}"
+  [ -n "$uri" ] || die "no Debian mirror in apt's sources (/etc/apt/sources.list, /etc/apt/sources.list.d/*.list or *.sources): add the one this machine uses (a URI ending in /debian), then run again."
+  echo "$uri"
 }
 
 # The host's npm package directory (…/node_modules/npm), from the npm on PATH.

@@ -6,6 +6,7 @@
  */
 import { isIP } from "node:net";
 import { hostname } from "node:os";
+import path from "node:path";
 import { z } from "zod";
 import { patternProblem } from "./lib/host-patterns.js";
 
@@ -37,8 +38,30 @@ export const CALLBACK_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 export const CALLBACK_REQUEST_TIMEOUT_MS = 10_000;
 /** How often `starting` asks the dev server's published port whether it answers. */
 export const DEV_SERVER_POLL_MS = 25;
+/**
+ * While the dev server does not answer on its port, when `starting` first and then how often it
+ * reads the container's socket table for where the server listens instead (dev-server.ts).
+ */
+export const DEV_SERVER_LISTENERS_FIRST_MS = 1_500;
+export const DEV_SERVER_LISTENERS_EVERY_MS = 1_000;
+/** A server given its port by a flag has this long to bind it before another of its ports is used. */
+export const DEV_SERVER_OTHER_PORT_AFTER_MS = 10_000;
 /** One readiness probe's HTTP timeout. */
 export const DEV_SERVER_PROBE_TIMEOUT_MS = 1_000;
+/**
+ * The dev server fallback (setup/listeners.ts, setup/in-container-forward.ts): finding where a dev
+ * server listens from the container's socket table, and forwarding the environment's port to it.
+ */
+/** Most output one socket scan may print (listening lines of tcp and tcp6, the tagged processes' socket inodes). */
+export const LISTENER_SCAN_MAX_BYTES = 256 * 1024;
+/** How long one socket scan may take; it reads procfs and a few small files per tagged process. */
+export const LISTENER_SCAN_TIMEOUT_MS = 10_000;
+/** Lines of one /proc/net/tcp{,6} table the parser looks at; the rest is ignored. */
+export const LISTENER_TABLE_LINES_MAX = 4096;
+/** How long the in-container forwarder may take to start and listen. */
+export const FORWARD_START_TIMEOUT_MS = 10_000;
+/** After one side of a forwarded connection closed, how long the other may finish writing before it is cut. */
+export const FORWARD_CLOSE_GRACE_MS = 10_000;
 /** Environment networks made ahead, so a create need not wait for Docker to make one (~80 ms). */
 export const NETWORK_SPARES = 2;
 /** Log lines kept per phase for the error message when a phase fails. */
@@ -74,6 +97,12 @@ export const MAIN_IMAGE_BUILDS_MAX = 2;
 export const MAIN_IMAGE_BUILD_TIMEOUT_MS = 10 * 60_000;
 /** Most output a git command (a lockfile through `git show`, a rev-parse) may print. */
 export const GIT_MAX_BUFFER_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Largest EXTRA_CA_CERTS file the agent reads. A system bundle of every public root is about
+ * 220 KiB; a file far beyond that is not a CA bundle.
+ */
+export const EXTRA_CA_MAX_BYTES = 1024 * 1024;
 
 /** CONTAINER_NETWORK's default: one internal network per environment. */
 export const ISOLATED = "isolated";
@@ -182,6 +211,18 @@ const EnvSchema = z.object({
   DASHBOARD_ORIGINS: list.default(["*"]),
   /** Host name in the dev server URLs reported to the control plane. */
   PUBLIC_HOST: z.string().min(1).optional(),
+  /**
+   * Domain whose subdomains name environments in the browser (`3000-<id>.<domain>`): every dev
+   * server accepts requests for those names (frameworks.ts), as well as for PUBLIC_HOST and the
+   * DASHBOARD_ORIGINS' hosts.
+   */
+  PREVIEW_DOMAIN: z
+    .string()
+    .regex(
+      /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+      "must be a lowercase DNS name such as preview.example.com",
+    )
+    .optional(),
   /** Host address container ports are published on. 127.0.0.1 keeps them off the network. */
   PUBLISH_ADDRESS: z.string().min(1).default("0.0.0.0"),
   PORT_RANGE: portRange.default({ start: 10000, end: 20000 }),
@@ -233,6 +274,14 @@ const EnvSchema = z.object({
   EGRESS_CREDENTIALS: credentials.optional(),
   /** Extra CA bundle the proxy trusts when it opens TLS to an intercepted host. */
   EGRESS_UPSTREAM_CA_FILE: z.string().min(1).optional(),
+  /**
+   * Host path of a PEM bundle of CA certificates every environment (and the agent's own git and
+   * egress proxy) trusts besides the public roots: a TLS-inspecting proxy's CA, a private registry's.
+   */
+  EXTRA_CA_CERTS: z
+    .string()
+    .refine((v) => path.isAbsolute(v), "must be an absolute path of a PEM file on this host")
+    .optional(),
   EXEC_OUTPUT_LIMIT_BYTES: z.coerce
     .number()
     .int()
@@ -282,6 +331,7 @@ export type Config = {
   dashboardOrigins: string[];
   publishAddress: string;
   publicHost: string;
+  previewDomain?: string;
   portRange: { start: number; end: number };
   defaultImage: string;
   dataDir: string;
@@ -311,6 +361,10 @@ export type Config = {
     resolve: Record<string, string>;
     credentials: Record<string, Record<string, string>>;
     upstreamCaFile?: string;
+  };
+  trust: {
+    /** EXTRA_CA_CERTS; read and checked at start-up (trust/ca-bundle.ts). */
+    extraCaFile?: string;
   };
   setup: {
     gitRemoteTemplate: string;
@@ -347,6 +401,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     dashboardOrigins: e.DASHBOARD_ORIGINS,
     publishAddress: e.PUBLISH_ADDRESS,
     publicHost: e.PUBLIC_HOST ?? (e.PUBLISH_ADDRESS === "0.0.0.0" ? hostname() : e.PUBLISH_ADDRESS),
+    previewDomain: e.PREVIEW_DOMAIN,
     portRange: e.PORT_RANGE,
     defaultImage: e.DEFAULT_IMAGE,
     dataDir: e.DATA_DIR,
@@ -373,6 +428,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       credentials: e.EGRESS_CREDENTIALS ?? {},
       upstreamCaFile: e.EGRESS_UPSTREAM_CA_FILE,
     },
+    trust: { extraCaFile: e.EXTRA_CA_CERTS },
     setup: {
       gitRemoteTemplate: e.GIT_REMOTE_TEMPLATE,
       cloneTimeoutMs: e.SETUP_CLONE_TIMEOUT_MS,

@@ -4,6 +4,7 @@
  * tests call it with their own, on an ephemeral port.
  */
 import { serve, type ServerType } from "@hono/node-server";
+import type { X509Certificate } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { rootCertificates } from "node:tls";
@@ -28,6 +29,7 @@ import { CallbackOutbox } from "./setup/callbacks.js";
 import { ContainerIO } from "./setup/container-io.js";
 import { RepoCache } from "./setup/repo-cache.js";
 import { SetupRunner } from "./setup/runner.js";
+import { parseCertificates, readExtraCa, writeTrustBundle } from "./trust/ca-bundle.js";
 
 export type RunningAgent = {
   url: string;
@@ -40,19 +42,29 @@ export type RunningAgent = {
 export async function startAgent(config: Config, logger: Logger): Promise<RunningAgent> {
   const docker = new DockerClient(logger);
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const trust = await startTrust(config, logger);
   await checkRuntime(docker, config.container.runtime, logger);
-  const isolation = config.isolation.enabled ? await startIsolation(config, docker, logger) : null;
+  const isolation = config.isolation.enabled ? await startIsolation(config, docker, logger, trust) : null;
   if (!isolation) {
     logger.warn({ network: config.container.network }, "network isolation is off: every container joins one network");
   }
-  const containers = new ContainerService(docker, new PortAllocator(config.portRange), config, logger, isolation);
+  const containers = new ContainerService(
+    docker,
+    new PortAllocator(config.portRange),
+    config,
+    logger,
+    isolation,
+    trust.bundle,
+  );
   // Serve even while Docker is down: /health says so, and creates wait for the reconcile.
   const stopReconciling = new AbortController();
   const reconciled = containers.reconcileUntilReady(stopReconciling.signal);
   const exec = new ExecRunner(docker, config.container.user, config.container.execOutputLimitBytes);
   const outbox = new CallbackOutbox(config.dataDir, logger);
   const repoCacheRoot = path.join(config.dataDir, "repo-cache");
-  const repos = new RepoCache(repoCacheRoot, config.setup.gitRemoteTemplate, config.setup.cloneTimeoutMs);
+  // The agent's own git trusts the operator's CAs; with none it keeps the host's store untouched.
+  const gitCaFile = trust.operatorCa.length > 0 ? trust.bundle?.bundleFile : undefined;
+  const repos = new RepoCache(repoCacheRoot, config.setup.gitRemoteTemplate, config.setup.cloneTimeoutMs, gitCaFile);
   const setup = new SetupRunner({
     config,
     docker,
@@ -120,17 +132,56 @@ async function checkRuntime(docker: DockerClient, runtime: string, logger: Logge
   }
 }
 
+/** True when the egress proxy terminates TLS (to inject EGRESS_CREDENTIALS) and so has a CA. */
+const intercepts = (config: Config) => config.isolation.enabled && Object.keys(config.egress.credentials).length > 0;
+
+/**
+ * The extra CAs environments trust: EXTRA_CA_CERTS (checked first, so a bad file stops the agent
+ * before anything is made) and the egress proxy's CA when it intercepts. Written under DATA_DIR.
+ */
+async function startTrust(config: Config, logger: Logger) {
+  const operatorCa = config.trust.extraCaFile ? await readExtraCa(config.trust.extraCaFile) : [];
+  const egressCa = intercepts(config) ? await LocalCa.open(path.join(config.dataDir, "egress-ca")) : null;
+  const egressCerts = egressCa ? parseCertificates(await egressCa.certificate(), egressCa.certPath) : [];
+  const bundle = await writeTrustBundle(config.dataDir, [...operatorCa, ...egressCerts]);
+  if (bundle) {
+    logger.info(
+      { extra: operatorCa.length, egressProxy: egressCerts.length, dir: bundle.dir },
+      "environments trust extra CA certificates",
+    );
+  }
+  return { operatorCa, egressCa, bundle };
+}
+
+/**
+ * What the egress proxy trusts when it opens TLS to a host it intercepts: Node's roots, the
+ * agent's own NODE_EXTRA_CA_CERTS, EXTRA_CA_CERTS and EGRESS_UPSTREAM_CA_FILE. Undefined (Node's
+ * defaults, which hold the first two) when neither of the last two is set.
+ */
+async function upstreamTrust(config: Config, operatorCa: X509Certificate[]): Promise<string[] | undefined> {
+  const file = config.egress.upstreamCaFile;
+  if (!file && operatorCa.length === 0) return undefined;
+  // An explicit `ca` replaces Node's defaults: what Node trusts anyway is added back first.
+  const own = process.env.NODE_EXTRA_CA_CERTS ? [await readFile(process.env.NODE_EXTRA_CA_CERTS, "utf8")] : [];
+  return [
+    ...rootCertificates,
+    ...own,
+    ...operatorCa.map((c) => c.toString()),
+    ...(file ? [await readFile(file, "utf8")] : []),
+  ];
+}
+
 /** Host firewall, egress proxy (with its CA when it injects credentials) and environment networks. */
-async function startIsolation(config: Config, docker: DockerClient, logger: Logger): Promise<Isolation> {
+async function startIsolation(
+  config: Config,
+  docker: DockerClient,
+  logger: Logger,
+  trust: { operatorCa: X509Certificate[]; egressCa: LocalCa | null },
+): Promise<Isolation> {
   const { egress } = config;
   await installFirewall(egress.proxyPort, config.isolation.subnets);
-  const intercepts = Object.keys(egress.credentials).length > 0;
-  const ca = intercepts ? await LocalCa.open(path.join(config.dataDir, "egress-ca")) : null;
-  // Added to what Node trusts anyway (its own roots and NODE_EXTRA_CA_CERTS), not instead of it.
-  const extraCa = process.env.NODE_EXTRA_CA_CERTS ? [await readFile(process.env.NODE_EXTRA_CA_CERTS, "utf8")] : [];
-  const upstreamCa = egress.upstreamCaFile
-    ? [...rootCertificates, ...extraCa, await readFile(egress.upstreamCaFile, "utf8")]
-    : undefined;
+  const ca = trust.egressCa;
+  const upstreamCa = ca ? await upstreamTrust(config, trust.operatorCa) : undefined;
   const proxy = new EgressProxy(
     new EgressPolicy({ ...egress, environmentSubnets: config.isolation.subnets }),
     egress.proxyPort,
@@ -141,7 +192,7 @@ async function startIsolation(config: Config, docker: DockerClient, logger: Logg
     new EnvironmentNetworks(docker, config.isolation.subnets, logger),
     new PortForwarder(config.publishAddress, logger),
     proxy,
-    { proxyPort: egress.proxyPort, egressCaFile: ca?.certPath },
+    { proxyPort: egress.proxyPort },
     logger,
   );
 }

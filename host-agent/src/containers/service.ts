@@ -18,6 +18,7 @@ import type { Logger } from "../lib/logger.js";
 import type { Isolation } from "../network/isolation.js";
 import { agentBuiltImageMessage, imageOrigin } from "../setup/image-policy.js";
 import { PortInUseError } from "../network/port-forwarder.js";
+import type { TrustBundle } from "../trust/ca-bundle.js";
 import { toDetails } from "./details.js";
 import type { PortAllocator } from "./port-allocator.js";
 
@@ -45,6 +46,8 @@ export class ContainerService {
     private readonly logger: Logger,
     /** Null when CONTAINER_NETWORK names a shared network: Docker publishes the ports then. */
     private readonly isolation: Isolation | null,
+    /** The extra CAs every environment is handed (trust/ca-bundle.ts); null when there are none. */
+    private readonly trust: TrustBundle | null = null,
   ) {}
 
   /**
@@ -184,6 +187,7 @@ export class ContainerService {
       createdAt: details.createdAt,
       config: this.config,
       network,
+      trust: this.trust,
     });
     const newDockerId = await this.docker.create(options);
     await this.docker.start(newDockerId);
@@ -277,6 +281,7 @@ export class ContainerService {
       createdAt: new Date().toISOString(),
       config: this.config,
       network,
+      trust: this.trust,
     });
     const dockerId = await this.docker.create(options);
     try {

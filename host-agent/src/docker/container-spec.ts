@@ -18,6 +18,7 @@ import {
   WORKSPACE_DIR,
   type Config,
 } from "../config.js";
+import { BUNDLE_PEM, EXTRA_PEM, type TrustBundle } from "../trust/ca-bundle.js";
 import { containerName, toLabels } from "./labels.js";
 
 type CreateRequest = z.output<typeof CreateContainerRequest>;
@@ -72,12 +73,12 @@ export type NetworkPlacement = {
   containerIp: string;
   gateway: string;
   proxyPort: number;
-  /** Host path of the egress CA certificate, when the proxy intercepts any host. */
-  egressCaFile?: string;
 };
 
-/** Inside the container, where the egress CA certificate is mounted read-only. */
-export const EGRESS_CA_MOUNT = "/etc/artie/egress-ca.pem";
+/** Inside the container, the read-only directory of trust/ca-bundle.ts's two files. */
+export const TRUST_MOUNT = "/etc/artie/ca";
+export const EXTRA_CA_PATH = `${TRUST_MOUNT}/${EXTRA_PEM}`;
+export const CA_BUNDLE_PATH = `${TRUST_MOUNT}/${BUNDLE_PEM}`;
 
 /**
  * The proxy settings every tool reads: npm, pnpm, yarn, curl and pip read HTTP(S)_PROXY; Node's
@@ -95,7 +96,26 @@ function proxyEnv(n: NetworkPlacement): string[] {
     `NO_PROXY=${noProxy}`,
     `no_proxy=${noProxy}`,
     "NODE_USE_ENV_PROXY=1",
-    ...(n.egressCaFile ? [`NODE_EXTRA_CA_CERTS=${EGRESS_CA_MOUNT}`] : []),
+  ];
+}
+
+/**
+ * Where each tool learns of the extra CAs. A setting that adds to the tool's own roots gets
+ * extra.pem; one that replaces them gets bundle.pem (public roots + extra), so public hosts stay
+ * trusted. Yarn berry is left to NODE_EXTRA_CA_CERTS (it uses Node's TLS, whose roots that adds
+ * to): its own setting is `caFilePath` in 2 and 3 and `httpsCaFilePath` in 4, and berry stops on
+ * a YARN_* variable it does not know, so setting either would break the other versions.
+ */
+export function trustEnv(): string[] {
+  return [
+    // Node and everything running on it: npm, pnpm, yarn (classic and berry), corepack, npx.
+    `NODE_EXTRA_CA_CERTS=${EXTRA_CA_PATH}`,
+    // OpenSSL's default file: the openssl command and what is linked against it.
+    `SSL_CERT_FILE=${CA_BUNDLE_PATH}`,
+    `CURL_CA_BUNDLE=${CA_BUNDLE_PATH}`,
+    `GIT_SSL_CAINFO=${CA_BUNDLE_PATH}`,
+    // npm's cafile; pnpm reads npm's settings, and yarn classic falls back to them (npm_config_*).
+    `npm_config_cafile=${CA_BUNDLE_PATH}`,
   ];
 }
 
@@ -108,6 +128,8 @@ export type SpecInput = {
   config: Config;
   /** The environment's own network; null puts it on CONTAINER_NETWORK with Docker publishing its ports. */
   network: NetworkPlacement | null;
+  /** The extra CAs every environment trusts, whatever its network; null when there are none. */
+  trust: TrustBundle | null;
 };
 
 export function buildCreateOptions({
@@ -118,6 +140,7 @@ export function buildCreateOptions({
   createdAt,
   config,
   network,
+  trust,
 }: SpecInput): Docker.ContainerCreateOptions {
   const c = config.container;
   const limits = effectiveLimits(req, c);
@@ -131,7 +154,7 @@ export function buildCreateOptions({
     User: c.user,
     WorkingDir: WORKSPACE_DIR,
     // HOME on tmpfs: the root filesystem is read-only, and npm, git and shells write to HOME.
-    Env: ["HOME=/tmp", ...(network ? proxyEnv(network) : [])],
+    Env: ["HOME=/tmp", ...(network ? proxyEnv(network) : []), ...(trust ? trustEnv() : [])],
     Labels: toLabels({
       id,
       name: req.name,
@@ -170,9 +193,9 @@ export function buildCreateOptions({
       },
       Mounts: [
         ...(req.volumeName ? [{ Type: "volume" as const, Source: req.volumeName, Target: NODE_MODULES_DIR }] : []),
-        ...(network?.egressCaFile
-          ? [{ Type: "bind" as const, Source: network.egressCaFile, Target: EGRESS_CA_MOUNT, ReadOnly: true }]
-          : []),
+        // The directory, not its files: a bundle rewritten at the agent's next start reaches
+        // running environments too (a file mount would keep the replaced file).
+        ...(trust ? [{ Type: "bind" as const, Source: trust.dir, Target: TRUST_MOUNT, ReadOnly: true }] : []),
       ],
       Binds: req.binds ?? [],
       Memory: memoryBytes,

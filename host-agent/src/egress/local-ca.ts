@@ -1,8 +1,8 @@
 /**
  * The certificate authority the egress proxy signs with when it terminates TLS to inject a
  * credential (EGRESS_CREDENTIALS). Made once with the host's openssl and kept under
- * DATA_DIR/egress-ca (key mode 0600, never leaves the host); its certificate is given to every
- * environment read-only (NODE_EXTRA_CA_CERTS), so a container trusts the proxy for exactly the
+ * DATA_DIR/egress-ca (key mode 0600, never leaves the host); its certificate joins the extra CAs
+ * every environment trusts (trust/ca-bundle.ts), so a container trusts the proxy for exactly the
  * hosts it intercepts. One leaf certificate per intercepted host, made on first use and cached.
  */
 import { execFile } from "node:child_process";

@@ -22,7 +22,7 @@ export class Isolation {
     private readonly networks: EnvironmentNetworks,
     private readonly forwarder: PortForwarder,
     private readonly proxy: EgressProxy,
-    private readonly placementDefaults: { proxyPort: number; egressCaFile?: string },
+    private readonly placementDefaults: { proxyPort: number },
     private readonly logger: Logger,
   ) {}
 

@@ -14,6 +14,7 @@ import type { ContainerIO, LineTail } from "./container-io.js";
 import { dependencyVolume } from "./artifact-names.js";
 import { foreignImageMessage, imageOrigin, type ImageOwner } from "./image-policy.js";
 import { findMainImage, type MainImage } from "./main-image.js";
+import type { Launcher } from "./package-managers.js";
 import type { Dependencies, RepoCache } from "./repo-cache.js";
 import type { Setup } from "./setup-request.js";
 import { SetupError } from "./setup-error.js";
@@ -22,8 +23,8 @@ export type Workspace = {
   dockerId: string;
   commit: string;
   deps: Dependencies;
-  /** The argv prefix that runs the package manager in this container (package-managers.ts). */
-  launcher: string[];
+  /** How the package manager runs in this container (package-managers.ts). */
+  launcher: Launcher;
   mainImage: MainImage | null;
   /** The image the container was made from when it is not a main image (a build starts there). */
   baseImage: string | null;
@@ -96,7 +97,7 @@ export async function prepareWorkspace(d: CloneDeps, id: string, req: Setup, tai
     dockerId,
     commit,
     deps,
-    launcher: [deps.manager],
+    launcher: { argv: [deps.manager], env: [] },
     mainImage,
     baseImage,
     requestedBase,

@@ -271,7 +271,7 @@ export function safeEntry(root: string, name: string, header?: Headers): boolean
  * exit, so this polls a short while; null when the process is still running after that (its
  * output was closed by something else) or Docker forgot the exec (container gone).
  */
-async function exitCode(exec: Docker.Exec): Promise<number | null> {
+export async function exitCode(exec: Docker.Exec): Promise<number | null> {
   const deadline = Date.now() + EXEC_EXIT_WAIT_MS;
   for (;;) {
     const info = await exec.inspect().catch(() => null);

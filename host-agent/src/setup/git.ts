@@ -22,7 +22,13 @@ export class GitError extends Error {
   }
 }
 
-export type GitOptions = { cwd?: string; token?: string; timeoutMs: number };
+export type GitOptions = {
+  cwd?: string;
+  token?: string;
+  timeoutMs: number;
+  /** PEM bundle git's TLS trusts instead of the host's store (trust/ca-bundle.ts's bundle.pem). */
+  caFile?: string;
+};
 
 /** Replaces every occurrence of the token (and its Basic-auth form) in text. */
 export function redact(text: string, token: string | undefined): string {
@@ -44,7 +50,7 @@ const FORCED_CONFIG: [string, string][] = [
   ["core.askPass", ""],
 ];
 
-export function gitEnv(token: string | undefined): NodeJS.ProcessEnv {
+export function gitEnv(token: string | undefined, caFile?: string): NodeJS.ProcessEnv {
   const config = [...FORCED_CONFIG];
   if (token) {
     const basic = Buffer.from(`x-access-token:${token}`).toString("base64");
@@ -60,6 +66,8 @@ export function gitEnv(token: string | undefined): NodeJS.ProcessEnv {
     GIT_ASKPASS: "",
     SSH_ASKPASS: "",
     LANG: "C",
+    // With no host config read, this is the only way git learns of the operator's CAs.
+    ...(caFile ? { GIT_SSL_CAINFO: caFile } : {}),
     GIT_CONFIG_COUNT: String(config.length),
   };
   config.forEach(([key, value], i) => {
@@ -84,7 +92,7 @@ export function git(args: string[], o: GitOptions): Promise<string> {
     execFile(
       "git",
       args,
-      { cwd: o.cwd, env: gitEnv(o.token), timeout: o.timeoutMs, maxBuffer: GIT_MAX_BUFFER_BYTES },
+      { cwd: o.cwd, env: gitEnv(o.token, o.caFile), timeout: o.timeoutMs, maxBuffer: GIT_MAX_BUFFER_BYTES },
       (err, stdout, stderr) => {
         if (!err) return resolve(stdout);
         const clean = redact(stderr.trim() || err.message, o.token);

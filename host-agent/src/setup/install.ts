@@ -36,8 +36,8 @@ export async function installDependencies(
       return;
     }
     await removeDepsMarker(config.dataDir, volumeName);
-    const argv = req.installCommand ?? installArgv(w.launcher, w.deps.manager);
-    const env = envList(req, [tagEnv(tag)]);
+    const argv = req.installCommand ?? installArgv(w.launcher.argv, w.deps.manager);
+    const env = envList(req, [...w.launcher.env, tagEnv(tag)]);
     const deadline = Date.now() + config.setup.installTimeoutMs;
     const left = () => Math.max(1, deadline - Date.now());
     let code: number | null;

@@ -4,9 +4,12 @@
  * needs the `--`; pnpm, yarn and bun pass what follows the script's name, and would hand a `--`
  * to the script, where Vite's argument parser takes everything after it as positional).
  *
- * A "launcher" is the argv prefix that runs the manager in a given container: `["pnpm"]` when it
+ * A launcher is the argv prefix that runs the manager in a given container: `["pnpm"]` when it
  * is on the image's PATH, or a pinned one run through Corepack or npx (install.ts decides).
  */
+
+/** How to run the package manager in one container: argv prefix and the variables it needs. */
+export type Launcher = { argv: string[]; env: string[] };
 
 export const PACKAGE_MANAGER_NAMES = ["npm", "pnpm", "yarn", "bun"] as const;
 export type PackageManager = (typeof PACKAGE_MANAGER_NAMES)[number];

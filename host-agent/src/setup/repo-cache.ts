@@ -52,9 +52,16 @@ export class RepoCache {
     private readonly root: string,
     private readonly remoteTemplate: string,
     private readonly timeoutMs: number,
+    /** CA bundle git trusts instead of the host's (EXTRA_CA_CERTS set); undefined: the host's. */
+    private readonly caFile?: string,
     /** Where checkouts are made (next to the cache, under DATA_DIR; swept at start-up). */
     readonly checkoutRoot = checkoutRootFor(root),
   ) {}
+
+  /** What every git command of the cache runs with. */
+  private gitOptions(): { timeoutMs: number; caFile?: string } {
+    return { timeoutMs: this.timeoutMs, caFile: this.caFile };
+  }
 
   remoteUrl(repo: string): string {
     const [owner, name] = repo.split("/") as [string, string];
@@ -94,7 +101,7 @@ export class RepoCache {
   /** `git ls-remote` without a credential: passes only when the remote serves the repo to anyone. */
   private async checkAnonymous(repo: string): Promise<void> {
     try {
-      await git(["ls-remote", "--heads", "--", this.remoteUrl(repo)], { timeoutMs: this.timeoutMs });
+      await git(["ls-remote", "--heads", "--", this.remoteUrl(repo)], this.gitOptions());
     } catch (err) {
       if (isAuthFailure(err)) throw privateRepoError(repo);
       throw err;
@@ -119,7 +126,7 @@ export class RepoCache {
     try {
       const out = await git(["rev-parse", "--verify", "--quiet", `refs/heads/${branch}^{commit}`], {
         cwd: this.pathFor(repo),
-        timeoutMs: this.timeoutMs,
+        ...this.gitOptions(),
       });
       return out.trim() || null;
     } catch {
@@ -153,7 +160,7 @@ export class RepoCache {
   private async cloneFromCache(repo: string, branch: string): Promise<{ dir: string; dispose: () => Promise<void> }> {
     await mkdir(this.checkoutRoot, { recursive: true, mode: 0o700 });
     const dir = await mkdtemp(path.join(this.checkoutRoot, CHECKOUT_PREFIX));
-    const o = { timeoutMs: this.timeoutMs };
+    const o = this.gitOptions();
     try {
       await git(["clone", "--quiet", "--branch", branch, "--", this.pathFor(repo), dir], o);
       await git(["remote", "set-url", "origin", this.remoteUrl(repo)], { ...o, cwd: dir });
@@ -166,7 +173,7 @@ export class RepoCache {
 
   private async fetchOrClone(repo: string, token?: string): Promise<void> {
     const target = this.pathFor(repo);
-    const o = { token, timeoutMs: this.timeoutMs };
+    const o = { ...this.gitOptions(), token };
     const fetchedWith = token ? "token" : "anonymous";
     if (await exists(target)) {
       await git(["fetch", "--quiet", "--prune", "--", this.remoteUrl(repo), "+refs/heads/*:refs/heads/*"], {
@@ -195,7 +202,7 @@ export class RepoCache {
    */
   private async show(repo: string, commit: string, file: string): Promise<string | null> {
     try {
-      return await git(["show", `${commit}:${file}`], { cwd: this.pathFor(repo), timeoutMs: this.timeoutMs });
+      return await git(["show", `${commit}:${file}`], { ...this.gitOptions(), cwd: this.pathFor(repo) });
     } catch (err) {
       if (err instanceof GitError && NO_SUCH_FILE.test(err.stderr)) return null;
       const why = err instanceof Error ? err.message : String(err);

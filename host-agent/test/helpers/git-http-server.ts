@@ -5,11 +5,13 @@
  * their token, as GitHub does for an installation token, and 401 with WWW-Authenticate otherwise;
  * the rest are public. A private repo's check may also be a function of the presented token (e.g.
  * the GitHub stand-in's `canRead`, for tokens minted during the test). Request bodies are bounded. Every request's method, URL and headers are
- * recorded, so a test can check where a token travelled. Only fetches: no receive-pack.
+ * recorded, so a test can check where a token travelled. Only fetches: no receive-pack. Given a
+ * key and certificate it serves HTTPS instead (for tests of what git trusts).
  */
 import { spawn } from "node:child_process";
 import { timingSafeEqual } from "node:crypto";
-import { createServer, type IncomingHttpHeaders } from "node:http";
+import { createServer, type IncomingHttpHeaders, type RequestListener } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 
 /** A fetch's negotiation body is small; anything beyond this is refused with 413. */
@@ -20,7 +22,7 @@ const CGI_TIMEOUT_MS = 30_000;
 export type GitRequest = { method: string; url: string; headers: IncomingHttpHeaders; status: number };
 
 export type GitHttpServer = {
-  /** For GIT_REMOTE_TEMPLATE: `http://127.0.0.1:<port>/{owner}/{repo}.git`. */
+  /** For GIT_REMOTE_TEMPLATE: `http(s)://127.0.0.1:<port>/{owner}/{repo}.git`. */
   remoteTemplate: string;
   requests: GitRequest[];
   /**
@@ -47,7 +49,10 @@ const splitOnce = (s: string, sep: string): [string, string] => {
 /** owner/repo from `/owner/repo.git/...`, or null. */
 const repoOf = (pathname: string) => /^\/([^/]+)\/([^/]+)\.git(?:\/|$)/.exec(pathname)?.slice(1, 3).join("/") ?? null;
 
-export async function startGitHttpServer(projectRoot: string): Promise<GitHttpServer> {
+export async function startGitHttpServer(
+  projectRoot: string,
+  tls?: { key: string; cert: string },
+): Promise<GitHttpServer> {
   const requests: GitRequest[] = [];
   const tokens = new Map<string, string | ((token: string) => boolean)>();
   const held = new Map<string, Promise<void>>();
@@ -63,7 +68,7 @@ export async function startGitHttpServer(projectRoot: string): Promise<GitHttpSe
     return sameSecret(header ?? "", `Basic ${Buffer.from(`x-access-token:${token}`).toString("base64")}`);
   };
 
-  const server = createServer((req, res) => {
+  const handler: RequestListener = (req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const record: GitRequest = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, status: 0 };
     requests.push(record);
@@ -139,11 +144,12 @@ export async function startGitHttpServer(projectRoot: string): Promise<GitHttpSe
         else res.end();
       });
     };
-  });
+  };
+  const server = tls ? createHttpsServer(tls, handler) : createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    remoteTemplate: `http://127.0.0.1:${port}/{owner}/{repo}.git`,
+    remoteTemplate: `${tls ? "https" : "http"}://127.0.0.1:${port}/{owner}/{repo}.git`,
     requests,
     makePrivate: (repo, token) => void tokens.set(repo, token),
     hold: (repo) => {

@@ -47,6 +47,8 @@ describe("loadConfig defaults", () => {
       credentials: {},
       upstreamCaFile: undefined,
     });
+    // Nothing extra to trust until the operator names a CA bundle.
+    expect(c.trust).toEqual({ extraCaFile: undefined });
   });
 
   it("closes every isolation escape hatch by default", () => {
@@ -241,5 +243,17 @@ describe("loadConfig egress and isolation", () => {
       EGRESS_CREDENTIALS: '{"x.example.com":{"Bad Header":"s3cret"}}',
     });
     expect(message).not.toContain("s3cret");
+  });
+});
+
+describe("loadConfig extra CA certificates", () => {
+  it("takes EXTRA_CA_CERTS as the host path of a PEM bundle (read and checked at start-up)", () => {
+    expect(load({ EXTRA_CA_CERTS: "/etc/ssl/certs/corp.pem" }).trust.extraCaFile).toBe("/etc/ssl/certs/corp.pem");
+    expect(load({ EXTRA_CA_CERTS: "" }).trust.extraCaFile).toBeUndefined();
+  });
+
+  it("refuses a relative path, which would depend on where the agent was started", () => {
+    const message = configError({ API_SECRET: SECRET, EXTRA_CA_CERTS: "certs/corp.pem" });
+    expect(message).toContain("EXTRA_CA_CERTS must be an absolute path");
   });
 });

@@ -3,14 +3,17 @@ import { describe, expect, it } from "vitest";
 import { CreateContainerRequest, type PortMapping } from "../../src/api/contract.js";
 import { loadConfig, type Config } from "../../src/config.js";
 import {
-  EGRESS_CA_MOUNT,
+  CA_BUNDLE_PATH,
+  EXTRA_CA_PATH,
   KEEPALIVE_COMMAND,
+  TRUST_MOUNT,
   buildCreateOptions,
   checkPolicy,
   effectiveLimits,
   type NetworkPlacement,
 } from "../../src/docker/container-spec.js";
 import { fromLabels } from "../../src/docker/labels.js";
+import type { TrustBundle } from "../../src/trust/ca-bundle.js";
 import { appError } from "./fixtures.js";
 
 const MiB = 1024 * 1024;
@@ -36,7 +39,12 @@ const PORTS: PortMapping[] = [
   { containerPort: 5173, hostPort: 10005 },
 ];
 
-const build = (body: Record<string, unknown> = {}, cfg = config(), network: NetworkPlacement | null = null) =>
+const build = (
+  body: Record<string, unknown> = {},
+  cfg = config(),
+  network: NetworkPlacement | null = null,
+  trust: TrustBundle | null = null,
+) =>
   buildCreateOptions({
     id: "abc123",
     req: request(body),
@@ -45,7 +53,24 @@ const build = (body: Record<string, unknown> = {}, cfg = config(), network: Netw
     createdAt: "2025-01-02T03:04:05.000Z",
     config: cfg,
     network,
+    trust,
   });
+
+const TRUST: TrustBundle = {
+  dir: "/var/lib/artie/ca-trust",
+  extraFile: "/var/lib/artie/ca-trust/extra.pem",
+  bundleFile: "/var/lib/artie/ca-trust/bundle.pem",
+  extraCount: 1,
+};
+
+/** Every variable the agent sets so that tools trust the extra CAs. */
+const TRUST_VARIABLES = [
+  "NODE_EXTRA_CA_CERTS",
+  "SSL_CERT_FILE",
+  "CURL_CA_BUNDLE",
+  "GIT_SSL_CAINFO",
+  "npm_config_cafile",
+];
 
 const PLACEMENT: NetworkPlacement = {
   name: "artie-net-abc123",
@@ -241,20 +266,51 @@ describe("buildCreateOptions: an isolated environment", () => {
     expect(env.some((e) => e.startsWith("NODE_EXTRA_CA_CERTS="))).toBe(false);
   });
 
-  it("mounts the egress CA read-only and trusts it when the proxy intercepts hosts", () => {
-    const o = build({}, config(), { ...PLACEMENT, egressCaFile: "/var/lib/artie/egress-ca/ca.pem" });
-    expect(o.Env).toContain(`NODE_EXTRA_CA_CERTS=${EGRESS_CA_MOUNT}`);
-    expect(o.HostConfig!.Mounts).toContainEqual({
-      Type: "bind",
-      Source: "/var/lib/artie/egress-ca/ca.pem",
-      Target: EGRESS_CA_MOUNT,
-      ReadOnly: true,
-    });
-  });
-
   it("runs under the configured runtime", () => {
     expect(build().HostConfig!.Runtime).toBe("runc");
     expect(build({}, config({ CONTAINER_RUNTIME: "runsc" })).HostConfig!.Runtime).toBe("runsc");
+  });
+});
+
+describe("buildCreateOptions: extra CA certificates", () => {
+  const trustMount = {
+    Type: "bind",
+    Source: "/var/lib/artie/ca-trust",
+    Target: TRUST_MOUNT,
+    ReadOnly: true,
+  };
+
+  it("sets nothing and mounts nothing when there is nothing extra to trust", () => {
+    for (const o of [build(), build({}, config(), PLACEMENT)]) {
+      const names = o.Env!.map((e) => e.split("=")[0]);
+      for (const name of TRUST_VARIABLES) expect(names).not.toContain(name);
+      expect(o.HostConfig!.Mounts).toEqual([]);
+    }
+  });
+
+  it("mounts the bundles' directory read-only in every environment, isolated or on a shared network", () => {
+    expect(build({}, config(), null, TRUST).HostConfig!.Mounts).toEqual([trustMount]);
+    expect(build({}, config(), PLACEMENT, TRUST).HostConfig!.Mounts).toEqual([trustMount]);
+    expect(build({ volumeName: "deps" }, config(), null, TRUST).HostConfig!.Mounts).toContainEqual(trustMount);
+  });
+
+  it("adds extra.pem where a tool adds to its roots and bundle.pem where a setting replaces them", () => {
+    const env = build({}, config(), null, TRUST).Env!;
+    expect(EXTRA_CA_PATH).toBe(`${TRUST_MOUNT}/extra.pem`);
+    expect(CA_BUNDLE_PATH).toBe(`${TRUST_MOUNT}/bundle.pem`);
+    expect(env).toContain(`NODE_EXTRA_CA_CERTS=${EXTRA_CA_PATH}`);
+    for (const name of ["SSL_CERT_FILE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO", "npm_config_cafile"]) {
+      expect(env).toContain(`${name}=${CA_BUNDLE_PATH}`);
+    }
+    // Yarn berry stops on a YARN_* setting its version does not know: none is set.
+    expect(env.some((e) => e.startsWith("YARN_"))).toBe(false);
+  });
+
+  it("sets the same variables next to the proxy's on an isolated network", () => {
+    const env = build({}, config(), PLACEMENT, TRUST).Env!;
+    expect(env).toContain(`NODE_EXTRA_CA_CERTS=${EXTRA_CA_PATH}`);
+    expect(env).toContain("HTTPS_PROXY=http://10.213.0.1:3128");
+    expect(env.filter((e) => e.startsWith("NODE_EXTRA_CA_CERTS="))).toHaveLength(1);
   });
 });
 

@@ -1,0 +1,59 @@
+/**
+ * Socket tables captured from real containers of artie-test/node:20 (Linux 6.x, x86-64), as the
+ * parser's unit tests read them. Trailing spaces are the kernel's: tcp pads its lines.
+ */
+
+/**
+ * /proc/net/tcp with IPv6 on (sysctl net.ipv6.conf.{all,lo}.disable_ipv6=0). Node listening on
+ * 127.0.0.1:5173, 0.0.0.0:9999, and a client connected to :9999 (two ESTABLISHED lines).
+ */
+export const TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode                                                     
+   0: 00000000:270F 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1111062 1 00000000ef36b3f2 100 0 0 10 0                   
+   1: 0100007F:1435 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1111060 1 0000000028c1ae4a 100 0 0 10 0                   
+   2: 0100007F:270F 0100007F:B578 01 00000000:00000000 00:00000000 00000000  1000        0 1111068 1 00000000847e22b4 20 0 0 10 -1                   
+   3: 0100007F:B578 0100007F:270F 01 00000000:00000000 00:00000000 00000000  1000        0 1111066 2 00000000dc3d09b6 20 0 0 10 -1                   
+`;
+
+/**
+ * /proc/net/tcp6 of the same container: [::1]:4321, [::]:3000 (dual-stack), [::]:8080 (ipv6Only),
+ * [::ffff:127.0.0.1]:6000, and a client connected to [::1]:4321 (two ESTABLISHED lines).
+ */
+export const TCP6 = `  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 00000000000000000000000001000000:10E1 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1111061 1 000000005a69a066 100 0 0 10 0
+   1: 00000000000000000000000000000000:0BB8 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1111063 1 00000000bb1f0666 100 0 0 10 0
+   2: 00000000000000000000000000000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1111065 1 00000000f8172a1f 100 0 0 10 0
+   3: 0000000000000000FFFF00000100007F:1770 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1111064 1 00000000fbe8df88 100 0 0 10 0
+   4: 00000000000000000000000001000000:EC9C 00000000000000000000000001000000:10E1 01 00000000:00000000 00:00000000 00000000  1000        0 1111067 2 000000001dc49b3d 20 0 0 10 -1
+   5: 00000000000000000000000001000000:10E1 00000000000000000000000001000000:EC9C 01 00000000:00000000 00:00000000 00000000  1000        0 1111069 1 00000000d06f152c 20 0 0 10 -1
+`;
+
+/** A container as Docker makes it (IPv6 off): Node listening on "localhost":5173 got 127.0.0.1. */
+export const TCP_V6_OFF = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode                                                     
+   0: 0100007F:1435 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1111212 1 0000000028c1ae4a 100 0 0 10 0                   
+`;
+export const TCP6_V6_OFF = `  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+`;
+
+/**
+ * SOCKET_SCAN's output for tag abc123 (IPv6 on): the tagged process (pid 7) listens on
+ * 127.0.0.1:5173, [::1]:4321, [::]:24678 and 172.17.0.2:8000, holds a client socket to :5173
+ * and that connection's accepted end, and has a file named `/tmp/socket:[1]` open; untagged ones
+ * listen on 0.0.0.0:9999 (another tag) and [::ffff:127.0.0.1]:7000 (no tag).
+ */
+export const SCAN_OUTPUT = `tcp4
+   0: 0100007F:1435 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1151625 1 000000002e55f459 100 0 0 10 0                   
+   1: 00000000:270F 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1152605 1 00000000dc3d09b6 100 0 0 10 0                   
+   2: 020011AC:1F40 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1151628 1 0000000009145db3 100 0 0 10 0                   
+tcp6
+   0: 00000000000000000000000000000000:6066 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1151627 1 000000001dc49b3d 100 0 0 10 0
+   1: 0000000000000000FFFF00000100007F:1B58 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1152606 1 00000000c0b94039 100 0 0 10 0
+   2: 00000000000000000000000001000000:10E1 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1151626 1 00000000d06f152c 100 0 0 10 0
+owned
+pid 7
+1151625 srwxrwxrwx 1 app  app     0 Jan  1  1970 19
+1151626 srwxrwxrwx 1 app  app     0 Jan  1  1970 20
+1151627 srwxrwxrwx 1 app  app     0 Jan  1  1970 21
+1151628 srwxrwxrwx 1 app  app     0 Jan  1  1970 22
+1151629 srwxrwxrwx 1 app  app     0 Jan  1  1970 23
+1151630 srwxrwxrwx 1 app  app     0 Jan  1  1970 24
+`;
