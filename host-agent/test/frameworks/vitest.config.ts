@@ -16,5 +16,9 @@ export default defineConfig({
     testTimeout: 600_000,
     hookTimeout: 180_000,
     globalSetup: ["host-agent/test/helpers/global-setup.ts"],
+    // For a CI step: `node scripts/test-summary.mjs test-output/frameworks-vitest.json` prints
+    // "N passed, N failed" as `npm test` does.
+    reporters: ["default", "json"],
+    outputFile: { json: "test-output/frameworks-vitest.json" },
   },
 });
