@@ -182,6 +182,9 @@ describe("repoSettingsProblems", () => {
       "all_proxy",
       "NODE_USE_ENV_PROXY",
       "NODE_EXTRA_CA_CERTS",
+      "SSL_CERT_FILE",
+      "GIT_SSL_CAINFO",
+      "npm_config_cafile",
       "ARTIE_EXEC_TAG",
       "artie_x",
     ]) {

@@ -123,6 +123,8 @@ export const isBlank = (s: string | undefined): s is undefined | "" => s === und
 // ---------------------------------------------------------------------------------------------
 
 const PROXY_NAMES = ["HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "NODE_USE_ENV_PROXY"];
+/** The agent's trust settings (host-agent/src/trust/ca-bundle.ts), compared upper-case. */
+const TRUST_NAMES = ["NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO", "NPM_CONFIG_CAFILE"];
 
 /** Why a name the agent sets itself cannot be set here; null when it can. */
 export function reservedReason(name: string): string | null {
@@ -131,8 +133,8 @@ export function reservedReason(name: string): string | null {
     return `${name} is set by the agent: it tells the dev server where to listen (the first container port, on 0.0.0.0)`;
   if (PROXY_NAMES.includes(upper))
     return `${name} is set by the agent: it points every tool at the environment's egress proxy, its only way out`;
-  if (name === "NODE_EXTRA_CA_CERTS")
-    return `${name} is set by the agent so that Node trusts the environment's egress proxy`;
+  if (TRUST_NAMES.includes(upper))
+    return `${name} is set by the agent: it points the environment's tools at the CA certificates the host trusts (its egress proxy, the operator's EXTRA_CA_CERTS)`;
   if (upper.startsWith("ARTIE_")) return `${name}: names starting with ARTIE_ are reserved for the agent`;
   return null;
 }

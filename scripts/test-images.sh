@@ -7,9 +7,12 @@
 # and imported with `docker import`:
 #   artie-test/busybox:latest  Debian's static busybox and its applets as symlinks; CMD ["sh"].
 #   artie-test/node:20         Debian bookworm minbase (debootstrap) with git and ca-certificates,
-#                              the host's node and npm in /usr/local; WORKDIR /app, CMD ["node"].
+#                              the host's node, npm and Corepack in /usr/local (like node:24-slim,
+#                              which ships Corepack but no pnpm or yarn); WORKDIR /app, CMD ["node"].
 # Both have a user `app` (uid/gid 1000, home /home/app), /app and /app/node_modules owned by it,
-# /tmp 1777, and the label artie.test-image=1.
+# /tmp 1777, and the label artie.test-image=1. The node image also carries
+# artie.test-image.version: an image from before the current version (no Corepack) is upgraded
+# in place by one layer (seconds, no debootstrap), so a machine's tests never run on a stale one.
 #
 # Each rootfs is built in a temp dir under /var/tmp (removed on exit), imported untagged, smoke
 # tested, and only then tagged: a failed or interrupted build never leaves a broken image that a
@@ -22,6 +25,8 @@ readonly BUSYBOX_TAG=artie-test/busybox:latest
 readonly NODE_TAG=artie-test/node:20
 readonly IMAGE_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 readonly APP_ID=1000
+# Bump when the node image's contents change; 2 added Corepack.
+readonly NODE_IMAGE_VERSION=2
 readonly LOCK_FILE=/var/run/artie-test-images.lock
 WORK=""
 
@@ -31,6 +36,11 @@ die() {
 }
 
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
+
+# The node image's artie.test-image.version label; empty when the image or the label is missing.
+image_version() {
+  docker image inspect --format '{{ index .Config.Labels "artie.test-image.version" }}' "$1" 2>/dev/null || true
+}
 
 apt_install() {
   echo "test-images: installing $* with apt-get" >&2
@@ -135,6 +145,22 @@ host_npm_dir() {
   dirname "$(dirname "$cli")"
 }
 
+# The host's Corepack package directory, next to npm's (Node's installers put both there).
+host_corepack_dir() {
+  local dir
+  dir="$(dirname "$(host_npm_dir)")/corepack"
+  [ -f "$dir/dist/corepack.js" ] || die "no Corepack package at $dir (next to npm): install Node with its bundled Corepack."
+  echo "$dir"
+}
+
+# Corepack into rootfs $1 at /usr/local, as Node's own images have it: the package and one bin link.
+add_host_corepack() {
+  local root=$1
+  mkdir -p "$root/usr/local/bin" "$root/usr/local/lib/node_modules"
+  cp -a "$(host_corepack_dir)" "$root/usr/local/lib/node_modules/corepack"
+  ln -sf ../lib/node_modules/corepack/dist/corepack.js "$root/usr/local/bin/corepack"
+}
+
 debootstrap_minbase() {
   local root=$1 mirror
   command -v debootstrap >/dev/null || apt_install debootstrap
@@ -162,6 +188,7 @@ add_host_node() {
   cp -a "$npm_dir" "$root/usr/local/lib/node_modules/npm"
   ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/local/bin/npm"
   ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/local/bin/npx"
+  add_host_corepack "$root"
 }
 
 build_node() {
@@ -169,25 +196,58 @@ build_node() {
   debootstrap_minbase "$root"
   add_host_node "$root"
   add_app_user "$root"
-  SMOKE='node -v && npm -v && git --version && touch /app/node_modules/.probe' \
-    commit_image "$root" "$NODE_TAG" --change 'WORKDIR /app' --change 'CMD ["node"]'
+  SMOKE="$NODE_SMOKE" commit_image "$root" "$NODE_TAG" --change 'WORKDIR /app' --change 'CMD ["node"]' \
+    --change "LABEL artie.test-image.version=$NODE_IMAGE_VERSION"
 }
+
+readonly NODE_SMOKE='node -v && npm -v && corepack --version && git --version && touch /app/node_modules/.probe'
+
+# An existing node image from before NODE_IMAGE_VERSION gets what it lacks as one more layer:
+# Corepack streamed in with `docker cp` (owned by root, as the rest of /usr/local), committed with
+# the new label, smoke tested, and only then tagged over the old one.
+upgrade_node() {
+  local stage=$WORK/upgrade id container
+  mkdir -p "$stage"
+  add_host_corepack "$stage"
+  container=$(docker create "$NODE_TAG") || die "docker create from $NODE_TAG failed."
+  if ! tar --numeric-owner --owner=0 --group=0 -C "$stage" -c usr | docker cp - "$container:/"; then
+    docker rm -f "$container" >/dev/null 2>&1 || true
+    die "copying Corepack into $NODE_TAG failed."
+  fi
+  id=$(docker commit --change "LABEL artie.test-image.version=$NODE_IMAGE_VERSION" "$container") ||
+    { docker rm -f "$container" >/dev/null 2>&1 || true; die "docker commit of the upgraded $NODE_TAG failed."; }
+  docker rm -f "$container" >/dev/null 2>&1 || true
+  if ! docker run --rm --network none --user "$APP_ID:$APP_ID" "$id" sh -c "$NODE_SMOKE" >"$WORK/smoke.log" 2>&1; then
+    cat "$WORK/smoke.log" >&2
+    docker rmi "$id" >/dev/null 2>&1 || true
+    die "the upgraded $NODE_TAG image failed its smoke test (output above); it was not tagged."
+  fi
+  docker tag "$id" "$NODE_TAG"
+}
+
+# Whether the node image is there and current (the busybox image has no version).
+node_current() { [ "$(image_version "$NODE_TAG")" = "$NODE_IMAGE_VERSION" ]; }
 
 # --- main -------------------------------------------------------------------------------------
 
+# ensure_image TAG BUILDER [CURRENT UPGRADER]: builds TAG when it is missing; when it is there
+# but CURRENT says it is stale, UPGRADER brings it up to date instead of a full build.
 ensure_image() {
-  local tag=$1 builder=$2 started=$SECONDS
-  if have_image "$tag"; then
+  local tag=$1 builder=$2 current=${3:-true} upgrader=${4:-} started=$SECONDS
+  if have_image "$tag" && "$current"; then
     echo "$tag: cached"
     return 0
   fi
-  [ "$(id -u)" = 0 ] || die "$tag is missing and building it needs root (debootstrap, chown)."
+  [ "$(id -u)" = 0 ] || die "$tag is missing or stale and building it needs root (debootstrap, chown)."
   make_workdir
   # One builder at a time; whoever waited finds the image the other one built.
   exec 9>"$LOCK_FILE"
   flock -w 900 9 || die "another test-images.sh holds $LOCK_FILE for too long."
-  if have_image "$tag"; then
+  if have_image "$tag" && "$current"; then
     echo "$tag: cached"
+  elif have_image "$tag" && [ -n "$upgrader" ]; then
+    "$upgrader"
+    echo "$tag: upgraded in $((SECONDS - started)) s"
   else
     "$builder"
     echo "$tag: built in $((SECONDS - started)) s"
@@ -201,7 +261,7 @@ main() {
   trap 'exit 143' TERM HUP
   bash "$SCRIPTS/ensure-docker.sh" || die "no Docker engine (see above), so no images."
   ensure_image "$BUSYBOX_TAG" build_busybox
-  ensure_image "$NODE_TAG" build_node
+  ensure_image "$NODE_TAG" build_node node_current upgrade_node
 }
 
 main "$@"

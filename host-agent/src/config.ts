@@ -97,6 +97,16 @@ export const MAIN_IMAGE_BUILDS_MAX = 2;
 export const MAIN_IMAGE_BUILD_TIMEOUT_MS = 10 * 60_000;
 /** Most output a git command (a lockfile through `git show`, a rev-parse) may print. */
 export const GIT_MAX_BUFFER_BYTES = 16 * 1024 * 1024;
+/** Largest `.yarnrc.yml` setup reads (at the commit, in the repo cache); a larger one is not read. */
+export const YARNRC_MAX_BYTES = 64 * 1024;
+/**
+ * The package manager probe (setup/launcher.ts): one exec asking the image which of corepack,
+ * npx and the lockfile's manager it has, their versions and npm's registry. It prints a few
+ * lines; more is cut. Its deadline covers an image whose manager is a Corepack shim that
+ * downloads on `--version`.
+ */
+export const PACKAGE_MANAGER_PROBE_MAX_BYTES = 8 * 1024;
+export const PACKAGE_MANAGER_PROBE_TIMEOUT_MS = 30_000;
 
 /**
  * Largest EXTRA_CA_CERTS file the agent reads. A system bundle of every public root is about

@@ -29,6 +29,18 @@ beforeAll(async () => {
     main: { message: "hello from main", greetVersion: "1.0.0" },
     feature: { message: "hello from feature", greetVersion: "2.0.0" },
     broken: { message: "broken deps", greetVersion: "1.0.0", brokenDependency: true },
+    // Dev servers that ignore where the environment wants them.
+    "loopback-8080": {
+      message: "hello from loopback",
+      // A version of its own: a branch made from main with main's version keeps main's lockfile entry.
+      greetVersion: "1.0.1",
+      devScript: "LISTEN_HOST=127.0.0.1 LISTEN_PORT=8080 node server.js",
+    },
+    "loopback-own-port": {
+      message: "hello from own port",
+      greetVersion: "1.0.2",
+      devScript: "LISTEN_HOST=127.0.0.1 node server.js",
+    },
   });
   receiver = await startReceiver(SECRET);
   agent = await startTestAgent({
@@ -243,6 +255,33 @@ describe("setup", () => {
   });
 });
 
+describe("a dev server that listens somewhere else is found and forwarded to", () => {
+  const logsOf = async (id: string) =>
+    (await docker.getContainer(`artie-${id}`).logs({ stdout: true, stderr: true })).toString();
+
+  it.each([
+    [
+      "loopback-8080",
+      "hello from loopback",
+      /listens on 127\.0\.0\.1:8080, not on 0\.0\.0\.0:3000: forwarding port 3000 there/,
+    ],
+    ["loopback-own-port", "hello from own port", /listens on 127\.0\.0\.1:3000, not on 0\.0\.0\.0:3000: forwarding/],
+  ])("%s: ready, answering on the environment's port, and one log line says so", async (branch, message, line) => {
+    const c = await createContainer(agent.api, { image: NODE_IMAGE });
+    expect((await setup(c.id, { branch })).status).toBe(202);
+    await receiver.waitFor(finished(c.id));
+    const last = receiver.received.filter((r) => r.body.containerId === c.id).at(-1)!.body;
+    expect(`${last.phase} ${last.error ?? ""}`).toBe("ready ");
+    const page = (await (await fetch(`http://127.0.0.1:${c.hostPort}/`)).json()) as Record<string, unknown>;
+    expect(page.message).toBe(message);
+    const logs = await logsOf(c.id);
+    expect(logs).toMatch(/\[starting\] a Node server \(dev script "LISTEN_HOST=127\.0\.0\.1 /);
+    expect(logs).toMatch(line);
+    expect(logs).toMatch(/To avoid the forward, make the dev script listen on 0\.0\.0\.0 and \$PORT/);
+    expect(logs.match(/forwarding port 3000/g)).toHaveLength(1);
+  });
+});
+
 describe("setup failures end in error with a message a person can act on", () => {
   async function failWith(body: Record<string, unknown>) {
     const c = await createContainer(agent.api, { image: NODE_IMAGE });
@@ -272,6 +311,7 @@ describe("setup failures end in error with a message a person can act on", () =>
   it("a dev server that never listens", async () => {
     const message = await failWith({ branch: "main", devCommand: ["sleep", "600"] });
     expect(message).toMatch(/did not answer on port 3000 within 8 s/);
+    expect(message).toMatch(/None of its processes listens on any TCP port/);
     // The dev server that never answered does not linger.
     const id = receiver.received.at(-1)!.body.containerId;
     const ps = await agent.api.post(`/api/containers/${id}/exec`, {

@@ -3,8 +3,8 @@
  * replace the container with one from the right image (the tenant's main image when there is one
  * built on the requested base, else the requested image, which may not be another tenant's main
  * image: image-policy.ts) and the tenant's dependency volume for this lockfile
- * (artifact-names.ts); stream a checkout of the branch into /app. Leaves installing and starting
- * to their own modules.
+ * (artifact-names.ts); stream a checkout of the branch into /app; find out how this image runs
+ * the repo's package manager (launcher.ts). Leaves installing and starting to their own modules.
  */
 import { WORKSPACE_DIR, type Config } from "../config.js";
 import type { ContainerService } from "../containers/service.js";
@@ -13,17 +13,17 @@ import { withTimeout } from "../lib/timeout.js";
 import type { ContainerIO, LineTail } from "./container-io.js";
 import { dependencyVolume } from "./artifact-names.js";
 import { foreignImageMessage, imageOrigin, type ImageOwner } from "./image-policy.js";
+import { resolveLauncher, type Launcher } from "./launcher.js";
 import { findMainImage, type MainImage } from "./main-image.js";
-import type { Launcher } from "./package-managers.js";
 import type { Dependencies, RepoCache } from "./repo-cache.js";
-import type { Setup } from "./setup-request.js";
+import { envList, type Setup } from "./setup-request.js";
 import { SetupError } from "./setup-error.js";
 
 export type Workspace = {
   dockerId: string;
   commit: string;
   deps: Dependencies;
-  /** How the package manager runs in this container (package-managers.ts). */
+  /** How this container runs the package manager: argv prefix and environment (launcher.ts). */
   launcher: Launcher;
   mainImage: MainImage | null;
   /** The image the container was made from when it is not a main image (a build starts there). */
@@ -91,13 +91,25 @@ export async function prepareWorkspace(d: CloneDeps, id: string, req: Setup, tai
     await checkout.dispose();
   }
   tail.push(`[cloning] checked out ${req.branch}\n`);
+  const launcher = await resolveLauncher(d.docker, dockerId, {
+    user: config.container.user,
+    manager: deps.manager,
+    lockfile: deps.lockfile,
+    pin: deps.pkg.packageManager,
+    files: deps.files,
+    image,
+    env: envList(req, []),
+  });
+  const line = `[cloning] package manager: ${launcher.summary}`;
+  tail.push(`${line}\n`);
+  await io.writeLog(dockerId, [line]);
   // The tenant's own main image asked for by name builds on that image's base, never on itself.
   const baseImage = mainImage ? null : requested?.agentBuilt ? (requested.base ?? config.defaultImage) : image;
   return {
     dockerId,
     commit,
     deps,
-    launcher: { argv: [deps.manager], env: [] },
+    launcher,
     mainImage,
     baseImage,
     requestedBase,

@@ -7,6 +7,7 @@
  * Everything read back is hostile and goes through lib/bounded-reader.ts: bounded in bytes and
  * in time, lines cut at OUTPUT_LINE_MAX_BYTES.
  */
+import { rm } from "node:fs/promises";
 import path from "node:path";
 import { Writable, type Duplex } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -203,25 +204,38 @@ export class ContainerIO {
   /**
    * Copies a container directory onto the host directory `into` (which must exist): the
    * container's tar stream, at most `maxBytes` of it and within DIRECTORY_COPY_TIMEOUT_MS, is
-   * extracted keeping only plain files, directories and symlinks that stay inside `into`
-   * (devices, FIFOs, hard links and escaping links are skipped). tar-fs 3.1 refuses escaping
-   * links and writing through existing ones itself; skipping them first means one stray link
-   * costs that link, not the whole copy.
+   * extracted keeping only plain files, directories, symlinks that stay inside `into` and hard
+   * links to files this copy already wrote (pnpm and bun link packages from their store; devices,
+   * FIFOs, other links and escaping links are skipped). tar-fs 3.1 refuses escaping links and
+   * writing through existing ones itself; skipping them first means one stray link costs that
+   * link, not the whole copy. `exclude` names a top-level entry of `dir` left out: by tar when
+   * it is GNU tar (busybox's has no --exclude), and removed from `into` after the copy in any
+   * case.
    */
-  async getDirectory(dockerId: string, dir: string, into: string, o: { maxBytes: number }): Promise<void> {
+  async getDirectory(
+    dockerId: string,
+    dir: string,
+    into: string,
+    o: { maxBytes: number; exclude?: string },
+  ): Promise<void> {
     const { exec, stream } = await this.docker.exec(dockerId, {
-      cmd: ["tar", "-c", "-f", "-", "-C", dir, "."],
+      cmd: o.exclude ? ["sh", "-c", TAR_EXCLUDING, "tar", dir, o.exclude] : ["tar", "-c", "-f", "-", "-C", dir, "."],
       user: this.user,
       tty: false,
       stdin: false,
     });
     const limit = new ByteLimit(o.maxBytes, `${dir} in the container`);
     const root = path.resolve(into);
+    const extracted = new Set<string>();
     // Modes are ORed with these: a hostile 000 directory or file stays the agent's to read and
     // remove (the context is deleted after the build), whatever the container set.
     const written = pipeline(
       limit,
-      extract(root, { ignore: (name, header) => !safeEntry(root, name, header), dmode: 0o700, fmode: 0o600 }),
+      extract(root, {
+        ignore: (name, header) => !safeEntry(root, name, header, extracted),
+        dmode: 0o700,
+        fmode: 0o600,
+      }),
     );
     // demux ignores backpressure: pause the exec stream while the extract catches up, so the
     // agent holds at most a chunk or two in memory however fast the container sends.
@@ -247,20 +261,40 @@ export class ContainerIO {
     });
     const code = await exitCode(exec);
     if (code !== 0) throw new Error(`reading ${dir} from the container failed (tar exit ${code})`);
+    if (o.exclude) await rm(path.join(root, path.basename(o.exclude)), { recursive: true, force: true });
   }
 }
 
 /**
- * Whether a tar entry may be written under `root`: plain files, dirs and links that stay inside.
- * The check is lexical (path.resolve on the names, no look at the disk): enough because nothing
- * on the host follows links in that directory. tar-fs writes through none, and the directory is
- * only a build context, which the engine's builder reads as links, never through them.
+ * `sh -c TAR_EXCLUDING tar <dir> <name>`: a tar of `dir` without its top-level entry `name` when
+ * tar knows --exclude (asked with a tar of /dev/null first, so a tar that refuses the option has
+ * written nothing), else all of it.
  */
-export function safeEntry(root: string, name: string, header?: Headers): boolean {
+const TAR_EXCLUDING = [
+  'if tar -c -f /dev/null --exclude=x /dev/null 2>/dev/null; then exec tar -c -f - -C "$1" --exclude="./$2" .; fi',
+  'exec tar -c -f - -C "$1" .',
+].join("\n");
+
+/**
+ * Whether a tar entry may be written under `root`: plain files, dirs and links that stay inside,
+ * and hard links to a file already written (`written`, the files accepted so far; without it no
+ * hard link is). The check is lexical (path.resolve on the names, no look at the disk): enough
+ * because nothing on the host follows links in that directory. tar-fs writes through none, and
+ * the directory is only a build context, which the engine's builder reads as links, never
+ * through them. A hard link to an entry that was skipped or comes later would fail the whole
+ * extract (tar-fs links to what is on disk): it is skipped instead.
+ */
+export function safeEntry(root: string, name: string, header?: Headers, written?: Set<string>): boolean {
   if (!header) return false;
-  if (header.type === "file" || header.type === "directory") return true;
+  if (header.type === "file") {
+    written?.add(path.resolve(name));
+    return true;
+  }
+  if (header.type === "directory") return true;
   // tar-fs passes tar-stream's header, which has the link's target (its types leave it out).
   const link = (header as Headers & { linkname?: string | null }).linkname;
+  // A hard link's name is the archive's, resolved from the root as tar-fs resolves it.
+  if (header.type === "link") return !!link && !!written?.has(path.join(root, path.join("/", link)));
   if (header.type !== "symlink" || !link || path.isAbsolute(link)) return false;
   const target = path.resolve(path.dirname(name), link);
   return target === root || target.startsWith(root + path.sep);

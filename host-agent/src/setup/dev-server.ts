@@ -123,7 +123,7 @@ export function planDevServer(config: Config, req: Setup, w: Workspace, port: nu
       `package.json has no "dev" or "start" script, so there is no dev server to start. Add one, or set the dev command in the repo's settings.`,
     );
   const hook = launch.preload === "next-dev-origins" ? nextHookEnv(hosts, req.envVars.NODE_OPTIONS) : [];
-  const argv = runScriptArgv(w.launcher.argv, w.deps.manager, launch.script, launch.args);
+  const argv = runScriptArgv(w.launcher, w.deps.manager, launch.script, launch.args);
   return { argv, env: envList(req, [...w.launcher.env, ...launch.env, ...hook]), launch };
 }
 

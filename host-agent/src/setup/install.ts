@@ -1,8 +1,9 @@
 /**
  * The `installing` phase: under the dependency volume's lock, skip when the agent's own marker
  * (deps-marker.ts, in DATA_DIR, never in the volume) says this volume holds this lockfile's
- * dependencies, else seed the volume from the main image and install with the lockfile's package
- * manager (or the repo's install command). Success is Docker's exit code for the install, never
+ * dependencies (unless the launcher says the install must always run: yarn's Plug'n'Play), else
+ * seed the volume from the main image and install with the lockfile's package manager as the
+ * launcher runs it, with its environment (or the repo's install command). Success is Docker's exit code for the install, never
  * anything it printed; a failed seed is logged and the install does the rest. The whole phase,
  * seeding included, has one deadline.
  */
@@ -31,12 +32,14 @@ export async function installDependencies(
   const { dockerId, volumeName } = w;
   await d.installLocks.run(volumeName, async () => {
     const instance = await d.docker.volumeInstance(volumeName);
-    if (isInstalled(await readDepsMarker(config.dataDir, volumeName), w.deps.hash, instance)) {
+    const installed = isInstalled(await readDepsMarker(config.dataDir, volumeName), w.deps.hash, instance);
+    if (installed && !w.launcher.alwaysInstall) {
       await io.writeLog(dockerId, [`[installing] dependencies for this lockfile are already installed`]);
       return;
     }
+    if (installed) await io.writeLog(dockerId, [`[installing] installing anyway: ${w.launcher.alwaysInstall}`]);
     await removeDepsMarker(config.dataDir, volumeName);
-    const argv = req.installCommand ?? installArgv(w.launcher.argv, w.deps.manager);
+    const argv = req.installCommand ?? installArgv(w.launcher, w.deps.manager);
     const env = envList(req, [...w.launcher.env, tagEnv(tag)]);
     const deadline = Date.now() + config.setup.installTimeoutMs;
     const left = () => Math.max(1, deadline - Date.now());

@@ -15,6 +15,7 @@ import { LABEL } from "../docker/labels.js";
 import { MAIN_IMAGE_BUILD_TIMEOUT_MS, NODE_MODULES_DIR } from "../config.js";
 import { ARTIFACT_LABEL, belongsTo, mainImageTag } from "./artifact-names.js";
 import type { ContainerIO } from "./container-io.js";
+import { PM_CACHE_DIR } from "./launcher.js";
 
 /** Where a main image keeps its dependencies, outside the workspace mounts. */
 export const SEED_DIR = "/opt/artie/seed/node_modules";
@@ -70,7 +71,9 @@ export async function buildMainImage(
   try {
     const modules = path.join(context, "node_modules");
     await mkdir(modules);
-    await io.getDirectory(o.dockerId, NODE_MODULES_DIR, modules, { maxBytes: o.maxBytes });
+    // The package managers' caches stay out: the image holds dependencies, not their sources.
+    const exclude = path.basename(PM_CACHE_DIR);
+    await io.getDirectory(o.dockerId, NODE_MODULES_DIR, modules, { maxBytes: o.maxBytes, exclude });
     const labels: Record<string, string> = {
       [LABEL.managed]: "true",
       [MAIN_LABELS.tenant]: o.tenant,

@@ -7,7 +7,12 @@
 import { z } from "zod";
 import { PACKAGE_MANAGER_NAMES, type PackageManager } from "./package-managers.js";
 
-export type PinnedManager = { name: PackageManager; version: string };
+export type PinnedManager = {
+  name: PackageManager;
+  version: string;
+  /** The pin's `+<algo>.<hex>` part without the `+`, when it has one: Corepack checks it. */
+  hash?: string;
+};
 
 export type PackageFacts = {
   scripts: Record<string, string>;
@@ -35,7 +40,7 @@ const Shape = z.object({
 });
 
 /** Corepack's grammar: `<name>@<semver>` with an optional `+<hash>`; versions are exact. */
-const PINNED = /^(npm|pnpm|yarn|bun)@(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)(?:\+[0-9A-Za-z.:-]+)?$/;
+const PINNED = /^(npm|pnpm|yarn|bun)@(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)(?:\+([0-9A-Za-z.:-]+))?$/;
 
 export function parsePackageJson(text: string | null): PackageFacts {
   if (text === null) return NO_PACKAGE_FACTS;
@@ -53,7 +58,10 @@ export function parsePackageJson(text: string | null): PackageFacts {
   return {
     scripts: Object.fromEntries(Object.entries(scripts).filter((e): e is [string, string] => typeof e[1] === "string")),
     dependencies: [...new Set([...Object.keys(dependencies), ...Object.keys(devDependencies)])],
-    packageManager: pin && name && PACKAGE_MANAGER_NAMES.includes(name) ? { name, version: pin[2]! } : null,
+    packageManager:
+      pin && name && PACKAGE_MANAGER_NAMES.includes(name)
+        ? { name, version: pin[2]!, ...(pin[3] ? { hash: pin[3] } : {}) }
+        : null,
     packageManagerUnknown: packageManager && !pin ? packageManager : null,
   };
 }

@@ -15,9 +15,18 @@
 import { mkdir, mkdtemp, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createHash } from "node:crypto";
+import { YARNRC_MAX_BYTES } from "../config.js";
 import { readSmallFile } from "../lib/bounded-reader.js";
 import { KeyedLock } from "../lib/keyed-lock.js";
 import { GitError, git, isAuthFailure } from "./git.js";
+import {
+  NO_MANAGER_FILES,
+  parsePnpmLockVersion,
+  parseYarnLock,
+  parseYarnrc,
+  UNREADABLE,
+  type ManagerFiles,
+} from "./manager-files.js";
 import { parsePackageJson, type PackageFacts } from "./package-json.js";
 import { LOCKFILES, type PackageManager } from "./package-managers.js";
 import { SetupError, privateRepoError, tokenRefusedError } from "./setup-error.js";
@@ -42,6 +51,8 @@ export type Dependencies = {
   hash: string;
   /** What package.json says (scripts, dependency names, pinned package manager). */
   pkg: PackageFacts;
+  /** What the lockfile's header and `.yarnrc.yml` say about how to run its manager. */
+  files: ManagerFiles;
 };
 
 export class RepoCache {
@@ -135,8 +146,8 @@ export class RepoCache {
   }
 
   /**
-   * Package manager, lockfile hash (of package.json when there is no lockfile) and package.json's
-   * facts at a commit.
+   * Package manager, lockfile hash (of package.json when there is no lockfile), package.json's
+   * facts and the manager's own files (manager-files.ts) at a commit.
    */
   dependencies(repo: string, commit: string): Promise<Dependencies> {
     return this.locks.run(repo, () => this.readDependencies(repo, commit));
@@ -147,9 +158,53 @@ export class RepoCache {
     const pkg = parsePackageJson(text);
     for (const [file, manager] of LOCKFILES) {
       const content = await this.show(repo, commit, file);
-      if (content !== null) return { manager, lockfile: file, hash: sha256(content), pkg };
+      if (content === null) continue;
+      const files = await this.managerFiles(repo, commit, manager, content);
+      return { manager, lockfile: file, hash: sha256(content), pkg, files };
     }
-    return { manager: pkg.packageManager?.name ?? "npm", lockfile: null, hash: sha256(text ?? ""), pkg };
+    const manager = pkg.packageManager?.name ?? "npm";
+    const files = await this.managerFiles(repo, commit, manager, null);
+    return { manager, lockfile: null, hash: sha256(text ?? ""), pkg, files };
+  }
+
+  private async managerFiles(
+    repo: string,
+    commit: string,
+    manager: PackageManager,
+    lockfile: string | null,
+  ): Promise<ManagerFiles> {
+    if (manager === "pnpm")
+      return { ...NO_MANAGER_FILES, pnpmLockVersion: lockfile === null ? null : parsePnpmLockVersion(lockfile) };
+    if (manager !== "yarn") return NO_MANAGER_FILES;
+    const yarnrc = await this.showSmall(repo, commit, ".yarnrc.yml", YARNRC_MAX_BYTES);
+    return {
+      ...NO_MANAGER_FILES,
+      yarnLock: lockfile === null ? null : parseYarnLock(lockfile),
+      // One too large to read is one whose settings are unknown: assume nothing about its linker
+      // or its registry.
+      yarnrc:
+        yarnrc === "too large" ? { nodeLinker: UNREADABLE, yarnPath: null, registrySet: true } : parseYarnrc(yarnrc),
+    };
+  }
+
+  /**
+   * A file at a commit that is read only when it is at most `maxBytes` (git tells its size
+   * first); null when the commit has no such file, "too large" when it is larger.
+   */
+  private async showSmall(repo: string, commit: string, file: string, maxBytes: number) {
+    const o = { cwd: this.pathFor(repo), timeoutMs: this.timeoutMs };
+    let listed: string;
+    try {
+      listed = await git(["ls-tree", "-l", commit, "--", file], o);
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw new SetupError(`Could not read ${file} of ${repo} at ${commit.slice(0, 12)}: ${why}.`);
+    }
+    // `<mode> blob <object> <size>\t<path>`; nothing at all when there is no such file.
+    const size = listed.match(/^\d+ blob [0-9a-f]+ +(\d+)\t/)?.[1];
+    if (size === undefined) return null;
+    if (Number(size) > maxBytes) return "too large" as const;
+    return this.show(repo, commit, file);
   }
 
   /** A full local clone of the cache checked out at `branch`, origin set to the plain remote. */

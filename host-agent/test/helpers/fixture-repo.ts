@@ -2,7 +2,8 @@
  * Local fixture repositories for setup tests: bare git repos under a temp root, reachable by the
  * agent through GIT_REMOTE_TEMPLATE=file://<root>/{owner}/{repo}.git. Each has a package.json
  * whose dependency is a local tarball (installs offline), a lockfile, and a tiny HTTP dev server
- * that answers with its branch's message and its dependency's version.
+ * that answers with its branch's message and its dependency's version. `createFromFiles` makes
+ * one of `main` alone from the files a test wrote itself (the package manager tests' repos).
  */
 import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -23,9 +24,10 @@ const SERVER_JS = `const http = require("http");
 const fs = require("fs");
 const greet = require("greet");
 const message = fs.readFileSync(__dirname + "/message.txt", "utf8").trim();
-const port = Number(process.env.PORT || 3000);
+const port = Number(process.env.LISTEN_PORT || process.env.PORT || 3000);
+const host = process.env.LISTEN_HOST || "0.0.0.0";
 http.createServer((req, res) => res.end(JSON.stringify({ message, greet: greet.version, env: process.env.FIXTURE_ENV || null })))
-  .listen(port, "0.0.0.0", () => console.log("dev server listening on " + port));
+  .listen(port, host, () => console.log("dev server listening on " + host + ":" + port));
 `;
 
 async function sh(cwd: string, cmd: string, args: string[]) {
@@ -50,6 +52,8 @@ export type FixtureBranch = {
   message: string;
   greetVersion: string;
   brokenDependency?: boolean;
+  /** package.json's dev script (default `node server.js`; LISTEN_HOST / LISTEN_PORT move the server). */
+  devScript?: string;
   /** Extra vendored packages (20 files each), to give installs a realistic weight (benchmarks). */
   extraDependencies?: number;
 };
@@ -59,6 +63,8 @@ export type FixtureRoot = {
   remoteTemplate: string;
   /** Creates owner/repo with `main` and any extra branches. */
   createRepo: (repo: string, branches: Record<string, FixtureBranch>) => Promise<void>;
+  /** Creates owner/repo whose `main` holds exactly `files` (path inside the repo → content). */
+  createFromFiles: (repo: string, files: Record<string, string>) => Promise<void>;
   dispose: () => Promise<void>;
 };
 
@@ -82,7 +88,7 @@ export async function fixtureRoot(): Promise<FixtureRoot> {
           name: "fixture",
           version: "1.0.0",
           private: true,
-          scripts: { dev: "node server.js" },
+          scripts: { dev: spec.devScript ?? "node server.js" },
           dependencies,
         };
         await writeFile(path.join(work, "package.json"), JSON.stringify(pkg, null, 2));
@@ -108,10 +114,28 @@ export async function fixtureRoot(): Promise<FixtureRoot> {
       await rm(work, { recursive: true, force: true });
     }
   };
+  const createFromFiles = async (repo: string, files: Record<string, string>) => {
+    const work = await mkdtemp(path.join(tmpdir(), "artie-fixture-work-"));
+    try {
+      await sh(work, "git", ["init", "--quiet", "--initial-branch=main"]);
+      for (const [name, text] of Object.entries(files)) {
+        await mkdir(path.dirname(path.join(work, name)), { recursive: true });
+        await writeFile(path.join(work, name), text);
+      }
+      await sh(work, "git", ["add", "-A"]);
+      await sh(work, "git", ["commit", "--quiet", "-m", "fixture"]);
+      const [owner, name] = repo.split("/") as [string, string];
+      await mkdir(path.join(root, owner), { recursive: true });
+      await sh(work, "git", ["clone", "--quiet", "--bare", work, path.join(root, owner, `${name}.git`)]);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  };
   return {
     root,
     remoteTemplate: `file://${root}/{owner}/{repo}.git`,
     createRepo,
+    createFromFiles,
     dispose: () => rm(root, { recursive: true, force: true }),
   };
 }

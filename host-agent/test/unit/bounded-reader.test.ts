@@ -112,6 +112,16 @@ describe("safeEntry", () => {
     expect(safeEntry(root, `${root}/a`, h("symlink", "../../etc/passwd"))).toBe(false);
     expect(safeEntry(root, `${root}/a`, h("symlink", "../node_modules_evil"))).toBe(false);
   });
+  it("keeps a hard link only to a file this copy already wrote (pnpm's store links)", () => {
+    const written = new Set<string>();
+    expect(safeEntry(root, `${root}/.pnpm/ms/index.js`, h("file"), written)).toBe(true);
+    expect(safeEntry(root, `${root}/.pnpm/ms2/index.js`, h("link", "./.pnpm/ms/index.js"), written)).toBe(true);
+    // Not written (skipped, later, or elsewhere), or outside: skipped, never a failed extract.
+    expect(safeEntry(root, `${root}/b`, h("link", "./.pnpm/other.js"), written)).toBe(false);
+    expect(safeEntry(root, `${root}/b`, h("link", "../../etc/passwd"), written)).toBe(false);
+    expect(safeEntry(root, `${root}/b`, h("link", ""), written)).toBe(false);
+    expect(safeEntry(root, `${root}/b`, h("link", "./.pnpm/ms/index.js"))).toBe(false);
+  });
 });
 
 describe("readSmallFile", () => {

@@ -123,10 +123,18 @@ describe("parseScript", () => {
 });
 
 describe("the script runs through the package manager with the flags where it takes them", () => {
+  const launcher = (argv: string[]) => ({ argv, env: [], berry: false, alwaysInstall: null, summary: "" });
   it("npm needs `--`, the others must not get one", () => {
     const flags = ["--port", "3000"];
-    expect(runScriptArgv(["npm"], "npm", "dev", flags)).toEqual(["npm", "run", "dev", "--", "--port", "3000"]);
-    expect(runScriptArgv(["corepack", "pnpm@9.15.0"], "pnpm", "dev", flags)).toEqual([
+    expect(runScriptArgv(launcher(["npm"]), "npm", "dev", flags)).toEqual([
+      "npm",
+      "run",
+      "dev",
+      "--",
+      "--port",
+      "3000",
+    ]);
+    expect(runScriptArgv(launcher(["corepack", "pnpm@9.15.0"]), "pnpm", "dev", flags)).toEqual([
       "corepack",
       "pnpm@9.15.0",
       "run",
@@ -134,8 +142,8 @@ describe("the script runs through the package manager with the flags where it ta
       "--port",
       "3000",
     ]);
-    expect(runScriptArgv(["yarn"], "yarn", "dev", flags)).toEqual(["yarn", "run", "dev", "--port", "3000"]);
-    expect(runScriptArgv(["npm"], "npm", "dev")).toEqual(["npm", "run", "dev"]);
+    expect(runScriptArgv(launcher(["yarn"]), "yarn", "dev", flags)).toEqual(["yarn", "run", "dev", "--port", "3000"]);
+    expect(runScriptArgv(launcher(["npm"]), "npm", "dev")).toEqual(["npm", "run", "dev"]);
   });
 });
 
@@ -179,7 +187,7 @@ describe("parsePackageJson: the repo's file is hostile", () => {
     );
     expect(facts.scripts).toEqual({ dev: "vite" });
     expect(facts.dependencies).toEqual(["react", "vite"]);
-    expect(facts.packageManager).toEqual({ name: "pnpm", version: "9.15.0" });
+    expect(facts.packageManager).toEqual({ name: "pnpm", version: "9.15.0", hash: "sha512.abc" });
   });
   it("survives invalid JSON, wrong types and unknown managers", () => {
     expect(parsePackageJson("{").scripts).toEqual({});
