@@ -10,8 +10,8 @@ import type { Receiver } from "../helpers/callback-receiver.js";
 import { FIXTURE_SETUP_TIMEOUT_MS } from "./agent-env.js";
 
 export const CALLBACK_SECRET = "corpus-callback-secret-0123456789";
-/** Lines of the environment's log quoted when a setup fails. */
-export const FAILURE_LOG_LINES = 40;
+/** Lines of the environment's log quoted when a setup fails: enough for a stack trace and what came before. */
+export const FAILURE_LOG_LINES = 120;
 
 export type AgentApi = { url: string; token: string };
 
