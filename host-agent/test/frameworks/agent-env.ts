@@ -6,7 +6,8 @@
  * the agent must find out by itself how each project starts. Shared by the test and the bench.
  */
 import { NODE_IMAGE } from "../helpers/images.js";
-import { extraCaBundle, registryCidrs, registryHost } from "./registry.js";
+import { FIXTURES_DIR } from "./corpus.js";
+import { extraCaBundle, lockfileHosts, registryCidrs, registryHost } from "./registry.js";
 
 /**
  * Preview host names are `<port>-<containerId>.<PREVIEW_DOMAIN>` (issue 18). `.test` is reserved
@@ -30,13 +31,13 @@ export const previewHost = (containerId: string, port = ENVIRONMENT_PORT) => `${
 /** The agent's environment for a corpus run, on top of each caller's port and secret. */
 export async function corpusAgentEnv(opts: { remoteTemplate: string; dataDir: string }) {
   const ca = await extraCaBundle();
-  const registry = await registryHost();
+  const hosts = [...new Set([await registryHost(), ...(await lockfileHosts(FIXTURES_DIR))])];
   return {
     DEFAULT_IMAGE: NODE_IMAGE,
     GIT_REMOTE_TEMPLATE: opts.remoteTemplate,
     DATA_DIR: opts.dataDir,
-    EGRESS_ALLOWLIST: registry,
-    EGRESS_ALLOWED_CIDRS: (await registryCidrs(registry)).join(","),
+    EGRESS_ALLOWLIST: hosts.join(","),
+    EGRESS_ALLOWED_CIDRS: (await registryCidrs(hosts)).join(","),
     ...(ca ? { EXTRA_CA_CERTS: ca } : {}),
     PREVIEW_DOMAIN,
     // Production's defaults (an empty value means "unset"), not the small test limits.
