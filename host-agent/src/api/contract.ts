@@ -166,12 +166,6 @@ export const ContainerDetails = z.object({
   /** Seconds since the container last started; null when it is not running. */
   uptimeSeconds: z.number().nullable(),
   isolation: EnvironmentIsolation.optional(),
-  /**
-   * The last sign of use (exec, terminal input, an attached log stream): an ISO 8601 time like
-   * `createdAt`, or ms since the epoch; null or absent when none was seen. The control plane
-   * keeps the later of this and its own, so an environment in use is not stopped as idle.
-   */
-  lastActivityAt: z.union([z.string(), z.number()]).nullable().optional(),
 });
 export type ContainerDetails = z.infer<typeof ContainerDetails>;
 
