@@ -18,6 +18,17 @@ export type CorpusEntry = {
   page: RegExp;
 };
 
+/**
+ * Fixtures that do not pass yet, with why: skipped by the test (and said in its output) until
+ * fixed, never counted as passing. Issue 19 stays open for them.
+ */
+export const KNOWN_FAILING: Record<string, string> = {
+  astro:
+    "Astro's dev server answers 403 'Blocked request' for a preview host name: it does not take Vite's additional allowed hosts variable",
+  "vite-react-yarn-berry":
+    "yarn 4 answers 'Bad response: 403' from the egress proxy during the fetch step on the CI run (passes in package-managers.int.test.ts with small packages)",
+};
+
 /** A page served by Vite's dev server: the template's mount point and Vite's client script. */
 const viteSpa = (mount: string) => new RegExp(`^(?=[\\s\\S]*<div id="${mount}"></div>)(?=[\\s\\S]*/@vite/client)`);
 

@@ -19,7 +19,7 @@ import { TEST_SECRET, startTestAgent, uniqueName } from "../helpers/agent.js";
 import { startReceiver, type Receiver } from "../helpers/callback-receiver.js";
 import { removeRepoArtifacts } from "../helpers/docker.js";
 import { ENVIRONMENT_PORT, FIXTURE_SETUP_TIMEOUT_MS, corpusAgentEnv, previewHost } from "./agent-env.js";
-import { CORPUS } from "./corpus.js";
+import { CORPUS, KNOWN_FAILING } from "./corpus.js";
 import { corpusRepos, type CorpusRepos } from "./fixture-repos.js";
 import { PAGE_WAIT_MS, excerpt, waitForPage } from "./http-page.js";
 import { CHROMIUM, HOT_RELOAD_TIMEOUT_MS, PAGE_LOAD_TIMEOUT_MS, checkHotReload, launchChromium } from "./hot-reload.js";
@@ -88,8 +88,9 @@ async function removeEnvironment(fixture: string) {
 
 describe("framework corpus, set up with no settings", () => {
   for (const fixture of CORPUS) {
-    it(
-      `${fixture.name}: ${fixture.label}`,
+    const known = KNOWN_FAILING[fixture.name];
+    (known ? it.skip : it)(
+      `${fixture.name}: ${fixture.label}${known ? ` (skipped, known failing: ${known})` : ""}`,
       async () => {
         const repo = repoOf(fixture.name);
         await repos.createRepo(repo, fixture.name);
