@@ -29,7 +29,7 @@ import type { Logger } from "../lib/logger.js";
 import type { EgressDenyReason as DenyReason, EgressStats } from "../api/contract.js";
 import type { LocalCa } from "./local-ca.js";
 import type { EgressPolicy } from "./policy.js";
-import { resolveHost } from "./resolve.js";
+import { HostResolver } from "./resolve.js";
 
 /** Bounds on what a container can make the proxy hold. */
 const MAX_HEADER_BYTES = 16 * 1024;
@@ -85,6 +85,8 @@ export class EgressProxy {
   private readonly targets = new WeakMap<object, Target>();
   /** Denials counted by environments that are gone, so the host's total never shrinks. */
   private deniedByRemoved = 0;
+  /** Shared by every environment's gateway: one lookup per name at a time (see resolve.ts). */
+  private readonly resolver = new HostResolver();
 
   constructor(
     private readonly policy: EgressPolicy,
@@ -207,7 +209,7 @@ export class EgressProxy {
     if (byName) return { denied: byName };
     let addresses: string[];
     try {
-      addresses = await resolveHost(host, this.policy.pinned(host));
+      addresses = await this.resolver.resolve(host, this.policy.pinned(host));
     } catch {
       return { denied: "unresolvable" };
     }

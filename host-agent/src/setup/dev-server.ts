@@ -123,7 +123,7 @@ export function planDevServer(config: Config, req: Setup, w: Workspace, port: nu
   if (req.devCommand) {
     // The repo's own command, as written: only variables (its framework's, by its dependencies),
     // which any server may read or ignore.
-    const env = frameworkEnv(w.deps.pkg.dependencies, target);
+    const env = frameworkEnv(w.deps.pkg, target);
     const hook = env.preload === "next-dev-origins" ? nextHookEnv(hosts, req.envVars.NODE_OPTIONS) : [];
     return { argv: req.devCommand, env: envList(req, [...w.launcher.env, ...env.env, ...hook]), launch: null };
   }

@@ -14,6 +14,7 @@
  * What it leaves out: reading framework config files (vite.config.*, next.config.*). Options set
  * there win over nothing here except flags, which take precedence in every framework listed.
  */
+import type { PackageFacts } from "./package-json.js";
 
 /** What a detected row needs to know about the environment. */
 export type Target = {
@@ -22,6 +23,9 @@ export type Target = {
   /** Host names the dev server must accept (a leading dot: that domain and its subdomains). */
   allowedHosts: string[];
 };
+
+/** What the table reads from package.json (package-json.ts). */
+export type RepoDependencies = Pick<PackageFacts, "dependencies" | "ranges">;
 
 /** What the start phase runs, and what to say about it. */
 export type DevLaunch = {
@@ -47,7 +51,7 @@ type Row = {
   dependency: string;
   /** Flags that bind every IPv4 address and the port, by option name (checked against the script). */
   flags: (t: Target) => [option: string, ...values: string[]][];
-  env: (t: Target) => string[];
+  env: (t: Target, repo: RepoDependencies) => string[];
   /** Hooks a row needs loaded into Node (NODE_OPTIONS `--import`), by name (dev-origins.ts). */
   preload?: "next-dev-origins";
 };
@@ -58,9 +62,35 @@ const VITE_FLAGS = (t: Target): [string, ...string[]][] => [
   // Another port would be a URL the environment does not serve: fail loudly instead.
   ["--strictPort"],
 ];
-/** Vite's own variable for hosts added to `server.allowedHosts` (read when that is a list, its default). */
-const VITE_HOSTS_ENV = (t: Target) =>
-  t.allowedHosts.length ? [`__VITE_ADDITIONAL_SERVER_ALLOWED_HOSTS=${t.allowedHosts.join(",")}`] : [];
+/**
+ * Vite's own variable for hosts added to `server.allowedHosts` (read when that is a list, its
+ * default). Vite 8 splits it on commas; Vite 5.4.12 to 7 (Astro 5, Nuxt, and most projects made
+ * before 2026) append it as ONE host name, so a list there matches nothing and every preview
+ * request gets "Blocked request". The whole list goes only to a repo that declares Vite 8 or
+ * later; any other gets the one entry that matters most (see `oneHost`), and rows whose CLI takes a
+ * list (Astro's `--allowed-hosts`) pass the rest as a flag.
+ */
+const VITE_HOSTS_ENV = (t: Target, repo: RepoDependencies) => {
+  const value = (declaredMajor(repo.ranges.vite) ?? 0) >= 8 ? t.allowedHosts.join(",") : oneHost(t.allowedHosts);
+  return value ? [`__VITE_ADDITIONAL_SERVER_ALLOWED_HOSTS=${value}`] : [];
+};
+
+/**
+ * The entry a one-host variable gets: the preview domain (a leading dot, every environment's
+ * name under it), else the first name that is not an address (Vite accepts IP addresses and
+ * localhost anyway), else none.
+ */
+export function oneHost(hosts: string[]): string | null {
+  return (
+    hosts.find((h) => h.startsWith(".")) ?? hosts.find((h) => !/^[\d.]+$|^\[/.test(h) && h !== "localhost") ?? null
+  );
+}
+
+/** The lowest major version a declared range allows (`^8.0.16` → 8); null when it does not say. */
+export function declaredMajor(range: string | undefined): number | null {
+  const m = range?.match(/^\s*(?:\^|~|>=?|=)?\s*v?(\d+)(?:[.\s]|x|$)/);
+  return m ? Number(m[1]) : null;
+}
 
 /** Frameworks built on Vite that a repo's dependencies name, for the log's "Vite (SvelteKit)". */
 const ON_VITE: [dependency: string, name: string][] = [
@@ -104,6 +134,8 @@ export const FRAMEWORKS: Row[] = [
     flags: (t) => [
       ["--host", "0.0.0.0"],
       ["--port", String(t.port)],
+      // Astro 5.4+ takes the whole list here (its Vite may take only one host from the variable).
+      ...(t.allowedHosts.length ? [["--allowed-hosts", t.allowedHosts.join(",")] as [string, string]] : []),
     ],
     env: VITE_HOSTS_ENV,
   },
@@ -176,10 +208,10 @@ function byDependency(dependencies: string[]): Row | undefined {
 }
 
 /** The variables (and hook) for a command the repo's settings name: its framework's, by dependency. */
-export function frameworkEnv(dependencies: string[], target: Target): { env: string[]; preload?: Row["preload"] } {
-  const row = byDependency(dependencies);
+export function frameworkEnv(repo: RepoDependencies, target: Target): { env: string[]; preload?: Row["preload"] } {
+  const row = byDependency(repo.dependencies);
   return {
-    env: [...COMMON_ENV(target), ...(row?.env(target) ?? [])],
+    env: [...COMMON_ENV(target), ...(row?.env(target, repo) ?? [])],
     ...(row?.preload ? { preload: row.preload } : {}),
   };
 }
@@ -229,7 +261,7 @@ function displayName(row: Row, dependencies: string[]): string {
  * says what to set). `scripts` and `dependencies` come from package.json (package-json.ts).
  */
 export function detectDevServer(
-  pkg: { scripts: Record<string, string>; dependencies: string[] },
+  pkg: RepoDependencies & { scripts: Record<string, string> },
   target: Target,
 ): (DevLaunch & { preload?: Row["preload"] }) | null {
   const script = pkg.scripts.dev !== undefined ? "dev" : pkg.scripts.start !== undefined ? "start" : null;
@@ -256,7 +288,7 @@ export function detectDevServer(
     evidence,
     script,
     args,
-    env: [...COMMON_ENV(target), ...row.env(target)],
+    env: [...COMMON_ENV(target), ...row.env(target, pkg)],
     kept,
     ...(row.preload ? { preload: row.preload } : {}),
   };

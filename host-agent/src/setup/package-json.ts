@@ -18,6 +18,8 @@ export type PackageFacts = {
   scripts: Record<string, string>;
   /** Names in `dependencies` and `devDependencies`. */
   dependencies: string[];
+  /** Their declared version ranges, as written (`^8.0.16`), where the value is a string. */
+  ranges: Record<string, string>;
   /** `packageManager` when it names one this agent knows, with an exact version. */
   packageManager: PinnedManager | null;
   /** `packageManager` as written when it is set but not understood (said in the log). */
@@ -27,6 +29,7 @@ export type PackageFacts = {
 export const NO_PACKAGE_FACTS: PackageFacts = {
   scripts: {},
   dependencies: [],
+  ranges: {},
   packageManager: null,
   packageManagerUnknown: null,
 };
@@ -38,6 +41,9 @@ const Shape = z.object({
   devDependencies: StringRecord,
   packageManager: z.string().max(256).optional().catch(undefined),
 });
+
+/** Longer than any real range; a longer value is kept out rather than cut (it would read wrong). */
+const MAX_RANGE_CHARS = 200;
 
 /** Corepack's grammar: `<name>@<semver>` with an optional `+<hash>`; versions are exact. */
 const PINNED = /^(npm|pnpm|yarn|bun)@(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)(?:\+([0-9A-Za-z.:-]+))?$/;
@@ -58,6 +64,11 @@ export function parsePackageJson(text: string | null): PackageFacts {
   return {
     scripts: Object.fromEntries(Object.entries(scripts).filter((e): e is [string, string] => typeof e[1] === "string")),
     dependencies: [...new Set([...Object.keys(dependencies), ...Object.keys(devDependencies)])],
+    ranges: Object.fromEntries(
+      Object.entries({ ...devDependencies, ...dependencies }).filter(
+        (e): e is [string, string] => typeof e[1] === "string" && e[1].length <= MAX_RANGE_CHARS,
+      ),
+    ),
     packageManager:
       pin && name && PACKAGE_MANAGER_NAMES.includes(name)
         ? { name, version: pin[2]!, ...(pin[3] ? { hash: pin[3] } : {}) }

@@ -20,19 +20,9 @@ export type CorpusEntry = {
 
 /**
  * Fixtures that do not pass yet, with why: skipped by the test (and said in its output) until
- * fixed, never counted as passing. Issue 19 stays open for them.
+ * fixed, never counted as passing. Empty: every fixture passes.
  */
-export const KNOWN_FAILING: Record<string, string> = {
-  // Checked on the host with the fixture's own astro dev: the variable ".preview.test,127.0.0.1"
-  // answers 403, ".preview.test" alone 200, and `astro dev --allowed-hosts .preview.test,127.0.0.1`
-  // 200. Vite 6 and 7 append the variable's value as one host; only Vite 8 splits it on commas.
-  astro:
-    "Astro 5 runs Vite 6, which takes __VITE_ADDITIONAL_SERVER_ALLOWED_HOSTS as one host name, so the agent's comma-joined list matches nothing (403 'Blocked request'); Astro's own --allowed-hosts takes a comma list",
-  // The agent's log: "egress denied" host=<registry> reason=unresolvable, 11 times in the fetch
-  // step. With the registry pinned in EGRESS_RESOLVE the same install passes (53 packages).
-  "vite-react-yarn-berry":
-    "yarn 4 fetches ~50 packages at once; the egress proxy resolves the registry anew for each CONNECT, and under that burst this machine's resolver answers some lookups after 15 s, past the proxy's 5 s deadline: 'unresolvable', a 403 to yarn ('Bad response: 403'). Intermittent: it passed the fetch step in one bench run",
-};
+export const KNOWN_FAILING: Record<string, string> = {};
 
 /** A page served by Vite's dev server: the template's mount point and Vite's client script. */
 const viteSpa = (mount: string) => new RegExp(`^(?=[\\s\\S]*<div id="${mount}"></div>)(?=[\\s\\S]*/@vite/client)`);

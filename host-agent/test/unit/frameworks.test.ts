@@ -3,12 +3,17 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { allowedHosts, nextHookEnv, nextOrigins } from "../../src/setup/dev-origins.js";
-import { detectDevServer, frameworkEnv, parseScript } from "../../src/setup/frameworks.js";
+import { declaredMajor, detectDevServer, frameworkEnv, oneHost, parseScript } from "../../src/setup/frameworks.js";
 import { parsePackageJson } from "../../src/setup/package-json.js";
 import { runScriptArgv } from "../../src/setup/package-managers.js";
 
 const target = { port: 3000, allowedHosts: ["dev.example.com", ".preview.example.com"] };
-const pkg = (scripts: Record<string, string>, dependencies: string[] = []) => ({ scripts, dependencies });
+const pkg = (scripts: Record<string, string>, dependencies: string[] = [], ranges: Record<string, string> = {}) => ({
+  scripts,
+  dependencies,
+  ranges,
+});
+const deps = (dependencies: string[], ranges: Record<string, string> = {}) => ({ dependencies, ranges });
 
 describe("detectDevServer: one row per framework, matched by the script's command", () => {
   const cases: Array<[string, string, string[], string, string[], string[]]> = [
@@ -19,7 +24,8 @@ describe("detectDevServer: one row per framework, matched by the script's comman
       ["vite"],
       "Vite",
       ["--host", "0.0.0.0", "--port", "3000", "--strictPort"],
-      ["__VITE_ADDITIONAL_SERVER_ALLOWED_HOSTS=dev.example.com,.preview.example.com"],
+      // No declared Vite 8: the variable holds one host (see the Vite 8 test below).
+      ["__VITE_ADDITIONAL_SERVER_ALLOWED_HOSTS=.preview.example.com"],
     ],
     [
       "SvelteKit",
@@ -31,7 +37,14 @@ describe("detectDevServer: one row per framework, matched by the script's comman
     ],
     ["Next.js", "next dev --turbopack", ["next"], "Next.js", ["--port", "3000"], ["PORT=3000"]],
     ["Nuxt", "nuxt dev", ["nuxt"], "Nuxt", ["--host", "0.0.0.0", "--port", "3000"], []],
-    ["Astro", "astro dev", ["astro"], "Astro", ["--host", "0.0.0.0", "--port", "3000"], []],
+    [
+      "Astro",
+      "astro dev",
+      ["astro"],
+      "Astro",
+      ["--host", "0.0.0.0", "--port", "3000", "--allowed-hosts", "dev.example.com,.preview.example.com"],
+      ["__VITE_ADDITIONAL_SERVER_ALLOWED_HOSTS=.preview.example.com"],
+    ],
     [
       "React Router",
       "react-router dev",
@@ -65,6 +78,41 @@ describe("detectDevServer: one row per framework, matched by the script's comman
     expect(launch.args).toEqual(args);
     for (const v of env) expect(launch.env).toContain(v);
     expect(launch.evidence).toContain(`dev script "${script}"`);
+  });
+
+  it("Vite 8 and later get the whole list in the variable; earlier ones, whose Vite takes one host, the preview domain", () => {
+    const hostsVar = (range?: string) =>
+      detectDevServer(pkg({ dev: "vite" }, ["vite"], range ? { vite: range } : {}), target)!.env.find((e) =>
+        e.startsWith("__VITE_ADDITIONAL_SERVER_ALLOWED_HOSTS="),
+      );
+    expect(hostsVar("^8.0.16")).toBe("__VITE_ADDITIONAL_SERVER_ALLOWED_HOSTS=dev.example.com,.preview.example.com");
+    expect(hostsVar("8.3.8")).toBe("__VITE_ADDITIONAL_SERVER_ALLOWED_HOSTS=dev.example.com,.preview.example.com");
+    expect(hostsVar("^7.1.0")).toBe("__VITE_ADDITIONAL_SERVER_ALLOWED_HOSTS=.preview.example.com");
+    expect(hostsVar("latest")).toBe("__VITE_ADDITIONAL_SERVER_ALLOWED_HOSTS=.preview.example.com");
+  });
+
+  it("the one host: the preview domain, else a name that is not an address, else none", () => {
+    expect(oneHost(["127.0.0.1", "dev.example.com", ".preview.test"])).toBe(".preview.test");
+    expect(oneHost(["10.0.0.2", "[::1]", "localhost", "dev.example.com"])).toBe("dev.example.com");
+    expect(oneHost(["10.0.0.2", "[fd00::1]"])).toBeNull();
+    expect(detectDevServer(pkg({ dev: "vite" }, ["vite"]), { port: 3000, allowedHosts: ["10.0.0.2"] })!.env).toEqual([
+      "PORT=3000",
+      "HOST=0.0.0.0",
+    ]);
+  });
+
+  it("reads the lowest major a declared range allows", () => {
+    expect(declaredMajor("^8.0.16")).toBe(8);
+    expect(declaredMajor("~7.2")).toBe(7);
+    expect(declaredMajor(">=6.0.0")).toBe(6);
+    expect(declaredMajor("8.x")).toBe(8);
+    expect(declaredMajor("8")).toBe(8);
+    expect(declaredMajor("v8.1.0")).toBe(8);
+    expect(declaredMajor("^6 || ^8")).toBe(6);
+    expect(declaredMajor("latest")).toBeNull();
+    expect(declaredMajor("workspace:*")).toBeNull();
+    expect(declaredMajor("npm:rolldown-vite@7")).toBeNull();
+    expect(declaredMajor(undefined)).toBeNull();
   });
 
   it("Angular's `start: ng serve` gets host, port and the allowed hosts as flags", () => {
@@ -105,8 +153,8 @@ describe("detectDevServer: one row per framework, matched by the script's comman
     const next = detectDevServer(pkg({ dev: "turbo dev" }, ["vite", "next"]), target)!;
     expect(next.framework).toBe("Next.js");
     expect(next.preload).toBe("next-dev-origins");
-    expect(frameworkEnv(["vitest", "vite", "next"], target).preload).toBe("next-dev-origins");
-    expect(frameworkEnv([], target)).toEqual({ env: ["PORT=3000", "HOST=0.0.0.0"] });
+    expect(frameworkEnv(deps(["vitest", "vite", "next"]), target).preload).toBe("next-dev-origins");
+    expect(frameworkEnv(deps([]), target)).toEqual({ env: ["PORT=3000", "HOST=0.0.0.0"] });
   });
 
   it("prefers dev over start, and has nothing to run without either", () => {
@@ -194,13 +242,15 @@ describe("parsePackageJson: the repo's file is hostile", () => {
     const facts = parsePackageJson(
       JSON.stringify({
         scripts: { dev: "vite", bad: 42 },
-        dependencies: { react: "^19" },
-        devDependencies: { vite: "^8", react: "^19" },
+        dependencies: { react: "^19", odd: 7, long: `^${"1".repeat(300)}` },
+        devDependencies: { vite: "^8", react: "^18" },
         packageManager: "pnpm@9.15.0+sha512.abc",
       }),
     );
     expect(facts.scripts).toEqual({ dev: "vite" });
-    expect(facts.dependencies).toEqual(["react", "vite"]);
+    expect(facts.dependencies).toEqual(["react", "odd", "long", "vite"]);
+    // A range as written, `dependencies` winning; not a string, or past any real length: left out.
+    expect(facts.ranges).toEqual({ react: "^19", vite: "^8" });
     expect(facts.packageManager).toEqual({ name: "pnpm", version: "9.15.0", hash: "sha512.abc" });
   });
   it("survives invalid JSON, wrong types and unknown managers", () => {
