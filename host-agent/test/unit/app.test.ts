@@ -18,6 +18,7 @@ import { createLogger } from "../../src/lib/logger.js";
 import { CallbackOutbox } from "../../src/setup/callbacks.js";
 import { ContainerIO } from "../../src/setup/container-io.js";
 import { RepoCache } from "../../src/setup/repo-cache.js";
+import { Relauncher } from "../../src/setup/relaunch.js";
 import { SetupRunner } from "../../src/setup/runner.js";
 import { FakeDocker } from "./fake-docker.js";
 import { TEST_SECRET, testConfig } from "./fixtures.js";
@@ -30,17 +31,37 @@ async function setup({ reconcile = true, env = {} }: { reconcile?: boolean; env?
   if (reconcile) await containers.reconcile();
   const exec = new ExecRunner(docker, config.container.user, config.container.execOutputLimitBytes);
   // Wired like server.ts; no test here starts a setup, so none of these touches disk or git.
+  const io = new ContainerIO(docker, config.container.user);
+  const outbox = new CallbackOutbox(config.dataDir, logger);
   const setup = new SetupRunner({
     config,
     docker,
     containers,
     repos: new RepoCache(path.join(config.dataDir, "repo-cache"), config.setup.gitRemoteTemplate, 1_000),
-    io: new ContainerIO(docker, config.container.user),
-    outbox: new CallbackOutbox(config.dataDir, logger),
+    io,
+    outbox,
     installLocks: new KeyedLock(),
     logger,
   });
-  const { app } = createApp({ config, docker, containers, exec, setup, logger, startedAt: Date.now() - 5_000 });
+  const relaunch = new Relauncher({
+    config,
+    docker,
+    containers,
+    io,
+    outbox,
+    logger,
+    setupActive: (id) => setup.isActive(id),
+  });
+  const { app } = createApp({
+    config,
+    docker,
+    containers,
+    exec,
+    setup,
+    relaunch,
+    logger,
+    startedAt: Date.now() - 5_000,
+  });
   const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
     app.request(path, {
       method,
