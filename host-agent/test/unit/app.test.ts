@@ -278,6 +278,50 @@ describe("GET, DELETE and restart of /api/containers/:id", () => {
   });
 });
 
+describe("stop, start, and restart with a start body", () => {
+  const body = { callbackUrl: "http://127.0.0.1:9/cb", callbackSecret: "a-callback-secret-of-16+" };
+
+  it("stops and answers the details of the stopped container", async () => {
+    const { call } = await setup();
+    await call("POST", "/api/containers", { id: "sleepy", name: "web" });
+    const res = await call("POST", "/api/containers/sleepy/stop");
+    expect(res.status).toBe(200);
+    expect(ContainerDetails.parse(await res.json())).toMatchObject({ id: "sleepy", state: "exited" });
+    await expectError(await call("POST", "/api/containers/ghost/stop"), 404, "container_not_found");
+  });
+
+  it("answers 400 for a start body that is missing, wrong or carries unknown fields, before touching Docker", async () => {
+    const { call, docker } = await setup();
+    await call("POST", "/api/containers", { id: "sleepy", name: "web" });
+    await call("POST", "/api/containers/sleepy/stop");
+    const before = docker.calls.length;
+    for (const bad of [
+      undefined,
+      {},
+      { callbackUrl: "ftp://x/cb", callbackSecret: body.callbackSecret },
+      { ...body, callbackSecret: "short" },
+      { ...body, devCommand: [] },
+      { ...body, envVars: { "not a name": "x" } },
+      { ...body, repo: "acme/other" },
+    ])
+      await expectError(await call("POST", "/api/containers/sleepy/start", bad), 400, "invalid_request");
+    await expectError(await call("POST", "/api/containers/sleepy/restart", {}), 400, "invalid_request");
+    expect(docker.calls.length).toBe(before);
+  });
+
+  it("answers 409 for a container never set up, and leaves it as it was", async () => {
+    const { call, docker } = await setup();
+    await call("POST", "/api/containers", { id: "fresh", name: "web" });
+    await call("POST", "/api/containers/fresh/stop");
+    const before = docker.calls.length;
+    const err = await expectError(await call("POST", "/api/containers/fresh/start", body), 409, "conflict");
+    expect(err.message).toMatch(/no finished setup/);
+    await expectError(await call("POST", "/api/containers/fresh/restart", body), 409, "conflict");
+    expect(docker.calls.length).toBe(before);
+    await expectError(await call("POST", "/api/containers/ghost/start", body), 404, "container_not_found");
+  });
+});
+
 describe("POST /api/containers/:id/exec validation", () => {
   it("answers 400 for an empty command, string or argv, before touching Docker", async () => {
     const { call, docker } = await setup();
