@@ -52,7 +52,7 @@ describe("run marker", () => {
 
   it("holds no field for an environment value, a dev command or a callback secret", async () => {
     const withSecrets = { ...facts(), envVars: { TOKEN: "s3cret" }, callbackSecret: "whsec_x", devCommand: ["x"] };
-    await recordRun(dataDir, withSecrets as Omit<RunFacts, "recordedAt">);
+    await recordRun(dataDir, withSecrets);
     const text = await readFile(file(), "utf8");
     expect(text).not.toContain("s3cret");
     expect(text).not.toContain("whsec_x");
