@@ -102,14 +102,22 @@ async function details(id: string) {
   return ContainerDetails.parse(await res.json());
 }
 
+/** The workspace's size once the agent knows one (a fresh agent asks the engine at the first look). */
+async function workspaceBytes(id: string): Promise<number> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const bytes = (await details(id)).workspaceBytes;
+    if (bytes || Date.now() > deadline) return bytes ?? 0;
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+}
+
 describe("persistent workspace", () => {
   it(
     "keeps uncommitted work through restart and stop/start, and brings the dev server back each time",
     { timeout: 240_000 },
     async () => {
-      const T0 = Date.now();
       const c = await setUp({ FIXTURE_ENV: "at-setup" });
-      console.log("T setup", Date.now() - T0);
       expect(await page(c.hostPort)).toMatchObject({ message: "hello from notes", env: "at-setup" });
       expect((await exec(c.id, ["sh", "-c", "echo uncommitted-work > /app/notes.txt"])).exitCode).toBe(0);
       const before = await details(c.id);
@@ -138,7 +146,6 @@ describe("persistent workspace", () => {
       expect(await page(c.hostPort)).toMatchObject({ message: "hello from notes", env: "after-restart" });
       expect((await exec(c.id, ["cat", "/app/notes.txt"])).stdout).toBe("uncommitted-work\n");
 
-      console.log("T restarted", Date.now() - T0);
       // Stop: nothing runs, the memory is free, the URL is dead; the record stays.
       const stopped = await agent.api.post(`/api/containers/${c.id}/stop`);
       expect(stopped.status).toBe(200);
@@ -155,7 +162,6 @@ describe("persistent workspace", () => {
       expect(stats.memory_stats?.usage ?? 0).toBe(0);
       expect(await answers(c.hostPort)).toBe(false);
 
-      console.log("T stopped", Date.now() - T0);
       // A start with a bad body is a 400 and changes nothing.
       for (const bad of [
         { callbackUrl: receiver.url },
@@ -178,21 +184,10 @@ describe("persistent workspace", () => {
       expect((await exec(c.id, ["cat", "/app/notes.txt"])).stdout).toBe("uncommitted-work\n");
       expect((await exec(c.id, ["cat", "/app/message.txt"])).stdout).toBe("hello from notes\n");
 
-      console.log("T started", Date.now() - T0);
       // Starting what runs is a 409; the running dev server is left alone.
       const again = await agent.api.post(`/api/containers/${c.id}/start`, startBody());
       expect(again.status).toBe(409);
       expect(await answers(c.hostPort)).toBe(true);
-
-      // Its disk use is reported (the engine sizes volumes at most once a minute: wait for it).
-      const deadline = Date.now() + 90_000;
-      let bytes: number | null | undefined = null;
-      while (Date.now() < deadline && !bytes) {
-        bytes = (await details(c.id)).workspaceBytes;
-        if (!bytes) await new Promise((r) => setTimeout(r, 2_000));
-      }
-      expect(bytes).toBeGreaterThan("uncommitted-work\n".length);
-      console.log("T bytes", Date.now() - T0);
 
       // DELETE takes the workspace volume and the setup's record with it.
       expect((await agent.api.del(`/api/containers/${c.id}`)).status).toBe(200);
@@ -208,6 +203,8 @@ describe("persistent workspace", () => {
     agent = await startTestAgent(env);
     expect((await exec(c.id, ["cat", "/app/notes.txt"])).stdout).toBe("survives-the-agent\n");
     expect(await readRun(env.DATA_DIR!, c.id)).toMatchObject({ repo: REPO, branch: "main" });
+    // A new agent knows no sizes yet: its first look at the details asks the engine.
+    expect(await workspaceBytes(c.id)).toBeGreaterThan("survives-the-agent\n".length);
     const res = await agent.api.post(`/api/containers/${c.id}/restart`, startBody({ FIXTURE_ENV: "new-agent" }));
     expect(res.status).toBe(202);
     await nthEnd(c.id, 2);
