@@ -19,6 +19,7 @@ import { AppError, makeOnError } from "./api/errors.js";
 import type { Config } from "./config.js";
 import type { ExecRunner } from "./containers/exec-runner.js";
 import type { ContainerService } from "./containers/service.js";
+import type { Relauncher } from "./setup/relaunch.js";
 import type { SetupRunner } from "./setup/runner.js";
 import type { DockerClient } from "./docker/client.js";
 import type { Logger } from "./lib/logger.js";
@@ -38,6 +39,7 @@ export type AppDeps = {
   containers: ContainerService;
   exec: ExecRunner;
   setup: SetupRunner;
+  relaunch: Relauncher;
   logger: Logger;
   startedAt: number;
 };

@@ -25,9 +25,32 @@ export const PORT_BIND_ATTEMPTS = 3;
 /** Docker's json-file log rotation for every container: bounded disk per container. */
 export const CONTAINER_LOG_MAX_SIZE = "10m";
 export const CONTAINER_LOG_MAX_FILES = "3";
-/** Where the workspace lives inside every container; the dependency volume mounts below it. */
+/**
+ * Where the workspace lives inside every container: a named volume of its own per environment
+ * (docker/labels.ts names it), so the checkout and uncommitted work survive restart, stop and
+ * start. The dependency volume mounts below it.
+ */
 export const WORKSPACE_DIR = "/app";
 export const NODE_MODULES_DIR = `${WORKSPACE_DIR}/node_modules`;
+/**
+ * Disk use of workspace volumes (containers/workspace-usage.ts), from the engine's `system df`,
+ * which sizes every volume on the host and takes seconds: asked at most once per TTL, given up
+ * after the timeout, and a container's details wait for a fresh answer at most WAIT.
+ */
+export const WORKSPACE_USAGE_TTL_MS = 60_000;
+export const WORKSPACE_USAGE_TIMEOUT_MS = 30_000;
+export const WORKSPACE_USAGE_WAIT_MS = 5_000;
+/**
+ * Handing a volume's root to the container user (containers/volume-owner.ts): the owner is read
+ * from the first header of the engine's tar of that path (at most this many bytes, within the
+ * timeout), and the one-shot chown helper, when one is needed, must be done within its own.
+ */
+export const VOLUME_OWNER_READ_MAX_BYTES = 64 * 1024;
+export const VOLUME_OWNER_READ_TIMEOUT_MS = 10_000;
+export const VOLUME_OWNER_HELPER_TIMEOUT_MS = 60_000;
+/** The chown helper's own limits: it runs one chown of a few directories. */
+export const VOLUME_OWNER_HELPER_MEMORY_MB = 32;
+export const VOLUME_OWNER_HELPER_PIDS = 16;
 
 /** Callback delivery: first retry after this, doubling (with jitter) up to the cap. */
 export const CALLBACK_RETRY_BASE_MS = 500;
@@ -92,6 +115,11 @@ export const DEPS_MARKER_MAX_BYTES = 4 * 1024;
  * request (callback URL and secret, repo, branch), and a request is at most 1 MiB (app.ts).
  */
 export const SETUP_MARKER_MAX_BYTES = 1024 * 1024;
+/**
+ * Largest last-setup record read back (DATA_DIR/runs, setup/run-marker.ts): repo facts of one
+ * setup (package.json's scripts and dependency names among them), never an environment value.
+ */
+export const RUN_MARKER_MAX_BYTES = 1024 * 1024;
 /** After an exec's output ended, how long to wait for Docker to report its process's exit. */
 export const EXEC_EXIT_WAIT_MS = 10_000;
 /** Main image builds at once on this host; more are skipped (the next setup builds). */
@@ -253,7 +281,6 @@ const EnvSchema = z.object({
     .refine((v) => Number(v.split(":")[0]) !== 0, "must not be root (uid 0)")
     .default("1000:1000"),
   CONTAINER_READ_ONLY_ROOTFS: bool.default(true),
-  WORKSPACE_TMPFS_MB: z.coerce.number().int().min(16).default(4096),
   TMP_TMPFS_MB: z.coerce.number().int().min(16).default(512),
   /**
    * `isolated`: a network of its own per environment, reaching only the egress proxy. Any other
@@ -355,7 +382,6 @@ export type Config = {
     pidsLimit: number;
     user: string;
     readOnlyRootfs: boolean;
-    workspaceTmpfsMb: number;
     tmpTmpfsMb: number;
     network: string;
     runtime: string;
@@ -425,7 +451,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       pidsLimit: e.CONTAINER_PIDS_LIMIT,
       user: e.CONTAINER_USER,
       readOnlyRootfs: e.CONTAINER_READ_ONLY_ROOTFS,
-      workspaceTmpfsMb: e.WORKSPACE_TMPFS_MB,
       tmpTmpfsMb: e.TMP_TMPFS_MB,
       network: e.CONTAINER_NETWORK,
       runtime: e.CONTAINER_RUNTIME,

@@ -27,6 +27,7 @@ import { Isolation } from "./network/isolation.js";
 import { PortForwarder } from "./network/port-forwarder.js";
 import { CallbackOutbox } from "./setup/callbacks.js";
 import { ContainerIO } from "./setup/container-io.js";
+import { Relauncher } from "./setup/relaunch.js";
 import { RepoCache } from "./setup/repo-cache.js";
 import { SetupRunner } from "./setup/runner.js";
 import { parseCertificates, readExtraCa, writeTrustBundle } from "./trust/ca-bundle.js";
@@ -65,25 +66,42 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
   // The agent's own git trusts the operator's CAs; with none it keeps the host's store untouched.
   const gitCaFile = trust.operatorCa.length > 0 ? trust.bundle?.bundleFile : undefined;
   const repos = new RepoCache(repoCacheRoot, config.setup.gitRemoteTemplate, config.setup.cloneTimeoutMs, gitCaFile);
-  const setup = new SetupRunner({
+  const io = new ContainerIO(docker, config.container.user);
+  // Each refuses to begin while the other works on the same container (a setup recreates it).
+  const setup: SetupRunner = new SetupRunner({
     config,
     docker,
     containers,
     repos,
-    io: new ContainerIO(docker, config.container.user),
+    io,
     outbox,
     installLocks: new KeyedLock(),
     logger,
+    busyElsewhere: (id) => relaunch.isActive(id),
+  });
+  const relaunch = new Relauncher({
+    config,
+    docker,
+    containers,
+    io,
+    outbox,
+    logger,
+    setupActive: (id) => setup.isActive(id),
   });
   await outbox.resume();
   await setup.reportInterrupted();
   await sweepLeftovers({ dataDir: config.dataDir, repoCacheRoot, checkoutRoot: repos.checkoutRoot }, logger);
+  // Records of setups whose container is gone, once Docker answered.
+  void reconciled.then(() =>
+    relaunch.sweep().catch((err: unknown) => logger.warn({ err: String(err) }, "could not sweep setup records")),
+  );
   const { app, injectWebSocket, closeWebSockets } = createApp({
     config,
     docker,
     containers,
     exec,
     setup,
+    relaunch,
     logger,
     startedAt: Date.now(),
   });
@@ -110,6 +128,7 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
     });
   const idle = async () => {
     await setup.idle();
+    await relaunch.idle();
     await outbox.idle();
   };
   return { url: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`, port, close, idle };

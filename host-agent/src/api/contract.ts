@@ -36,6 +36,11 @@ export const VolumeName = z
 
 const PortNumber = z.number().int().min(1).max(65535);
 
+/** A tenant (team) id: lower-case letters, digits, `_` and `-`, as Convex ids and names are. */
+export const TenantName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "must be 1-64 lower-case letters, digits, '_' or '-'");
+
 /** Environment variable name as POSIX shells accept it. */
 export const EnvKey = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "must be a valid environment variable name");
 
@@ -100,6 +105,8 @@ export const CreateContainerRequest = z.strictObject({
     .optional(),
   binds: z.array(z.string().max(1024)).max(16).optional(),
   networkMode: z.string().max(64).optional(),
+  /** The team the environment is for, when known: labels its workspace volume (never a secret). */
+  tenant: TenantName.optional(),
 });
 export type CreateContainerRequest = z.input<typeof CreateContainerRequest>;
 
@@ -166,6 +173,16 @@ export const ContainerDetails = z.object({
   /** Seconds since the container last started; null when it is not running. */
   uptimeSeconds: z.number().nullable(),
   isolation: EnvironmentIsolation.optional(),
+  /**
+   * The named volume mounted at /app, which keeps the checkout and uncommitted work through
+   * restart, stop and start; null for a container made before workspaces were volumes.
+   */
+  workspaceVolume: z.string().nullable().optional(),
+  /**
+   * Bytes the workspace volume holds (the dependency volume not included), from the engine's
+   * disk usage report: cached, so up to a minute old; null while not yet known.
+   */
+  workspaceBytes: z.number().int().nonnegative().nullable().optional(),
 });
 export type ContainerDetails = z.infer<typeof ContainerDetails>;
 
@@ -249,11 +266,6 @@ export const BranchName = z
 /** A command as an argv array, run with no shell in between. */
 export const Argv = z.array(z.string().max(4096)).min(1).max(64);
 
-/** A tenant (team) id: lower-case letters, digits, `_` and `-`, as Convex ids and names are. */
-export const TenantName = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "must be 1-64 lower-case letters, digits, '_' or '-'");
-
 /** The phases a setup reports, in order; `error` can follow any of them. Defined once. */
 export const SETUP_PHASES = ["cloning", "installing", "starting", "ready", "error"] as const;
 export const SetupPhase = z.enum(SETUP_PHASES);
@@ -288,6 +300,22 @@ export const SetupRequest = z.strictObject({
 export type SetupRequest = z.input<typeof SetupRequest>;
 
 export const SetupAccepted = z.object({ id: ContainerId, accepted: z.literal(true) });
+
+/**
+ * Body of `POST /api/containers/:id/start`, and the optional body of `/restart`: where to report
+ * and the run settings, which the control plane sends again each time because the agent keeps no
+ * environment value. The rest (repo, branch, commit, package manager, the package.json facts the
+ * dev server is chosen from) the agent keeps from the container's last successful setup. The
+ * agent answers 202 with the container's details and reports `starting`, then `ready` or `error`,
+ * by the same signed SetupCallback a setup sends.
+ */
+export const StartContainerRequest = SetupRequest.pick({
+  callbackUrl: true,
+  callbackSecret: true,
+  envVars: true,
+  devCommand: true,
+});
+export type StartContainerRequest = z.input<typeof StartContainerRequest>;
 
 /** Body of every setup callback; signed with Standard Webhooks headers. */
 export const SetupCallback = z.object({

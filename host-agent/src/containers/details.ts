@@ -1,9 +1,11 @@
 /**
  * Maps Docker's inspect output to the contract's ContainerDetails, honestly: an OOM kill is
- * reported as `oom_killed`, an exit carries its code, uptime exists only while running.
+ * reported as `oom_killed`, an exit carries its code, uptime exists only while running, and the
+ * workspace volume is the one Docker says is mounted at /app (its size is the service's).
  */
 import type Docker from "dockerode";
 import { HealthState, type ContainerDetails, type ContainerState } from "../api/contract.js";
+import { WORKSPACE_DIR } from "../config.js";
 import type { ManagedLabels } from "../docker/labels.js";
 
 const DOCKER_ZERO_TIME = "0001-01-01T00:00:00Z";
@@ -22,6 +24,12 @@ export function containerState(s: Docker.ContainerInspectInfo["State"]): Contain
     default:
       return "dead";
   }
+}
+
+/** The named volume mounted at /app; null when /app is something else (a tmpfs, before volumes). */
+export function workspaceVolumeOf(info: Docker.ContainerInspectInfo): string | null {
+  const mount = (info.Mounts ?? []).find((m) => m.Destination === WORKSPACE_DIR && m.Type === "volume");
+  return mount?.Name ?? null;
 }
 
 export function toDetails(
@@ -47,5 +55,6 @@ export function toDetails(
     createdAt: labels.createdAt || info.Created,
     startedAt,
     uptimeSeconds: running && startedAt ? Math.max(0, (now - Date.parse(startedAt)) / 1000) : null,
+    workspaceVolume: workspaceVolumeOf(info),
   };
 }

@@ -141,6 +141,85 @@ export class DockerClient {
     }
   }
 
+  /** Volumes carrying every label in `labels` (`key` or `key=value`), with their labels. */
+  async listVolumes(labels: string[]): Promise<Array<{ name: string; labels: Record<string, string> }>> {
+    const { Volumes } = await this.api.listVolumes({ filters: { label: labels } });
+    return (Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} }));
+  }
+
+  /**
+   * Removes a volume; one that is already gone counts as removed. One still mounted by a
+   * container fails (409): a volume in use is never taken from under it.
+   */
+  async removeVolume(name: string): Promise<void> {
+    this.logger.info({ volume: name }, "docker volume remove");
+    try {
+      await this.api.getVolume(name).remove();
+    } catch (err) {
+      if (dockerStatus(err) !== 404) throw err;
+    }
+  }
+
+  /**
+   * Bytes each volume holds, from the engine's disk usage report (`docker system df -v`). The
+   * engine sizes every volume on the host for it, so it is slow: callers cache it. Volumes the
+   * engine could not size are left out.
+   */
+  async volumeSizes(signal: AbortSignal): Promise<Map<string, number>> {
+    // dockerode passes the signal on, though its types declare df() without options.
+    const ask = this.api.df.bind(this.api) as unknown as (o: { abortSignal: AbortSignal }) => Promise<unknown>;
+    const df = (await ask({ abortSignal: signal })) as {
+      Volumes?: Array<{ Name: string; UsageData?: { Size?: number } | null }> | null;
+    };
+    const sizes = new Map<string, number>();
+    for (const v of df.Volumes ?? []) {
+      const size = v.UsageData?.Size;
+      if (typeof size === "number" && size >= 0) sizes.set(v.Name, size);
+    }
+    return sizes;
+  }
+
+  /**
+   * The engine's tar of `path` in a container (created or running: no exec), as a stream the
+   * caller must destroy once it has read what it needs. The engine writes the headers from its
+   * own view of the file system, so what they say of ownership is the engine's, not the container's.
+   */
+  async archive(dockerId: string, path: string): Promise<NodeJS.ReadableStream> {
+    return this.streams.getContainer(dockerId).getArchive({ path });
+  }
+
+  /**
+   * Runs a one-shot container to its end and removes it, whatever happens: answers its exit
+   * code. Past `timeoutMs` it is killed (removed by force) and this rejects.
+   */
+  async runOnce(options: Docker.ContainerCreateOptions, timeoutMs: number): Promise<number> {
+    this.logger.info({ name: options.name, image: options.Image, cmd: options.Cmd }, "docker run (one-shot)");
+    const container = await this.api.createContainer(options);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await container.start();
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`one-shot container did not finish within ${Math.round(timeoutMs / 1000)} s`)),
+          timeoutMs,
+        );
+      });
+      const result = (await Promise.race([this.streams.getContainer(container.id).wait(), late])) as {
+        StatusCode: number;
+      };
+      return result.StatusCode;
+    } finally {
+      clearTimeout(timer);
+      await this.remove(container.id);
+    }
+  }
+
+  /** Ids of containers carrying `label` (any value), running or not. */
+  async listLabelled(label: string): Promise<string[]> {
+    const found = await this.api.listContainers({ all: true, filters: { label: [label] } });
+    return found.map((c) => c.Id);
+  }
+
   /** The OCI runtimes the engine knows (`runc`, and `runsc` once gVisor is registered). */
   async runtimes(): Promise<string[]> {
     const info = (await this.api.info()) as { Runtimes?: Record<string, unknown> };
@@ -197,6 +276,17 @@ export class DockerClient {
     } catch (err) {
       if (dockerStatus(err) !== 304) throw err; // already running
     }
+  }
+
+  /** Stops (SIGTERM, SIGKILL after the timeout); a container that is not running counts as stopped. */
+  async stop(dockerId: string, stopTimeoutSeconds: number): Promise<void> {
+    this.logger.info({ dockerId }, "docker stop");
+    try {
+      await this.api.getContainer(dockerId).stop({ t: stopTimeoutSeconds });
+    } catch (err) {
+      if (dockerStatus(err) !== 304) throw err; // already stopped
+    }
+    this.logger.info({ dockerId }, "docker stopped");
   }
 
   async restart(dockerId: string, stopTimeoutSeconds: number): Promise<void> {

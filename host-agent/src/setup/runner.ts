@@ -22,6 +22,8 @@ import { installDependencies } from "./install.js";
 import { mainImageTag } from "./artifact-names.js";
 import { buildMainImage, findMainImage, mainImageContextRoot } from "./main-image.js";
 import { SetupProgress, type Report } from "./progress.js";
+import { rememberSetup } from "./relaunch.js";
+import { forgetRun } from "./run-marker.js";
 import type { RepoCache } from "./repo-cache.js";
 import type { Setup } from "./setup-request.js";
 import { SetupError } from "./setup-error.js";
@@ -35,6 +37,8 @@ export type SetupDeps = {
   outbox: CallbackOutbox;
   installLocks: KeyedLock;
   logger: Logger;
+  /** Workspace (issue 17): whether a start or restart is bringing this container's dev server back (relaunch.ts). */
+  busyElsewhere?: (id: string) => boolean;
 };
 
 type Ready = { hostPort: number; url: string };
@@ -53,10 +57,17 @@ export class SetupRunner {
   /** Validates and starts a setup in the background; 404 unknown container, 409 busy. */
   async start(id: string, req: Setup): Promise<void> {
     if (this.active.has(id)) throw new AppError("conflict", `Container ${id} is already being set up`);
+    // Workspace (issue 17): a setup recreates the container, which would cut a start short.
+    if (this.d.busyElsewhere?.(id)) throw new AppError("conflict", `Container ${id} is starting its dev server`);
     await this.d.containers.get(id);
     if (this.active.has(id)) throw new AppError("conflict", `Container ${id} is already being set up`);
     const work = this.run(id, req).finally(() => this.active.delete(id));
     this.active.set(id, work);
+  }
+
+  /** Whether a setup of `id` is running (workspace, issue 17: a start waits its turn). */
+  isActive(id: string): boolean {
+    return this.active.has(id);
   }
 
   /** Waits for running setups (tests, shutdown). */
@@ -77,6 +88,8 @@ export class SetupRunner {
     const tag = newExecTag();
     let dockerId: string | undefined;
     try {
+      // Workspace (issue 17): the workspace is about to change; the last setup's record no longer holds.
+      await forgetRun(this.d.config.dataDir, id);
       await report("cloning");
       const workspace = await prepareWorkspace(this.d, id, req, tail);
       dockerId = workspace.dockerId;
@@ -86,6 +99,8 @@ export class SetupRunner {
       const hostPort = await startDevServer(this.d, id, req, workspace, tag, tail);
       const ready = { hostPort, url: `http://${this.d.config.publicHost}:${hostPort}` };
       const used = workspace.mainImage;
+      // Workspace (issue 17): what a later start needs to bring the dev server back (relaunch.ts).
+      await rememberSetup(this.d, id, req, workspace);
       await report("ready", { ...ready, ...(used ? { mainImage: { tag: used.tag, commit: used.commit } } : {}) });
       if (req.buildMainImage) await this.buildMainAfterReady(id, req, workspace, ready, report);
     } catch (err) {

@@ -118,3 +118,27 @@ describe("toDetails", () => {
     expect(toDetails(info, labels({ createdAt: "" })).createdAt).toBe("2025-01-01T00:00:00Z");
   });
 });
+
+describe("workspaceVolume", () => {
+  const mount = (Type: "volume" | "tmpfs", Destination: string, Name?: string) => ({
+    Type,
+    ...(Name ? { Name } : {}),
+    Source: "",
+    Destination,
+    Mode: "",
+    RW: true,
+    Propagation: "",
+  });
+
+  it("is the named volume Docker mounted at /app, not the dependency volume below it", () => {
+    const info = inspectInfo({});
+    info.Mounts = [mount("volume", "/app/node_modules", "artie-deps-x"), mount("volume", "/app", "artie-ws-abc123")];
+    expect(toDetails(info, labels()).workspaceVolume).toBe("artie-ws-abc123");
+  });
+
+  it("is null for a container made when /app was a tmpfs", () => {
+    const info = inspectInfo({});
+    info.Mounts = [mount("tmpfs", "/app"), mount("volume", "/app/node_modules", "artie-deps-x")];
+    expect(toDetails(info, labels()).workspaceVolume).toBeNull();
+  });
+});
