@@ -17,6 +17,7 @@ import { requestId } from "hono/request-id";
 import { requireApiSecret } from "./api/auth.js";
 import { AppError, makeOnError } from "./api/errors.js";
 import type { Config } from "./config.js";
+import type { ActivityLog } from "./containers/activity.js";
 import type { ExecRunner } from "./containers/exec-runner.js";
 import type { ContainerService } from "./containers/service.js";
 import type { SetupRunner } from "./setup/runner.js";
@@ -38,6 +39,7 @@ export type AppDeps = {
   containers: ContainerService;
   exec: ExecRunner;
   setup: SetupRunner;
+  activity: ActivityLog;
   logger: Logger;
   startedAt: number;
 };

@@ -6,13 +6,19 @@
 import { Hono } from "hono";
 import { ContainerId, CreateContainerRequest, ExecRequest, SetupRequest } from "../api/contract.js";
 import { parseOr400, readJson } from "../api/errors.js";
+import type { ActivityLog } from "../containers/activity.js";
 import type { ExecRunner } from "../containers/exec-runner.js";
 import type { ContainerService } from "../containers/service.js";
 import type { SetupRunner } from "../setup/runner.js";
 
 const IdempotencyKey = ContainerId.optional();
 
-export function containerRoutes(deps: { containers: ContainerService; exec: ExecRunner; setup: SetupRunner }) {
+export function containerRoutes(deps: {
+  containers: ContainerService;
+  exec: ExecRunner;
+  setup: SetupRunner;
+  activity: ActivityLog;
+}) {
   const { containers } = deps;
   const idParam = (raw: string) => parseOr400(ContainerId, raw, "container id");
 
@@ -40,6 +46,15 @@ export function containerRoutes(deps: { containers: ContainerService; exec: Exec
     .post("/:id/exec", async (c) => {
       const id = idParam(c.req.param("id"));
       const body = parseOr400(ExecRequest, await readJson(c), "body");
-      return c.json(await containers.withDockerId(id, (dockerId) => deps.exec.run(dockerId, body)));
+      const run = async (dockerId: string) => {
+        // An exec is use: at its start, and again at the end of a long one.
+        deps.activity.record(id);
+        try {
+          return await deps.exec.run(dockerId, body);
+        } finally {
+          deps.activity.record(id);
+        }
+      };
+      return c.json(await containers.withDockerId(id, run));
     });
 }

@@ -19,6 +19,9 @@ import { CallbackOutbox } from "../../src/setup/callbacks.js";
 import { ContainerIO } from "../../src/setup/container-io.js";
 import { RepoCache } from "../../src/setup/repo-cache.js";
 import { SetupRunner } from "../../src/setup/runner.js";
+import { ActivityLog } from "../../src/containers/activity.js";
+import { EngineEvents } from "../../src/docker/engine-events.js";
+import { DevServerWatch } from "../../src/watch/dev-server-watch.js";
 import { FakeDocker } from "./fake-docker.js";
 import { TEST_SECRET, testConfig } from "./fixtures.js";
 
@@ -30,17 +33,32 @@ async function setup({ reconcile = true, env = {} }: { reconcile?: boolean; env?
   if (reconcile) await containers.reconcile();
   const exec = new ExecRunner(docker, config.container.user, config.container.execOutputLimitBytes);
   // Wired like server.ts; no test here starts a setup, so none of these touches disk or git.
+  const outbox = new CallbackOutbox(config.dataDir, logger);
+  // Never started: no event stream, no health checks.
+  const watch = new DevServerWatch({ config, docker, outbox, events: new EngineEvents(docker, logger), logger });
+  const activity = new ActivityLog();
+  containers.observe = (id) => ({ health: watch.health(id), lastActivityMs: activity.lastAt(id) });
   const setup = new SetupRunner({
     config,
     docker,
     containers,
     repos: new RepoCache(path.join(config.dataDir, "repo-cache"), config.setup.gitRemoteTemplate, 1_000),
     io: new ContainerIO(docker, config.container.user),
-    outbox: new CallbackOutbox(config.dataDir, logger),
+    outbox,
     installLocks: new KeyedLock(),
     logger,
+    watch,
   });
-  const { app } = createApp({ config, docker, containers, exec, setup, logger, startedAt: Date.now() - 5_000 });
+  const { app } = createApp({
+    config,
+    docker,
+    containers,
+    exec,
+    setup,
+    activity,
+    logger,
+    startedAt: Date.now() - 5_000,
+  });
   const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
     app.request(path, {
       method,
