@@ -11,7 +11,7 @@
  *
  * Order: each container has a queue of its undelivered callbacks in sequence order, and only the
  * head is ever being delivered: a later callback waits until the earlier one is delivered or
- * dropped (expired, or replaced: `supersedes`). Retries of one container's callback never let a
+ * dropped (expired, or, while the receiver fails, replaced: `supersedes`). Retries never let a
  * newer one overtake it, so the control plane sees every container's phases in the order they
  * happened. Containers do not wait for each other. After a restart the queues are rebuilt from
  * the files, ordered by the sequence in each body.
@@ -147,16 +147,20 @@ export class CallbackOutbox {
   }
 
   /**
-   * Puts a callback in its container's queue, in sequence order, dropping the undelivered ones it
-   * supersedes (never the one being attempted right now: that one may already have arrived). The
-   * replaced file is removed after the new one was written, so a crash in between leaves both,
-   * and the next start replaces again.
+   * Puts a callback in its container's queue, in sequence order. While the receiver is failing
+   * this container's callbacks (the head was refused or unreachable at least once), it drops the
+   * undelivered ones it supersedes, never the one being attempted right now (that one may already
+   * have arrived). A receiver that merely takes its time loses nothing: every phase's timing
+   * arrives. The replaced file is removed after the new one was written, so a crash in between
+   * leaves both on disk, and both are sent after the restart.
    */
   private enqueue(item: Queued) {
     const id = item.callback.containerId;
     const existing = this.queues.get(id);
     const queue = existing ?? [];
-    for (const older of queue.filter((q) => !q.attempting && supersedes(item.callback, q.callback))) {
+    const failing = (queue[0]?.attempts ?? 0) > 0;
+    const replaced = failing ? queue.filter((q) => !q.attempting && supersedes(item.callback, q.callback)) : [];
+    for (const older of replaced) {
       queue.splice(queue.indexOf(older), 1);
       // The receiver was failing for the older one: the newer one keeps its backoff.
       item.attempts = Math.max(item.attempts, older.attempts);

@@ -2,6 +2,7 @@
 // through refusals, a newer callback replacing an undelivered older one it covers (and never an
 // error or a ready with a main image), and the queue rebuilt in order from disk after a restart.
 import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { createServer as createHttpServer } from "node:http";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -139,6 +140,30 @@ describe("CallbackOutbox", () => {
     expect(r.received.map((g) => g.body.sequence)).toEqual([ready.sequence, error.sequence]);
     // The replaced ones are gone from disk too: nothing of them is sent after a restart.
     expect(await readdir(path.join(dataDir, "callbacks"))).toEqual([]);
+  });
+
+  it("replaces nothing while the receiver accepts, however slowly", async () => {
+    const got: string[] = [];
+    const slow = createHttpServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => (body += c.toString()));
+      req.on("end", () =>
+        setTimeout(() => {
+          got.push((JSON.parse(body) as SetupCallback).phase);
+          res.statusCode = 204;
+          res.end();
+        }, 150),
+      );
+    });
+    await new Promise<void>((r) => slow.listen(0, "127.0.0.1", r));
+    cleanups.push(() => new Promise((r) => slow.close(() => r())));
+    const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/cb`;
+    const { outbox } = await outboxIn();
+    // Sent faster than they are answered: each waits behind the one in flight, none is dropped.
+    for (const phase of ["cloning", "installing", "starting"] as const) await outbox.send(url, SECRET, cb(phase));
+    await outbox.send(url, SECRET, cb("ready", READY));
+    await waitUntil(() => got.length === 4);
+    expect(got).toEqual(["cloning", "installing", "starting", "ready"]);
   });
 
   it("delivers what a stopped outbox left on disk, in sequence order, with the same webhook-ids", async () => {
