@@ -75,6 +75,7 @@ export class DevServerWatch {
   private timer: NodeJS.Timeout | null = null;
   private checking = false;
   private connects = 0;
+  private stopped = false;
   /** Reports under way (tests and shutdown wait for them). */
   private readonly busy = new Set<Promise<void>>();
   private readonly markerLock = new KeyedLock();
@@ -103,6 +104,7 @@ export class DevServerWatch {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     this.unsubscribe?.();
     if (this.timer) clearInterval(this.timer);
     await Promise.allSettled([...this.busy]);
@@ -221,14 +223,16 @@ export class DevServerWatch {
   private died(entry: Entry, death: Death) {
     if (entry.state !== "watching") return;
     entry.state = "settling";
-    const timer = setTimeout(() => this.run(this.decide(entry, death)), DEV_SERVER_DEATH_SETTLE_MS);
-    timer.unref();
+    const settled = new Promise((resolve) => setTimeout(resolve, DEV_SERVER_DEATH_SETTLE_MS).unref());
+    this.run(settled.then(() => this.decide(entry, death)));
   }
 
   /** After the settle time: unless it turned out intentional, says what happened. */
   private async decide(entry: Entry, death: Death) {
     const { docker, config, logger } = this.d;
-    if (this.entries.get(entry.id) !== entry) return; // a kill event or expect() came meanwhile
+    // A kill event or expect() came meanwhile; or the agent is shutting down (the marker stays:
+    // the next start finds the dev server gone and reports it).
+    if (this.entries.get(entry.id) !== entry || this.stopped) return;
     const info = await docker.inspect(entry.target.dockerId).catch((err: unknown) => {
       logger.warn({ id: entry.id, err: dockerMessage(err) }, "cannot inspect a container whose dev server stopped");
       return undefined;
@@ -242,7 +246,7 @@ export class DevServerWatch {
     const limit = info?.HostConfig.Memory;
     const memoryMb = limit ? Math.round(limit / 1024 / 1024) : config.container.memoryMb;
     const lines = await lastDevServerLines(docker, entry.target.dockerId).catch(() => []);
-    if (this.entries.get(entry.id) !== entry) return;
+    if (this.entries.get(entry.id) !== entry || this.stopped) return;
     const error = describeStop({ reason, exitCode, memoryMb, whileAway: death.whileAway, lines });
     entry.state = containerDown ? "gone" : "down";
     entry.health = containerDown ? "none" : "not answering";
@@ -253,7 +257,7 @@ export class DevServerWatch {
 
   /** One round of health checks; a round still running makes the next one skip. */
   private async checkHealth() {
-    if (this.checking) return;
+    if (this.checking || this.stopped) return;
     this.checking = true;
     try {
       const due = [...this.entries.values()].filter((e) => e.state !== "gone");
