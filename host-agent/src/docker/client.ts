@@ -271,7 +271,8 @@ export class DockerClient {
    */
   events(o: { since?: string; actions: string[] }): Promise<NodeJS.ReadableStream> {
     return this.streams.getEvents({
-      since: o.since as unknown as number, // the engine accepts fractional seconds as a string
+      // The engine accepts fractional seconds as a string.
+      ...(o.since === undefined ? {} : { since: o.since as unknown as number }),
       filters: { type: ["container"], label: MANAGED_FILTER.label, event: o.actions },
     });
   }
