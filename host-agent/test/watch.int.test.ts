@@ -30,8 +30,14 @@ import { openTerminal } from "./helpers/terminal.js";
 
 const SECRET = "watch-callback-secret-0123456789";
 const REPO = "acme/watched";
-/** The fixture's server, then after ready (the watch is on by then) what the branch does. */
-const after = (ms: number, body: string) => `node -e 'require("./server.js"); setTimeout(() => { ${body} }, ${ms})'`;
+/**
+ * The fixture's server, which does `body` 2 s after it first answered: that first answer is the
+ * readiness probe's, so by then setup has reported `ready` and the watch is on.
+ */
+const afterReady = (body: string) =>
+  `node -e 'const http = require("http"); const create = http.createServer; let armed = false; ` +
+  `http.createServer = (handle) => create((req, res) => { handle(req, res); ` +
+  `if (!armed) { armed = true; setTimeout(() => { ${body} }, 2000); } }); require("./server.js");'`;
 let fixtures: FixtureRoot;
 
 beforeAll(async () => {
@@ -42,15 +48,14 @@ beforeAll(async () => {
     hungry: {
       message: "hungry",
       greetVersion: "1.0.0",
-      devScript: after(
-        3000,
+      devScript: afterReady(
         'console.log("allocating past the limit"); const a = []; setInterval(() => a.push(Buffer.alloc(32 * 1024 * 1024, 1)), 100);',
       ),
     },
     quitter: {
       message: "quitter",
       greetVersion: "1.0.0",
-      devScript: after(3000, 'console.log("giving up: the config is broken"); process.exit(3);'),
+      devScript: afterReady('console.log("giving up: the config is broken"); process.exit(3);'),
     },
   });
 });
@@ -88,9 +93,11 @@ async function setUp(api: TestClient, receiver: Receiver, branch: string) {
     callbackSecret: SECRET,
   });
   expect(res.status).toBe(202);
-  const got = await receiver.waitFor((rs) => rs.some((r) => r.body.containerId === c.id && r.body.phase === "ready"));
-  const ready = got.find((r) => r.body.containerId === c.id && r.body.phase === "ready")!;
-  return { ...c, ready: ready.body, readyAt: Date.now() };
+  const mine = (rs: Receiver["received"]) => rs.filter((r) => r.body.containerId === c.id).map((r) => r.body);
+  const got = await receiver.waitFor((rs) => mine(rs).some((b) => b.phase === "ready" || b.phase === "error"));
+  const ready = mine(got).find((b) => b.phase === "ready");
+  if (!ready) throw new Error(`setup failed: ${mine(got).find((b) => b.phase === "error")?.error}`);
+  return { ...c, ready, readyAt: Date.now() };
 }
 
 const details = async (api: TestClient, id: string) =>
@@ -129,8 +136,8 @@ describe("the dev server after ready", () => {
         rs.some((r) => r.body.containerId === c.id && r.body.phase === "error"),
       );
       const error = errorOf(receiver, c.id)!;
-      // It starts allocating 3 s after it answers; the report follows within seconds.
-      expect(Date.now() - c.readyAt).toBeLessThan(20_000);
+      // It starts allocating 2 s after it answered; the report follows within seconds.
+      expect(Date.now() - c.readyAt).toBeLessThan(15_000);
       expect(error.reason).toBe("oom");
       expect(error.error).toMatch(/^The dev server was killed: out of memory \(limit 256 MB\)\./);
       expect(error.error).toMatch(/Last output:\n(.*\n)*\[dev\] allocating past the limit/);
