@@ -6,7 +6,15 @@ import convexPlugin from "@convex-dev/eslint-plugin";
 import reactHooks from "eslint-plugin-react-hooks";
 
 export default tseslint.config(
-  { ignores: ["**/node_modules/**", "convex/_generated/**", "test-output/**", "**/dist/**"] },
+  {
+    ignores: [
+      "**/node_modules/**",
+      "convex/_generated/**",
+      "test-output/**",
+      "**/dist/**",
+      "host-agent/test/frameworks/fixtures/**",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

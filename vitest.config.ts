@@ -15,7 +15,8 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["host-agent/test/**/*.test.ts", "scripts/test/**/*.test.ts"],
-          exclude: ["**/*.int.test.ts", "**/node_modules/**"],
+          // The framework corpus installs from the registry: `npm run test:frameworks`, its own config.
+          exclude: ["**/*.int.test.ts", "**/node_modules/**", "host-agent/test/frameworks/**"],
           environment: "node",
         },
       },

@@ -14,7 +14,8 @@ if [ -n "${API_SECRET:-}" ] || [ -f .env ]; then exit 0; fi
 
 registry=$(npm config get registry 2>/dev/null || true)
 extra_ca=""
-if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then extra_ca=$NODE_EXTRA_CA_CERTS; fi
+# The agent wants an absolute path: resolve a relative one (and any link) here.
+if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then extra_ca=$(realpath "$NODE_EXTRA_CA_CERTS"); fi
 
 # Node makes the secrets and writes the file itself, so they never appear in an argv.
 node -e '

@@ -4,8 +4,11 @@
 #   2. a Docker engine that answers (scripts/ensure-docker.sh installs and starts one if needed),
 #   3. Debian's Chromium for the dashboard's browser tests (scripts/ensure-chromium.sh),
 #   4. the local test images (scripts/test-images.sh builds them only when missing),
-#   5. vitest, with a JSON report from which the last line is printed: "N passed, N failed".
-# Extra arguments go to vitest (e.g. `npm test -- --project unit`).
+#   5. vitest, with a JSON report,
+#   6. the framework corpus (`npm run test:frameworks`: real projects installed from the npm
+#      registry) when a registry answers `npm ping`; without one it is skipped and says so,
+#   7. the last line, summed over both reports: "N passed, N failed".
+# Extra arguments go to vitest (e.g. `npm test -- --project unit`) and skip the corpus.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
@@ -34,9 +37,23 @@ if ! bash scripts/test-images.sh; then
 fi
 
 mkdir -p test-output
-rm -f test-output/vitest.json
+rm -f test-output/vitest.json test-output/frameworks-vitest.json
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-output/vitest.json "$@"
 status=$?
-node scripts/test-summary.mjs test-output/vitest.json
+reports=(test-output/vitest.json)
+
+if [ "$#" -eq 0 ]; then
+  echo "== framework corpus (real projects from the npm registry)"
+  if timeout 20 npm ping >/dev/null 2>&1; then
+    npx vitest run --config host-agent/test/frameworks/vitest.config.ts \
+      --reporter=default --reporter=json --outputFile.json=test-output/frameworks-vitest.json
+    [ $? -eq 0 ] || status=1
+    reports+=(test-output/frameworks-vitest.json)
+  else
+    echo "Skipped: no npm registry answers here (npm ping). It runs wherever one does, CI included."
+  fi
+fi
+
+node scripts/test-summary.mjs "${reports[@]}"
 summary_status=$?
 [ "$status" -eq 0 ] && [ "$summary_status" -eq 0 ]

@@ -44,8 +44,11 @@ export const DEV_SERVER_POLL_MS = 25;
  */
 export const DEV_SERVER_LISTENERS_FIRST_MS = 1_500;
 export const DEV_SERVER_LISTENERS_EVERY_MS = 1_000;
-/** A server given its port by a flag has this long to bind it before another of its ports is used. */
-export const DEV_SERVER_OTHER_PORT_AFTER_MS = 10_000;
+/**
+ * A dev server has this long to bind the port it was told (a flag or $PORT) before another port
+ * it listens on is taken for its main one and forwarded to.
+ */
+export const DEV_SERVER_OTHER_PORT_AFTER_MS = 5_000;
 /** One readiness probe's HTTP timeout. */
 export const DEV_SERVER_PROBE_TIMEOUT_MS = 1_000;
 /**
@@ -263,7 +266,7 @@ const EnvSchema = z.object({
   PUBLIC_HOST: z.string().min(1).optional(),
   /**
    * Domain whose subdomains name environments in the browser (`3000-<id>.<domain>`): every dev
-   * server accepts requests for those names (frameworks.ts), as well as for PUBLIC_HOST and the
+   * server accepts requests for those names (dev-origins.ts, frameworks.ts), as well as for PUBLIC_HOST and the
    * DASHBOARD_ORIGINS' hosts.
    */
   PREVIEW_DOMAIN: z

@@ -9,9 +9,10 @@
  * machine's registry and no registry name is written in this file.
  *
  * Covered: pnpm pinned (hash checked by Corepack, store on the volume, hard links, then a warm
- * setup that skips the install and still starts), pnpm unpinned (Corepack's default), yarn 1
- * unpinned, yarn 2+ pinned (node-modules linker), a bun repo on an image without bun, and a pin
- * that names another manager than the lockfile. The dev server of each says which manager ran it
+ * setup that skips the install and still starts), pnpm's main image (hard links kept, caches
+ * left out, a new volume seeded from it), pnpm unpinned (Corepack's default), yarn 1 unpinned,
+ * yarn 2+ pinned (node-modules linker) and with Plug'n'Play (installs every time), a bun repo on
+ * an image without bun, and a pin that names another manager than the lockfile. The dev server of each says which manager ran it
  * (npm_config_user_agent, which every manager sets for scripts).
  */
 import { execFile } from "node:child_process";
@@ -23,10 +24,12 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExecResponse } from "../src/api/contract.js";
 import { startTestAgent, createContainer } from "./helpers/agent.js";
-import { startReceiver, type Receiver } from "./helpers/callback-receiver.js";
+import { startReceiver, type Received, type Receiver } from "./helpers/callback-receiver.js";
 import { docker, removeRepoArtifacts } from "./helpers/docker.js";
 import { fixtureRoot, type FixtureRoot } from "./helpers/fixture-repo.js";
-import { NODE_IMAGE } from "./helpers/images.js";
+import { NODE_IMAGE, TEST_NAME_PREFIX } from "./helpers/images.js";
+import { ARTIFACT_LABEL, mainImageTag } from "../src/setup/artifact-names.js";
+import { SEED_DIR } from "../src/setup/main-image.js";
 
 const run = promisify(execFile);
 const SECRET = "callback-secret-0123456789";
@@ -53,6 +56,8 @@ const REPOS = {
   pnpmDefault: "pm/pnpm-default",
   yarnClassic: "pm/yarn-classic",
   yarnBerry: "pm/yarn-berry",
+  yarnPnp: "pm/yarn-pnp",
+  pnpmMain: "pm/pnpm-main",
   bun: "pm/bun",
   mismatch: "pm/mismatch",
 };
@@ -150,6 +155,17 @@ beforeAll(async () => {
     "package.json": packageJson({ packageManager: `yarn@${YARN_BERRY_VERSION}+${berryLock.hash}` }),
     "yarn.lock": berryLock.text,
   });
+  await fixtures.createFromFiles(REPOS.yarnPnp, {
+    ...app,
+    "package.json": packageJson({ packageManager: `yarn@${YARN_BERRY_VERSION}+${berryLock.hash}` }),
+    "yarn.lock": berryLock.text,
+    ".yarnrc.yml": "nodeLinker: pnp\n",
+  });
+  await fixtures.createFromFiles(REPOS.pnpmMain, {
+    ...app,
+    "package.json": packageJson({ packageManager: PNPM_PIN }),
+    "pnpm-lock.yaml": pnpmLock.text,
+  });
   await fixtures.createFromFiles(REPOS.bun, { ...app, "package.json": packageJson(), "bun.lock": "{}\n" });
   await fixtures.createFromFiles(REPOS.mismatch, {
     ...app,
@@ -181,17 +197,44 @@ afterAll(async () => {
 const mine = (id: string) => receiver.received.filter((r) => r.body.containerId === id);
 
 /** Sets up `repo` in a new container and answers its last callback and the container. */
-async function setUp(repo: string) {
+async function setUp(repo: string, extra: Record<string, unknown> = {}) {
   const c = await createContainer(agent.api, { image: NODE_IMAGE });
   const res = await agent.api.post(`/api/containers/${c.id}/setup`, {
     callbackUrl: receiver.url,
     callbackSecret: SECRET,
     repo,
     branch: "main",
+    ...extra,
   });
   expect(res.status).toBe(202);
-  await receiver.waitFor(() => mine(c.id).some((r) => ["ready", "error"].includes(r.body.phase)), SETUP_WAIT_MS);
+  const done = (rs: Received[]) =>
+    rs.some(
+      (r) =>
+        r.body.containerId === c.id &&
+        (r.body.phase === "error" || (r.body.phase === "ready" && (!extra.buildMainImage || r.body.mainImage))),
+    );
+  await receiver.waitFor(done, SETUP_WAIT_MS);
   return { c, last: mine(c.id).at(-1)!.body };
+}
+
+/** Runs `cmd` in a throwaway container of `image` (named for the test cleanup) and answers its output. */
+async function runIn(image: string, cmd: string[]): Promise<string> {
+  const container = await docker.createContainer({
+    Image: image,
+    Cmd: cmd,
+    User: "1000:1000",
+    // A TTY: the log comes back as plain text, not Docker's multiplexed frames.
+    Tty: true,
+    name: `${TEST_NAME_PREFIX}pm-${Date.now()}`,
+    HostConfig: { NetworkMode: "none" },
+  });
+  try {
+    await container.start();
+    await container.wait();
+    return (await container.logs({ stdout: true, stderr: true })).toString();
+  } finally {
+    await container.remove({ force: true });
+  }
 }
 
 async function logsOf(id: string): Promise<string> {
@@ -293,6 +336,51 @@ describe("package managers as the repo pins them", () => {
     SETUP_WAIT_MS,
   );
 
+  it(
+    "yarn 2+ with Plug'n'Play as the repo chose: installs on every setup (.pnp.cjs lives in the workspace), cache on the volume",
+    async () => {
+      const first = await setUp(REPOS.yarnPnp);
+      expect(first.last.error).toBeUndefined();
+      expect(await page(first.c.hostPort)).toEqual({ pm: `yarn/${YARN_BERRY_VERSION}`, ms: 7_200_000, isNumber: true });
+      const files = await exec(first.c.id, ["sh", "-c", "ls -A /app; ls -A /app/node_modules/.artie-pm"]);
+      expect(files.stdout).toContain(".pnp.cjs");
+      expect(files.stdout).toContain("yarn-berry");
+
+      const again = await setUp(REPOS.yarnPnp);
+      expect(again.last.error).toBeUndefined();
+      expect(again.last.phase).toBe("ready");
+      expect(await logsOf(again.c.id)).toMatch(/\[installing\] installing anyway: yarn's Plug'n'Play/);
+      expect(await page(again.c.hostPort)).toEqual({ pm: `yarn/${YARN_BERRY_VERSION}`, ms: 7_200_000, isNumber: true });
+    },
+    2 * SETUP_WAIT_MS,
+  );
+
+  it(
+    "pnpm's main image holds all of node_modules and none of the caches; a new volume seeded from it starts",
+    async () => {
+      const { c, last } = await setUp(REPOS.pnpmMain, { buildMainImage: true });
+      expect(last.error).toBeUndefined();
+      expect(last.mainImage).toMatchObject({ tag: mainImageTag("default", REPOS.pnpmMain) });
+      const seed = await runIn(last.mainImage!.tag, [
+        "sh",
+        "-c",
+        `ls -A1 ${SEED_DIR}; node -e 'process.stdout.write(String(require("${SEED_DIR}/ms")("1s")))'`,
+      ]);
+      expect(seed.split(/\r?\n/)).toEqual(expect.arrayContaining([".pnpm", "ms", "is-number", "1000"]));
+      expect(seed).not.toContain(".artie-pm");
+
+      // A volume made anew (a lockfile's first setup on another host, say) starts from the image.
+      expect((await agent.api.del(`/api/containers/${c.id}`)).status).toBeLessThan(300);
+      const filters = { label: [`${ARTIFACT_LABEL.repo}=${REPOS.pnpmMain}`] };
+      for (const v of (await docker.listVolumes({ filters })).Volumes ?? []) await docker.getVolume(v.Name).remove();
+      const warm = await setUp(REPOS.pnpmMain, { hasMainImage: true });
+      expect(warm.last.error).toBeUndefined();
+      expect(warm.last.phase).toBe("ready");
+      expect(await page(warm.c.hostPort)).toEqual({ pm: "pnpm/9.15.9", ms: 7_200_000, isNumber: true });
+    },
+    2 * SETUP_WAIT_MS,
+  );
+
   it("bun on an image without bun: an error naming bun and the setting that fixes it", async () => {
     const { last } = await setUp(REPOS.bun);
     expect(last.phase).toBe("error");
@@ -300,6 +388,23 @@ describe("package managers as the repo pins them", () => {
       /installs with bun \(bun\.lock\), but the image artie-test\/node:20 has no bun on its PATH\. Set a base image that has bun .*\(Base image\)/,
     );
   });
+
+  it(
+    "bun on an image without bun, with both commands in the repo's settings: those run, the manager is not needed",
+    async () => {
+      const { c, last } = await setUp(REPOS.bun, {
+        installCommand: ["npm", "install", "--no-audit", "--no-fund"],
+        devCommand: ["node", "server.js"],
+      });
+      expect(last.error).toBeUndefined();
+      expect(last.phase).toBe("ready");
+      expect(await logsOf(c.id)).toMatch(
+        /\[cloning\] package manager: not used \(the repo's settings name both commands\)/,
+      );
+      expect(await page(c.hostPort)).toMatchObject({ ms: 7_200_000, isNumber: true });
+    },
+    SETUP_WAIT_MS,
+  );
 
   it("a packageManager pin naming another manager than the lockfile: an error naming both", async () => {
     const { last } = await setUp(REPOS.mismatch);

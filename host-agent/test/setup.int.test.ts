@@ -94,7 +94,7 @@ describe("setup", () => {
     const lines = events.filter((e) => !e.event).map((e) => LogEvent.parse(JSON.parse(e.data)).line);
     expect(lines.some((l) => l.startsWith("[cloning] acme/shop main at"))).toBe(true);
     expect(lines.some((l) => /^\[installing\] (added|up to date)/.test(l))).toBe(true);
-    expect(lines).toContain(`[dev] dev server listening on 3000`);
+    expect(lines).toContain(`[dev] dev server listening on 0.0.0.0:3000`);
     console.log("cold timeline", mine.map((r) => `${r.body.phase}:${r.body.previousPhaseMs}`).join(" "));
   });
 

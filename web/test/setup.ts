@@ -1,8 +1,13 @@
-// Component tests run in jsdom: add the DOM matchers, clean up between tests, and supply what
+// Component tests run in jsdom: add the DOM matchers, clean up between tests, give async queries
+// time on a busy machine, and supply what
 // jsdom lacks (<dialog> modality, ResizeObserver, EventSource) as minimal stand-ins.
 import "@testing-library/jest-dom/vitest";
-import { cleanup } from "@testing-library/react";
+import { cleanup, configure } from "@testing-library/react";
 import { afterEach } from "vitest";
+
+// findBy* and waitFor wait up to 1 s by default; a route's first render under a loaded CI machine
+// (the Docker suites run beside these) can take longer. Waits end as soon as the element is there.
+configure({ asyncUtilTimeout: 5000 });
 
 afterEach(() => {
   cleanup();

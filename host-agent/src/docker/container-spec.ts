@@ -188,7 +188,10 @@ export function buildCreateOptions({
       SecurityOpt: ["no-new-privileges:true"],
       ReadonlyRootfs: c.readOnlyRootfs,
       Tmpfs: {
-        "/tmp": `rw,nosuid,nodev,size=${c.tmpTmpfsMb}m,mode=1777`,
+        // exec, unlike Docker's tmpfs default: tools run what they write to TMPDIR (yarn 2+'s
+        // wrappers for package binaries, node-gyp), and noexec here would protect nothing the
+        // workspace, which must be exec, does not already allow.
+        "/tmp": `rw,nosuid,nodev,exec,size=${c.tmpTmpfsMb}m,mode=1777`,
         [WORKSPACE_DIR]: `rw,nosuid,nodev,exec,size=${c.workspaceTmpfsMb}m,uid=${uid},gid=${gid},mode=0755`,
       },
       Mounts: [

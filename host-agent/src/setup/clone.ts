@@ -13,7 +13,7 @@ import { withTimeout } from "../lib/timeout.js";
 import type { ContainerIO, LineTail } from "./container-io.js";
 import { dependencyVolume } from "./artifact-names.js";
 import { foreignImageMessage, imageOrigin, type ImageOwner } from "./image-policy.js";
-import { resolveLauncher, type Launcher } from "./launcher.js";
+import { NPM_LAUNCHER, resolveLauncher, type Launcher } from "./launcher.js";
 import { findMainImage, type MainImage } from "./main-image.js";
 import type { Dependencies, RepoCache } from "./repo-cache.js";
 import { envList, type Setup } from "./setup-request.js";
@@ -91,15 +91,7 @@ export async function prepareWorkspace(d: CloneDeps, id: string, req: Setup, tai
     await checkout.dispose();
   }
   tail.push(`[cloning] checked out ${req.branch}\n`);
-  const launcher = await resolveLauncher(d.docker, dockerId, {
-    user: config.container.user,
-    manager: deps.manager,
-    lockfile: deps.lockfile,
-    pin: deps.pkg.packageManager,
-    files: deps.files,
-    image,
-    env: envList(req, []),
-  });
+  const launcher = await launcherFor(d, dockerId, req, deps, image);
   const line = `[cloning] package manager: ${launcher.summary}`;
   tail.push(`${line}\n`);
   await io.writeLog(dockerId, [line]);
@@ -115,6 +107,35 @@ export async function prepareWorkspace(d: CloneDeps, id: string, req: Setup, tai
     requestedBase,
     volumeName: volume.name,
   };
+}
+
+/**
+ * How this container runs the repo's package manager. When the repo's settings name both the
+ * install and the dev command, setup never runs the manager itself: a manager the image lacks
+ * (bun) is then the commands' business, said in the log instead of failing the setup.
+ */
+async function launcherFor(d: CloneDeps, dockerId: string, req: Setup, deps: Dependencies, image: string) {
+  const resolve = () =>
+    resolveLauncher(d.docker, dockerId, {
+      user: d.config.container.user,
+      manager: deps.manager,
+      lockfile: deps.lockfile,
+      pin: deps.pkg.packageManager,
+      files: deps.files,
+      image,
+      env: envList(req, []),
+    });
+  if (!req.installCommand || !req.devCommand) return resolve();
+  try {
+    return await resolve();
+  } catch (err) {
+    if (!(err instanceof SetupError)) throw err;
+    return {
+      ...NPM_LAUNCHER,
+      argv: [deps.manager],
+      summary: `not used (the repo's settings name both commands): ${err.message}`,
+    };
+  }
 }
 
 /**

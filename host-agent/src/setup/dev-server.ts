@@ -32,7 +32,7 @@ import type { DockerClient } from "../docker/client.js";
 import type { ContainerIO, LineTail } from "./container-io.js";
 import type { Workspace } from "./clone.js";
 import { allowedHosts, nextHookEnv } from "./dev-origins.js";
-import { detectDevServer, type DevLaunch } from "./frameworks.js";
+import { detectDevServer, frameworkEnv, type DevLaunch } from "./frameworks.js";
 import { startForward } from "./in-container-forward.js";
 import { connectAddress, describeListener, findListeners, isLoopback, type Listener } from "./listeners.js";
 import { runScriptArgv } from "./package-managers.js";
@@ -79,15 +79,15 @@ export async function startDevServer(
   let nextLook = started + DEV_SERVER_LISTENERS_FIRST_MS;
   let seen: Listener[] = [];
   let forwarded: Listener | null = null;
-  // A server told its port by a flag gets time to bind it before another of its ports is taken
-  // for the main one: forwarding the port to a helper port (a hot reload socket) opened first
-  // would take the port from under it.
-  const otherPortsAfter = started + (plan.launch?.args.includes("--port") ? DEV_SERVER_OTHER_PORT_AFTER_MS : 0);
+  // Every server is told its port (a flag or $PORT), so it gets time to bind it before another of
+  // its ports is taken for the main one: forwarding the port to a helper port it opened first (a
+  // hot reload socket, an inspector) would take the port from under it.
+  const otherPortsAfter = started + DEV_SERVER_OTHER_PORT_AFTER_MS;
   try {
     while (Date.now() < deadline) {
       if (exited !== undefined)
         throw new SetupError(
-          `The dev server (${shown}) exited with code ${exited} before it answered on port ${containerPort}.${detected(plan)}`,
+          `The dev server (${shown}) exited with code ${exited} before it answered on port ${containerPort}.${forwarded ? ` Port ${containerPort} had been forwarded to ${describeListener(forwarded)}.` : ""}${detected(plan)}`,
         );
       if (await answers(`http://${host}:${hostPort}/`)) {
         onReady?.({ execId, probeUrl: `http://${host}:${hostPort}/` }); // [watch]
@@ -102,9 +102,16 @@ export async function startDevServer(
           // Where the dev server holds loopback on this very port, the forward listens on the
           // container's other addresses (in-container-forward.ts).
           const target = { address: connectAddress(to), port: to.port };
-          await startForward(d.docker, w.dockerId, config.container.user, tag, containerPort, target);
-          forwarded = to;
-          await io.writeLog(w.dockerId, [forwardLine(plan, to, containerPort)]);
+          try {
+            await startForward(d.docker, w.dockerId, config.container.user, tag, containerPort, target);
+            forwarded = to;
+            await io.writeLog(w.dockerId, [forwardLine(plan, to, containerPort)]);
+          } catch (err) {
+            // Most often the server bound the port between the scan and the forward: the next
+            // probe finds it. Anything else is said in the log and, if it lasts, in the error.
+            const why = err instanceof Error ? err.message : String(err);
+            await io.writeLog(w.dockerId, [`[starting] ${why}`]).catch(() => undefined);
+          }
         }
       }
       await new Promise((r) => setTimeout(r, DEV_SERVER_POLL_MS));
@@ -128,8 +135,11 @@ export function planDevServer(config: Config, req: Setup, w: Workspace, port: nu
   const hosts = allowedHosts(config);
   const target = { port, allowedHosts: hosts };
   if (req.devCommand) {
-    // The repo's own command, as written: only variables, which any server may read or ignore.
-    return { argv: req.devCommand, env: envList(req, [`PORT=${port}`, "HOST=0.0.0.0"]), launch: null };
+    // The repo's own command, as written: only variables (its framework's, by its dependencies),
+    // which any server may read or ignore.
+    const env = frameworkEnv(w.deps.pkg.dependencies, target);
+    const hook = env.preload === "next-dev-origins" ? nextHookEnv(hosts, req.envVars.NODE_OPTIONS) : [];
+    return { argv: req.devCommand, env: envList(req, [...w.launcher.env, ...env.env, ...hook]), launch: null };
   }
   const launch = detectDevServer(w.deps.pkg, target);
   if (!launch)

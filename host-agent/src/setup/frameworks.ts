@@ -48,7 +48,7 @@ type Row = {
   /** Flags that bind every IPv4 address and the port, by option name (checked against the script). */
   flags: (t: Target) => [option: string, ...values: string[]][];
   env: (t: Target) => string[];
-  /** Hooks a row needs loaded into Node (NODE_OPTIONS `--require`), by name (dev-server.ts). */
+  /** Hooks a row needs loaded into Node (NODE_OPTIONS `--import`), by name (dev-origins.ts). */
   preload?: "next-dev-origins";
 };
 
@@ -142,7 +142,8 @@ export const FRAMEWORKS: Row[] = [
     flags: (t) => [
       ["--host", "0.0.0.0"],
       ["--port", String(t.port)],
-      ...(t.allowedHosts.length ? [["--allowed-hosts", ...t.allowedHosts] as [string, ...string[]]] : []),
+      // Once per host: a list after one flag depends on the CLI's array parsing.
+      ...t.allowedHosts.map((h) => ["--allowed-hosts", h] as [string, string]),
     ],
     env: () => [],
   },
@@ -155,13 +156,33 @@ export const FRAMEWORKS: Row[] = [
     flags: () => [],
     env: (t) => [
       "BROWSER=none",
-      // Its host check knows no list: it is on or off, and the agent decides who reaches the port.
+      // Its host check knows no list: it is on or off. Off, it no longer guards against DNS
+      // rebinding; the environment's port is reached through the agent (its forward, the
+      // preview gateway), which decides who gets there.
       ...(t.allowedHosts.length ? ["DANGEROUSLY_DISABLE_HOST_CHECK=true"] : []),
       // Hot reload's WebSocket goes to the port the page came from, not the container's.
       "WDS_SOCKET_PORT=0",
     ],
   },
 ];
+
+/**
+ * The row a repo's dependencies name, Vite last: Next.js, Nuxt and Astro repos often list vite
+ * too (for vitest), and their own row is the one that applies.
+ */
+function byDependency(dependencies: string[]): Row | undefined {
+  const has = (r: Row) => dependencies.includes(r.dependency);
+  return FRAMEWORKS.find((r) => r.dependency !== "vite" && has(r)) ?? FRAMEWORKS.find(has);
+}
+
+/** The variables (and hook) for a command the repo's settings name: its framework's, by dependency. */
+export function frameworkEnv(dependencies: string[], target: Target): { env: string[]; preload?: Row["preload"] } {
+  const row = byDependency(dependencies);
+  return {
+    env: [...COMMON_ENV(target), ...(row?.env(target) ?? [])],
+    ...(row?.preload ? { preload: row.preload } : {}),
+  };
+}
 
 /** Every dev server gets these: the port and address by the convention most servers read. */
 const COMMON_ENV = (t: Target) => [`PORT=${t.port}`, "HOST=0.0.0.0"];
@@ -216,8 +237,9 @@ export function detectDevServer(
   const body = pkg.scripts[script]!;
   const cmd = parseScript(body);
   const byScript = cmd ? FRAMEWORKS.find((r) => matches(r, cmd)) : undefined;
-  // A compound script still says which framework runs, through its dependencies: its variables apply.
-  const row = byScript ?? (cmd ? undefined : FRAMEWORKS.find((r) => pkg.dependencies.includes(r.dependency)));
+  // A script the table does not know by its first word (compound, `npx vite`, `turbo dev`) still
+  // says which framework runs through its dependencies: that row's variables apply, never flags.
+  const row = byScript ?? byDependency(pkg.dependencies);
   const quoted = `${script} script "${body.length > 80 ? `${body.slice(0, 77)}...` : body}"`;
   if (!row)
     return { framework: "a Node server", evidence: quoted, script, args: [], env: COMMON_ENV(target), kept: [] };

@@ -39,7 +39,7 @@ export async function installDependencies(
     }
     if (installed) await io.writeLog(dockerId, [`[installing] installing anyway: ${w.launcher.alwaysInstall}`]);
     await removeDepsMarker(config.dataDir, volumeName);
-    const argv = req.installCommand ?? installArgv(w.launcher, w.deps.manager);
+    const argv = req.installCommand ?? installArgv(w.launcher, w.deps.manager, w.deps.lockfile);
     const env = envList(req, [...w.launcher.env, tagEnv(tag)]);
     const deadline = Date.now() + config.setup.installTimeoutMs;
     const left = () => Math.max(1, deadline - Date.now());

@@ -78,11 +78,13 @@ const PROBE = [
   'm="$1"',
   'first() { IFS= read -r l; printf "%s" "$l"; }',
   'for b in corepack npx node "$m"; do p=$(command -v "$b" 2>/dev/null) && printf "path %s %s\\n" "$b" "$p"; done',
+  // The three questions at once (npm starts slowly); each answer is one short write, so whole.
+  'if [ "$m" = pnpm ] || [ "$m" = yarn ]; then command -v npm >/dev/null 2>&1 &&',
+  '  (cd "$2" 2>/dev/null && r=$(npm config get registry 2>/dev/null | first) && printf "registry %s\\n" "$r") & fi',
   "cd / || exit 0",
-  'if command -v corepack >/dev/null 2>&1; then printf "version corepack %s\\n" "$(corepack --version 2>/dev/null | first)"; fi',
-  'if command -v "$m" >/dev/null 2>&1; then printf "version %s %s\\n" "$m" "$("$m" --version 2>/dev/null | first)"; fi',
-  'if [ "$m" = pnpm ] || [ "$m" = yarn ]; then command -v npm >/dev/null 2>&1 && cd "$2" 2>/dev/null &&',
-  '  printf "registry %s\\n" "$(npm config get registry 2>/dev/null | first)"; fi',
+  'command -v corepack >/dev/null 2>&1 && (v=$(corepack --version 2>/dev/null | first); printf "version corepack %s\\n" "$v") &',
+  'command -v "$m" >/dev/null 2>&1 && (v=$("$m" --version 2>/dev/null | first); printf "version %s %s\\n" "$m" "$v") &',
+  "wait",
   "exit 0",
 ].join("\n");
 

@@ -51,16 +51,27 @@ export const NO_MANAGER_FILES: ManagerFiles = { yarnLock: null, pnpmLockVersion:
 /** Yarn 1 writes this comment on its second line; berry never does. */
 const CLASSIC_HEADER = /^# yarn lockfile v1\s*$/m;
 const BERRY_METADATA = /^__metadata:\s*$/m;
-/** `  version: 8` directly under `__metadata:` (two-space indent, as berry writes it). */
-const BERRY_VERSION = /^__metadata:[ \t]*\r?\n(?:[ \t]+.*\r?\n)*?[ \t]+version:[ \t]*(\d{1,4})[ \t]*\r?$/m;
+/** `  version: 8`, one indented line of the `__metadata:` block (matched line by line: no backtracking). */
+const BERRY_VERSION_LINE = /^[ \t]+version:[ \t]*(\d{1,4})[ \t]*$/;
 /** Only the head is looked at: both markers are in a lockfile's first lines. */
 const LOCK_HEAD_CHARS = 4096;
 
 export function parseYarnLock(text: string): YarnLock {
   const head = text.slice(0, LOCK_HEAD_CHARS);
   if (CLASSIC_HEADER.test(head) || !BERRY_METADATA.test(head)) return { berry: false, version: null };
-  const version = head.match(BERRY_VERSION)?.[1];
-  return { berry: true, version: version === undefined ? null : Number(version) };
+  return { berry: true, version: berryVersion(head) };
+}
+
+/** The version in the `__metadata:` block: its indented lines, each matched on its own. */
+function berryVersion(head: string): number | null {
+  const lines = head.split(/\r?\n/);
+  const start = lines.findIndex((l) => /^__metadata:[ \t]*$/.test(l));
+  for (const line of start < 0 ? [] : lines.slice(start + 1)) {
+    if (!/^[ \t]/.test(line)) break;
+    const version = BERRY_VERSION_LINE.exec(line)?.[1];
+    if (version !== undefined) return Number(version);
+  }
+  return null;
 }
 
 /** `lockfileVersion: '9.0'` (or 5.4, unquoted, as pnpm 7 wrote it), near the top. */
@@ -71,7 +82,12 @@ export function parsePnpmLockVersion(text: string): number | null {
   return major === undefined ? null : Number(major);
 }
 
-/** A top-level `key: value` line: no indent, an optional quote pair, an optional comment. */
+/**
+ * A top-level `key: value` line: no indent, an optional quote pair, an optional comment. Lines
+ * longer than YARNRC_LINE_MAX are not matched at all (the pattern's optional parts backtrack on a
+ * long run of blanks): a setting line is short.
+ */
+const YARNRC_LINE_MAX = 1024;
 const TOP_LEVEL = /^([A-Za-z][A-Za-z0-9]*)[ \t]*:[ \t]*(?:"([^"\n]*)"|'([^'\n]*)'|([^\s#"'][^\s#]*))?[ \t]*(?:#.*)?$/;
 const LINKER = /^[a-z][a-z-]{0,31}$/;
 /** A relative path of plain segments: no `..`, no absolute path, nothing a shell or yarn expands. */
@@ -86,7 +102,7 @@ export function parseYarnrc(text: string | null): YarnRc {
     const line = raw.replace(/^\uFEFF/, "");
     if (/^\s*(#|$)/.test(line)) continue;
     if (/\bnpmRegistryServer\b/.test(line)) registrySet = true;
-    const m = line.match(TOP_LEVEL);
+    const m = line.length <= YARNRC_LINE_MAX ? line.match(TOP_LEVEL) : null;
     const key = m?.[1];
     const value = m ? (m[2] ?? m[3] ?? m[4] ?? "") : null;
     if (key === "nodeLinker") nodeLinker = value !== null && LINKER.test(value) ? value : UNREADABLE;

@@ -74,9 +74,14 @@ export const YARN_BERRY_FOR_LOCKFILE: Record<number, string> = { 4: "2", 6: "3",
 /** The npm packages npx fetches a manager from: yarn 2+ is published as `@yarnpkg/cli-dist`. */
 export const NPX_PACKAGE = { pnpm: "pnpm", yarnClassic: "yarn", yarnBerry: "@yarnpkg/cli-dist" } as const;
 
-export const installArgv = (launcher: Launcher, manager: PackageManager) => [
+/** Flags that install "as the lockfile says": without a lockfile they refuse to install at all. */
+const LOCKED = new Set(["--frozen-lockfile", "--immutable"]);
+
+export const installArgv = (launcher: Launcher, manager: PackageManager, lockfile: string | null) => [
   ...launcher.argv,
-  ...(manager === "yarn" && launcher.berry ? YARN_BERRY_INSTALL : PACKAGE_MANAGERS[manager].install),
+  ...(manager === "yarn" && launcher.berry ? YARN_BERRY_INSTALL : PACKAGE_MANAGERS[manager].install).filter(
+    (flag) => lockfile !== null || !LOCKED.has(flag),
+  ),
 ];
 
 export const runScriptArgv = (launcher: Launcher, manager: PackageManager, script: string, args: string[] = []) => [

@@ -161,6 +161,8 @@ describe("buildCreateOptions: hardening", () => {
     expect(Object.keys(tmpfs).sort()).toEqual(["/app", "/tmp"]);
     expect(tmpfs["/tmp"]).toContain("size=128m");
     expect(tmpfs["/tmp"]).toContain("nosuid");
+    // exec: yarn 2+ runs package binaries through wrappers it writes to TMPDIR.
+    expect(tmpfs["/tmp"]).toMatch(/(^|,)exec(,|$)/);
     expect(tmpfs["/app"]).toContain("size=2048m");
     expect(tmpfs["/app"]).toContain("uid=1234");
     expect(tmpfs["/app"]).toContain("gid=5678");

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { allowedHosts, nextHookEnv, nextOrigins } from "../../src/setup/dev-origins.js";
-import { detectDevServer, parseScript } from "../../src/setup/frameworks.js";
+import { detectDevServer, frameworkEnv, parseScript } from "../../src/setup/frameworks.js";
 import { parsePackageJson } from "../../src/setup/package-json.js";
 import { runScriptArgv } from "../../src/setup/package-managers.js";
 
@@ -77,6 +77,7 @@ describe("detectDevServer: one row per framework, matched by the script's comman
       "3000",
       "--allowed-hosts",
       "dev.example.com",
+      "--allowed-hosts",
       ".preview.example.com",
     ]);
   });
@@ -93,6 +94,19 @@ describe("detectDevServer: one row per framework, matched by the script's comman
     expect(launch.framework).toBe("Vite");
     expect(launch.args).toEqual([]);
     expect(launch.env.some((e) => e.startsWith("__VITE_ADDITIONAL_SERVER_ALLOWED_HOSTS="))).toBe(true);
+  });
+
+  it("a script the table does not know by its first word gets its framework's variables by dependency", () => {
+    const viaNpx = detectDevServer(pkg({ dev: "npx vite" }, ["vite"]), target)!;
+    expect(viaNpx.framework).toBe("Vite");
+    expect(viaNpx.args).toEqual([]);
+    expect(viaNpx.env.some((e) => e.startsWith("__VITE_ADDITIONAL_SERVER_ALLOWED_HOSTS="))).toBe(true);
+    // A Next.js repo that also lists vite (for vitest) is a Next.js repo: the hook, not Vite's variable.
+    const next = detectDevServer(pkg({ dev: "turbo dev" }, ["vite", "next"]), target)!;
+    expect(next.framework).toBe("Next.js");
+    expect(next.preload).toBe("next-dev-origins");
+    expect(frameworkEnv(["vitest", "vite", "next"], target).preload).toBe("next-dev-origins");
+    expect(frameworkEnv([], target)).toEqual({ env: ["PORT=3000", "HOST=0.0.0.0"] });
   });
 
   it("prefers dev over start, and has nothing to run without either", () => {

@@ -105,7 +105,7 @@ describe("chooseLauncher", () => {
     it("pinned: the pin whole (hash included) through Corepack, with Corepack quiet and on the registry", () => {
       const l = chooseLauncher(input({ manager: "pnpm", pin: { name: "pnpm", version: "9.15.9", hash: HASH } }));
       expect(l.argv).toEqual(["corepack", `pnpm@9.15.9+${HASH}`]);
-      expect(installArgv(l, "pnpm")).toEqual([
+      expect(installArgv(l, "pnpm", "pnpm-lock.yaml")).toEqual([
         "corepack",
         `pnpm@9.15.9+${HASH}`,
         "install",
@@ -181,7 +181,7 @@ describe("chooseLauncher", () => {
       );
       expect(l.argv).toEqual(["corepack", "yarn@1.22.22"]);
       expect(l.berry).toBe(false);
-      expect(installArgv(l, "yarn")).toEqual([
+      expect(installArgv(l, "yarn", "yarn.lock")).toEqual([
         "corepack",
         "yarn@1.22.22",
         "install",
@@ -222,7 +222,14 @@ describe("chooseLauncher", () => {
       );
       expect(l.argv).toEqual(["corepack", "yarn@4.9.4+sha224.abc"]);
       expect(l.berry).toBe(true);
-      expect(installArgv(l, "yarn")).toEqual(["corepack", "yarn@4.9.4+sha224.abc", "install", "--immutable"]);
+      expect(installArgv(l, "yarn", "yarn.lock")).toEqual([
+        "corepack",
+        "yarn@4.9.4+sha224.abc",
+        "install",
+        "--immutable",
+      ]);
+      // Pinned but no lockfile committed yet: the install makes one instead of refusing.
+      expect(installArgv(l, "yarn", null)).toEqual(["corepack", "yarn@4.9.4+sha224.abc", "install"]);
       const env = envOf(l.env);
       expect(env).toMatchObject({
         YARN_ENABLE_TELEMETRY: "0",

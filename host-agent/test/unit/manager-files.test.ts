@@ -99,3 +99,22 @@ describe("parseYarnrc", () => {
     expect(parseYarnrc("yarnPath: .yarn/releases/yarn-1.22.19.cjs\n").yarnPath).toBe(".yarn/releases/yarn-1.22.19.cjs");
   });
 });
+
+describe("hostile files cost no time: the parsers run on the agent's event loop", () => {
+  const quick = (f: () => unknown) => {
+    const started = performance.now();
+    f();
+    return performance.now() - started;
+  };
+  it("a __metadata block of blank-led lines without a version (exponential for a backtracking pattern)", () => {
+    const lock = `__metadata:\n${"           x\n".repeat(300)}`;
+    expect(parseYarnLock(lock)).toEqual({ berry: true, version: null });
+    expect(quick(() => parseYarnLock(lock))).toBeLessThan(200);
+  });
+  it("a .yarnrc.yml line of 64,000 blanks (quadratic for a backtracking pattern)", () => {
+    const rc = `a:${" ".repeat(64_000)}x y\nnodeLinker: node-modules\n`;
+    expect(parseYarnrc(rc).nodeLinker).toBe("node-modules");
+    expect(quick(() => parseYarnrc(rc))).toBeLessThan(200);
+    expect(parseYarnrc(`nodeLinker:${" ".repeat(64_000)}pnp\n`).nodeLinker).toBe(UNREADABLE);
+  });
+});
