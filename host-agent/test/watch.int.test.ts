@@ -45,16 +45,18 @@ beforeAll(async () => {
   await fixtures.createRepo(REPO, {
     main: { message: "watched main", greetVersion: "1.0.0" },
     // Buffers filled with data are resident memory: past 256 MB the kernel's OOM killer ends it.
+    // Each branch its own version: a branch re-made from main with the same one would keep
+    // main's lockfile integrity for a tarball made again (different bytes).
     hungry: {
       message: "hungry",
-      greetVersion: "1.0.0",
+      greetVersion: "1.1.0",
       devScript: afterReady(
         'console.log("allocating past the limit"); const a = []; setInterval(() => a.push(Buffer.alloc(32 * 1024 * 1024, 1)), 100);',
       ),
     },
     quitter: {
       message: "quitter",
-      greetVersion: "1.0.0",
+      greetVersion: "1.2.0",
       devScript: afterReady('console.log("giving up: the config is broken"); process.exit(3);'),
     },
   });
