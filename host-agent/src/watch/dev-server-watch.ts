@@ -252,6 +252,8 @@ export class DevServerWatch {
     entry.health = containerDown ? "none" : "not answering";
     logger.warn({ id: entry.id, reason, exitCode }, "the dev server stopped after ready");
     await this.syncMarker(entry.id);
+    // A setup that began meanwhile ended this watch: its own callbacks come next, not this one.
+    if (this.entries.get(entry.id) !== entry) return;
     await this.progress.reporter(entry.id, entry.target)("error", { error, reason });
   }
 
