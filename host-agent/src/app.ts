@@ -17,6 +17,7 @@ import { requestId } from "hono/request-id";
 import { requireApiSecret } from "./api/auth.js";
 import { AppError, makeOnError } from "./api/errors.js";
 import type { Config } from "./config.js";
+import type { ActivityLog } from "./containers/activity.js";
 import type { ExecRunner } from "./containers/exec-runner.js";
 import type { ContainerService } from "./containers/service.js";
 import type { Relauncher } from "./setup/relaunch.js";
@@ -40,6 +41,7 @@ export type AppDeps = {
   exec: ExecRunner;
   setup: SetupRunner;
   relaunch: Relauncher;
+  activity: ActivityLog;
   logger: Logger;
   startedAt: number;
 };

@@ -88,6 +88,46 @@ export const LISTENER_TABLE_LINES_MAX = 4096;
 export const FORWARD_START_TIMEOUT_MS = 10_000;
 /** After one side of a forwarded connection closed, how long the other may finish writing before it is cut. */
 export const FORWARD_CLOSE_GRACE_MS = 10_000;
+/**
+ * The dev server watch after `ready` (watch/): Docker's events for the agent's containers, the
+ * dev server's exec, the periodic check of its port, and what a crash report reads.
+ */
+/** The events stream is reconnected after this, doubling up to the cap, when it ends or fails. */
+export const EVENTS_RETRY_BASE_MS = 500;
+export const EVENTS_RETRY_CAP_MS = 30_000;
+/**
+ * Longest events line parsed. An event carries the container's labels, an image's included (so
+ * an image could make them large): a longer line is cut, fails to parse and is skipped.
+ */
+export const EVENT_LINE_MAX_BYTES = 256 * 1024;
+/** Events remembered to drop the repeats a reconnect asks for (it resumes at the last one's second). */
+export const EVENTS_SEEN_MAX = 512;
+/**
+ * After the dev server's exec or the container died, how long to wait for the events that say
+ * why (an `oom`, a `kill` from a stop the agent asked for, the container's `die`) before deciding.
+ */
+export const DEV_SERVER_DEATH_SETTLE_MS = 1_500;
+/** An `oom` event this close (either side) to the dev server's death is taken as its cause. */
+export const OOM_ATTRIBUTION_MS = 5_000;
+/** Container log lines read back for a crash report; its `[dev]` lines give the last output. */
+export const DEV_SERVER_LOG_TAIL_LINES = 200;
+/** At most this many bytes of that tail are read, within this time. */
+export const DEV_SERVER_LOG_TAIL_MAX_BYTES = 1024 * 1024;
+export const DEV_SERVER_LOG_TAIL_TIMEOUT_MS = 5_000;
+/** Largest watch marker read back (DATA_DIR/watch): a callback URL and secret, ids and a URL. */
+export const WATCH_MARKER_MAX_BYTES = 64 * 1024;
+/** How often each watched dev server's port is asked whether it answers (one HEAD request). */
+export const HEALTH_CHECK_EVERY_MS = 5_000;
+/** One health check's timeout; a dev server that answers nothing in this time is not answering. */
+export const HEALTH_CHECK_TIMEOUT_MS = 2_000;
+/** Failed checks in a row before `not answering` (one slow answer during a rebuild is not down). */
+export const HEALTH_FAILURES_BEFORE_DOWN = 2;
+/** Health checks in flight at once across all environments. */
+export const HEALTH_CHECKS_IN_FLIGHT = 4;
+/** While a log stream is attached, it counts as activity this often. */
+export const ACTIVITY_STREAM_EVERY_MS = 60_000;
+/** Most containers whose last activity is kept; more than a host holds, least recent dropped first. */
+export const ACTIVITY_MAX_CONTAINERS = 10_000;
 /** Environment networks made ahead, so a create need not wait for Docker to make one (~80 ms). */
 export const NETWORK_SPARES = 2;
 /** Log lines kept per phase for the error message when a phase fails. */

@@ -65,8 +65,15 @@ export const CONTAINER_STATES = [
 export const ContainerState = z.enum(CONTAINER_STATES);
 export type ContainerState = z.infer<typeof ContainerState>;
 
-export const HEALTH_STATES = ["none", "starting", "healthy", "unhealthy"] as const;
+/**
+ * Whether the environment's dev server answers, from the agent's own periodic check of its port
+ * (watch/health-check.ts): `answering` (it answered HTTP), `not answering` (the last checks got
+ * no answer, or the agent saw it exit), `none` (no dev server is watched: no setup reached
+ * `ready`, it is being set up again, or the container is stopped). Defined once.
+ */
+export const HEALTH_STATES = ["answering", "not answering", "none"] as const;
 export const HealthState = z.enum(HEALTH_STATES);
+export type HealthState = z.infer<typeof HealthState>;
 
 export const PortMapping = z.object({ containerPort: PortNumber, hostPort: PortNumber });
 export type PortMapping = z.infer<typeof PortMapping>;
@@ -183,6 +190,12 @@ export const ContainerDetails = z.object({
    * disk usage report: cached, so up to a minute old; null while not yet known.
    */
   workspaceBytes: z.number().int().nonnegative().nullable().optional(),
+  /**
+   * The last sign of use (exec, terminal input, an attached log stream): an ISO 8601 time like
+   * `createdAt`, or ms since the epoch; null or absent when none was seen. The control plane
+   * keeps the later of this and its own, so an environment in use is not stopped as idle.
+   */
+  lastActivityAt: z.union([z.string(), z.number()]).nullable().optional(),
 });
 export type ContainerDetails = z.infer<typeof ContainerDetails>;
 
@@ -317,6 +330,16 @@ export const StartContainerRequest = SetupRequest.pick({
 });
 export type StartContainerRequest = z.input<typeof StartContainerRequest>;
 
+/**
+ * Why a dev server that had reached `ready` stopped, on the `error` callback that says so
+ * (watch/dev-server-watch.ts): `oom` (the kernel's OOM killer ended it or the container),
+ * `exited` (its process ended by itself, or was killed by something other than the agent),
+ * `container-died` (the container's main process ended, taking the dev server with it).
+ */
+export const DEV_SERVER_DOWN_REASONS = ["oom", "exited", "container-died"] as const;
+export const DevServerDownReason = z.enum(DEV_SERVER_DOWN_REASONS);
+export type DevServerDownReason = z.infer<typeof DevServerDownReason>;
+
 /** Body of every setup callback; signed with Standard Webhooks headers. */
 export const SetupCallback = z.object({
   containerId: ContainerId,
@@ -333,6 +356,8 @@ export const SetupCallback = z.object({
   error: z.string().optional(),
   /** Set when this setup built (with how long the build took) or used a main image. */
   mainImage: z.object({ tag: z.string(), commit: z.string(), buildMs: z.number().optional() }).optional(),
+  /** Only on an `error` after `ready`: the dev server stopped, and why (`error` says it in words). */
+  reason: DevServerDownReason.optional(),
 });
 export type SetupCallback = z.infer<typeof SetupCallback>;
 

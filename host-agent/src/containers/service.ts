@@ -32,7 +32,7 @@ import type { Isolation } from "../network/isolation.js";
 import { agentBuiltImageMessage, imageOrigin } from "../setup/image-policy.js";
 import { PortInUseError } from "../network/port-forwarder.js";
 import type { TrustBundle } from "../trust/ca-bundle.js";
-import { toDetails } from "./details.js";
+import { NOTHING_OBSERVED, toDetails, type Observed } from "./details.js";
 import type { PortAllocator } from "./port-allocator.js";
 import { ensureVolumeOwner } from "./volume-owner.js";
 import { WorkspaceUsage } from "./workspace-usage.js";
@@ -58,6 +58,11 @@ export class ContainerService {
    */
   private reconciled = false;
   private readonly usage: WorkspaceUsage;
+  /**
+   * [watch] What the agent itself observed of a container, for its details: the dev server's
+   * health (watch/dev-server-watch.ts) and the last activity (activity.ts). Set by server.ts.
+   */
+  observe: (id: string) => Observed = () => NOTHING_OBSERVED;
 
   constructor(
     private readonly docker: DockerClient,
@@ -283,7 +288,8 @@ export class ContainerService {
       egressAllowlist: this.isolation ? this.config.egress.allowlist : [],
       egress: this.isolation?.egressStats(labels.id) ?? null,
     };
-    return { dockerId: info.Id, details: { ...toDetails(info, labels), isolation } };
+    const observed = this.observe(labels.id); // [watch]
+    return { dockerId: info.Id, details: { ...toDetails(info, labels, Date.now(), observed), isolation } };
   }
 
   private async require(id: string): Promise<Managed> {

@@ -4,7 +4,8 @@
  * stopped one is done, not an error. Every mutating call is logged with the container it touches.
  *
  * Two dockerode instances: one for request/response calls, with a timeout so a hung engine fails
- * a request instead of hanging it, and one without, for long-lived streams (logs, exec, terminal).
+ * a request instead of hanging it, and one without, for long-lived streams (logs, exec, terminal,
+ * events).
  * Connection settings come from DOCKER_HOST / DOCKER_TLS_VERIFY / DOCKER_CERT_PATH like the CLI.
  */
 import { randomBytes } from "node:crypto";
@@ -332,6 +333,49 @@ export class DockerClient {
       // Without tail, Docker sends the whole log.
       ...(o.tail === undefined ? {} : { tail: o.tail }),
     });
+  }
+
+  /**
+   * The last `tail` lines of a container's log, with Docker timestamps, as a stream that ends
+   * after them (dockerode buffers a non-follow log whole; this reads it as a stream so the
+   * caller can bound it in bytes and time).
+   */
+  logTail(dockerId: string, tail: number): Promise<NodeJS.ReadableStream> {
+    return new Promise((resolve, reject) => {
+      this.streams.modem.dial(
+        {
+          path: `/containers/${encodeURIComponent(dockerId)}/logs?`,
+          method: "GET",
+          isStream: true,
+          statusCodes: { 200: true, 404: "no such container", 500: "server error" },
+          options: { follow: false, stdout: true, stderr: true, timestamps: true, tail },
+        },
+        (err, stream) => (err ? reject(err) : resolve(stream as NodeJS.ReadableStream)),
+      );
+    });
+  }
+
+  /**
+   * The engine's event stream for the agent's own containers (label `artie.managed`), from
+   * `since` (Docker's `seconds[.nanos]`), limited to `actions`. Ends when the engine closes it.
+   */
+  events(o: { since?: string; actions: string[] }): Promise<NodeJS.ReadableStream> {
+    return this.streams.getEvents({
+      // The engine accepts fractional seconds as a string.
+      ...(o.since === undefined ? {} : { since: o.since as unknown as number }),
+      filters: { type: ["container"], label: MANAGED_FILTER.label, event: o.actions },
+    });
+  }
+
+  /** Whether an exec still runs, and its exit code once it ended; null when Docker forgot it. */
+  async inspectExec(execId: string): Promise<{ running: boolean; exitCode: number | null } | null> {
+    try {
+      const info = await this.api.getExec(execId).inspect();
+      return { running: info.Running, exitCode: info.ExitCode ?? null };
+    } catch (err) {
+      if (dockerStatus(err) === 404) return null;
+      throw err;
+    }
   }
 
   /** Demultiplexes a non-TTY exec/attach stream into two writable sinks. */

@@ -13,6 +13,7 @@ import {
   StartContainerRequest,
 } from "../api/contract.js";
 import { parseOr400, readJson } from "../api/errors.js";
+import type { ActivityLog } from "../containers/activity.js";
 import type { ExecRunner } from "../containers/exec-runner.js";
 import type { ContainerService } from "../containers/service.js";
 import type { Relauncher } from "../setup/relaunch.js";
@@ -25,6 +26,7 @@ export function containerRoutes(deps: {
   exec: ExecRunner;
   setup: SetupRunner;
   relaunch: Relauncher;
+  activity: ActivityLog;
 }) {
   const { containers, relaunch } = deps;
   const idParam = (raw: string) => parseOr400(ContainerId, raw, "container id");
@@ -55,8 +57,7 @@ export function containerRoutes(deps: {
       })
       .post("/:id/stop", async (c) => {
         const id = idParam(c.req.param("id"));
-        relaunch.assertIdle(id);
-        return c.json(await containers.stop(id));
+        return c.json(await relaunch.stop(id));
       })
       .post("/:id/start", async (c) => {
         const id = idParam(c.req.param("id"));
@@ -72,7 +73,16 @@ export function containerRoutes(deps: {
       .post("/:id/exec", async (c) => {
         const id = idParam(c.req.param("id"));
         const body = parseOr400(ExecRequest, await readJson(c), "body");
-        return c.json(await containers.withDockerId(id, (dockerId) => deps.exec.run(dockerId, body)));
+        const run = async (dockerId: string) => {
+          // An exec is use: at its start, and again at the end of a long one.
+          deps.activity.record(id);
+          try {
+            return await deps.exec.run(dockerId, body);
+          } finally {
+            deps.activity.record(id);
+          }
+        };
+        return c.json(await containers.withDockerId(id, run));
       })
   );
 }

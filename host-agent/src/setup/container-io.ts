@@ -91,6 +91,8 @@ export class LineTail {
 }
 
 export type LoggedRun = {
+  /** Docker's id of the exec, whose `exec_die` event and inspect say when and how it ended. */
+  execId: string;
   /** The command's exit status from Docker; null when Docker no longer knows it, or after stop. */
   done: Promise<number | null>;
   /**
@@ -150,7 +152,7 @@ export class ContainerIO {
       stopped = true;
       stream.destroy();
     };
-    return { done, stop };
+    return { execId: exec.id, done, stop };
   }
 
   /** Runs argv under LOGGED and answers its exit code; past `timeoutMs` stops reading and throws. */

@@ -7,9 +7,13 @@
  * value). The dev server is started by dev-server.ts's startDevServer, exactly as setup starts
  * it, and reported by the same signed callbacks: `starting`, then `ready` or `error`.
  *
+ * The dev server watch (watch/dev-server-watch.ts) is told before the container is stopped,
+ * started or restarted (`expect`: the old dev server ending is no crash, whatever order Docker's
+ * events arrive in) and takes the new dev server up once it answers (`track`), so a start's
+ * callbacks and a later crash report share the container's one ordered queue in the outbox.
+ *
  * What it leaves out: cloning and installing (the workspace and the dependency volume are as
- * they were; a changed branch is a new setup's or a redeploy's), and watching the dev server
- * once it answers.
+ * they were; a changed branch is a new setup's or a redeploy's).
  */
 import { rm } from "node:fs/promises";
 import type { z } from "zod";
@@ -23,12 +27,13 @@ import type { Logger } from "../lib/logger.js";
 import type { CallbackOutbox } from "./callbacks.js";
 import type { Workspace } from "./clone.js";
 import { LineTail, type ContainerIO } from "./container-io.js";
-import { startDevServer } from "./dev-server.js";
+import { startDevServer, type DevServerStarted } from "./dev-server.js";
 import { resolveLauncher } from "./launcher.js";
 import { SetupProgress } from "./progress.js";
 import { forgetRun, listRuns, readRun, recordRun, type RunFacts } from "./run-marker.js";
 import { envList, type Setup } from "./setup-request.js";
 import { SetupError } from "./setup-error.js";
+import type { DevServerWatch } from "../watch/dev-server-watch.js";
 
 export type Start = z.output<typeof StartContainerRequest>;
 
@@ -41,6 +46,8 @@ export type RelaunchDeps = {
   logger: Logger;
   /** Whether a setup of this container is running (runner.ts): a start then waits its turn. */
   setupActive: (id: string) => boolean;
+  /** Watches the dev server after `ready`; told of every intentional stop. */
+  watch: DevServerWatch;
 };
 
 /** The URL a ready environment is reported at, as setup reports it. */
@@ -94,6 +101,18 @@ export class Relauncher {
   assertIdle(id: string): void {
     if (this.d.setupActive(id)) throw new AppError("conflict", `Container ${id} is being set up`);
     if (this.active.has(id)) throw new AppError("conflict", `Container ${id} is starting its dev server`);
+  }
+
+  /**
+   * Stops the container (409 while a setup or start of it runs). The watch is told first, so
+   * the dev server's end is not reported as a crash even when the engine's `kill` event comes
+   * late or the event stream is reconnecting.
+   */
+  async stop(id: string): Promise<ContainerDetails> {
+    this.assertIdle(id);
+    await this.d.containers.snapshot(id); // 404 before the watch is touched
+    this.d.watch.expect(id);
+    return this.d.containers.stop(id);
   }
 
   /** Starts a stopped container and, in the background, its dev server. */
@@ -153,6 +172,8 @@ export class Relauncher {
           "conflict",
           `Container ${id} has no finished setup to bring its dev server back from; set it up instead`,
         );
+      // The old dev server ending (restart) is intentional; the new one is tracked once it answers.
+      this.d.watch.expect(id);
       const details = await act();
       const work = this.relaunch(id, body, run, details)
         .catch((err: unknown) => this.d.logger.error({ id, err: String(err) }, "could not report a start"))
@@ -209,8 +230,14 @@ export class Relauncher {
         requestedBase: null,
         volumeName: details.volumeName ?? "",
       };
-      const hostPort = await startDevServer(this.d, id, req, workspace, tag, tail);
+      let started: DevServerStarted | undefined;
+      const hostPort = await startDevServer(this.d, id, req, workspace, tag, tail, (s) => (started = s));
       await report("ready", { hostPort, url: readyUrl(config, hostPort) });
+      // From here on the dev server exiting or being killed is reported, after `ready`.
+      if (started) {
+        const { callbackUrl, callbackSecret, repo, branch } = req;
+        await this.d.watch.track(id, { dockerId, ...started, callbackUrl, callbackSecret, repo, branch });
+      }
     } catch (err) {
       const message = describe(err, tail);
       logger.warn({ id, err: String(err) }, "bringing the dev server back failed");

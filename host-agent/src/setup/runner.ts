@@ -16,7 +16,7 @@ import type { Logger } from "../lib/logger.js";
 import type { CallbackOutbox } from "./callbacks.js";
 import { prepareWorkspace, type Workspace } from "./clone.js";
 import { LineTail, type ContainerIO } from "./container-io.js";
-import { startDevServer } from "./dev-server.js";
+import { startDevServer, type DevServerStarted } from "./dev-server.js";
 import { redact } from "./git.js";
 import { installDependencies } from "./install.js";
 import { mainImageTag } from "./artifact-names.js";
@@ -27,6 +27,7 @@ import { forgetRun } from "./run-marker.js";
 import type { RepoCache } from "./repo-cache.js";
 import type { Setup } from "./setup-request.js";
 import { SetupError } from "./setup-error.js";
+import type { DevServerWatch } from "../watch/dev-server-watch.js";
 
 export type SetupDeps = {
   config: Config;
@@ -39,6 +40,8 @@ export type SetupDeps = {
   logger: Logger;
   /** Workspace (issue 17): whether a start or restart is bringing this container's dev server back (relaunch.ts). */
   busyElsewhere?: (id: string) => boolean;
+  /** [watch] Watches the dev server after `ready` and reports it stopping. */
+  watch: DevServerWatch;
 };
 
 type Ready = { hostPort: number; url: string };
@@ -87,6 +90,8 @@ export class SetupRunner {
     // (an install past its deadline, a dev server that never answered).
     const tag = newExecTag();
     let dockerId: string | undefined;
+    // [watch] A setup replaces whatever ran here: the old dev server ending is no crash.
+    this.d.watch.expect(id);
     try {
       // Workspace (issue 17): the workspace is about to change; the last setup's record no longer holds.
       await forgetRun(this.d.config.dataDir, id);
@@ -96,12 +101,15 @@ export class SetupRunner {
       await report("installing");
       await installDependencies(this.d, req, workspace, tag, tail);
       await report("starting");
-      const hostPort = await startDevServer(this.d, id, req, workspace, tag, tail);
+      let started: DevServerStarted | undefined;
+      const hostPort = await startDevServer(this.d, id, req, workspace, tag, tail, (s) => (started = s));
       const ready = { hostPort, url: `http://${this.d.config.publicHost}:${hostPort}` };
       const used = workspace.mainImage;
       // Workspace (issue 17): what a later start needs to bring the dev server back (relaunch.ts).
       await rememberSetup(this.d, id, req, workspace);
       await report("ready", { ...ready, ...(used ? { mainImage: { tag: used.tag, commit: used.commit } } : {}) });
+      // [watch] From here on the dev server exiting or being killed is reported, after `ready`.
+      if (started) await this.d.watch.track(id, { dockerId: workspace.dockerId, ...started, ...reportTo(req) });
       if (req.buildMainImage) await this.buildMainAfterReady(id, req, workspace, ready, report);
     } catch (err) {
       const message = this.describe(err, req, tail);
@@ -177,6 +185,11 @@ export class SetupRunner {
       });
       await io.writeLog(w.dockerId, [`[ready] main image ${built.tag} built`]);
       const mainImage = { tag: built.tag, commit: built.commit, buildMs: Date.now() - started };
+      // [watch] A dev server that stopped meanwhile was reported: a `ready` now would be wrong.
+      if (this.d.watch.isDown(id)) {
+        logger.info({ id, tag: built.tag }, "main image built, not announced: the dev server stopped");
+        return;
+      }
       await report("ready", { ...ready, mainImage });
     } catch (err) {
       logger.error({ id, err }, "main image build failed");
@@ -197,3 +210,11 @@ export class SetupRunner {
     return redact(last ? `${base}\nLast output:\n${last}` : base, req.githubToken);
   }
 }
+
+/** [watch] Where a setup's callbacks go, for the watch that reports after `ready`. */
+const reportTo = (req: Setup) => ({
+  callbackUrl: req.callbackUrl,
+  callbackSecret: req.callbackSecret,
+  repo: req.repo,
+  branch: req.branch,
+});

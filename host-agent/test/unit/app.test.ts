@@ -20,6 +20,9 @@ import { ContainerIO } from "../../src/setup/container-io.js";
 import { RepoCache } from "../../src/setup/repo-cache.js";
 import { Relauncher } from "../../src/setup/relaunch.js";
 import { SetupRunner } from "../../src/setup/runner.js";
+import { ActivityLog } from "../../src/containers/activity.js";
+import { EngineEvents } from "../../src/docker/engine-events.js";
+import { DevServerWatch } from "../../src/watch/dev-server-watch.js";
 import { FakeDocker } from "./fake-docker.js";
 import { TEST_SECRET, testConfig } from "./fixtures.js";
 
@@ -33,6 +36,10 @@ async function setup({ reconcile = true, env = {} }: { reconcile?: boolean; env?
   // Wired like server.ts; no test here starts a setup, so none of these touches disk or git.
   const io = new ContainerIO(docker, config.container.user);
   const outbox = new CallbackOutbox(config.dataDir, logger);
+  // Never started: no event stream, no health checks.
+  const watch = new DevServerWatch({ config, docker, outbox, events: new EngineEvents(docker, logger), logger });
+  const activity = new ActivityLog();
+  containers.observe = (id) => ({ health: watch.health(id), lastActivityMs: activity.lastAt(id) });
   const setup = new SetupRunner({
     config,
     docker,
@@ -42,6 +49,7 @@ async function setup({ reconcile = true, env = {} }: { reconcile?: boolean; env?
     outbox,
     installLocks: new KeyedLock(),
     logger,
+    watch,
   });
   const relaunch = new Relauncher({
     config,
@@ -51,6 +59,7 @@ async function setup({ reconcile = true, env = {} }: { reconcile?: boolean; env?
     outbox,
     logger,
     setupActive: (id) => setup.isActive(id),
+    watch,
   });
   const { app } = createApp({
     config,
@@ -59,6 +68,7 @@ async function setup({ reconcile = true, env = {} }: { reconcile?: boolean; env?
     exec,
     setup,
     relaunch,
+    activity,
     logger,
     startedAt: Date.now() - 5_000,
   });

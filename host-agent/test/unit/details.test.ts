@@ -102,15 +102,23 @@ describe("toDetails", () => {
     expect(toDetails(info, labels(), startedMs - 5_000).uptimeSeconds).toBe(0);
   });
 
-  it.each(["starting", "healthy", "unhealthy"] as const)("reports a healthcheck's %s status", (status) => {
-    const state = runningState({ Health: { Status: status, FailingStreak: 0, Log: [] } });
-    expect(toDetails(inspectInfo({ state }), labels()).health).toBe(status);
+  it("reports the watch's health while running, none when stopped, and ignores Docker's healthcheck", () => {
+    const observed = { health: "not answering" as const, lastActivityMs: null };
+    const withCheck = runningState({ Health: { Status: "healthy", FailingStreak: 0, Log: [] } });
+    expect(toDetails(inspectInfo({ state: withCheck }), labels()).health).toBe("none");
+    expect(toDetails(inspectInfo({}), labels(), Date.now(), observed).health).toBe("not answering");
+    expect(toDetails(inspectInfo({ state: exitedState(1) }), labels(), Date.now(), observed).health).toBe("none");
   });
 
-  it("reports health none without a healthcheck or with an unknown status", () => {
-    expect(toDetails(inspectInfo({}), labels()).health).toBe("none");
-    const odd = runningState({ Health: { Status: "weird", FailingStreak: 0, Log: [] } });
-    expect(toDetails(inspectInfo({ state: odd }), labels()).health).toBe("none");
+  it("reports the last activity, never earlier than the container's last start", () => {
+    const info = inspectInfo({ state: runningState({ StartedAt: STARTED }) });
+    expect(toDetails(info, labels()).lastActivityAt).toBe(new Date(startedMs).toISOString());
+    const later = startedMs + 60_000;
+    const seen = (ms: number) => ({ health: "answering" as const, lastActivityMs: ms });
+    expect(toDetails(info, labels(), Date.now(), seen(later)).lastActivityAt).toBe(new Date(later).toISOString());
+    expect(toDetails(info, labels(), Date.now(), seen(startedMs - 60_000)).lastActivityAt).toBe(
+      new Date(startedMs).toISOString(),
+    );
   });
 
   it("falls back to Docker's creation time when the label has none", () => {
