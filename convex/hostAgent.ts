@@ -36,8 +36,10 @@ import {
   AGENT_RESPONSE_MAX_BYTES,
   HEALTH_TIMEOUT_MS,
   ORPHAN_GRACE_MS,
+  RECONCILE_LISTED_BATCH,
   SCRUB_MIN_SECRET_LENGTH,
 } from "./limits";
+import { agentActivityMs } from "./activity";
 import { requireHostAdminInAction, userAction } from "./access";
 
 class AgentError extends Error {}
@@ -77,15 +79,18 @@ async function call<S extends z.ZodType>(
 /** Creates the record's container on the host (its agent id makes a retry idempotent). */
 async function createOnHost(ctx: ActionCtx, containerId: Id<"containers">, req: CreateContainerRequest) {
   const created = await call("POST", "/api/containers", CreateContainerResponse, req);
-  await ctx.runMutation(internal.containers.markCreated, { containerId, hostPort: created.hostPort });
+  await ctx.runMutation(internal.hostReports.markCreated, { containerId, hostPort: created.hostPort });
 }
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
+/** The agent answered "no such container": the host does not have it (any more). */
+const isGone = (err: unknown) => err instanceof AgentError && err.message.startsWith("container_not_found");
+
 export const createPooled = internalAction({
   args: { containerId: v.id("containers") },
   handler: async (ctx, { containerId }) => {
-    const record = await ctx.runQuery(internal.containers.get, { containerId });
+    const record = await ctx.runQuery(internal.hostReports.get, { containerId });
     if (!record || record.container.status !== "creating") return;
     try {
       const { agentId } = record.container;
@@ -96,7 +101,7 @@ export const createPooled = internalAction({
         ports: record.containerPorts,
       });
     } catch (err) {
-      await ctx.runMutation(internal.containers.markFailed, { containerId, error: message(err) });
+      await ctx.runMutation(internal.hostReports.markFailed, { containerId, error: message(err) });
     }
   },
 });
@@ -152,7 +157,7 @@ function scrub(message: string, secrets: string[]): string {
 export const setupEnvironment = internalAction({
   args: { containerId: v.id("containers") },
   handler: async (ctx, { containerId }) => {
-    const record = await ctx.runQuery(internal.containers.get, { containerId });
+    const record = await ctx.runQuery(internal.hostReports.get, { containerId });
     if (!record?.repo || !record.container.branch) return;
     const { container, repo, settings } = record;
     const secrets: string[] = [];
@@ -173,7 +178,7 @@ export const setupEnvironment = internalAction({
       }
       const version = settings?.version ?? 0;
       if (version !== (container.settingsVersion ?? 0)) {
-        await ctx.runMutation(internal.containers.noteSettingsVersion, { containerId, settingsVersion: version });
+        await ctx.runMutation(internal.hostReports.noteSettingsVersion, { containerId, settingsVersion: version });
       }
       const setup: SetupRequest = {
         repo: `${repo.owner}/${repo.name}`,
@@ -192,7 +197,7 @@ export const setupEnvironment = internalAction({
       };
       await call("POST", `/api/containers/${container.agentId}/setup`, SetupAccepted, setup);
     } catch (err) {
-      await ctx.runMutation(internal.containers.markFailed, { containerId, error: scrub(message(err), secrets) });
+      await ctx.runMutation(internal.hostReports.markFailed, { containerId, error: scrub(message(err), secrets) });
     }
   },
 });
@@ -200,48 +205,98 @@ export const setupEnvironment = internalAction({
 export const destroy = internalAction({
   args: { containerId: v.id("containers") },
   handler: async (ctx, { containerId }) => {
-    const record = await ctx.runQuery(internal.containers.get, { containerId });
+    const record = await ctx.runQuery(internal.hostReports.get, { containerId });
     if (!record) return;
     try {
       await call("DELETE", `/api/containers/${record.container.agentId}`, RemoveContainerResponse);
     } catch (err) {
-      if (!(err instanceof AgentError && err.message.startsWith("container_not_found"))) {
-        await ctx.runMutation(internal.containers.markFailed, { containerId, error: message(err) });
+      if (!isGone(err)) {
+        await ctx.runMutation(internal.hostReports.markFailed, { containerId, error: message(err) });
         return;
       }
     }
-    await ctx.runMutation(internal.containers.markDestroyed, { containerId });
+    await ctx.runMutation(internal.hostReports.markDestroyed, { containerId });
   },
 });
 
 export const restart = internalAction({
   args: { containerId: v.id("containers") },
   handler: async (ctx, { containerId }) => {
-    const record = await ctx.runQuery(internal.containers.get, { containerId });
+    const record = await ctx.runQuery(internal.hostReports.get, { containerId });
     if (!record) return;
     try {
       await call("POST", `/api/containers/${record.container.agentId}/restart`, ContainerDetails);
-      await ctx.runMutation(internal.containers.markRestarted, { containerId });
+      await ctx.runMutation(internal.hostReports.markRestarted, { containerId });
     } catch (err) {
-      await ctx.runMutation(internal.containers.markFailed, { containerId, error: message(err) });
+      await ctx.runMutation(internal.hostReports.markFailed, { containerId, error: message(err) });
     }
   },
 });
 
 /**
- * Compares the agent's containers with the records: vanished ones are marked on the records;
- * containers no record knows are removed from the host once older than ORPHAN_GRACE_MS (a
- * create in flight has a record before the agent hears of it, so young ones are left alone).
+ * Stops the container (`POST /api/containers/:id/stop`): the record becomes `stopped`. One the
+ * host no longer has is destroyed; an agent that cannot stop it leaves the record as it was,
+ * with the reason on the timeline (the reaper asks again on its next run).
+ */
+export const stop = internalAction({
+  args: { containerId: v.id("containers") },
+  handler: async (ctx, { containerId }) => {
+    const record = await ctx.runQuery(internal.hostReports.get, { containerId });
+    if (!record) return;
+    try {
+      await call("POST", `/api/containers/${record.container.agentId}/stop`, ContainerDetails);
+      await ctx.runMutation(internal.hostReports.markStopped, { containerId });
+    } catch (err) {
+      if (isGone(err)) await ctx.runMutation(internal.hostReports.markGone, { containerId });
+      else await ctx.runMutation(internal.hostReports.noteStopFailed, { containerId, error: message(err) });
+    }
+  },
+});
+
+/**
+ * Starts a stopped container again (`POST /api/containers/:id/start`); the agent brings the dev
+ * server back and reports `starting` then `ready` by callback, as a setup does.
+ */
+export const start = internalAction({
+  args: { containerId: v.id("containers") },
+  handler: async (ctx, { containerId }) => {
+    const record = await ctx.runQuery(internal.hostReports.get, { containerId });
+    if (!record || record.container.status !== "starting") return;
+    try {
+      await call("POST", `/api/containers/${record.container.agentId}/start`, ContainerDetails);
+      await ctx.runMutation(internal.hostReports.markStarted, { containerId });
+    } catch (err) {
+      if (isGone(err)) await ctx.runMutation(internal.hostReports.markGone, { containerId });
+      else await ctx.runMutation(internal.hostReports.markFailed, { containerId, error: message(err) });
+    }
+  },
+});
+
+/**
+ * Compares the agent's containers with the records, every one of both, a bounded batch per
+ * transaction: each listed container's activity is taken into its record and the ids no record
+ * knows are named (RECONCILE_LISTED_BATCH at a time), then the records are walked for containers
+ * that vanished (maintenance.reconcileWithHost, which continues itself). Containers no record
+ * knows are removed from the host once older than ORPHAN_GRACE_MS (a create in flight has a
+ * record before the agent hears of it, so young ones are left alone).
  */
 export const reconcile = internalAction({
   args: {},
   handler: async (ctx) => {
+    // Taken before asking: a record that changes after this is not judged by this list.
+    const listedAt = Date.now();
     const { containers } = await call("GET", "/api/containers", ListContainersResponse);
-    const orphans = await ctx.runMutation(internal.maintenance.reconcileWithHost, {
-      agentIds: containers.map((c) => c.id),
-    });
+    const orphans = new Set<string>();
+    for (let i = 0; i < containers.length; i += RECONCILE_LISTED_BATCH) {
+      const batch = containers.slice(i, i + RECONCILE_LISTED_BATCH).map((c) => {
+        const lastActivityAt = agentActivityMs(c.lastActivityAt);
+        return lastActivityAt === undefined ? { agentId: c.id } : { agentId: c.id, lastActivityAt };
+      });
+      for (const id of await ctx.runMutation(internal.maintenance.noteListed, { containers: batch })) orphans.add(id);
+    }
+    await ctx.runMutation(internal.maintenance.reconcileWithHost, { agentIds: containers.map((c) => c.id), listedAt });
     const cutoff = Date.now() - ORPHAN_GRACE_MS;
-    for (const c of containers.filter((c) => orphans.includes(c.id) && Date.parse(c.createdAt) < cutoff)) {
+    for (const c of containers.filter((c) => orphans.has(c.id) && Date.parse(c.createdAt) < cutoff)) {
       await call("DELETE", `/api/containers/${c.id}`, RemoveContainerResponse).catch(() => undefined);
     }
   },
