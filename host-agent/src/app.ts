@@ -20,6 +20,7 @@ import type { Config } from "./config.js";
 import type { ActivityLog } from "./containers/activity.js";
 import type { ExecRunner } from "./containers/exec-runner.js";
 import type { ContainerService } from "./containers/service.js";
+import type { Redeployer } from "./setup/redeploy.js";
 import type { Relauncher } from "./setup/relaunch.js";
 import type { SetupRunner } from "./setup/runner.js";
 import type { DockerClient } from "./docker/client.js";
@@ -41,6 +42,7 @@ export type AppDeps = {
   exec: ExecRunner;
   setup: SetupRunner;
   relaunch: Relauncher;
+  redeploy: Redeployer;
   activity: ActivityLog;
   logger: Logger;
   startedAt: number;

@@ -160,6 +160,17 @@ export const SETUP_MARKER_MAX_BYTES = 1024 * 1024;
  * setup (package.json's scripts and dependency names among them), never an environment value.
  */
 export const RUN_MARKER_MAX_BYTES = 1024 * 1024;
+/**
+ * Redeploy (setup/redeploy.ts): the most files the branch's new commits may change for the
+ * local-change check to read them all back from the container (beyond it a redeploy needs
+ * `force`), the most bytes of their names as arguments, and the most bytes of their contents
+ * read back (a larger local copy cannot be compared and needs `force` too).
+ */
+export const REDEPLOY_MAX_CHECKED_FILES = 2_000;
+export const REDEPLOY_MAX_PATH_ARG_BYTES = 256 * 1024;
+export const REDEPLOY_READ_MAX_BYTES = 256 * 1024 * 1024;
+/** Files named in a redeploy's refusal message (all of them are in its `issues`). */
+export const REDEPLOY_FILES_NAMED = 20;
 /** After an exec's output ended, how long to wait for Docker to report its process's exit. */
 export const EXEC_EXIT_WAIT_MS = 10_000;
 /** Main image builds at once on this host; more are skipped (the next setup builds). */

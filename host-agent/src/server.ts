@@ -29,6 +29,7 @@ import { Isolation } from "./network/isolation.js";
 import { PortForwarder } from "./network/port-forwarder.js";
 import { CallbackOutbox } from "./setup/callbacks.js";
 import { ContainerIO } from "./setup/container-io.js";
+import { Redeployer } from "./setup/redeploy.js";
 import { Relauncher } from "./setup/relaunch.js";
 import { RepoCache } from "./setup/repo-cache.js";
 import { SetupRunner } from "./setup/runner.js";
@@ -76,7 +77,10 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
   const gitCaFile = trust.operatorCa.length > 0 ? trust.bundle?.bundleFile : undefined;
   const repos = new RepoCache(repoCacheRoot, config.setup.gitRemoteTemplate, config.setup.cloneTimeoutMs, gitCaFile);
   const io = new ContainerIO(docker, config.container.user);
-  // Each refuses to begin while the other works on the same container (a setup recreates it).
+  // One lock per dependency volume, shared: a redeploy's install and a setup's never overlap.
+  const installLocks = new KeyedLock();
+  // Setup, start/restart and redeploy each refuse to begin while another works on the same
+  // container (a setup recreates it, a redeploy may).
   const setup: SetupRunner = new SetupRunner({
     config,
     docker,
@@ -84,10 +88,10 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
     repos,
     io,
     outbox,
-    installLocks: new KeyedLock(),
+    installLocks,
     logger,
     watch,
-    busyElsewhere: (id) => relaunch.isActive(id),
+    busyElsewhere: (id) => relaunch.isActive(id) || redeploy.isActive(id),
   });
   const relaunch = new Relauncher({
     config,
@@ -96,8 +100,20 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
     io,
     outbox,
     logger,
-    setupActive: (id) => setup.isActive(id),
+    setupActive: (id) => setup.isActive(id) || redeploy.isActive(id),
     watch,
+  });
+  const redeploy: Redeployer = new Redeployer({
+    config,
+    docker,
+    containers,
+    repos,
+    io,
+    outbox,
+    installLocks,
+    logger,
+    watch,
+    busyElsewhere: (id) => setup.isActive(id) || relaunch.isActive(id),
   });
   await outbox.resume();
   await setup.reportInterrupted();
@@ -116,6 +132,7 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
     exec,
     setup,
     relaunch,
+    redeploy,
     activity,
     logger,
     startedAt: Date.now(),
@@ -146,6 +163,7 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
   const idle = async () => {
     await setup.idle();
     await relaunch.idle();
+    await redeploy.idle();
     await watch.idle();
     await outbox.idle();
   };

@@ -331,6 +331,32 @@ export const StartContainerRequest = SetupRequest.pick({
 export type StartContainerRequest = z.input<typeof StartContainerRequest>;
 
 /**
+ * Body of `POST /api/containers/:id/redeploy`: bring the branch's new commits into a set-up
+ * environment without losing its uncommitted work. Its own route, not a second `setup` of the
+ * same id, because it means something else: a setup makes the workspace the branch afresh (a
+ * new checkout, the container recreated), a redeploy updates the workspace in place and refuses
+ * before anything changed (`409 uncommitted_changes`, the files in `issues`) when the update
+ * would overwrite a local change, unless `force`. `repo` and `branch` must be the last setup's
+ * (a different branch is a new setup's); the token fetches the branch as a setup's does; the run
+ * settings come again because the agent keeps no environment value. Answers 202 with the
+ * container's details, then `cloning`, `installing`, `starting`, `ready` or `error` by callback.
+ */
+export const RedeployRequest = SetupRequest.pick({
+  repo: true,
+  branch: true,
+  githubToken: true,
+  callbackUrl: true,
+  callbackSecret: true,
+  envVars: true,
+  devCommand: true,
+  installCommand: true,
+}).extend({
+  /** Take the branch's version of files changed locally too (those local changes are lost). */
+  force: z.boolean().default(false),
+});
+export type RedeployRequest = z.input<typeof RedeployRequest>;
+
+/**
  * Why a dev server that had reached `ready` stopped, on the `error` callback that says so
  * (watch/dev-server-watch.ts): `oom` (the kernel's OOM killer ended it or the container),
  * `exited` (its process ended by itself, or was killed by something other than the agent),
@@ -441,6 +467,8 @@ export const ERROR_CODES = [
   "not_found",
   "container_not_found",
   "conflict",
+  /** A redeploy would overwrite local changes: 409, the files named in `issues`. */
+  "uncommitted_changes",
   "image_not_found",
   "port_range_exhausted",
   "network_pool_exhausted",
@@ -456,7 +484,10 @@ export const ErrorResponse = z.object({
     code: ErrorCode,
     message: z.string(),
     requestId: z.string(),
-    /** Field-level problems for `invalid_request`. */
+    /**
+     * Field-level problems for `invalid_request`; for `uncommitted_changes`, one per file the
+     * redeploy would overwrite (`path` the file under /app, `message` what changed locally).
+     */
     issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   }),
 });

@@ -1,6 +1,6 @@
 /**
- * The container resource: list, get, create, exec, restart, stop, start, delete, setup (accepted
- * at once, progress by callbacks). Each handler parses its input with the contract, calls the
+ * The container resource: list, get, create, exec, restart, stop, start, delete, setup and
+ * redeploy (accepted at once, progress by callbacks). Each handler parses its input with the contract, calls the
  * service (or the setup layer, for what brings a dev server back) and answers; errors go to the
  * app's onError.
  */
@@ -9,6 +9,7 @@ import {
   ContainerId,
   CreateContainerRequest,
   ExecRequest,
+  RedeployRequest,
   SetupRequest,
   StartContainerRequest,
 } from "../api/contract.js";
@@ -16,6 +17,7 @@ import { parseOr400, readJson } from "../api/errors.js";
 import type { ActivityLog } from "../containers/activity.js";
 import type { ExecRunner } from "../containers/exec-runner.js";
 import type { ContainerService } from "../containers/service.js";
+import type { Redeployer } from "../setup/redeploy.js";
 import type { Relauncher } from "../setup/relaunch.js";
 import type { SetupRunner } from "../setup/runner.js";
 
@@ -26,6 +28,7 @@ export function containerRoutes(deps: {
   exec: ExecRunner;
   setup: SetupRunner;
   relaunch: Relauncher;
+  redeploy: Redeployer;
   activity: ActivityLog;
 }) {
   const { containers, relaunch } = deps;
@@ -63,6 +66,13 @@ export function containerRoutes(deps: {
         const id = idParam(c.req.param("id"));
         const body = parseOr400(StartContainerRequest, await readJson(c), "body");
         return c.json(await relaunch.start(id, body), 202);
+      })
+      // Its own route rather than a second setup of the id: it updates the workspace in place and
+      // may refuse (409 uncommitted_changes) before anything changed (contract.ts, redeploy.ts).
+      .post("/:id/redeploy", async (c) => {
+        const id = idParam(c.req.param("id"));
+        const body = parseOr400(RedeployRequest, await readJson(c), "body");
+        return c.json(await deps.redeploy.redeploy(id, body), 202);
       })
       .post("/:id/setup", async (c) => {
         const id = idParam(c.req.param("id"));

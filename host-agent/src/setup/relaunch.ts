@@ -27,9 +27,9 @@ import type { Logger } from "../lib/logger.js";
 import type { CallbackOutbox } from "./callbacks.js";
 import type { Workspace } from "./clone.js";
 import { LineTail, type ContainerIO } from "./container-io.js";
-import { startDevServer, type DevServerStarted } from "./dev-server.js";
+import { startDevServer, type DevServerDeps, type DevServerStarted } from "./dev-server.js";
 import { resolveLauncher } from "./launcher.js";
-import { SetupProgress } from "./progress.js";
+import { SetupProgress, type Report } from "./progress.js";
 import { forgetRun, listRuns, readRun, recordRun, type RunFacts } from "./run-marker.js";
 import { envList, type Setup } from "./setup-request.js";
 import { SetupError } from "./setup-error.js";
@@ -209,37 +209,19 @@ export class Relauncher {
       await report("starting");
       const where = `${run.repo} ${run.branch} at ${run.commit.slice(0, 12)}`;
       await io.writeLog(dockerId, [`[starting] bringing the dev server back: ${where}, with the workspace as it is`]);
-      // The launcher's environment may hold what the repo's variables say (npm's registry), so it
-      // is found again with the variables sent now rather than kept.
-      const launcher = await resolveLauncher(docker, dockerId, {
-        user: config.container.user,
-        manager: run.deps.manager,
-        lockfile: run.deps.lockfile,
-        pin: run.deps.pkg.packageManager,
-        files: run.deps.files,
-        image: details.image,
-        env: envList(req, []),
-      });
       const workspace: Workspace = {
         dockerId,
         commit: run.commit,
         deps: run.deps,
-        launcher,
+        launcher: await launcherIn(this.d, dockerId, run.deps, details.image, req),
         mainImage: null,
         baseImage: null,
         requestedBase: null,
         volumeName: details.volumeName ?? "",
       };
-      let started: DevServerStarted | undefined;
-      const hostPort = await startDevServer(this.d, id, req, workspace, tag, tail, (s) => (started = s));
-      await report("ready", { hostPort, url: readyUrl(config, hostPort) });
-      // From here on the dev server exiting or being killed is reported, after `ready`.
-      if (started) {
-        const { callbackUrl, callbackSecret, repo, branch } = req;
-        await this.d.watch.track(id, { dockerId, ...started, callbackUrl, callbackSecret, repo, branch });
-      }
+      await startWatched(this.d, id, req, workspace, { tag, tail, report });
     } catch (err) {
-      const message = describe(err, tail);
+      const message = failureMessage(err, tail, "Starting the dev server again");
       logger.warn({ id, err: String(err) }, "bringing the dev server back failed");
       await killTagged(docker, dockerId, config.container.user, tag).catch(() => undefined);
       await io.writeLog(dockerId, [`[error] ${message}`]).catch(() => undefined);
@@ -248,12 +230,54 @@ export class Relauncher {
   }
 }
 
-/** The error callback's message: what went wrong, then the last lines of output. */
-function describe(err: unknown, tail: LineTail): string {
+/**
+ * How this container runs the repo's package manager. Found again at each start rather than
+ * kept: its environment may hold what the repo's variables say (npm's registry), and those are
+ * the ones sent now.
+ */
+export function launcherIn(
+  d: { config: Config; docker: DockerClient },
+  dockerId: string,
+  deps: RunFacts["deps"],
+  image: string,
+  req: Setup,
+) {
+  return resolveLauncher(d.docker, dockerId, {
+    user: d.config.container.user,
+    manager: deps.manager,
+    lockfile: deps.lockfile,
+    pin: deps.pkg.packageManager,
+    files: deps.files,
+    image,
+    env: envList(req, []),
+  });
+}
+
+/**
+ * Starts the dev server in a workspace that is ready for it, reports `ready` once it answers,
+ * and hands it to the watch, which reports it stopping from then on (a start's and a
+ * redeploy's last step).
+ */
+export async function startWatched(
+  d: DevServerDeps & { watch: DevServerWatch },
+  id: string,
+  req: Setup,
+  w: Workspace,
+  run: { tag: string; tail: LineTail; report: Report },
+): Promise<void> {
+  let started: DevServerStarted | undefined;
+  const hostPort = await startDevServer(d, id, req, w, run.tag, run.tail, (s) => (started = s));
+  await run.report("ready", { hostPort, url: readyUrl(d.config, hostPort) });
+  if (started) {
+    const { callbackUrl, callbackSecret, repo, branch } = req;
+    await d.watch.track(id, { dockerId: w.dockerId, ...started, callbackUrl, callbackSecret, repo, branch });
+  }
+}
+
+/** An error callback's message: what went wrong (`what` failed, unless it says), then the last lines of output. */
+export function failureMessage(err: unknown, tail: LineTail, what: string): string {
   const base =
-    err instanceof SetupError
-      ? err.message
-      : `Starting the dev server again failed: ${err instanceof Error ? err.message : String(err)}`;
+    err instanceof SetupError ? err.message : `${what} failed: ${err instanceof Error ? err.message : String(err)}`;
   const last = tail.lines.slice(-ERROR_TAIL_LINES).join("\n");
   return last ? `${base}\nLast output:\n${last}` : base;
 }

@@ -18,6 +18,7 @@ import { createLogger } from "../../src/lib/logger.js";
 import { CallbackOutbox } from "../../src/setup/callbacks.js";
 import { ContainerIO } from "../../src/setup/container-io.js";
 import { RepoCache } from "../../src/setup/repo-cache.js";
+import { Redeployer } from "../../src/setup/redeploy.js";
 import { Relauncher } from "../../src/setup/relaunch.js";
 import { SetupRunner } from "../../src/setup/runner.js";
 import { ActivityLog } from "../../src/containers/activity.js";
@@ -40,11 +41,12 @@ async function setup({ reconcile = true, env = {} }: { reconcile?: boolean; env?
   const watch = new DevServerWatch({ config, docker, outbox, events: new EngineEvents(docker, logger), logger });
   const activity = new ActivityLog();
   containers.observe = (id) => ({ health: watch.health(id), lastActivityMs: activity.lastAt(id) });
+  const repos = new RepoCache(path.join(config.dataDir, "repo-cache"), config.setup.gitRemoteTemplate, 1_000);
   const setup = new SetupRunner({
     config,
     docker,
     containers,
-    repos: new RepoCache(path.join(config.dataDir, "repo-cache"), config.setup.gitRemoteTemplate, 1_000),
+    repos,
     io,
     outbox,
     installLocks: new KeyedLock(),
@@ -61,6 +63,18 @@ async function setup({ reconcile = true, env = {} }: { reconcile?: boolean; env?
     setupActive: (id) => setup.isActive(id),
     watch,
   });
+  const redeploy = new Redeployer({
+    config,
+    docker,
+    containers,
+    repos,
+    io,
+    outbox,
+    installLocks: new KeyedLock(),
+    logger,
+    watch,
+    busyElsewhere: (id) => setup.isActive(id) || relaunch.isActive(id),
+  });
   const { app } = createApp({
     config,
     docker,
@@ -68,6 +82,7 @@ async function setup({ reconcile = true, env = {} }: { reconcile?: boolean; env?
     exec,
     setup,
     relaunch,
+    redeploy,
     activity,
     logger,
     startedAt: Date.now() - 5_000,
@@ -329,6 +344,36 @@ describe("stop, start, and restart with a start body", () => {
     await expectError(await call("POST", "/api/containers/fresh/restart", body), 409, "conflict");
     expect(docker.calls.length).toBe(before);
     await expectError(await call("POST", "/api/containers/ghost/start", body), 404, "container_not_found");
+  });
+});
+
+describe("POST /api/containers/:id/redeploy", () => {
+  const body = {
+    repo: "acme/shop",
+    branch: "main",
+    callbackUrl: "http://127.0.0.1:9/cb",
+    callbackSecret: "a-callback-secret-of-16+",
+  };
+
+  it("answers 400 for a bad body, 404 for an unknown container, 409 for one never set up or stopped, touching nothing", async () => {
+    const { call, docker } = await setup();
+    await call("POST", "/api/containers", { id: "fresh", name: "web" });
+    const before = docker.calls.length;
+    for (const bad of [
+      undefined,
+      {},
+      { ...body, branch: "--upload-pack=x" },
+      { ...body, force: "yes" },
+      { ...body, image: "x" },
+    ])
+      await expectError(await call("POST", "/api/containers/fresh/redeploy", bad), 400, "invalid_request");
+    expect(docker.calls.length).toBe(before);
+    await expectError(await call("POST", "/api/containers/ghost/redeploy", body), 404, "container_not_found");
+    const err = await expectError(await call("POST", "/api/containers/fresh/redeploy", body), 409, "conflict");
+    expect(err.message).toMatch(/no finished setup to redeploy/);
+    await call("POST", "/api/containers/fresh/stop");
+    const stopped = await expectError(await call("POST", "/api/containers/fresh/redeploy", body), 409, "conflict");
+    expect(stopped.message).toMatch(/start it first/);
   });
 });
 
