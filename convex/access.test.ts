@@ -120,6 +120,14 @@ const TABLE: Record<string, ((f: Fixture) => Promise<void>) | { exempt: string }
     expect((await f.t.run((ctx) => ctx.db.get("containers", f.containerId)))?.status).toBe("stopped");
     await f.t.run((ctx) => ctx.db.patch("containers", f.containerId, { status: "ready" }));
   },
+  "containers:redeploy": async (f) => {
+    for (const force of [undefined, true])
+      await expect(f.bob.mutation(api.containers.redeploy, { containerId: f.containerId, force })).rejects.toThrow(
+        NOT_FOUND,
+      );
+    const c = await f.t.run((ctx) => ctx.db.get("containers", f.containerId));
+    expect(c?.redeployRefused).toBeUndefined();
+  },
   "containers:events": async (f) => {
     expect(await f.bob.query(api.containers.events, { containerId: f.containerId })).toEqual([]);
   },

@@ -83,6 +83,9 @@ export async function applySetupCallback(
   if (cb.hostPort) patch.hostPort = cb.hostPort;
   if (cb.url) patch.url = cb.url;
   if (cb.error) patch.error = cb.error;
+  // The watch's report after `ready` says why the dev server stopped; a new run starts clean.
+  if (cb.phase === "error" && cb.reason) patch.downReason = cb.reason;
+  else if (cb.phase !== "error") patch.downReason = undefined;
   if (verdict === "newRun") {
     // This setup's timings start afresh; the last one's would read as this one's.
     patch.phaseStartedAt = { cloning: cb.at };

@@ -1,6 +1,6 @@
 /**
  * Environments: the public functions a team's members call (request, list, detail, destroy,
- * restart, stop, start, timeline). Records are written through records.ts; hostReports.ts holds
+ * restart, stop, start, redeploy, timeline). Records are written through records.ts; hostReports.ts holds
  * what the agent-calling actions in hostAgent.ts read and report through; callbacks.ts applies
  * the agent's setup callbacks; maintenance.ts holds the crons; idle.ts the idle limits each
  * environment shows; quotas.ts the per-user limits. Side effects are scheduled: a mutation
@@ -176,15 +176,36 @@ export const destroy = teamMutation({
   },
 });
 
-/** Restarts an environment's container on the host (its dev server must be set up again). */
+/**
+ * Restarts an environment's container on the host and brings its dev server back with the same
+ * command and variables: `starting` at once (a use; the watchdog fails it if the host never
+ * reports back), then `ready` by the agent's callbacks. The workspace is kept.
+ */
 export const restart = teamMutation({
   args: { containerId: v.id("containers") },
   handler: async (ctx, { containerId }) => {
     const c = await memberContainer(ctx, containerId);
     if (c.status !== "ready" && c.status !== "error") fail("conflict", `Cannot restart while ${c.status}`);
-    await recordEvent(ctx, c._id, c.status, "restart requested");
-    await ctx.db.patch("containers", c._id, { lastActivityAt: Date.now() });
+    await moveTo(ctx, c, "starting", { downReason: undefined }, "restart requested");
     await ctx.scheduler.runAfter(0, internal.hostAgent.restart, { containerId });
+  },
+});
+
+/**
+ * Brings the branch's new commits into a ready environment without losing its uncommitted work
+ * (hostAgent.redeploy): the agent refuses when the update would overwrite a local change, and
+ * the record then carries the refusal with the files (`redeployRefused`), its status unchanged;
+ * with `force` those files take the branch's version. Accepted, it moves through the setup's
+ * phases by the agent's callbacks, back to `ready`.
+ */
+export const redeploy = teamMutation({
+  args: { containerId: v.id("containers"), force: v.optional(v.boolean()) },
+  handler: async (ctx, { containerId, force }) => {
+    const c = await memberContainer(ctx, containerId);
+    if (c.status !== "ready") fail("conflict", `Cannot redeploy while ${c.status}`);
+    await recordEvent(ctx, c._id, c.status, force ? "redeploy requested (force)" : "redeploy requested");
+    await ctx.db.patch("containers", c._id, { lastActivityAt: Date.now() });
+    await ctx.scheduler.runAfter(0, internal.hostAgent.redeploy, { containerId, force: force ?? false });
   },
 });
 

@@ -20,7 +20,10 @@ import {
   RemoveContainerResponse,
   SetupAccepted,
   type CreateContainerRequest,
+  type ErrorCode as AgentErrorCode,
+  type RedeployRequest,
   type SetupRequest,
+  type StartContainerRequest,
 } from "@artie/host-agent/contract";
 import { api, internal } from "./_generated/api";
 import type { Doc, Id } from "./_generated/dataModel";
@@ -42,7 +45,16 @@ import {
 import { agentActivityMs } from "./activity";
 import { requireHostAdminInAction, userAction } from "./access";
 
-class AgentError extends Error {}
+/** An agent's error answer: its code (the contract's list) and, for some codes, the files or fields. */
+class AgentError extends Error {
+  constructor(
+    message: string,
+    readonly code: AgentErrorCode | null = null,
+    readonly issues: { path: string; message: string }[] = [],
+  ) {
+    super(message);
+  }
+}
 
 /** Every agent answer is read bounded; none follows a redirect (the agent never sends one). */
 const readJson = (res: Response) => readJsonBounded(res, AGENT_RESPONSE_MAX_BYTES);
@@ -69,9 +81,9 @@ async function call<S extends z.ZodType>(
   const json = await readJson(res);
   if (!res.ok) {
     const parsed = ErrorResponse.safeParse(json);
-    throw new AgentError(
-      parsed.success ? `${parsed.data.error.code}: ${parsed.data.error.message}` : `agent answered ${res.status}`,
-    );
+    if (!parsed.success) throw new AgentError(`agent answered ${res.status}`);
+    const { code, message, issues } = parsed.data.error;
+    throw new AgentError(`${code}: ${message}`, code, issues);
   }
   return schema.parse(json);
 }
@@ -85,7 +97,7 @@ async function createOnHost(ctx: ActionCtx, containerId: Id<"containers">, req: 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /** The agent answered "no such container": the host does not have it (any more). */
-const isGone = (err: unknown) => err instanceof AgentError && err.message.startsWith("container_not_found");
+const isGone = (err: unknown) => err instanceof AgentError && err.code === "container_not_found";
 
 export const createPooled = internalAction({
   args: { containerId: v.id("containers") },
@@ -154,6 +166,27 @@ function scrub(message: string, secrets: string[]): string {
     .reduce((m, s) => m.split(s).join("[redacted]"), message);
 }
 
+/** A repo's stored settings as hostReports.get answers them (typed here: through `internal` it would be circular). */
+type StoredSettings = Parameters<typeof agentSetupFields>[0];
+
+/**
+ * What every request that runs the repo's code sends (setup, start, restart, redeploy): where to
+ * report, and the repo's run settings with its variables opened here (the agent keeps none).
+ * Each opened value goes into `secrets`, so an error message that echoed one is scrubbed.
+ */
+async function runSettings(settings: StoredSettings, secrets: string[]) {
+  const env = readAgentEnv();
+  const fields = await agentSetupFields(settings, decrypter());
+  secrets.push(...Object.values(fields.envVars));
+  const run: StartContainerRequest & { installCommand?: string[] } = {
+    callbackUrl: `${env.siteUrl}/docker-status`,
+    callbackSecret: env.callbackSecret,
+    envVars: fields.envVars,
+    devCommand: fields.devCommand,
+  };
+  return { fields, run: { ...run, installCommand: fields.installCommand } };
+}
+
 export const setupEnvironment = internalAction({
   args: { containerId: v.id("containers") },
   handler: async (ctx, { containerId }) => {
@@ -162,9 +195,7 @@ export const setupEnvironment = internalAction({
     const { container, repo, settings } = record;
     const secrets: string[] = [];
     try {
-      const env = readAgentEnv();
-      const fields = await agentSetupFields(settings, decrypter());
-      secrets.push(...Object.values(fields.envVars));
+      const { fields, run } = await runSettings(settings, secrets);
       const githubToken = await repoToken(ctx, repo);
       if (githubToken) secrets.push(githubToken);
       if (container.status === "creating") {
@@ -184,15 +215,11 @@ export const setupEnvironment = internalAction({
         repo: `${repo.owner}/${repo.name}`,
         branch: container.branch!,
         tenant: repo.teamId,
-        callbackUrl: `${env.siteUrl}/docker-status`,
-        callbackSecret: env.callbackSecret,
+        ...run,
         hasMainImage: repo.mainImage !== undefined,
         // Every setup of the default branch: the agent decides whether its main image is current.
         buildMainImage: container.branch === repo.defaultBranch,
         githubToken,
-        envVars: fields.envVars,
-        devCommand: fields.devCommand,
-        installCommand: fields.installCommand,
         image: fields.image,
       };
       await call("POST", `/api/containers/${container.agentId}/setup`, SetupAccepted, setup);
@@ -219,16 +246,33 @@ export const destroy = internalAction({
   },
 });
 
+/**
+ * The body of a start and of a restart that brings the dev server back: exactly the contract's
+ * StartContainerRequest (the agent refuses unknown fields), the install command left out.
+ */
+async function startBody(settings: StoredSettings, secrets: string[]): Promise<StartContainerRequest> {
+  const { callbackUrl, callbackSecret, envVars, devCommand } = (await runSettings(settings, secrets)).run;
+  return { callbackUrl, callbackSecret, envVars, devCommand };
+}
+
+/**
+ * Restarts the container with the start body (`POST /api/containers/:id/restart`), so the agent
+ * brings the dev server back with the same command and variables and reports `starting`, then
+ * `ready`, by callback (containers.restart moved the record to `starting`).
+ */
 export const restart = internalAction({
   args: { containerId: v.id("containers") },
   handler: async (ctx, { containerId }) => {
     const record = await ctx.runQuery(internal.hostReports.get, { containerId });
-    if (!record) return;
+    if (!record || record.container.status !== "starting") return;
+    const secrets: string[] = [];
     try {
-      await call("POST", `/api/containers/${record.container.agentId}/restart`, ContainerDetails);
+      const body = await startBody(record.settings, secrets);
+      await call("POST", `/api/containers/${record.container.agentId}/restart`, ContainerDetails, body);
       await ctx.runMutation(internal.hostReports.markRestarted, { containerId });
     } catch (err) {
-      await ctx.runMutation(internal.hostReports.markFailed, { containerId, error: message(err) });
+      if (isGone(err)) await ctx.runMutation(internal.hostReports.markGone, { containerId });
+      else await ctx.runMutation(internal.hostReports.markFailed, { containerId, error: scrub(message(err), secrets) });
     }
   },
 });
@@ -262,12 +306,57 @@ export const start = internalAction({
   handler: async (ctx, { containerId }) => {
     const record = await ctx.runQuery(internal.hostReports.get, { containerId });
     if (!record || record.container.status !== "starting") return;
+    const secrets: string[] = [];
     try {
-      await call("POST", `/api/containers/${record.container.agentId}/start`, ContainerDetails);
+      const body = await startBody(record.settings, secrets);
+      await call("POST", `/api/containers/${record.container.agentId}/start`, ContainerDetails, body);
       await ctx.runMutation(internal.hostReports.markStarted, { containerId });
     } catch (err) {
       if (isGone(err)) await ctx.runMutation(internal.hostReports.markGone, { containerId });
-      else await ctx.runMutation(internal.hostReports.markFailed, { containerId, error: message(err) });
+      else await ctx.runMutation(internal.hostReports.markFailed, { containerId, error: scrub(message(err), secrets) });
+    }
+  },
+});
+
+/**
+ * Brings the branch's new commits into a ready environment (`POST /api/containers/:id/redeploy`,
+ * with the repo's run settings and a token minted for this one request): the agent answers at
+ * once, then reports `cloning` ... `ready` by callback, as a setup. A refusal (local changes the
+ * update would overwrite, named file by file, or anything else that stopped it before it began)
+ * leaves the record as it was, with the reason on it for the dashboard to offer `force`.
+ */
+export const redeploy = internalAction({
+  args: { containerId: v.id("containers"), force: v.boolean() },
+  handler: async (ctx, { containerId, force }) => {
+    const record = await ctx.runQuery(internal.hostReports.get, { containerId });
+    if (!record?.repo || !record.container.branch || record.container.status !== "ready") return;
+    const { repo } = record;
+    const secrets: string[] = [];
+    try {
+      const { run } = await runSettings(record.settings, secrets);
+      const githubToken = await repoToken(ctx, repo);
+      if (githubToken) secrets.push(githubToken);
+      const body: RedeployRequest = {
+        repo: `${repo.owner}/${repo.name}`,
+        branch: record.container.branch,
+        githubToken,
+        ...run,
+        force,
+      };
+      await call("POST", `/api/containers/${record.container.agentId}/redeploy`, ContainerDetails, body);
+      await ctx.runMutation(internal.hostReports.markRedeployAccepted, { containerId, force });
+    } catch (err) {
+      if (isGone(err)) {
+        await ctx.runMutation(internal.hostReports.markGone, { containerId });
+        return;
+      }
+      const files =
+        err instanceof AgentError && err.code === "uncommitted_changes" ? err.issues.map((i) => i.path) : [];
+      await ctx.runMutation(internal.hostReports.noteRedeployRefused, {
+        containerId,
+        message: scrub(message(err), secrets),
+        files,
+      });
     }
   },
 });
@@ -290,7 +379,7 @@ export const reconcile = internalAction({
     for (let i = 0; i < containers.length; i += RECONCILE_LISTED_BATCH) {
       const batch = containers.slice(i, i + RECONCILE_LISTED_BATCH).map((c) => {
         const lastActivityAt = agentActivityMs(c.lastActivityAt);
-        return lastActivityAt === undefined ? { agentId: c.id } : { agentId: c.id, lastActivityAt };
+        return { agentId: c.id, health: c.health, ...(lastActivityAt === undefined ? {} : { lastActivityAt }) };
       });
       for (const id of await ctx.runMutation(internal.maintenance.noteListed, { containers: batch })) orphans.add(id);
     }

@@ -1,7 +1,7 @@
 /**
  * What the agent-calling actions in hostAgent.ts read and report through: a record with what its
  * setup needs, and one internal mutation per outcome (created, failed, restarted, stopped,
- * started, gone, removed). Each checks the record is still where the action found it, through
+ * started, gone, removed, a redeploy accepted or refused). Each checks the record is still where the action found it, through
  * the transition table (records.ts). Who may start those actions is decided by the public
  * functions that schedule them (containers.ts) and the crons (maintenance.ts).
  */
@@ -9,6 +9,7 @@ import { v } from "convex/values";
 import { internalMutation, internalQuery } from "./_generated/server";
 import { readConfig } from "./pool";
 import { moveTo, recordEvent, requestDestroy } from "./records";
+import { REDEPLOY_REFUSED_FILES_KEPT } from "./limits";
 import { findSettings } from "./repoSettings";
 
 /**
@@ -115,5 +116,33 @@ export const noteStopFailed = internalMutation({
     const c = await ctx.db.get("containers", containerId);
     if (c && c.status !== "destroying" && c.status !== "destroyed")
       await recordEvent(ctx, c._id, c.status, `could not stop: ${error}`);
+  },
+});
+
+/** The agent took a redeploy: its callbacks move the record from here (a refusal before is over). */
+export const markRedeployAccepted = internalMutation({
+  args: { containerId: v.id("containers"), force: v.boolean() },
+  handler: async (ctx, { containerId, force }) => {
+    const c = await ctx.db.get("containers", containerId);
+    if (!c || c.status === "destroying" || c.status === "destroyed") return;
+    await ctx.db.patch("containers", c._id, { redeployRefused: undefined });
+    await recordEvent(ctx, c._id, c.status, force ? "redeploy accepted (forced)" : "redeploy accepted");
+  },
+});
+
+/**
+ * The agent refused a redeploy before changing anything (local changes it would overwrite, with
+ * the files; or why it could not begin): the environment is as it was, still up, so the record
+ * keeps its status and carries the refusal for the dashboard, which can ask again with force.
+ */
+export const noteRedeployRefused = internalMutation({
+  args: { containerId: v.id("containers"), message: v.string(), files: v.array(v.string()) },
+  handler: async (ctx, { containerId, message, files }) => {
+    const c = await ctx.db.get("containers", containerId);
+    if (!c || c.status === "destroying" || c.status === "destroyed") return;
+    await ctx.db.patch("containers", c._id, {
+      redeployRefused: { message, files: files.slice(0, REDEPLOY_REFUSED_FILES_KEPT), at: Date.now() },
+    });
+    await recordEvent(ctx, c._id, c.status, message);
   },
 });

@@ -149,3 +149,6 @@ export const INSTALL_STATE_RATE = { kind: "token bucket", rate: 30, period: 60_0
  * GitHub tokens and real secrets are far longer.
  */
 export const SCRUB_MIN_SECRET_LENGTH = 8;
+
+/** Files of a refused redeploy kept on the record (the agent's message names the first ones too). */
+export const REDEPLOY_REFUSED_FILES_KEPT = 100;

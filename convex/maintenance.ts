@@ -14,7 +14,7 @@ import { noteActivity } from "./activity";
 import { deadlines, idleLimitsReader, isPast } from "./idle";
 import { CLEANUP_BATCH, INVITATION_RETENTION_MS, SEEN_WEBHOOK_RETENTION_MS } from "./limits";
 import { moveTo, requestDestroy, requestStop } from "./records";
-import { statusValidator, type Status } from "./statuses";
+import { healthValidator, statusValidator, type Status } from "./statuses";
 import { pageOfStatuses, walkPositionValidator } from "./walk";
 
 /** Fails a record still sitting in the status a step left it in, past that step's deadline. */
@@ -84,23 +84,29 @@ const GONE_ERROR =
 
 /**
  * Takes what the agent's list says about a batch of its containers: each one's last activity
- * into its record (the later of the two wins, activity.ts); answers the ids no record knows (or
- * only a destroyed one), orphans for the reconcile action to remove.
+ * into its record (the later of the two wins, activity.ts) and its dev server's health; answers
+ * the ids no record knows (or only a destroyed one), orphans for the reconcile action to remove.
  */
 export const noteListed = internalMutation({
   args: {
-    containers: v.array(v.object({ agentId: v.string(), lastActivityAt: v.optional(v.number()) })),
+    containers: v.array(
+      v.object({ agentId: v.string(), lastActivityAt: v.optional(v.number()), health: v.optional(healthValidator) }),
+    ),
   },
   returns: v.array(v.string()),
   handler: async (ctx, { containers }) => {
     const orphans: string[] = [];
-    for (const { agentId, lastActivityAt } of containers) {
+    for (const { agentId, lastActivityAt, health } of containers) {
       const known = await ctx.db
         .query("containers")
         .withIndex("by_agentId", (q) => q.eq("agentId", agentId))
         .first();
       if (!known || known.status === "destroyed") orphans.push(agentId);
-      else if (lastActivityAt !== undefined) await noteActivity(ctx, known, lastActivityAt);
+      else {
+        if (lastActivityAt !== undefined) await noteActivity(ctx, known, lastActivityAt);
+        // Written only when it changed: most reconciles change nothing.
+        if (health !== undefined && health !== known.health) await ctx.db.patch("containers", known._id, { health });
+      }
     }
     return orphans;
   },

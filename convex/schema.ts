@@ -11,7 +11,7 @@ import { authTables } from "@convex-dev/auth/server";
 import { defineSchema, defineTable } from "convex/server";
 import { v } from "convex/values";
 import { repoSettingsFields } from "./settingsView";
-import { progressPhaseValidator, statusValidator } from "./statuses";
+import { devServerDownReasonValidator, healthValidator, progressPhaseValidator, statusValidator } from "./statuses";
 
 const phaseTimes = v.object({
   cloning: v.optional(v.number()),
@@ -132,6 +132,18 @@ export default defineSchema({
     /** Highest callback sequence applied; older ones are dropped. */
     lastSequence: v.number(),
     error: v.optional(v.string()),
+    /**
+     * Why the dev server stopped after `ready`, when the agent's watch said so (the `error`
+     * then says it in words); cleared when a setup, start or redeploy begins again.
+     */
+    downReason: v.optional(devServerDownReasonValidator),
+    /** Whether the dev server answers, from the agent's periodic check (taken by reconcile). */
+    health: v.optional(healthValidator),
+    /**
+     * The last redeploy the agent refused (local changes it would overwrite: the files; or why
+     * it could not): the dashboard offers it again with force. Cleared when one is accepted.
+     */
+    redeployRefused: v.optional(v.object({ message: v.string(), files: v.array(v.string()), at: v.number() })),
     createdAt: v.number(),
     statusChangedAt: v.number(),
     lastActivityAt: v.number(),

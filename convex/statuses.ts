@@ -6,7 +6,7 @@
  * applies; this module only says where a record may go).
  */
 import { v } from "convex/values";
-import { SETUP_PHASES } from "@artie/host-agent/contract";
+import { DEV_SERVER_DOWN_REASONS, HEALTH_STATES, SETUP_PHASES } from "@artie/host-agent/contract";
 
 export const STATUSES = [
   "creating",
@@ -52,8 +52,10 @@ export function phaseRank(status: Status): number | null {
 /**
  * Where each status may go next. A setup may skip phases forward (its callbacks can arrive out
  * of order; callbacks.ts records the skipped ones). `ready -> ready` lets a later callback add
- * a main image; `ready`/`error -> cloning` is a new setup. `stopped` leaves only by a start
- * (`starting`, then the agent's callbacks), by failing, or by being destroyed.
+ * a main image; `ready`/`error -> cloning` is a new setup or a redeploy. `stopped` leaves only
+ * by a start (`starting`, then the agent's callbacks), by failing, or by being destroyed;
+ * `ready`/`error -> starting` is a restart bringing the dev server back (containers.restart: a
+ * callback never moves a record back, callbacks.ts judges by phase order first).
  */
 const NEXT: Record<Status, readonly Status[]> = {
   creating: ["pooled", "assigned", "error", "destroying"],
@@ -62,9 +64,9 @@ const NEXT: Record<Status, readonly Status[]> = {
   cloning: ["installing", "starting", "ready", "error", "destroying"],
   installing: ["starting", "ready", "error", "destroying"],
   starting: ["ready", "error", "destroying"],
-  ready: ["ready", "cloning", "stopped", "error", "destroying"],
+  ready: ["ready", "cloning", "starting", "stopped", "error", "destroying"],
   stopped: ["starting", "error", "destroying"],
-  error: ["cloning", "stopped", "destroying"],
+  error: ["cloning", "starting", "stopped", "destroying"],
   destroying: ["destroyed"],
   destroyed: [],
 };
@@ -83,3 +85,9 @@ export const LIVE_STATUSES: readonly Status[] = [
   "stopped",
   "error",
 ];
+
+/** Whether an environment's dev server answers, as its agent last said (the contract's list). */
+export const healthValidator = v.union(...HEALTH_STATES.map((h) => v.literal(h)));
+
+/** Why a dev server stopped after `ready`, as the agent's watch reports it (the contract's list). */
+export const devServerDownReasonValidator = v.union(...DEV_SERVER_DOWN_REASONS.map((r) => v.literal(r)));
