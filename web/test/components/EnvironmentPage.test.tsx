@@ -113,7 +113,10 @@ describe("EnvironmentPage", () => {
     const { fake } = openEnvironment();
     const button = await screen.findByRole("button", { name: "Restart" });
     await act(async () => button.click());
-    expect(screen.getByRole("dialog")).toHaveTextContent("the dev server included");
+    const dialog = screen.getByRole("dialog");
+    // What a restart really does now: the workspace volume stays, and the dev server comes back.
+    expect(dialog).toHaveTextContent("the dev server is started again with the same command and variables");
+    expect(dialog).toHaveTextContent("The workspace (/app) is kept, uncommitted changes included");
     await act(async () => screen.getByRole("button", { name: "Restart container" }).click());
     expect(fake.callsTo("containers:restart")).toEqual([{ containerId: "c1" }]);
     act(() => fake.setQuery("containers:detail", environment({ status: "installing" })));
