@@ -12,6 +12,9 @@ import { useNow } from "./useNow";
 export function useAwaitingHost(key: string) {
   const now = useNow();
   const [sent, setSent] = useState<{ key: string; at: number } | null>(null);
+  // Once the record has moved, the wait is over for good: the same key coming back later (ready,
+  // stopped, started, ready again) is not an answer still owed.
+  if (sent !== null && sent.key !== key) setSent(null);
   const waiting = sent !== null && sent.key === key && now - sent.at < AGENT_REQUEST_TIMEOUT_MS;
   /** Call once the request was accepted. */
   const markSent = useCallback(() => setSent({ key, at: Date.now() }), [key]);
