@@ -96,7 +96,7 @@ export class AgentStandIn {
     }
     const m = /^\/api\/containers\/([^/]+)(?:\/(stop|start|restart|redeploy))?$/.exec(path);
     if (!m) return refuse(404, "not_found", "stand-in: no such route");
-    const id = m[1]!; // always matched (the web tests' stricter tsconfig reads this file too)
+    const id = m[1] ?? ""; // always matched (the web tests' stricter tsconfig reads this file too)
     const held = this.containers.get(id);
     if (!held) return refuse(404, "container_not_found", `no container ${id}`);
     if (req.method === "POST" && m[2] === "stop") {

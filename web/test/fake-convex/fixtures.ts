@@ -85,7 +85,14 @@ export function event(
 }
 
 export const POOL_STATUS = {
-  config: { targetSize: 3, minSize: 1, maxCreating: 2, containerPorts: [3000], idleLimitMinutes: 120 },
+  config: {
+    targetSize: 3,
+    minSize: 1,
+    maxCreating: 2,
+    containerPorts: [3000],
+    idleLimitMinutes: 120,
+    stoppedLimitMinutes: 1440,
+  },
   pooled: 2,
   creating: 1,
   assigned: 4,
