@@ -196,6 +196,26 @@ describe("the dev server after ready", () => {
     });
   });
 
+  it("does not report a stop, a start or a restart with a body as a crash, and watches the dev server they bring back", async () => {
+    await withAgent(async (agent, receiver) => {
+      const c = await setUp(agent.api, receiver, "main");
+      const body = { callbackUrl: receiver.url, callbackSecret: SECRET };
+      const readies = () => receiver.received.filter((r) => r.body.containerId === c.id && r.body.phase === "ready");
+      expect((await agent.api.post(`/api/containers/${c.id}/stop`)).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 3_000)); // past the settle time
+      expect((await agent.api.post(`/api/containers/${c.id}/start`, body)).status).toBe(202);
+      await receiver.waitFor(() => readies().length >= 2);
+      expect((await agent.api.post(`/api/containers/${c.id}/restart`, body)).status).toBe(202);
+      await receiver.waitFor(() => readies().length >= 3);
+      await waitForDetails(agent.api, c.id, (d) => d.health === "answering");
+      expect(errorOf(receiver, c.id)).toBeUndefined();
+      // The dev server the restart brought back is watched: its exit is reported.
+      await signalServer(agent.api, c.id, "KILL");
+      await receiver.waitFor(() => errorOf(receiver, c.id) !== undefined);
+      expect(errorOf(receiver, c.id)).toMatchObject({ reason: "exited" });
+    });
+  });
+
   it("reports a dev server that died while the agent was down, after the agent's restart", async () => {
     const receiver = await startReceiver(SECRET);
     const env = testEnv({ ...agentEnv(), PORT: String(await freePort()) });

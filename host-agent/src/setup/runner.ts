@@ -48,6 +48,8 @@ type Ready = { hostPort: number; url: string };
 
 export class SetupRunner {
   private readonly active = new Map<string, Promise<void>>();
+  /** Setups past `ready` that only build the main image (isActive says why they do not count). */
+  private readonly building = new Set<string>();
   private readonly progress: SetupProgress;
   /** Main image builds by tag: one at a time per tag, a second one is skipped. */
   private readonly builds = new KeyedLock();
@@ -64,13 +66,21 @@ export class SetupRunner {
     if (this.d.busyElsewhere?.(id)) throw new AppError("conflict", `Container ${id} is starting its dev server`);
     await this.d.containers.get(id);
     if (this.active.has(id)) throw new AppError("conflict", `Container ${id} is already being set up`);
-    const work = this.run(id, req).finally(() => this.active.delete(id));
+    const work = this.run(id, req).finally(() => {
+      this.active.delete(id);
+      this.building.delete(id);
+    });
     this.active.set(id, work);
   }
 
-  /** Whether a setup of `id` is running (workspace, issue 17: a start waits its turn). */
+  /**
+   * Whether a setup of `id` is running up to its `ready` (a start, restart or redeploy waits its
+   * turn). A setup that reached `ready` and only builds the main image is not: the environment
+   * is the user's from `ready` on, and a restart then may cut the build short (it is logged,
+   * and the next setup of the default branch builds again).
+   */
   isActive(id: string): boolean {
-    return this.active.has(id);
+    return this.active.has(id) && !this.building.has(id);
   }
 
   /** Waits for running setups (tests, shutdown). */
@@ -110,7 +120,10 @@ export class SetupRunner {
       await report("ready", { ...ready, ...(used ? { mainImage: { tag: used.tag, commit: used.commit } } : {}) });
       // [watch] From here on the dev server exiting or being killed is reported, after `ready`.
       if (started) await this.d.watch.track(id, { dockerId: workspace.dockerId, ...started, ...reportTo(req) });
-      if (req.buildMainImage) await this.buildMainAfterReady(id, req, workspace, ready, report);
+      if (req.buildMainImage) {
+        this.building.add(id);
+        await this.buildMainAfterReady(id, req, workspace, ready, report);
+      }
     } catch (err) {
       const message = this.describe(err, req, tail);
       this.d.logger.warn({ id, err: redact(String(err), req.githubToken) }, "setup failed");
