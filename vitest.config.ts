@@ -34,7 +34,9 @@ export default defineConfig({
         resolve: { alias: { "@convex": path.resolve(import.meta.dirname, "convex") } },
         test: {
           name: "web",
-          include: ["web/test/**/*.test.tsx"],
+          // Components (.tsx) and the pure modules beside them (.ts); the browser tests are Docker's.
+          include: ["web/test/**/*.test.{ts,tsx}"],
+          exclude: ["**/*.browser.test.ts", "**/node_modules/**"],
           environment: "jsdom",
           setupFiles: ["web/test/setup.ts"],
         },

@@ -111,6 +111,23 @@ const TABLE: Record<string, ((f: Fixture) => Promise<void>) | { exempt: string }
   "containers:restart": async (f) => {
     await expect(f.bob.mutation(api.containers.restart, { containerId: f.containerId })).rejects.toThrow(NOT_FOUND);
   },
+  "containers:stop": async (f) => {
+    await expect(f.bob.mutation(api.containers.stop, { containerId: f.containerId })).rejects.toThrow(NOT_FOUND);
+  },
+  "containers:start": async (f) => {
+    await f.t.run((ctx) => ctx.db.patch("containers", f.containerId, { status: "stopped" }));
+    await expect(f.bob.mutation(api.containers.start, { containerId: f.containerId })).rejects.toThrow(NOT_FOUND);
+    expect((await f.t.run((ctx) => ctx.db.get("containers", f.containerId)))?.status).toBe("stopped");
+    await f.t.run((ctx) => ctx.db.patch("containers", f.containerId, { status: "ready" }));
+  },
+  "containers:redeploy": async (f) => {
+    for (const force of [undefined, true])
+      await expect(f.bob.mutation(api.containers.redeploy, { containerId: f.containerId, force })).rejects.toThrow(
+        NOT_FOUND,
+      );
+    const c = await f.t.run((ctx) => ctx.db.get("containers", f.containerId));
+    expect(c?.redeployRefused).toBeUndefined();
+  },
   "containers:events": async (f) => {
     expect(await f.bob.query(api.containers.events, { containerId: f.containerId })).toEqual([]);
   },

@@ -1,10 +1,21 @@
-/** Receiving the agent's callbacks: once per webhook id, then through the transition table. */
+/**
+ * Receiving the agent's callbacks: once per webhook id, then judged by sequence and phase order.
+ *
+ * The agent retries failed deliveries one by one, so one container's callbacks can arrive in any
+ * order. Its `sequence` is strictly increasing per container (across setups and agent restarts),
+ * so a higher one is always the newer news: a callback at or below the record's last sequence is
+ * dropped, one above it applies when it moves the record forward in the contract's phase order,
+ * even past phases whose callbacks have not come yet (those are recorded as skipped, and dropped
+ * as older when they come). `error` always applies; the same phase again (a second `ready`
+ * announcing the main image) applies its fields. Every order of one setup's callbacks therefore
+ * ends at its newest phase. Leaves out: who sent it (http.ts verifies the signature).
+ */
 import { v } from "convex/values";
 import { SetupCallback } from "@artie/host-agent/contract";
 import type { Doc } from "./_generated/dataModel";
 import { internalMutation, type MutationCtx } from "./_generated/server";
-import { moveTo } from "./records";
-import { canMove, type Status } from "./statuses";
+import { moveTo, recordEvent } from "./records";
+import { canMove, isProgressPhase, phaseRank, PROGRESS_PHASES, type ProgressPhase, type Status } from "./statuses";
 
 export const receive = internalMutation({
   args: { webhookId: v.string(), body: v.string() },
@@ -34,7 +45,27 @@ export const receive = internalMutation({
   },
 });
 
-/** Applies one verified setup callback; stale (older sequence) or backwards ones are dropped. */
+/**
+ * What a newer callback does to a record:
+ * - `forward`: a later phase of this setup (maybe past some), or `error`;
+ * - `newRun`: a new setup of a ready or failed environment starting over (`cloning`);
+ * - `again`: the phase the record is in, with newer fields (a second `ready`, another error);
+ * - `drop`: a move the record cannot make. A stopped environment takes none: the container is
+ *   not running, so what its setup or dev server says is over; a start (`starting`) reopens it.
+ */
+type Verdict = "forward" | "newRun" | "again" | "drop";
+
+function judge(status: Status, phase: SetupCallback["phase"]): Verdict {
+  if (status === "stopped") return "drop";
+  if (phase === "error") return status === "error" ? "again" : canMove(status, "error") ? "forward" : "drop";
+  if (status === phase) return "again";
+  const from = phaseRank(status);
+  const to = phaseRank(phase)!;
+  if (from !== null && to > from) return canMove(status, phase) ? "forward" : "drop";
+  return phase === "cloning" && canMove(status, phase) ? "newRun" : "drop";
+}
+
+/** Applies one verified setup callback; older (by sequence) or impossible ones are dropped. */
 export async function applySetupCallback(
   ctx: MutationCtx,
   cb: SetupCallback,
@@ -44,17 +75,45 @@ export async function applySetupCallback(
     .withIndex("by_agentId", (q) => q.eq("agentId", cb.containerId))
     .unique();
   if (!c) return "unknown";
-  if (cb.sequence <= c.lastSequence || !canMove(c.status, cb.phase)) return "stale";
+  if (cb.sequence <= c.lastSequence) return "stale";
+  const verdict = judge(c.status, cb.phase);
+  if (verdict === "drop") return "stale";
+
   const patch: Partial<Doc<"containers">> = { lastSequence: cb.sequence };
-  if (cb.phase !== "error" && cb.phase !== c.status) patch.phaseStartedAt = { ...c.phaseStartedAt, [cb.phase]: cb.at };
-  const previous = previousPhase(c.status);
-  if (previous && previous !== cb.phase && cb.previousPhaseMs !== null) {
-    patch.phaseDurations = { ...c.phaseDurations, [previous]: cb.previousPhaseMs };
-  }
   if (cb.hostPort) patch.hostPort = cb.hostPort;
   if (cb.url) patch.url = cb.url;
   if (cb.error) patch.error = cb.error;
-  await moveTo(ctx, c, cb.phase, patch, cb.error);
+  // The watch's report after `ready` says why the dev server stopped; a new run starts clean.
+  if (cb.phase === "error" && cb.reason) patch.downReason = cb.reason;
+  else if (cb.phase !== "error") patch.downReason = undefined;
+  if (verdict === "newRun") {
+    // This setup's timings start afresh; the last one's would read as this one's.
+    patch.phaseStartedAt = { cloning: cb.at };
+    patch.phaseDurations = {};
+    patch.skippedPhases = [];
+  } else if (verdict === "forward" && cb.phase !== "error") {
+    patch.phaseStartedAt = { ...c.phaseStartedAt, [cb.phase]: cb.at };
+    const skipped = phasesBetween(c.status, cb.phase);
+    if (skipped.length > 0) patch.skippedPhases = [...(c.skippedPhases ?? []), ...skipped];
+    // previousPhaseMs is the agent's own previous phase: the one just before this in the order.
+    const before = PROGRESS_PHASES[phaseRank(cb.phase)! - 1];
+    if (before && cb.previousPhaseMs !== null)
+      patch.phaseDurations = { ...c.phaseDurations, [before]: cb.previousPhaseMs };
+  } else if (verdict === "again" && cb.phase !== "error" && cb.phase !== "ready") {
+    // The phase begun again (a start's `starting`); a second `ready` keeps the first one's time.
+    patch.phaseStartedAt = { ...c.phaseStartedAt, [cb.phase]: cb.at };
+  } else if (cb.phase === "error" && cb.previousPhaseMs !== null && isProgressPhase(c.status)) {
+    // The phase that failed is the record's, as far as the control plane knows.
+    patch.phaseDurations = { ...c.phaseDurations, [c.status]: cb.previousPhaseMs };
+  }
+
+  if (verdict === "again" && !canMove(c.status, c.status)) {
+    // Same status, newer facts: no move (so no new watchdog), a line on the timeline for errors.
+    await ctx.db.patch("containers", c._id, patch);
+    if (cb.phase === "error") await recordEvent(ctx, c._id, c.status, cb.error);
+  } else {
+    await moveTo(ctx, c, cb.phase, patch, cb.error);
+  }
   // Only a build announces its duration; a setup that merely used the image leaves the record as is.
   if (cb.mainImage?.buildMs !== undefined && c.repoId) {
     const { tag, commit, buildMs } = cb.mainImage;
@@ -63,6 +122,8 @@ export async function applySetupCallback(
   return "applied";
 }
 
-function previousPhase(status: Status): "cloning" | "installing" | "starting" | "ready" | null {
-  return status === "cloning" || status === "installing" || status === "starting" || status === "ready" ? status : null;
+/** The phases strictly between a record's status and a later phase: the ones skipped. */
+function phasesBetween(status: Status, phase: ProgressPhase): ProgressPhase[] {
+  const from = phaseRank(status) ?? -1;
+  return PROGRESS_PHASES.slice(from + 1, phaseRank(phase)!);
 }

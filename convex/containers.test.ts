@@ -208,14 +208,14 @@ describe("callbacks through the transition table", () => {
     const id = await t.withIdentity(ALICE).mutation(api.containers.request, { repoId, branch: "main" });
     const before = (await t.run((ctx) => ctx.db.get("containers", id)))!.lastActivityAt;
     vi.advanceTimersByTime(60_000);
-    await t.mutation(internal.containers.markRestarted, { containerId: id });
+    await t.mutation(internal.hostReports.markRestarted, { containerId: id });
     const after = await t.run((ctx) => ctx.db.get("containers", id));
     expect(after!.lastActivityAt).toBe(before + 60_000);
     const events = await t.withIdentity(ALICE).query(api.containers.events, { containerId: id });
     expect(events.at(-1)).toMatchObject({ status: "creating", message: "container restarted" });
 
     await t.run((ctx) => ctx.db.patch("containers", id, { status: "destroyed" }));
-    await t.mutation(internal.containers.markRestarted, { containerId: id });
+    await t.mutation(internal.hostReports.markRestarted, { containerId: id });
     expect(await t.withIdentity(ALICE).query(api.containers.events, { containerId: id })).toHaveLength(events.length);
   });
 });

@@ -1,23 +1,25 @@
 /**
  * Environments: the public functions a team's members call (request, list, detail, destroy,
- * restart, timeline), and the internal ones the agent-calling actions in hostAgent.ts read and
- * report through. Records are written through records.ts; callbacks.ts applies the agent's
- * setup callbacks; maintenance.ts holds the crons; quotas.ts the per-user limits. Side effects
- * are scheduled: a mutation records intent, an internal action calls the agent and reports back.
+ * restart, stop, start, redeploy, timeline). Records are written through records.ts; hostReports.ts holds
+ * what the agent-calling actions in hostAgent.ts read and report through; callbacks.ts applies
+ * the agent's setup callbacks; maintenance.ts holds the crons; idle.ts the idle limits each
+ * environment shows; quotas.ts the per-user limits. Side effects are scheduled: a mutation
+ * records intent, an internal action calls the agent and reports back.
  */
 import { v } from "convex/values";
 import { BranchName } from "@artie/host-agent/contract";
 import { internal } from "./_generated/api";
 import type { Doc, Id } from "./_generated/dataModel";
-import { internalMutation, internalQuery, type QueryCtx } from "./_generated/server";
+import type { QueryCtx } from "./_generated/server";
 import { requireMember, teamMutation, teamQuery } from "./access";
 import { fail } from "./errors";
 import { findMembership } from "./membership";
+import { deadlines, idleLimitsReader } from "./idle";
 import { ENVIRONMENTS_LISTED, EVENTS_PER_CONTAINER } from "./limits";
 import { readConfig, replenishPool } from "./pool";
 import { findSettings } from "./repoSettings";
 import { checkRequestQuota } from "./quotas";
-import { insertCreating, moveTo, recordEvent } from "./records";
+import { insertCreating, moveTo, recordEvent, requestDestroy, requestStop } from "./records";
 import schema from "./schema";
 import type { User } from "./users";
 
@@ -104,9 +106,34 @@ const environmentItem = v.object({
   _creationTime: v.number(),
   /** Set up with an older version of its repo's settings than the current one. */
   olderSettings: v.boolean(),
+  /** The limits that apply to it: unused this long, it is stopped; stopped this long more, destroyed. */
+  idleLimitMinutes: v.number(),
+  stoppedLimitMinutes: v.number(),
+  /** When it stops and when it is destroyed if nobody uses it (ms since the epoch; null: not counting). */
+  stopsAt: v.union(v.number(), v.null()),
+  destroysAt: v.union(v.number(), v.null()),
 });
 
-/** The active team's environments, newest first (bounded), each saying whether its settings are older. */
+/** Records with what the dashboard shows beside them: older settings, idle limits, deadlines. */
+async function viewer(ctx: QueryCtx) {
+  const versions = new Map<Id<"repos">, number>();
+  const current = async (repoId: Id<"repos">) => {
+    if (!versions.has(repoId)) versions.set(repoId, (await findSettings(ctx, repoId))?.version ?? 0);
+    return versions.get(repoId)!;
+  };
+  const limitsOf = await idleLimitsReader(ctx);
+  return async (c: Doc<"containers">) => {
+    const limits = await limitsOf(c);
+    return {
+      ...c,
+      olderSettings: c.repoId !== undefined && (c.settingsVersion ?? 0) < (await current(c.repoId)),
+      ...limits,
+      ...deadlines(c, limits),
+    };
+  };
+}
+
+/** The active team's environments, newest first (bounded), each with its settings age and idle deadlines. */
 export const list = teamQuery({
   args: {},
   returns: v.array(environmentItem),
@@ -118,33 +145,24 @@ export const list = teamQuery({
       .withIndex("by_teamId_and_createdAt", (q) => q.eq("teamId", team.id))
       .order("desc")
       .take(ENVIRONMENTS_LISTED);
-    const versions = new Map<Id<"repos">, number>();
-    const current = async (repoId: Id<"repos">) => {
-      if (!versions.has(repoId)) versions.set(repoId, (await findSettings(ctx, repoId))?.version ?? 0);
-      return versions.get(repoId)!;
-    };
-    return Promise.all(
-      containers.map(async (c) => ({
-        ...c,
-        olderSettings: c.repoId !== undefined && (c.settingsVersion ?? 0) < (await current(c.repoId)),
-      })),
-    );
+    const view = await viewer(ctx);
+    return Promise.all(containers.map(view));
   },
 });
 
 /**
  * One environment of a team the caller belongs to (any of theirs, not only the active one: a
- * deep link), or null: for another team's, and for an id that is not one at all (it comes from
- * a URL the user can edit, so that is "not found", not a crash).
+ * deep link), as `list` shows it, or null: for another team's, and for an id that is not one at
+ * all (it comes from a URL the user can edit, so that is "not found", not a crash).
  */
 export const detail = teamQuery({
   args: { containerId: v.string() },
-  returns: v.union(schema.doc("containers"), v.null()),
+  returns: v.union(environmentItem, v.null()),
   handler: async (ctx, args) => {
     const containerId = ctx.db.normalizeId("containers", args.containerId);
     const c = containerId && (await ctx.db.get("containers", containerId));
     const member = c?.teamId && (await findMembership(ctx, ctx.user.key, c.teamId));
-    return member ? c : null;
+    return c && member ? (await viewer(ctx))(c) : null;
   },
 });
 
@@ -154,20 +172,71 @@ export const destroy = teamMutation({
   handler: async (ctx, { containerId }) => {
     const c = await memberContainer(ctx, containerId);
     if (c.status === "destroying" || c.status === "destroyed") return;
-    await moveTo(ctx, c, "destroying", {}, "destroy requested");
-    await ctx.scheduler.runAfter(0, internal.hostAgent.destroy, { containerId });
+    await requestDestroy(ctx, c, "destroy requested");
   },
 });
 
-/** Restarts an environment's container on the host (its dev server must be set up again). */
+/**
+ * Restarts an environment's container on the host and brings its dev server back with the same
+ * command and variables: `starting` at once (a use; the watchdog fails it if the host never
+ * reports back), then `ready` by the agent's callbacks. The workspace is kept.
+ */
 export const restart = teamMutation({
   args: { containerId: v.id("containers") },
   handler: async (ctx, { containerId }) => {
     const c = await memberContainer(ctx, containerId);
     if (c.status !== "ready" && c.status !== "error") fail("conflict", `Cannot restart while ${c.status}`);
-    await recordEvent(ctx, c._id, c.status, "restart requested");
-    await ctx.db.patch("containers", c._id, { lastActivityAt: Date.now() });
+    await moveTo(ctx, c, "starting", { downReason: undefined }, "restart requested");
     await ctx.scheduler.runAfter(0, internal.hostAgent.restart, { containerId });
+  },
+});
+
+/**
+ * Brings the branch's new commits into a ready environment without losing its uncommitted work
+ * (hostAgent.redeploy): the agent refuses when the update would overwrite a local change, and
+ * the record then carries the refusal with the files (`redeployRefused`), its status unchanged;
+ * with `force` those files take the branch's version. Accepted, it moves through the setup's
+ * phases by the agent's callbacks, back to `ready`.
+ */
+export const redeploy = teamMutation({
+  args: { containerId: v.id("containers"), force: v.optional(v.boolean()) },
+  handler: async (ctx, { containerId, force }) => {
+    const c = await memberContainer(ctx, containerId);
+    if (c.status !== "ready") fail("conflict", `Cannot redeploy while ${c.status}`);
+    await recordEvent(ctx, c._id, c.status, force ? "redeploy requested (force)" : "redeploy requested");
+    await ctx.db.patch("containers", c._id, { lastActivityAt: Date.now() });
+    await ctx.scheduler.runAfter(0, internal.hostAgent.redeploy, { containerId, force: force ?? false });
+  },
+});
+
+/**
+ * Stops an environment's container on the host (memory and CPU freed, workspace and record
+ * kept); the record says `stopped` once the agent has. Stopping a stopped one does nothing.
+ */
+export const stop = teamMutation({
+  args: { containerId: v.id("containers") },
+  handler: async (ctx, { containerId }) => {
+    const c = await memberContainer(ctx, containerId);
+    if (c.status === "stopped") return;
+    if (c.status !== "ready" && c.status !== "error") fail("conflict", `Cannot stop while ${c.status}`);
+    await requestStop(ctx, c, "stop requested");
+  },
+});
+
+/**
+ * Starts a stopped environment again: `starting` at once (a use, so its idle time starts over;
+ * the watchdog fails it if the host never reports back), then `ready` by the agent's callbacks
+ * once the dev server answers. Starting one that is not stopped does nothing if it is on its way
+ * up or up, and is refused otherwise.
+ */
+export const start = teamMutation({
+  args: { containerId: v.id("containers") },
+  handler: async (ctx, { containerId }) => {
+    const c = await memberContainer(ctx, containerId);
+    if (c.status === "starting" || c.status === "ready") return;
+    if (c.status !== "stopped") fail("conflict", `Cannot start while ${c.status}`);
+    await moveTo(ctx, c, "starting", {}, "start requested");
+    await ctx.scheduler.runAfter(0, internal.hostAgent.start, { containerId });
   },
 });
 
@@ -183,71 +252,5 @@ export const events = teamQuery({
       .query("containerEvents")
       .withIndex("by_containerId_and_at", (q) => q.eq("containerId", containerId))
       .take(EVENTS_PER_CONTAINER);
-  },
-});
-
-/**
- * The agent restarted the container: a line on the timeline, and activity on the record (a
- * dashboard whose log stream ended with the old process picks that up and reconnects).
- */
-export const markRestarted = internalMutation({
-  args: { containerId: v.id("containers") },
-  handler: async (ctx, { containerId }) => {
-    const c = await ctx.db.get("containers", containerId);
-    if (!c || c.status === "destroying" || c.status === "destroyed") return;
-    await recordEvent(ctx, c._id, c.status, "container restarted");
-    await ctx.db.patch("containers", c._id, { lastActivityAt: Date.now() });
-  },
-});
-
-/**
- * A record for the actions in hostAgent.ts, with its repo and the repo's settings (sealed values
- * included: the setup action opens them, nothing else).
- */
-export const get = internalQuery({
-  args: { containerId: v.id("containers") },
-  handler: async (ctx, { containerId }) => {
-    const c = await ctx.db.get("containers", containerId);
-    const repo = c?.repoId ? await ctx.db.get("repos", c.repoId) : null;
-    const settings = repo ? await findSettings(ctx, repo._id) : null;
-    const { containerPorts } = await readConfig(ctx);
-    return c ? { container: c, repo, settings, containerPorts } : null;
-  },
-});
-
-/** The setup used a newer settings version than the request saw (saved in between). */
-export const noteSettingsVersion = internalMutation({
-  args: { containerId: v.id("containers"), settingsVersion: v.number() },
-  handler: async (ctx, { containerId, settingsVersion }) => {
-    const c = await ctx.db.get("containers", containerId);
-    if (c && c.status !== "destroyed") await ctx.db.patch("containers", containerId, { settingsVersion });
-  },
-});
-
-/** The agent made the container: a pool one becomes `pooled`, an assigned one `assigned`. */
-export const markCreated = internalMutation({
-  args: { containerId: v.id("containers"), hostPort: v.number() },
-  handler: async (ctx, { containerId, hostPort }) => {
-    const c = await ctx.db.get("containers", containerId);
-    if (!c || c.status !== "creating") return;
-    await moveTo(ctx, c, c.pool ? "pooled" : "assigned", { hostPort }, "created on the host");
-  },
-});
-
-/** An agent call failed: the record says why, in words a person can act on. */
-export const markFailed = internalMutation({
-  args: { containerId: v.id("containers"), error: v.string() },
-  handler: async (ctx, { containerId, error }) => {
-    const c = await ctx.db.get("containers", containerId);
-    if (c) await moveTo(ctx, c, "error", { error }, error);
-  },
-});
-
-/** The agent removed the container. */
-export const markDestroyed = internalMutation({
-  args: { containerId: v.id("containers") },
-  handler: async (ctx, { containerId }) => {
-    const c = await ctx.db.get("containers", containerId);
-    if (c) await moveTo(ctx, c, "destroyed", {}, "removed from the host");
   },
 });

@@ -212,6 +212,13 @@ it("takes an environment from runtime toggle to a ready dev server and back to d
     () => alice.query(api.containers.events, { containerId: id }),
     (events) => events.some((e) => e.message === "container restarted"),
   );
+  // The restart brought the dev server back: the agent's callbacks take the record to ready again.
+  const back = await waitFor(
+    "ready after restart",
+    () => record(id),
+    (c) => c?.status === "ready" || c?.status === "error",
+  );
+  expect(back?.status).toBe("ready");
 
   await alice.mutation(api.containers.destroy, { containerId: id });
   const destroyed = await waitFor(

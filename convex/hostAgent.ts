@@ -20,7 +20,10 @@ import {
   RemoveContainerResponse,
   SetupAccepted,
   type CreateContainerRequest,
+  type ErrorCode as AgentErrorCode,
+  type RedeployRequest,
   type SetupRequest,
+  type StartContainerRequest,
 } from "@artie/host-agent/contract";
 import { api, internal } from "./_generated/api";
 import type { Doc, Id } from "./_generated/dataModel";
@@ -36,11 +39,22 @@ import {
   AGENT_RESPONSE_MAX_BYTES,
   HEALTH_TIMEOUT_MS,
   ORPHAN_GRACE_MS,
+  RECONCILE_LISTED_BATCH,
   SCRUB_MIN_SECRET_LENGTH,
 } from "./limits";
+import { agentActivityMs } from "./activity";
 import { requireHostAdminInAction, userAction } from "./access";
 
-class AgentError extends Error {}
+/** An agent's error answer: its code (the contract's list) and, for some codes, the files or fields. */
+class AgentError extends Error {
+  constructor(
+    message: string,
+    readonly code: AgentErrorCode | null = null,
+    readonly issues: { path: string; message: string }[] = [],
+  ) {
+    super(message);
+  }
+}
 
 /** Every agent answer is read bounded; none follows a redirect (the agent never sends one). */
 const readJson = (res: Response) => readJsonBounded(res, AGENT_RESPONSE_MAX_BYTES);
@@ -67,9 +81,9 @@ async function call<S extends z.ZodType>(
   const json = await readJson(res);
   if (!res.ok) {
     const parsed = ErrorResponse.safeParse(json);
-    throw new AgentError(
-      parsed.success ? `${parsed.data.error.code}: ${parsed.data.error.message}` : `agent answered ${res.status}`,
-    );
+    if (!parsed.success) throw new AgentError(`agent answered ${res.status}`);
+    const { code, message, issues } = parsed.data.error;
+    throw new AgentError(`${code}: ${message}`, code, issues);
   }
   return schema.parse(json);
 }
@@ -77,15 +91,18 @@ async function call<S extends z.ZodType>(
 /** Creates the record's container on the host (its agent id makes a retry idempotent). */
 async function createOnHost(ctx: ActionCtx, containerId: Id<"containers">, req: CreateContainerRequest) {
   const created = await call("POST", "/api/containers", CreateContainerResponse, req);
-  await ctx.runMutation(internal.containers.markCreated, { containerId, hostPort: created.hostPort });
+  await ctx.runMutation(internal.hostReports.markCreated, { containerId, hostPort: created.hostPort });
 }
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
+/** The agent answered "no such container": the host does not have it (any more). */
+const isGone = (err: unknown) => err instanceof AgentError && err.code === "container_not_found";
+
 export const createPooled = internalAction({
   args: { containerId: v.id("containers") },
   handler: async (ctx, { containerId }) => {
-    const record = await ctx.runQuery(internal.containers.get, { containerId });
+    const record = await ctx.runQuery(internal.hostReports.get, { containerId });
     if (!record || record.container.status !== "creating") return;
     try {
       const { agentId } = record.container;
@@ -96,7 +113,7 @@ export const createPooled = internalAction({
         ports: record.containerPorts,
       });
     } catch (err) {
-      await ctx.runMutation(internal.containers.markFailed, { containerId, error: message(err) });
+      await ctx.runMutation(internal.hostReports.markFailed, { containerId, error: message(err) });
     }
   },
 });
@@ -149,17 +166,36 @@ function scrub(message: string, secrets: string[]): string {
     .reduce((m, s) => m.split(s).join("[redacted]"), message);
 }
 
+/** A repo's stored settings as hostReports.get answers them (typed here: through `internal` it would be circular). */
+type StoredSettings = Parameters<typeof agentSetupFields>[0];
+
+/**
+ * What every request that runs the repo's code sends (setup, start, restart, redeploy): where to
+ * report, and the repo's run settings with its variables opened here (the agent keeps none).
+ * Each opened value goes into `secrets`, so an error message that echoed one is scrubbed.
+ */
+async function runSettings(settings: StoredSettings, secrets: string[]) {
+  const env = readAgentEnv();
+  const fields = await agentSetupFields(settings, decrypter());
+  secrets.push(...Object.values(fields.envVars));
+  const run: StartContainerRequest & { installCommand?: string[] } = {
+    callbackUrl: `${env.siteUrl}/docker-status`,
+    callbackSecret: env.callbackSecret,
+    envVars: fields.envVars,
+    devCommand: fields.devCommand,
+  };
+  return { fields, run: { ...run, installCommand: fields.installCommand } };
+}
+
 export const setupEnvironment = internalAction({
   args: { containerId: v.id("containers") },
   handler: async (ctx, { containerId }) => {
-    const record = await ctx.runQuery(internal.containers.get, { containerId });
+    const record = await ctx.runQuery(internal.hostReports.get, { containerId });
     if (!record?.repo || !record.container.branch) return;
     const { container, repo, settings } = record;
     const secrets: string[] = [];
     try {
-      const env = readAgentEnv();
-      const fields = await agentSetupFields(settings, decrypter());
-      secrets.push(...Object.values(fields.envVars));
+      const { fields, run } = await runSettings(settings, secrets);
       const githubToken = await repoToken(ctx, repo);
       if (githubToken) secrets.push(githubToken);
       if (container.status === "creating") {
@@ -173,26 +209,22 @@ export const setupEnvironment = internalAction({
       }
       const version = settings?.version ?? 0;
       if (version !== (container.settingsVersion ?? 0)) {
-        await ctx.runMutation(internal.containers.noteSettingsVersion, { containerId, settingsVersion: version });
+        await ctx.runMutation(internal.hostReports.noteSettingsVersion, { containerId, settingsVersion: version });
       }
       const setup: SetupRequest = {
         repo: `${repo.owner}/${repo.name}`,
         branch: container.branch!,
         tenant: repo.teamId,
-        callbackUrl: `${env.siteUrl}/docker-status`,
-        callbackSecret: env.callbackSecret,
+        ...run,
         hasMainImage: repo.mainImage !== undefined,
         // Every setup of the default branch: the agent decides whether its main image is current.
         buildMainImage: container.branch === repo.defaultBranch,
         githubToken,
-        envVars: fields.envVars,
-        devCommand: fields.devCommand,
-        installCommand: fields.installCommand,
         image: fields.image,
       };
       await call("POST", `/api/containers/${container.agentId}/setup`, SetupAccepted, setup);
     } catch (err) {
-      await ctx.runMutation(internal.containers.markFailed, { containerId, error: scrub(message(err), secrets) });
+      await ctx.runMutation(internal.hostReports.markFailed, { containerId, error: scrub(message(err), secrets) });
     }
   },
 });
@@ -200,48 +232,160 @@ export const setupEnvironment = internalAction({
 export const destroy = internalAction({
   args: { containerId: v.id("containers") },
   handler: async (ctx, { containerId }) => {
-    const record = await ctx.runQuery(internal.containers.get, { containerId });
+    const record = await ctx.runQuery(internal.hostReports.get, { containerId });
     if (!record) return;
     try {
       await call("DELETE", `/api/containers/${record.container.agentId}`, RemoveContainerResponse);
     } catch (err) {
-      if (!(err instanceof AgentError && err.message.startsWith("container_not_found"))) {
-        await ctx.runMutation(internal.containers.markFailed, { containerId, error: message(err) });
+      if (!isGone(err)) {
+        await ctx.runMutation(internal.hostReports.markFailed, { containerId, error: message(err) });
         return;
       }
     }
-    await ctx.runMutation(internal.containers.markDestroyed, { containerId });
+    await ctx.runMutation(internal.hostReports.markDestroyed, { containerId });
   },
 });
 
+/**
+ * The body of a start and of a restart that brings the dev server back: exactly the contract's
+ * StartContainerRequest (the agent refuses unknown fields), the install command left out.
+ */
+async function startBody(settings: StoredSettings, secrets: string[]): Promise<StartContainerRequest> {
+  const { callbackUrl, callbackSecret, envVars, devCommand } = (await runSettings(settings, secrets)).run;
+  return { callbackUrl, callbackSecret, envVars, devCommand };
+}
+
+/**
+ * Restarts the container with the start body (`POST /api/containers/:id/restart`), so the agent
+ * brings the dev server back with the same command and variables and reports `starting`, then
+ * `ready`, by callback (containers.restart moved the record to `starting`).
+ */
 export const restart = internalAction({
   args: { containerId: v.id("containers") },
   handler: async (ctx, { containerId }) => {
-    const record = await ctx.runQuery(internal.containers.get, { containerId });
-    if (!record) return;
+    const record = await ctx.runQuery(internal.hostReports.get, { containerId });
+    if (!record || record.container.status !== "starting") return;
+    const secrets: string[] = [];
     try {
-      await call("POST", `/api/containers/${record.container.agentId}/restart`, ContainerDetails);
-      await ctx.runMutation(internal.containers.markRestarted, { containerId });
+      const body = await startBody(record.settings, secrets);
+      await call("POST", `/api/containers/${record.container.agentId}/restart`, ContainerDetails, body);
+      await ctx.runMutation(internal.hostReports.markRestarted, { containerId });
     } catch (err) {
-      await ctx.runMutation(internal.containers.markFailed, { containerId, error: message(err) });
+      if (isGone(err)) await ctx.runMutation(internal.hostReports.markGone, { containerId });
+      else await ctx.runMutation(internal.hostReports.markFailed, { containerId, error: scrub(message(err), secrets) });
     }
   },
 });
 
 /**
- * Compares the agent's containers with the records: vanished ones are marked on the records;
- * containers no record knows are removed from the host once older than ORPHAN_GRACE_MS (a
- * create in flight has a record before the agent hears of it, so young ones are left alone).
+ * Stops the container (`POST /api/containers/:id/stop`): the record becomes `stopped`. One the
+ * host no longer has is destroyed; an agent that cannot stop it leaves the record as it was,
+ * with the reason on the timeline (the reaper asks again on its next run).
+ */
+export const stop = internalAction({
+  args: { containerId: v.id("containers") },
+  handler: async (ctx, { containerId }) => {
+    const record = await ctx.runQuery(internal.hostReports.get, { containerId });
+    if (!record) return;
+    try {
+      await call("POST", `/api/containers/${record.container.agentId}/stop`, ContainerDetails);
+      await ctx.runMutation(internal.hostReports.markStopped, { containerId });
+    } catch (err) {
+      if (isGone(err)) await ctx.runMutation(internal.hostReports.markGone, { containerId });
+      else await ctx.runMutation(internal.hostReports.noteStopFailed, { containerId, error: message(err) });
+    }
+  },
+});
+
+/**
+ * Starts a stopped container again (`POST /api/containers/:id/start`); the agent brings the dev
+ * server back and reports `starting` then `ready` by callback, as a setup does.
+ */
+export const start = internalAction({
+  args: { containerId: v.id("containers") },
+  handler: async (ctx, { containerId }) => {
+    const record = await ctx.runQuery(internal.hostReports.get, { containerId });
+    if (!record || record.container.status !== "starting") return;
+    const secrets: string[] = [];
+    try {
+      const body = await startBody(record.settings, secrets);
+      await call("POST", `/api/containers/${record.container.agentId}/start`, ContainerDetails, body);
+      await ctx.runMutation(internal.hostReports.markStarted, { containerId });
+    } catch (err) {
+      if (isGone(err)) await ctx.runMutation(internal.hostReports.markGone, { containerId });
+      else await ctx.runMutation(internal.hostReports.markFailed, { containerId, error: scrub(message(err), secrets) });
+    }
+  },
+});
+
+/**
+ * Brings the branch's new commits into a ready environment (`POST /api/containers/:id/redeploy`,
+ * with the repo's run settings and a token minted for this one request): the agent answers at
+ * once, then reports `cloning` ... `ready` by callback, as a setup. A refusal (local changes the
+ * update would overwrite, named file by file, or anything else that stopped it before it began)
+ * leaves the record as it was, with the reason on it for the dashboard to offer `force`.
+ */
+export const redeploy = internalAction({
+  args: { containerId: v.id("containers"), force: v.boolean() },
+  handler: async (ctx, { containerId, force }) => {
+    const record = await ctx.runQuery(internal.hostReports.get, { containerId });
+    if (!record?.repo || !record.container.branch || record.container.status !== "ready") return;
+    const { repo } = record;
+    const secrets: string[] = [];
+    try {
+      const { run } = await runSettings(record.settings, secrets);
+      const githubToken = await repoToken(ctx, repo);
+      if (githubToken) secrets.push(githubToken);
+      const body: RedeployRequest = {
+        repo: `${repo.owner}/${repo.name}`,
+        branch: record.container.branch,
+        githubToken,
+        ...run,
+        force,
+      };
+      await call("POST", `/api/containers/${record.container.agentId}/redeploy`, ContainerDetails, body);
+      await ctx.runMutation(internal.hostReports.markRedeployAccepted, { containerId, force });
+    } catch (err) {
+      if (isGone(err)) {
+        await ctx.runMutation(internal.hostReports.markGone, { containerId });
+        return;
+      }
+      const files =
+        err instanceof AgentError && err.code === "uncommitted_changes" ? err.issues.map((i) => i.path) : [];
+      await ctx.runMutation(internal.hostReports.noteRedeployRefused, {
+        containerId,
+        message: scrub(message(err), secrets),
+        files,
+      });
+    }
+  },
+});
+
+/**
+ * Compares the agent's containers with the records, every one of both, a bounded batch per
+ * transaction: each listed container's activity is taken into its record and the ids no record
+ * knows are named (RECONCILE_LISTED_BATCH at a time), then the records are walked for containers
+ * that vanished (maintenance.reconcileWithHost, which continues itself). Containers no record
+ * knows are removed from the host once older than ORPHAN_GRACE_MS (a create in flight has a
+ * record before the agent hears of it, so young ones are left alone).
  */
 export const reconcile = internalAction({
   args: {},
   handler: async (ctx) => {
+    // Taken before asking: a record that changes after this is not judged by this list.
+    const listedAt = Date.now();
     const { containers } = await call("GET", "/api/containers", ListContainersResponse);
-    const orphans = await ctx.runMutation(internal.maintenance.reconcileWithHost, {
-      agentIds: containers.map((c) => c.id),
-    });
+    const orphans = new Set<string>();
+    for (let i = 0; i < containers.length; i += RECONCILE_LISTED_BATCH) {
+      const batch = containers.slice(i, i + RECONCILE_LISTED_BATCH).map((c) => {
+        const lastActivityAt = agentActivityMs(c.lastActivityAt);
+        return { agentId: c.id, health: c.health, ...(lastActivityAt === undefined ? {} : { lastActivityAt }) };
+      });
+      for (const id of await ctx.runMutation(internal.maintenance.noteListed, { containers: batch })) orphans.add(id);
+    }
+    await ctx.runMutation(internal.maintenance.reconcileWithHost, { agentIds: containers.map((c) => c.id), listedAt });
     const cutoff = Date.now() - ORPHAN_GRACE_MS;
-    for (const c of containers.filter((c) => orphans.includes(c.id) && Date.parse(c.createdAt) < cutoff)) {
+    for (const c of containers.filter((c) => orphans.has(c.id) && Date.parse(c.createdAt) < cutoff)) {
       await call("DELETE", `/api/containers/${c.id}`, RemoveContainerResponse).catch(() => undefined);
     }
   },

@@ -1,7 +1,8 @@
 /**
  * The callback route (`POST /docker-status`) as the agent calls it: a Standard Webhooks
  * signature over id.timestamp.body; wrong signatures, stale timestamps and missing headers are
- * refused, a replayed id is acknowledged without being applied again.
+ * refused, a replayed id is acknowledged without being applied again. Delivered in any order,
+ * one setup's callbacks leave the record at the newest phase.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { api } from "./_generated/api";
@@ -119,5 +120,76 @@ describe("POST /docker-status", () => {
     const again = await post(t, body(agentId, "cloning", 1), { id: "msg_same" });
     expect(again.status).toBe(200);
     expect(await again.json()).toEqual({ result: "duplicate" });
+  });
+});
+
+/** Every order of `items`. */
+function permutations<T>(items: T[]): T[][] {
+  if (items.length <= 1) return [items];
+  return items.flatMap((item, i) =>
+    permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]),
+  );
+}
+
+describe("callbacks delivered out of order", () => {
+  const PHASES = ["cloning", "installing", "starting", "ready"] as const;
+  const READY = { hostPort: 21001, url: "http://127.0.0.1:21001" };
+  const setupBody = (agentId: string, phase: string, sequence: number, extra: object = {}) =>
+    JSON.stringify({ ...JSON.parse(body(agentId, phase, sequence)), at: 1000 * sequence, ...extra });
+  const orders = permutations([1, 2, 3, 4]);
+
+  it("has 24 orders of the four phases to try", () => {
+    expect(orders).toHaveLength(24);
+    expect(new Set(orders.map((o) => o.join(""))).size).toBe(24);
+  });
+
+  for (const order of orders) {
+    it(`ends at ready with the host port and URL when delivered ${order.join("-")}`, async () => {
+      const t = setupTest();
+      const { id, agentId } = await withAssignedContainer(t);
+      const results: string[] = [];
+      for (const sequence of order) {
+        const phase = PHASES[sequence - 1];
+        const res = await post(t, setupBody(agentId, phase, sequence, phase === "ready" ? READY : {}));
+        expect(res.status).toBe(200);
+        results.push(((await res.json()) as { result: string }).result);
+      }
+      // A callback applies exactly when it is newer than every one before it.
+      const applied = order.map((s, i) => order.slice(0, i).every((earlier) => earlier < s));
+      expect(results).toEqual(applied.map((a) => (a ? "applied" : "stale")));
+      const c = (await t.run((ctx) => ctx.db.get("containers", id)))!;
+      expect(c).toMatchObject({ status: "ready", ...READY, lastSequence: 4 });
+      const appliedPhases = order.filter((_, i) => applied[i]).map((s) => PHASES[s - 1]);
+      expect(Object.keys(c.phaseStartedAt).sort()).toEqual([...appliedPhases].sort());
+      expect(c.skippedPhases ?? []).toEqual(PHASES.filter((p) => !appliedPhases.includes(p)));
+    });
+  }
+
+  it("applies a newer error at any point, and drops the older callbacks that come after it", async () => {
+    const t = setupTest();
+    const { id, agentId } = await withAssignedContainer(t);
+    const res = async (b: string) => ((await (await post(t, b)).json()) as { result: string }).result;
+    expect(await res(setupBody(agentId, "installing", 2))).toBe("applied");
+    expect(await res(setupBody(agentId, "error", 3, { error: "npm install failed" }))).toBe("applied");
+    expect(await res(setupBody(agentId, "cloning", 1))).toBe("stale");
+    expect(await res(setupBody(agentId, "error", 4, { error: "and then some" }))).toBe("applied");
+    const c = (await t.run((ctx) => ctx.db.get("containers", id)))!;
+    expect(c).toMatchObject({ status: "error", error: "and then some", lastSequence: 4, skippedPhases: ["cloning"] });
+  });
+
+  it("lets a newer ready add its fields to a ready record, and a stopped record take none", async () => {
+    const t = setupTest();
+    const { id, agentId } = await withAssignedContainer(t);
+    await post(t, setupBody(agentId, "ready", 4, READY));
+    await post(t, setupBody(agentId, "ready", 5, { url: "http://127.0.0.1:21001/main" }));
+    expect((await t.run((ctx) => ctx.db.get("containers", id)))!).toMatchObject({
+      status: "ready",
+      url: "http://127.0.0.1:21001/main",
+      lastSequence: 5,
+    });
+    await t.run((ctx) => ctx.db.patch("containers", id, { status: "stopped" }));
+    const late = await post(t, setupBody(agentId, "error", 6, { error: "The dev server exited with code 143" }));
+    expect(await late.json()).toEqual({ result: "stale" });
+    expect((await t.run((ctx) => ctx.db.get("containers", id)))!.status).toBe("stopped");
   });
 });

@@ -7,6 +7,7 @@ export const POOL_DEFAULTS = {
   maxCreating: 2,
   containerPorts: [3000],
   idleLimitMinutes: 120,
+  stoppedLimitMinutes: 24 * 60,
 };
 export const POOL_BOUNDS = { targetSize: { min: 0, max: 50 }, maxCreating: { min: 1, max: 10 }, ports: { max: 4 } };
 
@@ -42,14 +43,26 @@ export const WATCHDOG_MS: Partial<
 };
 
 /**
- * Environments idle (no activity) longer than the pool config's idleLimitMinutes are destroyed
- * by the reaper; pooled ones are exempt. Default and bounds of that setting:
+ * Environments idle (no use) longer than the pool config's idleLimitMinutes (or their repo
+ * settings') are stopped by the reaper; pooled ones are exempt. Default and bounds of that setting:
  */
 export const IDLE_LIMIT_MINUTES = { default: 120, min: 5, max: 7 * 24 * 60 };
+/**
+ * A stopped environment unused for the pool config's stoppedLimitMinutes more is destroyed (its
+ * workspace with it). The second limit is at least the first: stopping is the gentle step.
+ */
+export const STOPPED_LIMIT_MINUTES = { default: 24 * 60, min: 5, max: 30 * 24 * 60 };
 /** A container on the host that no record knows is removed only after this grace period. */
 export const ORPHAN_GRACE_MS = 10 * 60_000;
-/** Records handled per cron run (reaper, reconcile, cleanup): bounded work per transaction. */
+/**
+ * Container records one cron transaction reads (reaper, reconcile); a walk continues with a
+ * cursor in a rescheduled run until every record was seen.
+ */
 export const CRON_BATCH = 100;
+/** Expired rows (webhook ids, invitations, install-link states) deleted per cleanup transaction. */
+export const CLEANUP_BATCH = 1000;
+/** Listed host containers one reconcile transaction looks up (activity, orphans). */
+export const RECONCILE_LISTED_BATCH = 200;
 
 /**
  * Bounds of a repo's settings (convex/settingsRules.ts). The limits' maximums are the agent's
@@ -136,3 +149,6 @@ export const INSTALL_STATE_RATE = { kind: "token bucket", rate: 30, period: 60_0
  * GitHub tokens and real secrets are far longer.
  */
 export const SCRUB_MIN_SECRET_LENGTH = 8;
+
+/** Files of a refused redeploy kept on the record (the agent's message names the first ones too). */
+export const REDEPLOY_REFUSED_FILES_KEPT = 100;

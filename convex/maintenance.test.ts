@@ -1,12 +1,14 @@
 /**
  * The background jobs: the cron schedule itself, the watchdog failing a silent step, the idle
- * reaper (pooled exempt), reconcile marking vanished containers and naming orphans, and the
- * forgetting of old webhook ids.
+ * reaper stopping idle environments (pooled and busy ones exempt) and reaching every record
+ * however many there are, reconcile marking vanished containers and naming orphans, and the
+ * forgetting of old webhook ids, all of them.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { api, internal } from "./_generated/api";
 import crons from "./crons";
-import { POOL_DEFAULTS, SEEN_WEBHOOK_RETENTION_MS, WATCHDOG_MS } from "./limits";
+import { CLEANUP_BATCH, CRON_BATCH, POOL_DEFAULTS, SEEN_WEBHOOK_RETENTION_MS, WATCHDOG_MS } from "./limits";
+import { stubAgent } from "./test.agentStandIn";
 import { ALICE, setupTest } from "./test.setup";
 
 beforeEach(() => vi.useFakeTimers());
@@ -75,73 +77,78 @@ describe("watchdog", () => {
   });
 });
 
+/** A record as the reaper finds it: ready (unless said otherwise), created and last used at the given times. */
+const record = (agentId: string, createdAt: number, lastActivityAt: number, status: "ready" | "pooled" = "ready") => ({
+  ...base,
+  agentId,
+  status,
+  pool: status === "pooled",
+  createdAt,
+  statusChangedAt: createdAt,
+  lastActivityAt,
+});
+
 describe("reaper", () => {
-  it("destroys environments idle past the limit, never pooled ones", async () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    vi.unstubAllGlobals();
+  });
+
+  it("stops environments idle past the limit, never busy or pooled ones", async () => {
+    const agent = stubAgent();
     const t = setupTest();
     const now = Date.now();
     const old = now - POOL_DEFAULTS.idleLimitMinutes * 60_000 - 1000;
+    for (const id of ["env-idle", "env-busy", "env-pooled"]) agent.hold(id);
     const ids = await t.run(async (ctx) => ({
-      idle: await ctx.db.insert("containers", {
-        ...base,
-        agentId: "i1",
-        status: "ready",
-        pool: false,
-        createdAt: old,
-        statusChangedAt: old,
-        lastActivityAt: old,
-      }),
-      busy: await ctx.db.insert("containers", {
-        ...base,
-        agentId: "i2",
-        status: "ready",
-        pool: false,
-        createdAt: old,
-        statusChangedAt: old,
-        lastActivityAt: now,
-      }),
-      pooled: await ctx.db.insert("containers", {
-        ...base,
-        agentId: "i3",
-        status: "pooled",
-        pool: true,
-        createdAt: old,
-        statusChangedAt: old,
-        lastActivityAt: old,
-      }),
+      idle: await ctx.db.insert("containers", record("env-idle", old, old)),
+      busy: await ctx.db.insert("containers", record("env-busy", old, now)),
+      pooled: await ctx.db.insert("containers", record("env-pooled", old, old, "pooled")),
     }));
-    expect(await t.mutation(internal.maintenance.reapIdle, {})).toBe(1);
+    expect(await t.mutation(internal.maintenance.reapIdle, {})).toEqual({ stopping: 1, destroying: 0 });
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
     const statuses = await t.run(async (ctx) => ({
       idle: (await ctx.db.get("containers", ids.idle))!.status,
       busy: (await ctx.db.get("containers", ids.busy))!.status,
       pooled: (await ctx.db.get("containers", ids.pooled))!.status,
     }));
-    expect(statuses).toEqual({ idle: "destroying", busy: "ready", pooled: "pooled" });
+    expect(statuses).toEqual({ idle: "stopped", busy: "ready", pooled: "pooled" });
+    expect(agent.requests.filter((r) => r.method === "POST")).toEqual([
+      { method: "POST", path: "/api/containers/env-idle/stop" },
+    ]);
+    expect(agent.containers.get("env-idle")?.state).toBe("exited");
+  });
+
+  it("reaches every record: with 250 busy older environments, the 5 idle newer ones are stopped", async () => {
+    const agent = stubAgent();
+    const t = setupTest();
+    const now = Date.now();
+    const old = now - POOL_DEFAULTS.idleLimitMinutes * 60_000 - 1000;
+    await t.run(async (ctx) => {
+      for (let i = 0; i < 250; i++) await ctx.db.insert("containers", record(`busy-${i}`, old - 10_000 + i, now));
+      for (let i = 0; i < 5; i++) await ctx.db.insert("containers", record(`idle-${i}`, old + i, old));
+    });
+    for (let i = 0; i < 5; i++) agent.hold(`idle-${i}`);
+    // One run reads one bounded page: the oldest CRON_BATCH, all busy.
+    expect(await t.mutation(internal.maintenance.reapIdle, {})).toEqual({ stopping: 0, destroying: 0 });
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    const all = await t.run((ctx) => ctx.db.query("containers").collect());
+    const byStatus = (prefix: string) => all.filter((c) => c.agentId.startsWith(prefix)).map((c) => c.status);
+    expect(byStatus("idle-")).toEqual(Array(5).fill("stopped"));
+    expect(new Set(byStatus("busy-"))).toEqual(new Set(["ready"]));
+    expect(byStatus("busy-")).toHaveLength(250);
+    expect(agent.calls("POST", "/stop")).toHaveLength(5);
+    expect(CRON_BATCH).toBeLessThan(250);
   });
 });
 
 describe("reconcile", () => {
-  it("marks records whose container vanished and names containers no record knows", async () => {
+  it("marks records whose container vanished, and names containers no record knows", async () => {
     const t = setupTest();
     const now = Date.now();
     const ids = await t.run(async (ctx) => ({
-      present: await ctx.db.insert("containers", {
-        ...base,
-        agentId: "on-host",
-        status: "ready",
-        pool: false,
-        createdAt: now,
-        statusChangedAt: now,
-        lastActivityAt: now,
-      }),
-      vanished: await ctx.db.insert("containers", {
-        ...base,
-        agentId: "gone",
-        status: "pooled",
-        pool: true,
-        createdAt: now,
-        statusChangedAt: now,
-        lastActivityAt: now,
-      }),
+      present: await ctx.db.insert("containers", record("on-host", now, now)),
+      vanished: await ctx.db.insert("containers", record("gone", now, now, "pooled")),
       creating: await ctx.db.insert("containers", {
         ...base,
         agentId: "not-yet",
@@ -152,8 +159,13 @@ describe("reconcile", () => {
         lastActivityAt: now,
       }),
     }));
-    const orphans = await t.mutation(internal.maintenance.reconcileWithHost, { agentIds: ["on-host", "stray"] });
+    const orphans = await t.mutation(internal.maintenance.noteListed, {
+      containers: [{ agentId: "on-host" }, { agentId: "stray" }],
+    });
     expect(orphans).toEqual(["stray"]);
+    vi.advanceTimersByTime(1000);
+    await t.mutation(internal.maintenance.reconcileWithHost, { agentIds: ["on-host", "stray"], listedAt: Date.now() });
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
     const after = await t.run(async (ctx) => ({
       present: (await ctx.db.get("containers", ids.present))!,
       vanished: (await ctx.db.get("containers", ids.vanished))!,
@@ -163,6 +175,21 @@ describe("reconcile", () => {
     expect(after.vanished.status).toBe("error");
     expect(after.vanished.error).toMatch(/gone from the host/);
     expect(after.creating.status).toBe("creating");
+  });
+
+  it("walks every record, and leaves alone one that changed after the list was taken", async () => {
+    const t = setupTest();
+    const now = Date.now();
+    await t.run(async (ctx) => {
+      for (let i = 0; i < 230; i++) await ctx.db.insert("containers", record(`r-${i}`, now - 1000 + i, now - 1000));
+      await ctx.db.insert("containers", { ...record("moved-since", now, now), statusChangedAt: now + 5 });
+    });
+    const listed = Array.from({ length: 230 }, (_, i) => `r-${i}`).filter((id) => id !== "r-229");
+    await t.mutation(internal.maintenance.reconcileWithHost, { agentIds: listed, listedAt: now });
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
+    const all = await t.run((ctx) => ctx.db.query("containers").collect());
+    expect(all.filter((c) => c.status === "error").map((c) => c.agentId)).toEqual(["r-229"]);
+    expect(all.find((c) => c.agentId === "moved-since")?.status).toBe("ready");
   });
 });
 
@@ -175,6 +202,20 @@ describe("webhook id retention", () => {
       await ctx.db.insert("seenWebhooks", { webhookId: "new", receivedAt: now });
     });
     await t.mutation(internal.maintenance.forgetOldWebhooks, {});
+    const left = await t.run(async (ctx) => (await ctx.db.query("seenWebhooks").collect()).map((w) => w.webhookId));
+    expect(left).toEqual(["new"]);
+  });
+
+  it("forgets every old id, a bounded batch per run, however many there are", async () => {
+    const t = setupTest();
+    const old = Date.now() - SEEN_WEBHOOK_RETENTION_MS - 1;
+    await t.run(async (ctx) => {
+      for (let i = 0; i < 2 * CLEANUP_BATCH + 5; i++)
+        await ctx.db.insert("seenWebhooks", { webhookId: `o${i}`, receivedAt: old });
+      await ctx.db.insert("seenWebhooks", { webhookId: "new", receivedAt: Date.now() });
+    });
+    expect(await t.mutation(internal.maintenance.forgetOldWebhooks, {})).toBe(CLEANUP_BATCH);
+    await t.finishAllScheduledFunctions(vi.runAllTimers);
     const left = await t.run(async (ctx) => (await ctx.db.query("seenWebhooks").collect()).map((w) => w.webhookId));
     expect(left).toEqual(["new"]);
   });

@@ -12,6 +12,8 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+const POOL_EDIT = { targetSize: 5, minSize: 2, maxCreating: 3, containerPorts: [3000, 5173] };
+
 describe("pool config", () => {
   it("starts from the defaults", async () => {
     const t = setupTest();
@@ -21,6 +23,7 @@ describe("pool config", () => {
       maxCreating: 2,
       containerPorts: [3000],
       idleLimitMinutes: 120,
+      stoppedLimitMinutes: 24 * 60,
     });
   });
 
@@ -39,7 +42,12 @@ describe("pool config", () => {
       maxCreating: 3,
       containerPorts: [3000, 5173],
       idleLimitMinutes: 120,
+      stoppedLimitMinutes: 24 * 60,
     });
+    // The second limit, given, is kept; a later edit without it leaves it as it is.
+    await as.mutation(api.pool.updateConfig, { ...POOL_EDIT, stoppedLimitMinutes: 80 });
+    await as.mutation(api.pool.updateConfig, { ...POOL_EDIT, idleLimitMinutes: 40 });
+    expect(await as.query(api.pool.getConfig, {})).toMatchObject({ idleLimitMinutes: 40, stoppedLimitMinutes: 80 });
     const bad = [
       { targetSize: 51, minSize: 1, maxCreating: 2, containerPorts: [3000] },
       { targetSize: 3, minSize: 4, maxCreating: 2, containerPorts: [3000] },
@@ -49,6 +57,8 @@ describe("pool config", () => {
       { targetSize: 2.5, minSize: 1, maxCreating: 2, containerPorts: [3000] },
       { targetSize: 3, minSize: 1, maxCreating: 2, containerPorts: [3000], idleLimitMinutes: 1 },
       { targetSize: 3, minSize: 1, maxCreating: 2, containerPorts: [3000, 3000] },
+      { targetSize: 3, minSize: 1, maxCreating: 2, containerPorts: [3000], stoppedLimitMinutes: 4 },
+      { targetSize: 3, minSize: 1, maxCreating: 2, containerPorts: [3000], stoppedLimitMinutes: 31 * 24 * 60 },
     ];
     for (const config of bad) await expect(as.mutation(api.pool.updateConfig, config)).rejects.toThrow(/must be/);
     await expect(t.mutation(api.pool.updateConfig, bad[0])).rejects.toThrow(/Sign in/);

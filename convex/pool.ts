@@ -3,20 +3,22 @@
  * creates records for up to `targetSize - pooled - creating` containers, never more than
  * `maxCreating` creations in flight, and schedules the agent calls. It runs on a cron and at
  * once when a claim leaves fewer than `minSize` pooled. The pool is the host's, shared by every
- * team: anyone signed in sees it, only host admins (ADMIN_EMAILS) change it.
+ * team: anyone signed in sees it, only host admins (ADMIN_EMAILS) change it. The config also
+ * holds the host's two idle limits (stop, then destroy; idle.ts applies them).
  */
 import { v } from "convex/values";
 import { internal } from "./_generated/api";
 import type { Doc } from "./_generated/dataModel";
 import { internalMutation, type MutationCtx, type QueryCtx } from "./_generated/server";
 import { fail } from "./errors";
-import { IDLE_LIMIT_MINUTES, IN_USE_COUNT_CAP, POOL_BOUNDS, POOL_DEFAULTS } from "./limits";
+import { IDLE_LIMIT_MINUTES, IN_USE_COUNT_CAP, POOL_BOUNDS, POOL_DEFAULTS, STOPPED_LIMIT_MINUTES } from "./limits";
 import { LIVE_STATUSES } from "./statuses";
 import { insertCreating } from "./records";
 import { poolConfigProblems } from "./poolRules";
 import { requireHostAdmin, userMutation, userQuery } from "./access";
 
-type PoolConfig = Omit<Doc<"poolConfig">, "_id" | "_creationTime">;
+/** The config with every limit filled in (a document saved before a limit existed has its default). */
+type PoolConfig = Required<Omit<Doc<"poolConfig">, "_id" | "_creationTime">>;
 
 export async function readConfig(ctx: QueryCtx): Promise<PoolConfig> {
   const doc = await ctx.db.query("poolConfig").first();
@@ -24,7 +26,7 @@ export async function readConfig(ctx: QueryCtx): Promise<PoolConfig> {
   const { _id, _creationTime, ...config } = doc;
   void _id;
   void _creationTime;
-  return config;
+  return { ...config, stoppedLimitMinutes: config.stoppedLimitMinutes ?? STOPPED_LIMIT_MINUTES.default };
 }
 
 /** Pooled containers, and creations in flight (pool ones, and all), each count bounded by `cap`. */
@@ -48,6 +50,7 @@ const poolConfigValidator = v.object({
   maxCreating: v.number(),
   containerPorts: v.array(v.number()),
   idleLimitMinutes: v.number(),
+  stoppedLimitMinutes: v.number(),
 });
 
 export const getConfig = userQuery({
@@ -85,7 +88,10 @@ export const status = userQuery({
   },
 });
 
-/** Host admins only. */
+/**
+ * Host admins only. An omitted idle limit is the default; an omitted stopped limit stays as it
+ * is (a form that does not show it cannot reset it).
+ */
 export const updateConfig = userMutation({
   args: {
     targetSize: v.number(),
@@ -93,10 +99,15 @@ export const updateConfig = userMutation({
     maxCreating: v.number(),
     containerPorts: v.array(v.number()),
     idleLimitMinutes: v.optional(v.number()),
+    stoppedLimitMinutes: v.optional(v.number()),
   },
   handler: async (ctx, args) => {
     await requireHostAdmin(ctx, ctx.user);
-    const config = { ...args, idleLimitMinutes: args.idleLimitMinutes ?? IDLE_LIMIT_MINUTES.default };
+    const config = {
+      ...args,
+      idleLimitMinutes: args.idleLimitMinutes ?? IDLE_LIMIT_MINUTES.default,
+      stoppedLimitMinutes: args.stoppedLimitMinutes ?? (await readConfig(ctx)).stoppedLimitMinutes,
+    };
     const problems = poolConfigProblems(config);
     if (problems.length > 0) fail("invalid_argument", problems.map((p) => p.message).join("; "));
     const existing = await ctx.db.query("poolConfig").first();

@@ -3,7 +3,7 @@
  * enforces them and the dashboard's form shows them field by field before sending, so the two
  * can never disagree.
  */
-import { IDLE_LIMIT_MINUTES, POOL_BOUNDS } from "./limits";
+import { IDLE_LIMIT_MINUTES, POOL_BOUNDS, STOPPED_LIMIT_MINUTES } from "./limits";
 
 export type PoolConfigInput = {
   targetSize: number;
@@ -13,14 +13,17 @@ export type PoolConfigInput = {
   idleLimitMinutes: number;
 };
 
-export type PoolConfigProblem = { field: keyof PoolConfigInput; message: string };
+/** The config with its optional second limit (a form without that field leaves it unchanged). */
+export type PoolLimitsInput = PoolConfigInput & { stoppedLimitMinutes?: number };
+
+export type PoolConfigProblem = { field: keyof PoolLimitsInput; message: string };
 
 const intIn = (x: number, lo: number, hi: number) => Number.isInteger(x) && x >= lo && x <= hi;
 
-export function poolConfigProblems(c: PoolConfigInput): PoolConfigProblem[] {
+export function poolConfigProblems(c: PoolLimitsInput): PoolConfigProblem[] {
   const b = POOL_BOUNDS;
   const problems: PoolConfigProblem[] = [];
-  const check = (ok: boolean, field: keyof PoolConfigInput, message: string) => {
+  const check = (ok: boolean, field: keyof PoolLimitsInput, message: string) => {
     if (!ok) problems.push({ field, message });
   };
   check(
@@ -46,6 +49,12 @@ export function poolConfigProblems(c: PoolConfigInput): PoolConfigProblem[] {
     intIn(c.idleLimitMinutes, IDLE_LIMIT_MINUTES.min, IDLE_LIMIT_MINUTES.max),
     "idleLimitMinutes",
     `idleLimitMinutes must be a whole number from ${IDLE_LIMIT_MINUTES.min} to ${IDLE_LIMIT_MINUTES.max}`,
+  );
+  const stopped = STOPPED_LIMIT_MINUTES;
+  check(
+    c.stoppedLimitMinutes === undefined || intIn(c.stoppedLimitMinutes, stopped.min, stopped.max),
+    "stoppedLimitMinutes",
+    `stoppedLimitMinutes must be a whole number from ${stopped.min} to ${stopped.max}`,
   );
   return problems;
 }

@@ -1,8 +1,9 @@
 /**
  * Writing container records: new ones (`insertCreating`), status changes (`moveTo`, the only
  * way a status changes: it checks the transition table first, so nothing, a stale callback or a
- * retried action, moves a record backwards, and schedules the watchdog for the new step) and
- * the bounded timeline (`recordEvent`). Who may ask for these is decided by the callers.
+ * retried action, moves a record backwards, and schedules the watchdog for the new step), the
+ * bounded timeline (`recordEvent`), and the two requests a person or the reaper makes of the
+ * host (`requestStop`, `requestDestroy`). Who may ask for these is decided by the callers.
  */
 import { internal } from "./_generated/api";
 import type { Doc, Id } from "./_generated/dataModel";
@@ -81,5 +82,22 @@ export async function moveTo(
       since: now,
     });
   }
+  return true;
+}
+
+/**
+ * Asks the host to stop a ready or failed environment's container. The record stays as it is
+ * until the agent confirms (hostAgent.stop, then hostReports.markStopped): a stop the host never
+ * made must not read as done. Asking again while one is under way is harmless.
+ */
+export async function requestStop(ctx: MutationCtx, c: Doc<"containers">, message: string) {
+  await recordEvent(ctx, c._id, c.status, message);
+  await ctx.scheduler.runAfter(0, internal.hostAgent.stop, { containerId: c._id });
+}
+
+/** Marks a record for destruction and schedules the agent call; false when it cannot be. */
+export async function requestDestroy(ctx: MutationCtx, c: Doc<"containers">, message: string): Promise<boolean> {
+  if (!(await moveTo(ctx, c, "destroying", {}, message))) return false;
+  await ctx.scheduler.runAfter(0, internal.hostAgent.destroy, { containerId: c._id });
   return true;
 }

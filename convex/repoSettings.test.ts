@@ -204,7 +204,7 @@ describe("settings in setups", () => {
     await w.t.mutation(internal.pool.replenish, {});
     const pooledIds = await w.t.run(async (ctx) => (await ctx.db.query("containers").collect()).map((c) => c._id));
     for (const pid of pooledIds)
-      await w.t.mutation(internal.containers.markCreated, { containerId: pid, hostPort: 21001 });
+      await w.t.mutation(internal.hostReports.markCreated, { containerId: pid, hostPort: 21001 });
 
     await w.alice.action(api.repoSettings.save, { repoId: w.repoId, input: input({ ports: [3000] }) });
     const claimed = await setUp(w);
@@ -227,14 +227,14 @@ describe("settings in setups", () => {
     expect(older).toMatchObject({ [claimed]: true, [fresh]: false });
   });
 
-  it("reaps an environment by its repo's idle limit before the pool's", async () => {
+  it("stops an environment by its repo's idle limit before the pool's", async () => {
     const w = await world();
     await w.alice.action(api.repoSettings.save, { repoId: w.repoId, input: input({ idleLimitMinutes: 10 }) });
     const id = await setUp(w);
     await w.t.run((ctx) =>
       ctx.db.patch("containers", id, { status: "ready", lastActivityAt: Date.now() - 11 * 60_000 }),
     );
-    expect(await w.t.mutation(internal.maintenance.reapIdle, {})).toBe(1);
-    expect(await record(w, id)).toMatchObject({ status: "destroying" });
+    expect(await w.t.mutation(internal.maintenance.reapIdle, {})).toEqual({ stopping: 1, destroying: 0 });
+    expect(await w.alice.query(api.containers.detail, { containerId: id })).toMatchObject({ idleLimitMinutes: 10 });
   });
 });

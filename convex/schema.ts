@@ -11,7 +11,7 @@ import { authTables } from "@convex-dev/auth/server";
 import { defineSchema, defineTable } from "convex/server";
 import { v } from "convex/values";
 import { repoSettingsFields } from "./settingsView";
-import { statusValidator } from "./statuses";
+import { devServerDownReasonValidator, healthValidator, progressPhaseValidator, statusValidator } from "./statuses";
 
 const phaseTimes = v.object({
   cloning: v.optional(v.number()),
@@ -124,9 +124,26 @@ export default defineSchema({
     /** When each phase started, and how long each took (ms), from the callbacks. */
     phaseStartedAt: phaseTimes,
     phaseDurations: phaseTimes,
+    /**
+     * Phases this setup went through whose callbacks came after a later phase's (delivered out
+     * of order): the record moved past them, so they have no times of their own.
+     */
+    skippedPhases: v.optional(v.array(progressPhaseValidator)),
     /** Highest callback sequence applied; older ones are dropped. */
     lastSequence: v.number(),
     error: v.optional(v.string()),
+    /**
+     * Why the dev server stopped after `ready`, when the agent's watch said so (the `error`
+     * then says it in words); cleared when a setup, start or redeploy begins again.
+     */
+    downReason: v.optional(devServerDownReasonValidator),
+    /** Whether the dev server answers, from the agent's periodic check (taken by reconcile). */
+    health: v.optional(healthValidator),
+    /**
+     * The last redeploy the agent refused (local changes it would overwrite: the files; or why
+     * it could not): the dashboard offers it again with force. Cleared when one is accepted.
+     */
+    redeployRefused: v.optional(v.object({ message: v.string(), files: v.array(v.string()), at: v.number() })),
     createdAt: v.number(),
     statusChangedAt: v.number(),
     lastActivityAt: v.number(),
@@ -141,7 +158,10 @@ export default defineSchema({
     minSize: v.number(),
     maxCreating: v.number(),
     containerPorts: v.array(v.number()),
+    /** Minutes without use before an environment is stopped (a repo's settings may say otherwise). */
     idleLimitMinutes: v.number(),
+    /** Minutes a stopped environment is kept without use before it is destroyed; absent: the default. */
+    stoppedLimitMinutes: v.optional(v.number()),
   }),
 
   containerEvents: defineTable({

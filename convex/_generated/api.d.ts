@@ -15,6 +15,7 @@ import type {
 } from "convex/server";
 import type * as access from "../access.js";
 import type * as account from "../account.js";
+import type * as activity from "../activity.js";
 import type * as agentEnv from "../agentEnv.js";
 import type * as auth from "../auth.js";
 import type * as callbacks from "../callbacks.js";
@@ -27,8 +28,10 @@ import type * as githubApp from "../githubApp.js";
 import type * as githubAppJwt from "../githubAppJwt.js";
 import type * as githubLink from "../githubLink.js";
 import type * as hostAgent from "../hostAgent.js";
+import type * as hostReports from "../hostReports.js";
 import type * as http from "../http.js";
 import type * as httpJson from "../httpJson.js";
+import type * as idle from "../idle.js";
 import type * as invitations from "../invitations.js";
 import type * as limits from "../limits.js";
 import type * as maintenance from "../maintenance.js";
@@ -45,6 +48,7 @@ import type * as statuses from "../statuses.js";
 import type * as streams from "../streams.js";
 import type * as teams from "../teams.js";
 import type * as users from "../users.js";
+import type * as walk from "../walk.js";
 import type * as webhooks from "../webhooks.js";
 
 /**
@@ -58,6 +62,7 @@ import type * as webhooks from "../webhooks.js";
 declare const fullApi: ApiFromModules<{
   access: typeof access;
   account: typeof account;
+  activity: typeof activity;
   agentEnv: typeof agentEnv;
   auth: typeof auth;
   callbacks: typeof callbacks;
@@ -70,8 +75,10 @@ declare const fullApi: ApiFromModules<{
   githubAppJwt: typeof githubAppJwt;
   githubLink: typeof githubLink;
   hostAgent: typeof hostAgent;
+  hostReports: typeof hostReports;
   http: typeof http;
   httpJson: typeof httpJson;
+  idle: typeof idle;
   invitations: typeof invitations;
   limits: typeof limits;
   maintenance: typeof maintenance;
@@ -88,6 +95,7 @@ declare const fullApi: ApiFromModules<{
   streams: typeof streams;
   teams: typeof teams;
   users: typeof users;
+  walk: typeof walk;
   webhooks: typeof webhooks;
 }>;
 export declare const api: FilterApi<

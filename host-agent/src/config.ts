@@ -25,9 +25,32 @@ export const PORT_BIND_ATTEMPTS = 3;
 /** Docker's json-file log rotation for every container: bounded disk per container. */
 export const CONTAINER_LOG_MAX_SIZE = "10m";
 export const CONTAINER_LOG_MAX_FILES = "3";
-/** Where the workspace lives inside every container; the dependency volume mounts below it. */
+/**
+ * Where the workspace lives inside every container: a named volume of its own per environment
+ * (docker/labels.ts names it), so the checkout and uncommitted work survive restart, stop and
+ * start. The dependency volume mounts below it.
+ */
 export const WORKSPACE_DIR = "/app";
 export const NODE_MODULES_DIR = `${WORKSPACE_DIR}/node_modules`;
+/**
+ * Disk use of workspace volumes (containers/workspace-usage.ts), from the engine's `system df`,
+ * which sizes every volume on the host and takes seconds: asked at most once per TTL, given up
+ * after the timeout, and a container's details wait for a fresh answer at most WAIT.
+ */
+export const WORKSPACE_USAGE_TTL_MS = 60_000;
+export const WORKSPACE_USAGE_TIMEOUT_MS = 30_000;
+export const WORKSPACE_USAGE_WAIT_MS = 5_000;
+/**
+ * Handing a volume's root to the container user (containers/volume-owner.ts): the owner is read
+ * from the first header of the engine's tar of that path (at most this many bytes, within the
+ * timeout), and the one-shot chown helper, when one is needed, must be done within its own.
+ */
+export const VOLUME_OWNER_READ_MAX_BYTES = 64 * 1024;
+export const VOLUME_OWNER_READ_TIMEOUT_MS = 10_000;
+export const VOLUME_OWNER_HELPER_TIMEOUT_MS = 60_000;
+/** The chown helper's own limits: it runs one chown of a few directories. */
+export const VOLUME_OWNER_HELPER_MEMORY_MB = 32;
+export const VOLUME_OWNER_HELPER_PIDS = 16;
 
 /** Callback delivery: first retry after this, doubling (with jitter) up to the cap. */
 export const CALLBACK_RETRY_BASE_MS = 500;
@@ -65,6 +88,46 @@ export const LISTENER_TABLE_LINES_MAX = 4096;
 export const FORWARD_START_TIMEOUT_MS = 10_000;
 /** After one side of a forwarded connection closed, how long the other may finish writing before it is cut. */
 export const FORWARD_CLOSE_GRACE_MS = 10_000;
+/**
+ * The dev server watch after `ready` (watch/): Docker's events for the agent's containers, the
+ * dev server's exec, the periodic check of its port, and what a crash report reads.
+ */
+/** The events stream is reconnected after this, doubling up to the cap, when it ends or fails. */
+export const EVENTS_RETRY_BASE_MS = 500;
+export const EVENTS_RETRY_CAP_MS = 30_000;
+/**
+ * Longest events line parsed. An event carries the container's labels, an image's included (so
+ * an image could make them large): a longer line is cut, fails to parse and is skipped.
+ */
+export const EVENT_LINE_MAX_BYTES = 256 * 1024;
+/** Events remembered to drop the repeats a reconnect asks for (it resumes at the last one's second). */
+export const EVENTS_SEEN_MAX = 512;
+/**
+ * After the dev server's exec or the container died, how long to wait for the events that say
+ * why (an `oom`, a `kill` from a stop the agent asked for, the container's `die`) before deciding.
+ */
+export const DEV_SERVER_DEATH_SETTLE_MS = 1_500;
+/** An `oom` event this close (either side) to the dev server's death is taken as its cause. */
+export const OOM_ATTRIBUTION_MS = 5_000;
+/** Container log lines read back for a crash report; its `[dev]` lines give the last output. */
+export const DEV_SERVER_LOG_TAIL_LINES = 200;
+/** At most this many bytes of that tail are read, within this time. */
+export const DEV_SERVER_LOG_TAIL_MAX_BYTES = 1024 * 1024;
+export const DEV_SERVER_LOG_TAIL_TIMEOUT_MS = 5_000;
+/** Largest watch marker read back (DATA_DIR/watch): a callback URL and secret, ids and a URL. */
+export const WATCH_MARKER_MAX_BYTES = 64 * 1024;
+/** How often each watched dev server's port is asked whether it answers (one HEAD request). */
+export const HEALTH_CHECK_EVERY_MS = 5_000;
+/** One health check's timeout; a dev server that answers nothing in this time is not answering. */
+export const HEALTH_CHECK_TIMEOUT_MS = 2_000;
+/** Failed checks in a row before `not answering` (one slow answer during a rebuild is not down). */
+export const HEALTH_FAILURES_BEFORE_DOWN = 2;
+/** Health checks in flight at once across all environments. */
+export const HEALTH_CHECKS_IN_FLIGHT = 4;
+/** While a log stream is attached, it counts as activity this often. */
+export const ACTIVITY_STREAM_EVERY_MS = 60_000;
+/** Most containers whose last activity is kept; more than a host holds, least recent dropped first. */
+export const ACTIVITY_MAX_CONTAINERS = 10_000;
 /** Environment networks made ahead, so a create need not wait for Docker to make one (~80 ms). */
 export const NETWORK_SPARES = 2;
 /** Log lines kept per phase for the error message when a phase fails. */
@@ -92,6 +155,22 @@ export const DEPS_MARKER_MAX_BYTES = 4 * 1024;
  * request (callback URL and secret, repo, branch), and a request is at most 1 MiB (app.ts).
  */
 export const SETUP_MARKER_MAX_BYTES = 1024 * 1024;
+/**
+ * Largest last-setup record read back (DATA_DIR/runs, setup/run-marker.ts): repo facts of one
+ * setup (package.json's scripts and dependency names among them), never an environment value.
+ */
+export const RUN_MARKER_MAX_BYTES = 1024 * 1024;
+/**
+ * Redeploy (setup/redeploy.ts): the most files the branch's new commits may change for the
+ * local-change check to read them all back from the container (beyond it a redeploy needs
+ * `force`), the most bytes of their names as arguments, and the most bytes of their contents
+ * read back (a larger local copy cannot be compared and needs `force` too).
+ */
+export const REDEPLOY_MAX_CHECKED_FILES = 2_000;
+export const REDEPLOY_MAX_PATH_ARG_BYTES = 256 * 1024;
+export const REDEPLOY_READ_MAX_BYTES = 256 * 1024 * 1024;
+/** Files named in a redeploy's refusal message (all of them are in its `issues`). */
+export const REDEPLOY_FILES_NAMED = 20;
 /** After an exec's output ended, how long to wait for Docker to report its process's exit. */
 export const EXEC_EXIT_WAIT_MS = 10_000;
 /** Main image builds at once on this host; more are skipped (the next setup builds). */
@@ -253,7 +332,6 @@ const EnvSchema = z.object({
     .refine((v) => Number(v.split(":")[0]) !== 0, "must not be root (uid 0)")
     .default("1000:1000"),
   CONTAINER_READ_ONLY_ROOTFS: bool.default(true),
-  WORKSPACE_TMPFS_MB: z.coerce.number().int().min(16).default(4096),
   TMP_TMPFS_MB: z.coerce.number().int().min(16).default(512),
   /**
    * `isolated`: a network of its own per environment, reaching only the egress proxy. Any other
@@ -355,7 +433,6 @@ export type Config = {
     pidsLimit: number;
     user: string;
     readOnlyRootfs: boolean;
-    workspaceTmpfsMb: number;
     tmpTmpfsMb: number;
     network: string;
     runtime: string;
@@ -425,7 +502,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       pidsLimit: e.CONTAINER_PIDS_LIMIT,
       user: e.CONTAINER_USER,
       readOnlyRootfs: e.CONTAINER_READ_ONLY_ROOTFS,
-      workspaceTmpfsMb: e.WORKSPACE_TMPFS_MB,
       tmpTmpfsMb: e.TMP_TMPFS_MB,
       network: e.CONTAINER_NETWORK,
       runtime: e.CONTAINER_RUNTIME,

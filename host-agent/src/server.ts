@@ -11,10 +11,12 @@ import { rootCertificates } from "node:tls";
 import path from "node:path";
 import { createApp } from "./app.js";
 import { STARTUP_RECONCILE_WAIT_MS, type Config } from "./config.js";
+import { ActivityLog } from "./containers/activity.js";
 import { ExecRunner } from "./containers/exec-runner.js";
 import { PortAllocator } from "./containers/port-allocator.js";
 import { ContainerService } from "./containers/service.js";
 import { dockerMessage, DockerClient } from "./docker/client.js";
+import { EngineEvents } from "./docker/engine-events.js";
 import { LocalCa } from "./egress/local-ca.js";
 import { EgressPolicy } from "./egress/policy.js";
 import { EgressProxy } from "./egress/proxy.js";
@@ -27,9 +29,12 @@ import { Isolation } from "./network/isolation.js";
 import { PortForwarder } from "./network/port-forwarder.js";
 import { CallbackOutbox } from "./setup/callbacks.js";
 import { ContainerIO } from "./setup/container-io.js";
+import { Redeployer } from "./setup/redeploy.js";
+import { Relauncher } from "./setup/relaunch.js";
 import { RepoCache } from "./setup/repo-cache.js";
 import { SetupRunner } from "./setup/runner.js";
 import { parseCertificates, readExtraCa, writeTrustBundle } from "./trust/ca-bundle.js";
+import { DevServerWatch } from "./watch/dev-server-watch.js";
 
 export type RunningAgent = {
   url: string;
@@ -61,29 +66,74 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
   const reconciled = containers.reconcileUntilReady(stopReconciling.signal);
   const exec = new ExecRunner(docker, config.container.user, config.container.execOutputLimitBytes);
   const outbox = new CallbackOutbox(config.dataDir, logger);
+  // After `ready`: the dev server is watched (health, crashes) and use is recorded.
+  const events = new EngineEvents(docker, logger);
+  const watch = new DevServerWatch({ config, docker, outbox, events, logger });
+  const activity = new ActivityLog();
+  containers.observe = (id) => ({ health: watch.health(id), lastActivityMs: activity.lastAt(id) });
+  events.subscribe({ event: (e) => e.action === "destroy" && e.agentId && activity.forget(e.agentId) });
   const repoCacheRoot = path.join(config.dataDir, "repo-cache");
   // The agent's own git trusts the operator's CAs; with none it keeps the host's store untouched.
   const gitCaFile = trust.operatorCa.length > 0 ? trust.bundle?.bundleFile : undefined;
   const repos = new RepoCache(repoCacheRoot, config.setup.gitRemoteTemplate, config.setup.cloneTimeoutMs, gitCaFile);
-  const setup = new SetupRunner({
+  const io = new ContainerIO(docker, config.container.user);
+  // One lock per dependency volume, shared: a redeploy's install and a setup's never overlap.
+  const installLocks = new KeyedLock();
+  // Setup, start/restart and redeploy each refuse to begin while another works on the same
+  // container (a setup recreates it, a redeploy may).
+  const setup: SetupRunner = new SetupRunner({
     config,
     docker,
     containers,
     repos,
-    io: new ContainerIO(docker, config.container.user),
+    io,
     outbox,
-    installLocks: new KeyedLock(),
+    installLocks,
     logger,
+    watch,
+    busyElsewhere: (id) => relaunch.isActive(id) || redeploy.isActive(id),
+  });
+  const relaunch = new Relauncher({
+    config,
+    docker,
+    containers,
+    io,
+    outbox,
+    logger,
+    setupActive: (id) => setup.isActive(id) || redeploy.isActive(id),
+    watch,
+  });
+  const redeploy: Redeployer = new Redeployer({
+    config,
+    docker,
+    containers,
+    repos,
+    io,
+    outbox,
+    installLocks,
+    logger,
+    watch,
+    busyElsewhere: (id) => setup.isActive(id) || relaunch.isActive(id),
   });
   await outbox.resume();
   await setup.reportInterrupted();
+  // The watch checks what it was watching before the stream starts, so nothing is missed between.
+  await watch.start();
+  events.start();
   await sweepLeftovers({ dataDir: config.dataDir, repoCacheRoot, checkoutRoot: repos.checkoutRoot }, logger);
+  // Records of setups whose container is gone, once Docker answered.
+  void reconciled.then(() =>
+    relaunch.sweep().catch((err: unknown) => logger.warn({ err: String(err) }, "could not sweep setup records")),
+  );
   const { app, injectWebSocket, closeWebSockets } = createApp({
     config,
     docker,
     containers,
     exec,
     setup,
+    relaunch,
+    redeploy,
+    activity,
     logger,
     startedAt: Date.now(),
   });
@@ -101,6 +151,8 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
   const close = () =>
     new Promise<void>((resolve) => {
       stopReconciling.abort();
+      void events.stop();
+      void watch.stop();
       void outbox.stop();
       void isolation?.close();
       closeWebSockets();
@@ -110,6 +162,9 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
     });
   const idle = async () => {
     await setup.idle();
+    await relaunch.idle();
+    await redeploy.idle();
+    await watch.idle();
     await outbox.idle();
   };
   return { url: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`, port, close, idle };

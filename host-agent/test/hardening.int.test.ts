@@ -43,6 +43,11 @@ describe("hardened container defaults", () => {
     expect(info.Mounts).toContainEqual(
       expect.objectContaining({ Type: "volume", Name: volumeName, Destination: "/app/node_modules" }),
     );
+    // The workspace is the environment's own volume, not a tmpfs (which a stop would empty).
+    expect(info.Mounts).toContainEqual(
+      expect.objectContaining({ Type: "volume", Name: `artie-ws-${id}`, Destination: "/app" }),
+    );
+    expect(Object.keys(h.Tmpfs ?? {})).toEqual(["/tmp"]);
     expect(h.PidMode ?? "").not.toBe("host");
     expect(h.IpcMode).toBe("private");
     // Its own internal network, at its fixed address; the agent forwards the port, not Docker.

@@ -65,7 +65,6 @@ beforeAll(async () => {
       GIT_REMOTE_TEMPLATE: fixtures.remoteTemplate,
       DATA_DIR: path.join(fixtures.root, "agent-data"),
       CONTAINER_MEMORY_MB: "1024",
-      WORKSPACE_TMPFS_MB: "256",
       SETUP_START_TIMEOUT_MS: "15000",
       SETUP_INSTALL_TIMEOUT_MS: "180000",
       MAIN_IMAGE_MAX_BYTES: String(256 * 1024 * 1024),

@@ -179,7 +179,6 @@ beforeAll(async () => {
     DATA_DIR: path.join(fixtures.root, "agent-data"),
     CONTAINER_MEMORY_MB: "1024",
     TMP_TMPFS_MB: "256",
-    WORKSPACE_TMPFS_MB: "128",
     SETUP_START_TIMEOUT_MS: "20000",
     EGRESS_ALLOWLIST: host,
     EGRESS_ALLOWED_CIDRS: cidrs,

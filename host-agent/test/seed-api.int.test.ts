@@ -44,7 +44,6 @@ beforeAll(async () => {
     GIT_REMOTE_TEMPLATE: fixtures.remoteTemplate,
     DATA_DIR: `${fixtures.root}/data`,
     CONTAINER_MEMORY_MB: "512",
-    WORKSPACE_TMPFS_MB: "256",
   });
 });
 

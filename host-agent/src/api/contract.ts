@@ -36,6 +36,11 @@ export const VolumeName = z
 
 const PortNumber = z.number().int().min(1).max(65535);
 
+/** A tenant (team) id: lower-case letters, digits, `_` and `-`, as Convex ids and names are. */
+export const TenantName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "must be 1-64 lower-case letters, digits, '_' or '-'");
+
 /** Environment variable name as POSIX shells accept it. */
 export const EnvKey = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "must be a valid environment variable name");
 
@@ -60,8 +65,15 @@ export const CONTAINER_STATES = [
 export const ContainerState = z.enum(CONTAINER_STATES);
 export type ContainerState = z.infer<typeof ContainerState>;
 
-export const HEALTH_STATES = ["none", "starting", "healthy", "unhealthy"] as const;
+/**
+ * Whether the environment's dev server answers, from the agent's own periodic check of its port
+ * (watch/health-check.ts): `answering` (it answered HTTP), `not answering` (the last checks got
+ * no answer, or the agent saw it exit), `none` (no dev server is watched: no setup reached
+ * `ready`, it is being set up again, or the container is stopped). Defined once.
+ */
+export const HEALTH_STATES = ["answering", "not answering", "none"] as const;
 export const HealthState = z.enum(HEALTH_STATES);
+export type HealthState = z.infer<typeof HealthState>;
 
 export const PortMapping = z.object({ containerPort: PortNumber, hostPort: PortNumber });
 export type PortMapping = z.infer<typeof PortMapping>;
@@ -100,6 +112,8 @@ export const CreateContainerRequest = z.strictObject({
     .optional(),
   binds: z.array(z.string().max(1024)).max(16).optional(),
   networkMode: z.string().max(64).optional(),
+  /** The team the environment is for, when known: labels its workspace volume (never a secret). */
+  tenant: TenantName.optional(),
 });
 export type CreateContainerRequest = z.input<typeof CreateContainerRequest>;
 
@@ -166,6 +180,22 @@ export const ContainerDetails = z.object({
   /** Seconds since the container last started; null when it is not running. */
   uptimeSeconds: z.number().nullable(),
   isolation: EnvironmentIsolation.optional(),
+  /**
+   * The named volume mounted at /app, which keeps the checkout and uncommitted work through
+   * restart, stop and start; null for a container made before workspaces were volumes.
+   */
+  workspaceVolume: z.string().nullable().optional(),
+  /**
+   * Bytes the workspace volume holds (the dependency volume not included), from the engine's
+   * disk usage report: cached, so up to a minute old; null while not yet known.
+   */
+  workspaceBytes: z.number().int().nonnegative().nullable().optional(),
+  /**
+   * The last sign of use (exec, terminal input, an attached log stream): an ISO 8601 time like
+   * `createdAt`, or ms since the epoch; null or absent when none was seen. The control plane
+   * keeps the later of this and its own, so an environment in use is not stopped as idle.
+   */
+  lastActivityAt: z.union([z.string(), z.number()]).nullable().optional(),
 });
 export type ContainerDetails = z.infer<typeof ContainerDetails>;
 
@@ -249,11 +279,6 @@ export const BranchName = z
 /** A command as an argv array, run with no shell in between. */
 export const Argv = z.array(z.string().max(4096)).min(1).max(64);
 
-/** A tenant (team) id: lower-case letters, digits, `_` and `-`, as Convex ids and names are. */
-export const TenantName = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "must be 1-64 lower-case letters, digits, '_' or '-'");
-
 /** The phases a setup reports, in order; `error` can follow any of them. Defined once. */
 export const SETUP_PHASES = ["cloning", "installing", "starting", "ready", "error"] as const;
 export const SetupPhase = z.enum(SETUP_PHASES);
@@ -289,6 +314,58 @@ export type SetupRequest = z.input<typeof SetupRequest>;
 
 export const SetupAccepted = z.object({ id: ContainerId, accepted: z.literal(true) });
 
+/**
+ * Body of `POST /api/containers/:id/start`, and the optional body of `/restart`: where to report
+ * and the run settings, which the control plane sends again each time because the agent keeps no
+ * environment value. The rest (repo, branch, commit, package manager, the package.json facts the
+ * dev server is chosen from) the agent keeps from the container's last successful setup. The
+ * agent answers 202 with the container's details and reports `starting`, then `ready` or `error`,
+ * by the same signed SetupCallback a setup sends.
+ */
+export const StartContainerRequest = SetupRequest.pick({
+  callbackUrl: true,
+  callbackSecret: true,
+  envVars: true,
+  devCommand: true,
+});
+export type StartContainerRequest = z.input<typeof StartContainerRequest>;
+
+/**
+ * Body of `POST /api/containers/:id/redeploy`: bring the branch's new commits into a set-up
+ * environment without losing its uncommitted work. Its own route, not a second `setup` of the
+ * same id, because it means something else: a setup makes the workspace the branch afresh (a
+ * new checkout, the container recreated), a redeploy updates the workspace in place and refuses
+ * before anything changed (`409 uncommitted_changes`, the files in `issues`) when the update
+ * would overwrite a local change, unless `force`. `repo` and `branch` must be the last setup's
+ * (a different branch is a new setup's); the token fetches the branch as a setup's does; the run
+ * settings come again because the agent keeps no environment value. Answers 202 with the
+ * container's details, then `cloning`, `installing`, `starting`, `ready` or `error` by callback.
+ */
+export const RedeployRequest = SetupRequest.pick({
+  repo: true,
+  branch: true,
+  githubToken: true,
+  callbackUrl: true,
+  callbackSecret: true,
+  envVars: true,
+  devCommand: true,
+  installCommand: true,
+}).extend({
+  /** Take the branch's version of files changed locally too (those local changes are lost). */
+  force: z.boolean().default(false),
+});
+export type RedeployRequest = z.input<typeof RedeployRequest>;
+
+/**
+ * Why a dev server that had reached `ready` stopped, on the `error` callback that says so
+ * (watch/dev-server-watch.ts): `oom` (the kernel's OOM killer ended it or the container),
+ * `exited` (its process ended by itself, or was killed by something other than the agent),
+ * `container-died` (the container's main process ended, taking the dev server with it).
+ */
+export const DEV_SERVER_DOWN_REASONS = ["oom", "exited", "container-died"] as const;
+export const DevServerDownReason = z.enum(DEV_SERVER_DOWN_REASONS);
+export type DevServerDownReason = z.infer<typeof DevServerDownReason>;
+
 /** Body of every setup callback; signed with Standard Webhooks headers. */
 export const SetupCallback = z.object({
   containerId: ContainerId,
@@ -305,6 +382,8 @@ export const SetupCallback = z.object({
   error: z.string().optional(),
   /** Set when this setup built (with how long the build took) or used a main image. */
   mainImage: z.object({ tag: z.string(), commit: z.string(), buildMs: z.number().optional() }).optional(),
+  /** Only on an `error` after `ready`: the dev server stopped, and why (`error` says it in words). */
+  reason: DevServerDownReason.optional(),
 });
 export type SetupCallback = z.infer<typeof SetupCallback>;
 
@@ -388,6 +467,8 @@ export const ERROR_CODES = [
   "not_found",
   "container_not_found",
   "conflict",
+  /** A redeploy would overwrite local changes: 409, the files named in `issues`. */
+  "uncommitted_changes",
   "image_not_found",
   "port_range_exhausted",
   "network_pool_exhausted",
@@ -403,7 +484,10 @@ export const ErrorResponse = z.object({
     code: ErrorCode,
     message: z.string(),
     requestId: z.string(),
-    /** Field-level problems for `invalid_request`. */
+    /**
+     * Field-level problems for `invalid_request`; for `uncommitted_changes`, one per file the
+     * redeploy would overwrite (`path` the file under /app, `message` what changed locally).
+     */
     issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   }),
 });

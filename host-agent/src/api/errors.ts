@@ -19,6 +19,7 @@ const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
   not_found: 404,
   container_not_found: 404,
   conflict: 409,
+  uncommitted_changes: 409,
   image_not_found: 422,
   port_range_exhausted: 503,
   network_pool_exhausted: 503,

@@ -1,6 +1,12 @@
 /**
- * Container lifecycle: create (idempotent by id), find, list, restart, remove, and the start-up
- * reconcile that rebuilds the port allocator from labels. Routes stay thin and call this.
+ * Container lifecycle: create (idempotent by id), find, list, restart, stop, start, remove, and
+ * the start-up reconcile that rebuilds the port allocator from labels and sweeps what an
+ * environment removed while the agent was away left behind. Routes stay thin and call this.
+ *
+ * Each environment has a workspace volume of its own at /app (docker/labels.ts names it), made
+ * before its first container, mounted by every container made for its id (setup's recreate
+ * included), handed to the container user when the image would leave it root's
+ * (volume-owner.ts), and removed with the environment.
  *
  * Idempotency has two layers: concurrent creates with one id share a single in-flight promise,
  * and Docker's unique container names catch repeats across agent restarts (a name conflict means
@@ -10,17 +16,27 @@ import { randomBytes } from "node:crypto";
 import type { z } from "zod";
 import { CreateContainerRequest, type ContainerDetails, type CreateContainerResponse } from "../api/contract.js";
 import { AppError } from "../api/errors.js";
-import { PORT_BIND_ATTEMPTS, RECONCILE_RETRY_MS, STOP_TIMEOUT_SECONDS, type Config } from "../config.js";
+import {
+  NODE_MODULES_DIR,
+  PORT_BIND_ATTEMPTS,
+  RECONCILE_RETRY_MS,
+  STOP_TIMEOUT_SECONDS,
+  WORKSPACE_DIR,
+  type Config,
+} from "../config.js";
 import { dockerMessage, dockerStatus, type DockerClient } from "../docker/client.js";
 import { buildCreateOptions, checkPolicy, type NetworkPlacement } from "../docker/container-spec.js";
-import { LABEL, containerName, fromLabels } from "../docker/labels.js";
+import { LABEL, containerName, fromLabels, workspaceVolumeName } from "../docker/labels.js";
 import type { Logger } from "../lib/logger.js";
 import type { Isolation } from "../network/isolation.js";
 import { agentBuiltImageMessage, imageOrigin } from "../setup/image-policy.js";
 import { PortInUseError } from "../network/port-forwarder.js";
 import type { TrustBundle } from "../trust/ca-bundle.js";
-import { toDetails } from "./details.js";
+import { NOTHING_OBSERVED, toDetails, type Observed } from "./details.js";
 import type { PortAllocator } from "./port-allocator.js";
+import { ensureVolumeOwner } from "./volume-owner.js";
+import { WorkspaceUsage } from "./workspace-usage.js";
+import { ensureWorkspace, removeWorkspace, sweepOrphanWorkspaces } from "./workspaces.js";
 
 type CreateRequest = z.output<typeof CreateContainerRequest>;
 type Managed = { dockerId: string; details: ContainerDetails };
@@ -36,8 +52,17 @@ export class ContainerService {
    * exec, logs and terminal skip an inspect per call; an entry is dropped when Docker says 404.
    */
   private readonly known = new Map<string, string>();
-  /** False until held ports were read from Docker: creating before that could reuse a port. */
+  /**
+   * False until held ports were read from Docker (creating before that could reuse a port) and
+   * orphaned workspace volumes swept (a create or recreate meanwhile could lose its volume).
+   */
   private reconciled = false;
+  private readonly usage: WorkspaceUsage;
+  /**
+   * [watch] What the agent itself observed of a container, for its details: the dev server's
+   * health (watch/dev-server-watch.ts) and the last activity (activity.ts). Set by server.ts.
+   */
+  observe: (id: string) => Observed = () => NOTHING_OBSERVED;
 
   constructor(
     private readonly docker: DockerClient,
@@ -48,7 +73,9 @@ export class ContainerService {
     private readonly isolation: Isolation | null,
     /** The extra CAs every environment is handed (trust/ca-bundle.ts); null when there are none. */
     private readonly trust: TrustBundle | null = null,
-  ) {}
+  ) {
+    this.usage = new WorkspaceUsage(docker, logger);
+  }
 
   /**
    * Rebuilds in-memory state from the labels of existing containers: held ports, and the
@@ -64,6 +91,9 @@ export class ContainerService {
       environments.push({ id: labels.id, ports: labels.ports, network: labels.networkName });
     }
     await this.isolation?.restore(environments);
+    await sweepOrphanWorkspaces(this.docker, this.logger, containers).catch((err: unknown) =>
+      this.logger.warn({ err: dockerMessage(err) }, "could not sweep orphaned workspace volumes"),
+    );
     this.reconciled = true;
     this.logger.info({ containers: containers.length, heldPorts: this.ports.heldCount }, "reconciled from labels");
     return containers.length;
@@ -82,14 +112,25 @@ export class ContainerService {
     }
   }
 
+  /** Every container's details; workspace sizes as last known (a list never waits for them). */
   async list(): Promise<ContainerDetails[]> {
     const summaries = await this.docker.listManaged();
     const found = await Promise.all(summaries.map((s) => this.find(s.Id)));
-    return found.flatMap((m) => (m ? [m.details] : []));
+    return found.flatMap((m) =>
+      m ? [{ ...m.details, workspaceBytes: this.usage.known(m.details.workspaceVolume ?? null) }] : [],
+    );
   }
 
+  /** One container's details, its workspace size renewed when stale (waiting a bounded while). */
   async get(id: string): Promise<ContainerDetails> {
-    return (await this.require(id)).details;
+    const { details } = await this.require(id);
+    return { ...details, workspaceBytes: await this.usage.fresh(details.workspaceVolume ?? null) };
+  }
+
+  /** One container's details now, its workspace size as last known (never waits for the engine's sizing). */
+  async snapshot(id: string): Promise<ContainerDetails> {
+    const { details } = await this.require(id);
+    return { ...details, workspaceBytes: this.usage.known(details.workspaceVolume ?? null) };
   }
 
   /**
@@ -125,7 +166,36 @@ export class ContainerService {
   async restart(id: string): Promise<ContainerDetails> {
     const { dockerId } = await this.require(id);
     await this.docker.restart(dockerId, STOP_TIMEOUT_SECONDS);
-    return this.get(id);
+    return this.snapshot(id);
+  }
+
+  /**
+   * Stops the container: every process in it ends, so its memory and CPU are free. Its record
+   * (the container and its labels), workspace volume, host ports and network stay; an isolated
+   * environment's port forwards stay open and fail to connect until it starts again.
+   */
+  async stop(id: string): Promise<ContainerDetails> {
+    const { dockerId } = await this.require(id);
+    await this.docker.stop(dockerId, STOP_TIMEOUT_SECONDS);
+    return this.snapshot(id);
+  }
+
+  /**
+   * Starts a stopped container again: same workspace, ports and address. A running one is a 409:
+   * starting means its processes begin afresh, which only a restart does to a running container.
+   */
+  async start(id: string): Promise<ContainerDetails> {
+    const { dockerId, details } = await this.require(id);
+    if (details.state === "running" || details.state === "restarting")
+      throw new AppError("conflict", `Container ${id} is already running; restart it to start its dev server again`);
+    try {
+      await this.docker.start(dockerId);
+    } catch (err) {
+      // Docker publishes the ports on a shared network: something may have taken one meanwhile.
+      if (isPortConflict(err)) throw new AppError("conflict", `Container ${id} cannot start: ${dockerMessage(err)}`);
+      throw err;
+    }
+    return this.snapshot(id);
   }
 
   async remove(id: string): Promise<void> {
@@ -135,6 +205,8 @@ export class ContainerService {
     const hostPorts = details.ports.map((p) => p.hostPort);
     await this.isolation?.teardown(id, hostPorts);
     this.ports.release(hostPorts);
+    // The container is gone, so nothing mounts its workspace any more.
+    await removeWorkspace(this.docker, this.logger, id);
   }
 
   /** Requests the egress proxy refused since the agent started; null without isolation. */
@@ -152,6 +224,10 @@ export class ContainerService {
     id: string,
     change: { image: string; volume: { name: string; labels: Record<string, string> } },
   ): Promise<string> {
+    // The start-up sweep must not see this container between its removal and its successor.
+    if (!this.reconciled) {
+      throw new AppError("docker_unavailable", "The agent has not yet read its containers from Docker; retry shortly");
+    }
     const { dockerId, details } = await this.require(id);
     const info = await this.docker.inspect(dockerId);
     const h = info?.HostConfig;
@@ -175,6 +251,8 @@ export class ContainerService {
     const found = await this.docker.ensureVolume(name, { ...labels, [LABEL.managed]: "true", [LABEL.volume]: name });
     const mismatch = Object.entries(labels).find(([k, v]) => found[k] !== v);
     if (mismatch) throw new Error(`volume ${name} exists with another ${mismatch[0]} label; not mounting it`);
+    // Kept by the remove below (named volumes outlive their containers); made only if missing.
+    await ensureWorkspace(this.docker, id);
     await this.docker.remove(dockerId);
     this.known.delete(id);
     // Same network, same address: the port forwards and the proxy stay as they are.
@@ -190,6 +268,7 @@ export class ContainerService {
       trust: this.trust,
     });
     const newDockerId = await this.docker.create(options);
+    await this.ownVolumes(id, newDockerId, change.image, name);
     await this.docker.start(newDockerId);
     this.known.set(id, newDockerId);
     return newDockerId;
@@ -209,7 +288,8 @@ export class ContainerService {
       egressAllowlist: this.isolation ? this.config.egress.allowlist : [],
       egress: this.isolation?.egressStats(labels.id) ?? null,
     };
-    return { dockerId: info.Id, details: { ...toDetails(info, labels), isolation } };
+    const observed = this.observe(labels.id); // [watch]
+    return { dockerId: info.Id, details: { ...toDetails(info, labels, Date.now(), observed), isolation } };
   }
 
   private async require(id: string): Promise<Managed> {
@@ -238,6 +318,18 @@ export class ContainerService {
     if (req.volumeName) {
       await this.docker.ensureVolume(req.volumeName, { [LABEL.managed]: "true", [LABEL.volume]: req.volumeName });
     }
+    await ensureWorkspace(this.docker, id, req.tenant);
+    try {
+      return await this.createWithPorts(id, req, image);
+    } catch (err) {
+      // Nothing of an environment that was not made stays behind, its workspace included; one
+      // that another create made meanwhile answered above, so its container still mounts it.
+      if (!(await this.find(containerName(id)))) await removeWorkspace(this.docker, this.logger, id);
+      throw err;
+    }
+  }
+
+  private async createWithPorts(id: string, req: CreateRequest, image: string): Promise<CreateContainerResponse> {
     for (let attempt = 1; ; attempt++) {
       const hostPorts = this.ports.reserve(req.ports.length);
       const ports = req.ports.map((containerPort, i) => ({ containerPort, hostPort: hostPorts[i]! }));
@@ -265,6 +357,16 @@ export class ContainerService {
     }
   }
 
+  /** After create, before start: the container user owns /app and /app/node_modules (volume-owner.ts). */
+  private async ownVolumes(id: string, dockerId: string, image: string, depsVolume: string | null): Promise<void> {
+    const mounts = [
+      { volume: workspaceVolumeName(id), target: WORKSPACE_DIR },
+      ...(depsVolume ? [{ volume: depsVolume, target: NODE_MODULES_DIR }] : []),
+    ];
+    const c = this.config.container;
+    await ensureVolumeOwner(this.docker, this.logger, { dockerId, image, user: c.user, runtime: c.runtime, mounts });
+  }
+
   /** Creates and starts; a container that fails to start is removed so nothing is left behind. */
   private async createAndStart(
     id: string,
@@ -285,6 +387,7 @@ export class ContainerService {
     });
     const dockerId = await this.docker.create(options);
     try {
+      await this.ownVolumes(id, dockerId, image, req.volumeName ?? null);
       await this.docker.start(dockerId);
     } catch (err) {
       await this.docker.remove(dockerId);

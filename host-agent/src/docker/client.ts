@@ -4,7 +4,8 @@
  * stopped one is done, not an error. Every mutating call is logged with the container it touches.
  *
  * Two dockerode instances: one for request/response calls, with a timeout so a hung engine fails
- * a request instead of hanging it, and one without, for long-lived streams (logs, exec, terminal).
+ * a request instead of hanging it, and one without, for long-lived streams (logs, exec, terminal,
+ * events).
  * Connection settings come from DOCKER_HOST / DOCKER_TLS_VERIFY / DOCKER_CERT_PATH like the CLI.
  */
 import { randomBytes } from "node:crypto";
@@ -141,6 +142,85 @@ export class DockerClient {
     }
   }
 
+  /** Volumes carrying every label in `labels` (`key` or `key=value`), with their labels. */
+  async listVolumes(labels: string[]): Promise<Array<{ name: string; labels: Record<string, string> }>> {
+    const { Volumes } = await this.api.listVolumes({ filters: { label: labels } });
+    return (Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} }));
+  }
+
+  /**
+   * Removes a volume; one that is already gone counts as removed. One still mounted by a
+   * container fails (409): a volume in use is never taken from under it.
+   */
+  async removeVolume(name: string): Promise<void> {
+    this.logger.info({ volume: name }, "docker volume remove");
+    try {
+      await this.api.getVolume(name).remove();
+    } catch (err) {
+      if (dockerStatus(err) !== 404) throw err;
+    }
+  }
+
+  /**
+   * Bytes each volume holds, from the engine's disk usage report (`docker system df -v`). The
+   * engine sizes every volume on the host for it, so it is slow: callers cache it. Volumes the
+   * engine could not size are left out.
+   */
+  async volumeSizes(signal: AbortSignal): Promise<Map<string, number>> {
+    // dockerode passes the signal on, though its types declare df() without options.
+    const ask = this.api.df.bind(this.api) as unknown as (o: { abortSignal: AbortSignal }) => Promise<unknown>;
+    const df = (await ask({ abortSignal: signal })) as {
+      Volumes?: Array<{ Name: string; UsageData?: { Size?: number } | null }> | null;
+    };
+    const sizes = new Map<string, number>();
+    for (const v of df.Volumes ?? []) {
+      const size = v.UsageData?.Size;
+      if (typeof size === "number" && size >= 0) sizes.set(v.Name, size);
+    }
+    return sizes;
+  }
+
+  /**
+   * The engine's tar of `path` in a container (created or running: no exec), as a stream the
+   * caller must destroy once it has read what it needs. The engine writes the headers from its
+   * own view of the file system, so what they say of ownership is the engine's, not the container's.
+   */
+  async archive(dockerId: string, path: string): Promise<NodeJS.ReadableStream> {
+    return this.streams.getContainer(dockerId).getArchive({ path });
+  }
+
+  /**
+   * Runs a one-shot container to its end and removes it, whatever happens: answers its exit
+   * code. Past `timeoutMs` it is killed (removed by force) and this rejects.
+   */
+  async runOnce(options: Docker.ContainerCreateOptions, timeoutMs: number): Promise<number> {
+    this.logger.info({ name: options.name, image: options.Image, cmd: options.Cmd }, "docker run (one-shot)");
+    const container = await this.api.createContainer(options);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await container.start();
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`one-shot container did not finish within ${Math.round(timeoutMs / 1000)} s`)),
+          timeoutMs,
+        );
+      });
+      const result = (await Promise.race([this.streams.getContainer(container.id).wait(), late])) as {
+        StatusCode: number;
+      };
+      return result.StatusCode;
+    } finally {
+      clearTimeout(timer);
+      await this.remove(container.id);
+    }
+  }
+
+  /** Ids of containers carrying `label` (any value), running or not. */
+  async listLabelled(label: string): Promise<string[]> {
+    const found = await this.api.listContainers({ all: true, filters: { label: [label] } });
+    return found.map((c) => c.Id);
+  }
+
   /** The OCI runtimes the engine knows (`runc`, and `runsc` once gVisor is registered). */
   async runtimes(): Promise<string[]> {
     const info = (await this.api.info()) as { Runtimes?: Record<string, unknown> };
@@ -199,6 +279,17 @@ export class DockerClient {
     }
   }
 
+  /** Stops (SIGTERM, SIGKILL after the timeout); a container that is not running counts as stopped. */
+  async stop(dockerId: string, stopTimeoutSeconds: number): Promise<void> {
+    this.logger.info({ dockerId }, "docker stop");
+    try {
+      await this.api.getContainer(dockerId).stop({ t: stopTimeoutSeconds });
+    } catch (err) {
+      if (dockerStatus(err) !== 304) throw err; // already stopped
+    }
+    this.logger.info({ dockerId }, "docker stopped");
+  }
+
   async restart(dockerId: string, stopTimeoutSeconds: number): Promise<void> {
     this.logger.info({ dockerId }, "docker restart");
     await this.api.getContainer(dockerId).restart({ t: stopTimeoutSeconds });
@@ -242,6 +333,49 @@ export class DockerClient {
       // Without tail, Docker sends the whole log.
       ...(o.tail === undefined ? {} : { tail: o.tail }),
     });
+  }
+
+  /**
+   * The last `tail` lines of a container's log, with Docker timestamps, as a stream that ends
+   * after them (dockerode buffers a non-follow log whole; this reads it as a stream so the
+   * caller can bound it in bytes and time).
+   */
+  logTail(dockerId: string, tail: number): Promise<NodeJS.ReadableStream> {
+    return new Promise((resolve, reject) => {
+      this.streams.modem.dial(
+        {
+          path: `/containers/${encodeURIComponent(dockerId)}/logs?`,
+          method: "GET",
+          isStream: true,
+          statusCodes: { 200: true, 404: "no such container", 500: "server error" },
+          options: { follow: false, stdout: true, stderr: true, timestamps: true, tail },
+        },
+        (err, stream) => (err ? reject(err) : resolve(stream as NodeJS.ReadableStream)),
+      );
+    });
+  }
+
+  /**
+   * The engine's event stream for the agent's own containers (label `artie.managed`), from
+   * `since` (Docker's `seconds[.nanos]`), limited to `actions`. Ends when the engine closes it.
+   */
+  events(o: { since?: string; actions: string[] }): Promise<NodeJS.ReadableStream> {
+    return this.streams.getEvents({
+      // The engine accepts fractional seconds as a string.
+      ...(o.since === undefined ? {} : { since: o.since as unknown as number }),
+      filters: { type: ["container"], label: MANAGED_FILTER.label, event: o.actions },
+    });
+  }
+
+  /** Whether an exec still runs, and its exit code once it ended; null when Docker forgot it. */
+  async inspectExec(execId: string): Promise<{ running: boolean; exitCode: number | null } | null> {
+    try {
+      const info = await this.api.getExec(execId).inspect();
+      return { running: info.Running, exitCode: info.ExitCode ?? null };
+    } catch (err) {
+      if (dockerStatus(err) === 404) return null;
+      throw err;
+    }
   }
 
   /** Demultiplexes a non-TTY exec/attach stream into two writable sinks. */

@@ -1,8 +1,8 @@
 /**
  * Turns a validated create request into Docker create options with every hardened default on:
  * all capabilities dropped, no-new-privileges, non-root user, memory (swap included), CPU and pid
- * limits, read-only root filesystem with the workspace, dependency volume and tmpfs as the only
- * writable paths, no host namespaces, no Docker socket, rotated logs, ports published on one
+ * limits, read-only root filesystem with the workspace volume, dependency volume and /tmp's tmpfs
+ * as the only writable paths, no host namespaces, no Docker socket, rotated logs, ports published on one
  * address only. Anything in the request that would weaken this is refused here, unless the
  * operator's config allows it. Pure: no Docker calls, so it is unit-tested directly.
  */
@@ -19,7 +19,7 @@ import {
   type Config,
 } from "../config.js";
 import { BUNDLE_PEM, EXTRA_PEM, type TrustBundle } from "../trust/ca-bundle.js";
-import { containerName, toLabels } from "./labels.js";
+import { containerName, toLabels, workspaceVolumeName } from "./labels.js";
 
 type CreateRequest = z.output<typeof CreateContainerRequest>;
 
@@ -144,7 +144,6 @@ export function buildCreateOptions({
 }: SpecInput): Docker.ContainerCreateOptions {
   const c = config.container;
   const limits = effectiveLimits(req, c);
-  const [uid, gid] = c.user.split(":");
   const memoryBytes = limits.memoryMb * 1024 * 1024;
   const tcp = (p: number) => `${p}/tcp`;
   return {
@@ -192,9 +191,11 @@ export function buildCreateOptions({
         // wrappers for package binaries, node-gyp), and noexec here would protect nothing the
         // workspace, which must be exec, does not already allow.
         "/tmp": `rw,nosuid,nodev,exec,size=${c.tmpTmpfsMb}m,mode=1777`,
-        [WORKSPACE_DIR]: `rw,nosuid,nodev,exec,size=${c.workspaceTmpfsMb}m,uid=${uid},gid=${gid},mode=0755`,
       },
       Mounts: [
+        // The workspace: a volume of this environment's own (a tmpfs is emptied when the container
+        // stops), made by the service before the container; the dependency volume mounts on top.
+        { Type: "volume" as const, Source: workspaceVolumeName(id), Target: WORKSPACE_DIR },
         ...(req.volumeName ? [{ Type: "volume" as const, Source: req.volumeName, Target: NODE_MODULES_DIR }] : []),
         // The directory, not its files: a bundle rewritten at the agent's next start reaches
         // running environments too (a file mount would keep the replaced file).

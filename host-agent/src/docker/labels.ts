@@ -20,12 +20,37 @@ export const LABEL = {
   volumeInstance: "artie.volume-instance",
   /** The environment's own network (isolation): which one it is, for a restarted agent. */
   network: "artie.network",
+  /** On a workspace volume: the agent id of the environment whose /app it is. */
+  containerId: "artie.container-id",
+  /** The team whose code a volume or image holds (also setup/artifact-names.ts's). */
+  tenant: "artie.tenant",
+  /**
+   * On the agent's one-shot helper containers (containers/volume-owner.ts), which are not
+   * environments: never `artie.managed`, so no listing counts them; swept at start-up.
+   */
+  helper: "artie.helper",
 } as const;
 
 export const MANAGED_FILTER = { label: [`${LABEL.managed}=true`] };
 
 /** Docker container name for an agent id; Docker's unique names make creates idempotent. */
 export const containerName = (id: string) => `artie-${id}`;
+
+/**
+ * The environment's workspace volume, mounted at /app: one per agent id (ids are `[a-z0-9-]`,
+ * so the name is a valid volume name), so every container made for that id (setup recreates
+ * it) mounts the same one.
+ */
+export const workspaceVolumeName = (id: string) => `artie-ws-${id}`;
+
+/** A workspace volume's labels: the agent's, whose it is, and the team when the create said. */
+export function workspaceVolumeLabels(id: string, tenant?: string): Record<string, string> {
+  return {
+    [LABEL.managed]: "true",
+    [LABEL.containerId]: id,
+    ...(tenant ? { [LABEL.tenant]: tenant } : {}),
+  };
+}
 
 export type ManagedLabels = {
   id: string;

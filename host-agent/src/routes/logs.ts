@@ -3,19 +3,26 @@
  *
  * Each event carries an `id:` cursor; a client that reconnects with `Last-Event-ID` (EventSource
  * does this by itself) gets exactly the lines after it. When the container stops, Docker ends the
- * stream and the agent sends `event: end`.
+ * stream and the agent sends `event: end`. An attached stream is activity: at attach, and every
+ * ACTIVITY_STREAM_EVERY_MS while it stays attached (containers/activity.ts).
  */
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { ContainerId, LogsQuery, type LogEvent } from "../api/contract.js";
 import { AppError, parseOr400 } from "../api/errors.js";
-import { SSE_KEEPALIVE_MS } from "../config.js";
+import { ACTIVITY_STREAM_EVERY_MS, SSE_KEEPALIVE_MS } from "../config.js";
+import type { ActivityLog } from "../containers/activity.js";
 import type { ContainerService } from "../containers/service.js";
 import type { DockerClient } from "../docker/client.js";
 import { LogCursor, logLines } from "../docker/log-lines.js";
 import type { Logger } from "../lib/logger.js";
 
-export function logRoutes(deps: { containers: ContainerService; docker: DockerClient; logger: Logger }) {
+export function logRoutes(deps: {
+  containers: ContainerService;
+  docker: DockerClient;
+  activity: ActivityLog;
+  logger: Logger;
+}) {
   return new Hono().get("/:id/logs", async (c) => {
     const id = parseOr400(ContainerId, c.req.param("id"), "container id");
     const query = parseOr400(LogsQuery, c.req.query(), "query");
@@ -32,6 +39,8 @@ export function logRoutes(deps: { containers: ContainerService; docker: DockerCl
     return streamSSE(c, async (stream) => {
       stream.onAbort(close);
       const keepalive = setInterval(() => void stream.write(": keepalive\n\n").catch(close), SSE_KEEPALIVE_MS);
+      deps.activity.record(id);
+      const watching = setInterval(() => deps.activity.record(id), ACTIVITY_STREAM_EVERY_MS);
       try {
         let cursor = resumeFrom ?? LogCursor.start();
         for await (const l of logLines(source as AsyncIterable<Buffer>, false)) {
@@ -45,6 +54,7 @@ export function logRoutes(deps: { containers: ContainerService; docker: DockerCl
         if (!stream.aborted) deps.logger.warn({ err, id }, "log stream failed");
       } finally {
         clearInterval(keepalive);
+        clearInterval(watching);
         close();
       }
     });

@@ -6,12 +6,14 @@
  * shell closes the socket; a closed socket kills the shell and what it started (closing the
  * attach stream alone leaves a TTY shell running, so the exec is tagged and killed). The
  * container is looked up before the upgrade, so an unknown id is a plain 404 and no socket.
+ * Input counts as the container's activity (containers/activity.ts); opening a terminal does not.
  */
 import { Hono } from "hono";
 import type { UpgradeWebSocket, WSContext } from "hono/ws";
 import type { Duplex } from "node:stream";
 import { ContainerId, TerminalClientMessage, TerminalQuery } from "../api/contract.js";
 import { parseOr400 } from "../api/errors.js";
+import type { ActivityLog } from "../containers/activity.js";
 import type { ContainerService } from "../containers/service.js";
 import type { DockerClient } from "../docker/client.js";
 import { killTagged, newExecTag, tagEnv } from "../containers/exec-tag.js";
@@ -29,6 +31,7 @@ type Session = { stream: Duplex; resize: (cols: number, rows: number) => Promise
 export function terminalRoutes(deps: {
   containers: ContainerService;
   docker: DockerClient;
+  activity: ActivityLog;
   logger: Logger;
   user: string;
   upgradeWebSocket: UpgradeWebSocket;
@@ -77,6 +80,8 @@ export function terminalRoutes(deps: {
           const parsed = TerminalClientMessage.safeParse(safeJson(event.data));
           if (!parsed.success) return ws.close(CLOSE_ERROR, "invalid terminal message");
           const msg = parsed.data;
+          // Typing is use; an open terminal nobody types in is not.
+          if (msg.type === "input") deps.activity.record(id);
           void session
             ?.then((s) => (msg.type === "input" ? void s.stream.write(msg.data) : s.resize(msg.cols, msg.rows)))
             .catch((err: unknown) => logger.warn({ err, id }, "terminal message failed"));

@@ -12,7 +12,7 @@ import { LABEL } from "../docker/labels.js";
 const NAME_HASH_HEX = 24;
 
 export const ARTIFACT_LABEL = {
-  tenant: "artie.tenant",
+  tenant: LABEL.tenant,
   repo: "artie.repo",
   lockHash: "artie.lock-hash",
 } as const;

@@ -91,6 +91,8 @@ export class LineTail {
 }
 
 export type LoggedRun = {
+  /** Docker's id of the exec, whose `exec_die` event and inspect say when and how it ended. */
+  execId: string;
   /** The command's exit status from Docker; null when Docker no longer knows it, or after stop. */
   done: Promise<number | null>;
   /**
@@ -150,7 +152,7 @@ export class ContainerIO {
       stopped = true;
       stream.destroy();
     };
-    return { done, stop };
+    return { execId: exec.id, done, stop };
   }
 
   /** Runs argv under LOGGED and answers its exit code; past `timeoutMs` stops reading and throws. */
@@ -171,8 +173,11 @@ export class ContainerIO {
     return Promise.race([done, late]).finally(() => clearTimeout(timer));
   }
 
-  /** Streams a host directory into `target` (which must exist and be writable by the user). */
-  async putDirectory(dockerId: string, dir: string, target: string): Promise<void> {
+  /**
+   * Streams a host directory into `target` (which must exist and be writable by the user); with
+   * `entries`, only those paths of it (relative to `dir`; a directory brings what it holds).
+   */
+  async putDirectory(dockerId: string, dir: string, target: string, entries?: string[]): Promise<void> {
     const { exec, stream } = await this.docker.exec(dockerId, {
       cmd: ["tar", "-x", "-f", "-", "-C", target],
       user: this.user,
@@ -185,7 +190,7 @@ export class ContainerIO {
     // pipeline, not pipe: a pack error (a file gone or unreadable) or a write error on the exec
     // stream fails the copy instead of going unheard. Ending the exec's stdin is the tar's EOF;
     // the stream itself stays open until the container's tar exits, which endWithin waits for.
-    const source = pack(dir);
+    const source = pack(dir, entries ? { entries } : {});
     const sent = pipeline(source, stream, { end: true });
     const ended = endWithin(stream, DIRECTORY_COPY_TIMEOUT_MS, what);
     try {
@@ -218,8 +223,47 @@ export class ContainerIO {
     into: string,
     o: { maxBytes: number; exclude?: string },
   ): Promise<void> {
+    const cmd = o.exclude
+      ? ["sh", "-c", TAR_EXCLUDING, "tar", dir, o.exclude]
+      : ["tar", "-c", "-f", "-", "-C", dir, "."];
+    await this.readTar(dockerId, cmd, dir, into, o.maxBytes);
+    if (o.exclude) await rm(path.join(into, path.basename(o.exclude)), { recursive: true, force: true });
+  }
+
+  /**
+   * Copies the named paths under the container directory `dir` (relative, each a file or a
+   * link) onto the host directory `into`, as getDirectory copies and bounded alike; a path the
+   * container does not have is simply missing from `into`. No path is ever taken for an option
+   * (each goes as `./<path>`).
+   */
+  async getPaths(dockerId: string, dir: string, paths: string[], into: string, maxBytes: number): Promise<void> {
+    if (paths.length === 0) return;
+    const cmd = ["sh", "-c", TAR_EXISTING, "tar", dir, ...paths.map((p) => `./${p}`)];
+    await this.readTar(dockerId, cmd, dir, into, maxBytes);
+  }
+
+  /** Removes the named paths under the container directory `dir` (relative; directories too). */
+  async removePaths(dockerId: string, dir: string, paths: string[]): Promise<void> {
+    if (paths.length === 0) return;
     const { exec, stream } = await this.docker.exec(dockerId, {
-      cmd: o.exclude ? ["sh", "-c", TAR_EXCLUDING, "tar", dir, o.exclude] : ["tar", "-c", "-f", "-", "-C", dir, "."],
+      cmd: ["rm", "-rf", ...paths.map((p) => `./${p}`)],
+      user: this.user,
+      workdir: dir,
+      tty: false,
+      stdin: false,
+    });
+    const errors = new BoundedCollector(EXEC_ERROR_TEXT_MAX_BYTES);
+    this.docker.demux(stream, errors, errors);
+    await endWithin(stream, SHORT_EXEC_TIMEOUT_MS, `removing files under ${dir}`);
+    const code = await exitCode(exec);
+    if (code !== 0) throw new Error(`removing files under ${dir} failed: ${errors.text().trim().slice(-500)}`);
+  }
+
+  /** Runs a tar-writing `cmd` in the container and extracts its output onto `into`, bounded. */
+  private async readTar(dockerId: string, cmd: string[], dir: string, into: string, maxBytes: number): Promise<void> {
+    const o = { maxBytes };
+    const { exec, stream } = await this.docker.exec(dockerId, {
+      cmd,
       user: this.user,
       tty: false,
       stdin: false,
@@ -261,7 +305,6 @@ export class ContainerIO {
     });
     const code = await exitCode(exec);
     if (code !== 0) throw new Error(`reading ${dir} from the container failed (tar exit ${code})`);
-    if (o.exclude) await rm(path.join(root, path.basename(o.exclude)), { recursive: true, force: true });
   }
 }
 
@@ -273,6 +316,18 @@ export class ContainerIO {
 const TAR_EXCLUDING = [
   'if tar -c -f /dev/null --exclude=x /dev/null 2>/dev/null; then exec tar -c -f - -C "$1" --exclude="./$2" .; fi',
   'exec tar -c -f - -C "$1" .',
+].join("\n");
+
+/**
+ * `sh -c TAR_EXISTING tar <dir> <path>...`: a tar of those of the paths under `dir` that exist
+ * (a file, or a link even when dangling); an empty tar when none does. Each is `./<path>`.
+ */
+const TAR_EXISTING = [
+  'cd "$1" || exit 1',
+  "shift",
+  'n=$#; for p; do if [ -e "$p" ] || [ -L "$p" ]; then set -- "$@" "$p"; fi; done; shift "$n"',
+  "if [ $# -eq 0 ]; then exec tar -c -f - -T /dev/null; fi",
+  'exec tar -c -f - "$@"',
 ].join("\n");
 
 /**

@@ -43,7 +43,13 @@ export type DevServerDeps = { config: Config; docker: DockerClient; containers: 
 
 type Plan = { argv: string[]; env: string[]; launch: DevLaunch | null };
 
-/** Starts the dev server and answers its host port once it answers there. */
+/** [watch] What the dev server watch needs of a server that answered: its exec, and where it answered. */
+export type DevServerStarted = { execId: string; probeUrl: string };
+
+/**
+ * Starts the dev server and answers its host port once it answers there; `onReady` [watch] is
+ * told its exec and the URL it answered on, for the watch after `ready` (watch/dev-server-watch.ts).
+ */
 export async function startDevServer(
   d: DevServerDeps,
   id: string,
@@ -51,6 +57,7 @@ export async function startDevServer(
   w: Workspace,
   tag: string,
   tail: LineTail,
+  onReady?: (started: DevServerStarted) => void,
 ): Promise<number> {
   const { io, config } = d;
   const details = await d.containers.get(id);
@@ -59,7 +66,11 @@ export async function startDevServer(
   const shown = plan.argv.join(" ");
   await io.writeLog(w.dockerId, [describePlan(plan, shown)]);
   const env = [...plan.env, tagEnv(tag)];
-  const { done, stop } = await io.startLogged(w.dockerId, "dev", plan.argv, { env, workdir: WORKSPACE_DIR, tail });
+  const { execId, done, stop } = await io.startLogged(w.dockerId, "dev", plan.argv, {
+    env,
+    workdir: WORKSPACE_DIR,
+    tail,
+  });
   let exited: number | null | undefined;
   void done.then((code) => (exited = code));
   const host = config.publishAddress === "0.0.0.0" ? "127.0.0.1" : config.publishAddress;
@@ -78,7 +89,10 @@ export async function startDevServer(
         throw new SetupError(
           `The dev server (${shown}) exited with code ${exited} before it answered on port ${containerPort}.${forwarded ? ` Port ${containerPort} had been forwarded to ${describeListener(forwarded)}.` : ""}${detected(plan)}`,
         );
-      if (await answers(`http://${host}:${hostPort}/`)) return hostPort;
+      if (await answers(`http://${host}:${hostPort}/`)) {
+        onReady?.({ execId, probeUrl: `http://${host}:${hostPort}/` }); // [watch]
+        return hostPort;
+      }
       if (!forwarded && Date.now() >= nextLook) {
         nextLook = Date.now() + DEV_SERVER_LISTENERS_EVERY_MS;
         // A failed look costs one round: the next one tries again, the deadline still holds.

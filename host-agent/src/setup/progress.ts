@@ -15,6 +15,8 @@ import type { CallbackOutbox } from "./callbacks.js";
 import type { Setup } from "./setup-request.js";
 
 type Phase = z.infer<typeof SetupPhase>;
+/** Where a setup's callbacks go and which repo and branch they name. */
+export type ReportTo = Pick<Setup, "callbackUrl" | "callbackSecret" | "repo" | "branch">;
 export type Report = (phase: Phase, extra?: Partial<SetupCallback>) => Promise<void>;
 
 const Marker = z.object({
@@ -44,7 +46,7 @@ export class SetupProgress {
   }
 
   /** A reporter for one setup: sends each phase and keeps the restart marker current. */
-  reporter(id: string, req: Setup): Report {
+  reporter(id: string, req: ReportTo): Report {
     let phaseStarted: number | null = null;
     const marker = path.join(this.dir, `${id}.json`);
     return async (phase, extra = {}) => {

@@ -16,15 +16,18 @@ import type { Logger } from "../lib/logger.js";
 import type { CallbackOutbox } from "./callbacks.js";
 import { prepareWorkspace, type Workspace } from "./clone.js";
 import { LineTail, type ContainerIO } from "./container-io.js";
-import { startDevServer } from "./dev-server.js";
+import { startDevServer, type DevServerStarted } from "./dev-server.js";
 import { redact } from "./git.js";
 import { installDependencies } from "./install.js";
 import { mainImageTag } from "./artifact-names.js";
 import { buildMainImage, findMainImage, mainImageContextRoot } from "./main-image.js";
 import { SetupProgress, type Report } from "./progress.js";
+import { rememberSetup } from "./relaunch.js";
+import { forgetRun } from "./run-marker.js";
 import type { RepoCache } from "./repo-cache.js";
 import type { Setup } from "./setup-request.js";
 import { SetupError } from "./setup-error.js";
+import type { DevServerWatch } from "../watch/dev-server-watch.js";
 
 export type SetupDeps = {
   config: Config;
@@ -35,12 +38,18 @@ export type SetupDeps = {
   outbox: CallbackOutbox;
   installLocks: KeyedLock;
   logger: Logger;
+  /** Workspace (issue 17): whether a start or restart is bringing this container's dev server back (relaunch.ts). */
+  busyElsewhere?: (id: string) => boolean;
+  /** [watch] Watches the dev server after `ready` and reports it stopping. */
+  watch: DevServerWatch;
 };
 
 type Ready = { hostPort: number; url: string };
 
 export class SetupRunner {
   private readonly active = new Map<string, Promise<void>>();
+  /** Setups past `ready` that only build the main image (isActive says why they do not count). */
+  private readonly building = new Set<string>();
   private readonly progress: SetupProgress;
   /** Main image builds by tag: one at a time per tag, a second one is skipped. */
   private readonly builds = new KeyedLock();
@@ -53,10 +62,25 @@ export class SetupRunner {
   /** Validates and starts a setup in the background; 404 unknown container, 409 busy. */
   async start(id: string, req: Setup): Promise<void> {
     if (this.active.has(id)) throw new AppError("conflict", `Container ${id} is already being set up`);
+    // Workspace (issue 17): a setup recreates the container, which would cut a start short.
+    if (this.d.busyElsewhere?.(id)) throw new AppError("conflict", `Container ${id} is starting its dev server`);
     await this.d.containers.get(id);
     if (this.active.has(id)) throw new AppError("conflict", `Container ${id} is already being set up`);
-    const work = this.run(id, req).finally(() => this.active.delete(id));
+    const work = this.run(id, req).finally(() => {
+      this.active.delete(id);
+      this.building.delete(id);
+    });
     this.active.set(id, work);
+  }
+
+  /**
+   * Whether a setup of `id` is running up to its `ready` (a start, restart or redeploy waits its
+   * turn). A setup that reached `ready` and only builds the main image is not: the environment
+   * is the user's from `ready` on, and a restart then may cut the build short (it is logged,
+   * and the next setup of the default branch builds again).
+   */
+  isActive(id: string): boolean {
+    return this.active.has(id) && !this.building.has(id);
   }
 
   /** Waits for running setups (tests, shutdown). */
@@ -76,18 +100,30 @@ export class SetupRunner {
     // (an install past its deadline, a dev server that never answered).
     const tag = newExecTag();
     let dockerId: string | undefined;
+    // [watch] A setup replaces whatever ran here: the old dev server ending is no crash.
+    this.d.watch.expect(id);
     try {
+      // Workspace (issue 17): the workspace is about to change; the last setup's record no longer holds.
+      await forgetRun(this.d.config.dataDir, id);
       await report("cloning");
       const workspace = await prepareWorkspace(this.d, id, req, tail);
       dockerId = workspace.dockerId;
       await report("installing");
       await installDependencies(this.d, req, workspace, tag, tail);
       await report("starting");
-      const hostPort = await startDevServer(this.d, id, req, workspace, tag, tail);
+      let started: DevServerStarted | undefined;
+      const hostPort = await startDevServer(this.d, id, req, workspace, tag, tail, (s) => (started = s));
       const ready = { hostPort, url: `http://${this.d.config.publicHost}:${hostPort}` };
       const used = workspace.mainImage;
+      // Workspace (issue 17): what a later start needs to bring the dev server back (relaunch.ts).
+      await rememberSetup(this.d, id, req, workspace);
       await report("ready", { ...ready, ...(used ? { mainImage: { tag: used.tag, commit: used.commit } } : {}) });
-      if (req.buildMainImage) await this.buildMainAfterReady(id, req, workspace, ready, report);
+      // [watch] From here on the dev server exiting or being killed is reported, after `ready`.
+      if (started) await this.d.watch.track(id, { dockerId: workspace.dockerId, ...started, ...reportTo(req) });
+      if (req.buildMainImage) {
+        this.building.add(id);
+        await this.buildMainAfterReady(id, req, workspace, ready, report);
+      }
     } catch (err) {
       const message = this.describe(err, req, tail);
       this.d.logger.warn({ id, err: redact(String(err), req.githubToken) }, "setup failed");
@@ -162,6 +198,11 @@ export class SetupRunner {
       });
       await io.writeLog(w.dockerId, [`[ready] main image ${built.tag} built`]);
       const mainImage = { tag: built.tag, commit: built.commit, buildMs: Date.now() - started };
+      // [watch] A dev server that stopped meanwhile was reported: a `ready` now would be wrong.
+      if (this.d.watch.isDown(id)) {
+        logger.info({ id, tag: built.tag }, "main image built, not announced: the dev server stopped");
+        return;
+      }
       await report("ready", { ...ready, mainImage });
     } catch (err) {
       logger.error({ id, err }, "main image build failed");
@@ -182,3 +223,11 @@ export class SetupRunner {
     return redact(last ? `${base}\nLast output:\n${last}` : base, req.githubToken);
   }
 }
+
+/** [watch] Where a setup's callbacks go, for the watch that reports after `ready`. */
+const reportTo = (req: Setup) => ({
+  callbackUrl: req.callbackUrl,
+  callbackSecret: req.callbackSecret,
+  repo: req.repo,
+  branch: req.branch,
+});

@@ -44,7 +44,6 @@ export async function corpusAgentEnv(opts: { remoteTemplate: string; dataDir: st
     CONTAINER_MEMORY_MB: "",
     CONTAINER_CPUS: "",
     CONTAINER_PIDS_LIMIT: "",
-    WORKSPACE_TMPFS_MB: "",
     TMP_TMPFS_MB: "",
     SETUP_INSTALL_TIMEOUT_MS: String(CORPUS_INSTALL_TIMEOUT_MS),
     SETUP_START_TIMEOUT_MS: String(CORPUS_START_TIMEOUT_MS),

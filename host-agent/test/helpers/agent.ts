@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { onTestFinished } from "vitest";
 import { loadConfig, type Config } from "../../src/config.js";
+import { workspaceVolumeName } from "../../src/docker/labels.js";
 import { createLogger } from "../../src/lib/logger.js";
 import { startAgent } from "../../src/server.js";
 import { BUSYBOX_IMAGE, TEST_NAME_PREFIX } from "./images.js";
@@ -26,7 +27,6 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     CONTAINER_MEMORY_MB: "256",
     CONTAINER_CPUS: "1",
     CONTAINER_PIDS_LIMIT: "128",
-    WORKSPACE_TMPFS_MB: "64",
     TMP_TMPFS_MB: "64",
     ...overrides,
   };
@@ -66,7 +66,7 @@ export async function startTestAgent(overrides: Record<string, string> = {}) {
   return { ...agent, config, api: client(agent.url) };
 }
 
-/** Removes an agent-made container and its network after the current test, whatever happens. */
+/** Removes an agent-made container, its network and its workspace volume after the current test, whatever happens. */
 export function cleanupAfter(agentId: string) {
   onTestFinished(async () => {
     const container = docker.getContainer(`artie-${agentId}`);
@@ -75,6 +75,10 @@ export function cleanupAfter(agentId: string) {
       () => undefined,
     );
     await container.remove({ force: true }).catch(() => undefined);
+    await docker
+      .getVolume(workspaceVolumeName(agentId))
+      .remove()
+      .catch(() => undefined);
     if (network)
       await docker
         .getNetwork(network)

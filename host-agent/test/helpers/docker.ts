@@ -33,6 +33,24 @@ export async function removeTestResources(): Promise<void> {
     ),
   );
   await removeOrphanNetworks();
+  await removeOrphanWorkspaces();
+}
+
+/** Workspace volumes whose environment's container is gone (what an agent's start-up sweep removes). */
+export async function removeOrphanWorkspaces(): Promise<void> {
+  const { Volumes } = await docker.listVolumes({ filters: { label: [`${LABEL.managed}=true`, LABEL.containerId] } });
+  const containers = await docker.listContainers({ all: true, filters: MANAGED_FILTER });
+  const live = new Set(containers.map((c) => c.Labels[LABEL.id]));
+  await Promise.all(
+    (Volumes ?? [])
+      .filter((v) => !live.has(v.Labels?.[LABEL.containerId]))
+      .map((v) =>
+        docker
+          .getVolume(v.Name)
+          .remove()
+          .catch(() => undefined),
+      ),
+  );
 }
 
 /** The network an isolated environment's container names (label artie.network). */

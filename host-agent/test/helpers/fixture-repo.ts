@@ -65,6 +65,8 @@ export type FixtureRoot = {
   createRepo: (repo: string, branches: Record<string, FixtureBranch>) => Promise<void>;
   /** Creates owner/repo whose `main` holds exactly `files` (path inside the repo → content). */
   createFromFiles: (repo: string, files: Record<string, string>) => Promise<void>;
+  /** Pushes one new commit to `branch` of owner/repo that writes `files` (a redeploy's news). */
+  commitTo: (repo: string, branch: string, files: Record<string, string>) => Promise<void>;
   dispose: () => Promise<void>;
 };
 
@@ -131,11 +133,28 @@ export async function fixtureRoot(): Promise<FixtureRoot> {
       await rm(work, { recursive: true, force: true });
     }
   };
+  const commitTo = async (repo: string, branch: string, files: Record<string, string>) => {
+    const work = await mkdtemp(path.join(tmpdir(), "artie-fixture-work-"));
+    try {
+      const [owner, name] = repo.split("/") as [string, string];
+      await sh(work, "git", ["clone", "--quiet", "--branch", branch, path.join(root, owner, `${name}.git`), "."]);
+      for (const [file, text] of Object.entries(files)) {
+        await mkdir(path.dirname(path.join(work, file)), { recursive: true });
+        await writeFile(path.join(work, file), text);
+      }
+      await sh(work, "git", ["add", "-A"]);
+      await sh(work, "git", ["commit", "--quiet", "-m", `update ${Object.keys(files).join(", ")}`]);
+      await sh(work, "git", ["push", "--quiet", "origin", branch]);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  };
   return {
     root,
     remoteTemplate: `file://${root}/{owner}/{repo}.git`,
     createRepo,
     createFromFiles,
+    commitTo,
     dispose: () => rm(root, { recursive: true, force: true }),
   };
 }

@@ -18,7 +18,12 @@ import { createLogger } from "../../src/lib/logger.js";
 import { CallbackOutbox } from "../../src/setup/callbacks.js";
 import { ContainerIO } from "../../src/setup/container-io.js";
 import { RepoCache } from "../../src/setup/repo-cache.js";
+import { Redeployer } from "../../src/setup/redeploy.js";
+import { Relauncher } from "../../src/setup/relaunch.js";
 import { SetupRunner } from "../../src/setup/runner.js";
+import { ActivityLog } from "../../src/containers/activity.js";
+import { EngineEvents } from "../../src/docker/engine-events.js";
+import { DevServerWatch } from "../../src/watch/dev-server-watch.js";
 import { FakeDocker } from "./fake-docker.js";
 import { TEST_SECRET, testConfig } from "./fixtures.js";
 
@@ -30,17 +35,58 @@ async function setup({ reconcile = true, env = {} }: { reconcile?: boolean; env?
   if (reconcile) await containers.reconcile();
   const exec = new ExecRunner(docker, config.container.user, config.container.execOutputLimitBytes);
   // Wired like server.ts; no test here starts a setup, so none of these touches disk or git.
+  const io = new ContainerIO(docker, config.container.user);
+  const outbox = new CallbackOutbox(config.dataDir, logger);
+  // Never started: no event stream, no health checks.
+  const watch = new DevServerWatch({ config, docker, outbox, events: new EngineEvents(docker, logger), logger });
+  const activity = new ActivityLog();
+  containers.observe = (id) => ({ health: watch.health(id), lastActivityMs: activity.lastAt(id) });
+  const repos = new RepoCache(path.join(config.dataDir, "repo-cache"), config.setup.gitRemoteTemplate, 1_000);
   const setup = new SetupRunner({
     config,
     docker,
     containers,
-    repos: new RepoCache(path.join(config.dataDir, "repo-cache"), config.setup.gitRemoteTemplate, 1_000),
-    io: new ContainerIO(docker, config.container.user),
-    outbox: new CallbackOutbox(config.dataDir, logger),
+    repos,
+    io,
+    outbox,
     installLocks: new KeyedLock(),
     logger,
+    watch,
   });
-  const { app } = createApp({ config, docker, containers, exec, setup, logger, startedAt: Date.now() - 5_000 });
+  const relaunch = new Relauncher({
+    config,
+    docker,
+    containers,
+    io,
+    outbox,
+    logger,
+    setupActive: (id) => setup.isActive(id),
+    watch,
+  });
+  const redeploy = new Redeployer({
+    config,
+    docker,
+    containers,
+    repos,
+    io,
+    outbox,
+    installLocks: new KeyedLock(),
+    logger,
+    watch,
+    busyElsewhere: (id) => setup.isActive(id) || relaunch.isActive(id),
+  });
+  const { app } = createApp({
+    config,
+    docker,
+    containers,
+    exec,
+    setup,
+    relaunch,
+    redeploy,
+    activity,
+    logger,
+    startedAt: Date.now() - 5_000,
+  });
   const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
     app.request(path, {
       method,
@@ -254,6 +300,80 @@ describe("GET, DELETE and restart of /api/containers/:id", () => {
     const res = await call("POST", "/api/containers/bouncy/restart");
     expect(res.status).toBe(200);
     expect(ContainerDetails.parse(await res.json())).toMatchObject({ id: "bouncy", state: "running" });
+  });
+});
+
+describe("stop, start, and restart with a start body", () => {
+  const body = { callbackUrl: "http://127.0.0.1:9/cb", callbackSecret: "a-callback-secret-of-16+" };
+
+  it("stops and answers the details of the stopped container", async () => {
+    const { call } = await setup();
+    await call("POST", "/api/containers", { id: "sleepy", name: "web" });
+    const res = await call("POST", "/api/containers/sleepy/stop");
+    expect(res.status).toBe(200);
+    expect(ContainerDetails.parse(await res.json())).toMatchObject({ id: "sleepy", state: "exited" });
+    await expectError(await call("POST", "/api/containers/ghost/stop"), 404, "container_not_found");
+  });
+
+  it("answers 400 for a start body that is missing, wrong or carries unknown fields, before touching Docker", async () => {
+    const { call, docker } = await setup();
+    await call("POST", "/api/containers", { id: "sleepy", name: "web" });
+    await call("POST", "/api/containers/sleepy/stop");
+    const before = docker.calls.length;
+    for (const bad of [
+      undefined,
+      {},
+      { callbackUrl: "ftp://x/cb", callbackSecret: body.callbackSecret },
+      { ...body, callbackSecret: "short" },
+      { ...body, devCommand: [] },
+      { ...body, envVars: { "not a name": "x" } },
+      { ...body, repo: "acme/other" },
+    ])
+      await expectError(await call("POST", "/api/containers/sleepy/start", bad), 400, "invalid_request");
+    await expectError(await call("POST", "/api/containers/sleepy/restart", {}), 400, "invalid_request");
+    expect(docker.calls.length).toBe(before);
+  });
+
+  it("answers 409 for a container never set up, and leaves it as it was", async () => {
+    const { call, docker } = await setup();
+    await call("POST", "/api/containers", { id: "fresh", name: "web" });
+    await call("POST", "/api/containers/fresh/stop");
+    const before = docker.calls.length;
+    const err = await expectError(await call("POST", "/api/containers/fresh/start", body), 409, "conflict");
+    expect(err.message).toMatch(/no finished setup/);
+    await expectError(await call("POST", "/api/containers/fresh/restart", body), 409, "conflict");
+    expect(docker.calls.length).toBe(before);
+    await expectError(await call("POST", "/api/containers/ghost/start", body), 404, "container_not_found");
+  });
+});
+
+describe("POST /api/containers/:id/redeploy", () => {
+  const body = {
+    repo: "acme/shop",
+    branch: "main",
+    callbackUrl: "http://127.0.0.1:9/cb",
+    callbackSecret: "a-callback-secret-of-16+",
+  };
+
+  it("answers 400 for a bad body, 404 for an unknown container, 409 for one never set up or stopped, touching nothing", async () => {
+    const { call, docker } = await setup();
+    await call("POST", "/api/containers", { id: "fresh", name: "web" });
+    const before = docker.calls.length;
+    for (const bad of [
+      undefined,
+      {},
+      { ...body, branch: "--upload-pack=x" },
+      { ...body, force: "yes" },
+      { ...body, image: "x" },
+    ])
+      await expectError(await call("POST", "/api/containers/fresh/redeploy", bad), 400, "invalid_request");
+    expect(docker.calls.length).toBe(before);
+    await expectError(await call("POST", "/api/containers/ghost/redeploy", body), 404, "container_not_found");
+    const err = await expectError(await call("POST", "/api/containers/fresh/redeploy", body), 409, "conflict");
+    expect(err.message).toMatch(/no finished setup to redeploy/);
+    await call("POST", "/api/containers/fresh/stop");
+    const stopped = await expectError(await call("POST", "/api/containers/fresh/redeploy", body), 409, "conflict");
+    expect(stopped.message).toMatch(/start it first/);
   });
 });
 

@@ -12,11 +12,13 @@ import {
   effectiveLimits,
   type NetworkPlacement,
 } from "../../src/docker/container-spec.js";
-import { fromLabels } from "../../src/docker/labels.js";
+import { fromLabels, workspaceVolumeLabels, workspaceVolumeName } from "../../src/docker/labels.js";
 import type { TrustBundle } from "../../src/trust/ca-bundle.js";
 import { appError } from "./fixtures.js";
 
 const MiB = 1024 * 1024;
+/** The workspace volume of the environment `build` makes (id abc123). */
+const WORKSPACE_MOUNT = { Type: "volume", Source: "artie-ws-abc123", Target: "/app" };
 
 const config = (env: Record<string, string> = {}): Config =>
   loadConfig({
@@ -26,7 +28,6 @@ const config = (env: Record<string, string> = {}): Config =>
     CONTAINER_CPUS: "1.5",
     CONTAINER_PIDS_LIMIT: "256",
     CONTAINER_USER: "1234:5678",
-    WORKSPACE_TMPFS_MB: "2048",
     TMP_TMPFS_MB: "128",
     CONTAINER_NETWORK: "artie-net",
     ...env,
@@ -156,17 +157,13 @@ describe("buildCreateOptions: hardening", () => {
     expect(build({}, config({ CONTAINER_READ_ONLY_ROOTFS: "false" })).HostConfig!.ReadonlyRootfs).toBe(false);
   });
 
-  it("mounts tmpfs on /tmp and on /app owned by the container user, with their sizes", () => {
+  it("mounts a tmpfs on /tmp only, with its size: /app is the workspace volume, kept when the container stops", () => {
     const tmpfs = build().HostConfig!.Tmpfs!;
-    expect(Object.keys(tmpfs).sort()).toEqual(["/app", "/tmp"]);
+    expect(Object.keys(tmpfs)).toEqual(["/tmp"]);
     expect(tmpfs["/tmp"]).toContain("size=128m");
     expect(tmpfs["/tmp"]).toContain("nosuid");
     // exec: yarn 2+ runs package binaries through wrappers it writes to TMPDIR.
     expect(tmpfs["/tmp"]).toMatch(/(^|,)exec(,|$)/);
-    expect(tmpfs["/app"]).toContain("size=2048m");
-    expect(tmpfs["/app"]).toContain("uid=1234");
-    expect(tmpfs["/app"]).toContain("gid=5678");
-    expect(tmpfs["/app"]).toContain("nosuid");
   });
 
   it("keeps HOME on a writable tmpfs", () => {
@@ -188,16 +185,49 @@ describe("buildCreateOptions: hardening", () => {
     });
   });
 
-  it("binds nothing from the host by default", () => {
+  it("binds nothing from the host by default: the one mount is the workspace volume", () => {
     const h = build().HostConfig!;
     expect(h.Binds).toEqual([]);
-    expect(h.Mounts).toEqual([]);
+    expect(h.Mounts).toEqual([WORKSPACE_MOUNT]);
+  });
+});
+
+describe("buildCreateOptions: workspace volume", () => {
+  it("mounts the environment's own named volume at /app, named for its id", () => {
+    expect(build().HostConfig!.Mounts![0]).toEqual({ Type: "volume", Source: "artie-ws-abc123", Target: "/app" });
+    expect(workspaceVolumeName("abc123")).toBe("artie-ws-abc123");
+    expect(build().WorkingDir).toBe("/app");
+  });
+
+  it("mounts the same volume whatever else changes, so a recreate keeps the workspace", () => {
+    const again = build(
+      { volumeName: "artie-deps-x", image: "node:22-slim", ports: [5173] },
+      config(),
+      PLACEMENT,
+      TRUST,
+    );
+    expect(again.HostConfig!.Mounts![0]).toEqual(WORKSPACE_MOUNT);
+  });
+
+  it("puts the workspace before the dependency volume, which Docker then mounts on top of it", () => {
+    const mounts = build({ volumeName: "deps" }).HostConfig!.Mounts!;
+    expect(mounts.map((m) => m.Target)).toEqual(["/app", "/app/node_modules"]);
+  });
+
+  it("labels the volume as the agent's and as this environment's, with the team only when known", () => {
+    expect(workspaceVolumeLabels("abc123")).toEqual({ "artie.managed": "true", "artie.container-id": "abc123" });
+    expect(workspaceVolumeLabels("abc123", "team-a")).toEqual({
+      "artie.managed": "true",
+      "artie.container-id": "abc123",
+      "artie.tenant": "team-a",
+    });
   });
 });
 
 describe("buildCreateOptions: dependency volume", () => {
   it("mounts the named volume at /app/node_modules when one is given", () => {
     expect(build({ volumeName: "owner-repo-node_modules" }).HostConfig!.Mounts).toEqual([
+      WORKSPACE_MOUNT,
       { Type: "volume", Source: "owner-repo-node_modules", Target: "/app/node_modules" },
     ]);
   });
@@ -286,13 +316,13 @@ describe("buildCreateOptions: extra CA certificates", () => {
     for (const o of [build(), build({}, config(), PLACEMENT)]) {
       const names = o.Env!.map((e) => e.split("=")[0]);
       for (const name of TRUST_VARIABLES) expect(names).not.toContain(name);
-      expect(o.HostConfig!.Mounts).toEqual([]);
+      expect(o.HostConfig!.Mounts).toEqual([WORKSPACE_MOUNT]);
     }
   });
 
   it("mounts the bundles' directory read-only in every environment, isolated or on a shared network", () => {
-    expect(build({}, config(), null, TRUST).HostConfig!.Mounts).toEqual([trustMount]);
-    expect(build({}, config(), PLACEMENT, TRUST).HostConfig!.Mounts).toEqual([trustMount]);
+    expect(build({}, config(), null, TRUST).HostConfig!.Mounts).toEqual([WORKSPACE_MOUNT, trustMount]);
+    expect(build({}, config(), PLACEMENT, TRUST).HostConfig!.Mounts).toEqual([WORKSPACE_MOUNT, trustMount]);
     expect(build({ volumeName: "deps" }, config(), null, TRUST).HostConfig!.Mounts).toContainEqual(trustMount);
   });
 

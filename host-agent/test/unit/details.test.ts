@@ -102,19 +102,51 @@ describe("toDetails", () => {
     expect(toDetails(info, labels(), startedMs - 5_000).uptimeSeconds).toBe(0);
   });
 
-  it.each(["starting", "healthy", "unhealthy"] as const)("reports a healthcheck's %s status", (status) => {
-    const state = runningState({ Health: { Status: status, FailingStreak: 0, Log: [] } });
-    expect(toDetails(inspectInfo({ state }), labels()).health).toBe(status);
+  it("reports the watch's health while running, none when stopped, and ignores Docker's healthcheck", () => {
+    const observed = { health: "not answering" as const, lastActivityMs: null };
+    const withCheck = runningState({ Health: { Status: "healthy", FailingStreak: 0, Log: [] } });
+    expect(toDetails(inspectInfo({ state: withCheck }), labels()).health).toBe("none");
+    expect(toDetails(inspectInfo({}), labels(), Date.now(), observed).health).toBe("not answering");
+    expect(toDetails(inspectInfo({ state: exitedState(1) }), labels(), Date.now(), observed).health).toBe("none");
   });
 
-  it("reports health none without a healthcheck or with an unknown status", () => {
-    expect(toDetails(inspectInfo({}), labels()).health).toBe("none");
-    const odd = runningState({ Health: { Status: "weird", FailingStreak: 0, Log: [] } });
-    expect(toDetails(inspectInfo({ state: odd }), labels()).health).toBe("none");
+  it("reports the last activity, never earlier than the container's last start", () => {
+    const info = inspectInfo({ state: runningState({ StartedAt: STARTED }) });
+    expect(toDetails(info, labels()).lastActivityAt).toBe(new Date(startedMs).toISOString());
+    const later = startedMs + 60_000;
+    const seen = (ms: number) => ({ health: "answering" as const, lastActivityMs: ms });
+    expect(toDetails(info, labels(), Date.now(), seen(later)).lastActivityAt).toBe(new Date(later).toISOString());
+    expect(toDetails(info, labels(), Date.now(), seen(startedMs - 60_000)).lastActivityAt).toBe(
+      new Date(startedMs).toISOString(),
+    );
   });
 
   it("falls back to Docker's creation time when the label has none", () => {
     const info = inspectInfo({ created: "2025-01-01T00:00:00Z" });
     expect(toDetails(info, labels({ createdAt: "" })).createdAt).toBe("2025-01-01T00:00:00Z");
+  });
+});
+
+describe("workspaceVolume", () => {
+  const mount = (Type: "volume" | "tmpfs", Destination: string, Name?: string) => ({
+    Type,
+    ...(Name ? { Name } : {}),
+    Source: "",
+    Destination,
+    Mode: "",
+    RW: true,
+    Propagation: "",
+  });
+
+  it("is the named volume Docker mounted at /app, not the dependency volume below it", () => {
+    const info = inspectInfo({});
+    info.Mounts = [mount("volume", "/app/node_modules", "artie-deps-x"), mount("volume", "/app", "artie-ws-abc123")];
+    expect(toDetails(info, labels()).workspaceVolume).toBe("artie-ws-abc123");
+  });
+
+  it("is null for a container made when /app was a tmpfs", () => {
+    const info = inspectInfo({});
+    info.Mounts = [mount("tmpfs", "/app"), mount("volume", "/app/node_modules", "artie-deps-x")];
+    expect(toDetails(info, labels()).workspaceVolume).toBeNull();
   });
 });

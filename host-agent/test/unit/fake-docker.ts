@@ -10,7 +10,8 @@ import { z } from "zod";
 import { DockerClient } from "../../src/docker/client.js";
 import { LABEL } from "../../src/docker/labels.js";
 import { createLogger } from "../../src/lib/logger.js";
-import { inspectInfo, runningState } from "./fixtures.js";
+import { exitedState, inspectInfo, runningState } from "./fixtures.js";
+import { ustarHeader } from "./tar-fixtures.js";
 
 const PortBindings = z.record(z.string(), z.array(z.object({ HostIp: z.string(), HostPort: z.string() })));
 
@@ -32,6 +33,12 @@ export class FakeDocker extends DockerClient {
   /** Raw multiplexed log bytes per Docker id, handed out in the chunks given. */
   readonly logs = new Map<string, Buffer[]>();
   readonly logRequests: { since?: string; tail?: number }[] = [];
+  /** Who owns a path as the engine's archive of it says (`<dockerId>:<path>`); default 1000:1000. */
+  readonly owners = new Map<string, { uid: number; gid: number }>();
+  /** Create options of the one-shot containers run (the volume owner helper). */
+  readonly oneShots: Docker.ContainerCreateOptions[] = [];
+  /** Bytes per volume the disk usage report gives. */
+  readonly volumeBytes = new Map<string, number>();
   unreachable = false;
   private nextId = 1;
 
@@ -123,6 +130,16 @@ export class FakeDocker extends DockerClient {
       created: new Date().toISOString(),
     });
     info.HostConfig = options.HostConfig ?? {};
+    // As Docker reports them: a named volume's Name is its source.
+    info.Mounts = (options.HostConfig?.Mounts ?? []).map((m) => ({
+      Type: m.Type === "volume" ? ("volume" as const) : ("bind" as const),
+      ...(m.Type === "volume" ? { Name: m.Source } : {}),
+      Source: m.Source ?? "",
+      Destination: m.Target,
+      Mode: "z",
+      RW: !m.ReadOnly,
+      Propagation: "",
+    }));
     this.containers.set(id, info);
     this.createdOptions.push(options);
     return id;
@@ -151,6 +168,57 @@ export class FakeDocker extends DockerClient {
     const info = this.containers.get(dockerId);
     if (!info) throw dockerError(404, `No such container: ${dockerId}`);
     info.State = runningState({ StartedAt: new Date().toISOString() });
+  }
+
+  override async stop(dockerId: string): Promise<void> {
+    await this.reachable();
+    this.calls.push(`stop ${dockerId}`);
+    const info = this.containers.get(dockerId);
+    if (!info) throw dockerError(404, `No such container: ${dockerId}`);
+    info.State = exitedState(143);
+  }
+
+  override async listVolumes(labels: string[]): Promise<Array<{ name: string; labels: Record<string, string> }>> {
+    await this.reachable();
+    const matches = (l: Record<string, string>) =>
+      labels.every((f) => {
+        const [k, v] = f.split("=");
+        return v === undefined ? k! in l : l[k!] === v;
+      });
+    return [...this.volumes].filter(([, l]) => matches(l)).map(([name, l]) => ({ name, labels: l }));
+  }
+
+  override async removeVolume(name: string): Promise<void> {
+    await this.reachable();
+    this.calls.push(`volume rm ${name}`);
+    const inUse = [...this.containers.values()].some((c) => c.Mounts.some((m) => m.Name === name));
+    if (inUse) throw dockerError(409, `remove ${name}: volume is in use`);
+    this.volumes.delete(name);
+  }
+
+  override async volumeSizes(): Promise<Map<string, number>> {
+    await this.reachable();
+    this.calls.push("df");
+    return new Map(this.volumeBytes);
+  }
+
+  override async archive(dockerId: string, path: string): Promise<NodeJS.ReadableStream> {
+    await this.reachable();
+    if (!this.containers.has(dockerId)) throw dockerError(404, `No such container: ${dockerId}`);
+    const owner = this.owners.get(`${dockerId}:${path}`) ?? { uid: 1000, gid: 1000 };
+    return Readable.from([ustarHeader({ name: `${path.split("/").pop()}/`, ...owner })]);
+  }
+
+  override async runOnce(options: Docker.ContainerCreateOptions): Promise<number> {
+    await this.reachable();
+    this.calls.push(`run ${options.Cmd?.join(" ")}`);
+    this.oneShots.push(options);
+    return 0;
+  }
+
+  override async listLabelled(label: string): Promise<string[]> {
+    await this.reachable();
+    return [...this.containers.values()].filter((c) => label in c.Config.Labels).map((c) => c.Id);
   }
 
   override async remove(dockerId: string): Promise<void> {

@@ -14,6 +14,7 @@ export const STATUS_LOOK: Record<Status, { label: string; tone: Tone }> = {
   installing: { label: "Installing", tone: "progress" },
   starting: { label: "Starting", tone: "progress" },
   ready: { label: "Ready", tone: "success" },
+  stopped: { label: "Stopped", tone: "neutral" },
   error: { label: "Failed", tone: "danger" },
   destroying: { label: "Destroying", tone: "warning" },
   destroyed: { label: "Destroyed", tone: "muted" },

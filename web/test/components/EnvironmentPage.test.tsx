@@ -113,11 +113,68 @@ describe("EnvironmentPage", () => {
     const { fake } = openEnvironment();
     const button = await screen.findByRole("button", { name: "Restart" });
     await act(async () => button.click());
-    expect(screen.getByRole("dialog")).toHaveTextContent("the dev server included");
+    const dialog = screen.getByRole("dialog");
+    // What a restart really does now: the workspace volume stays, and the dev server comes back.
+    expect(dialog).toHaveTextContent("the dev server is started again with the same command and variables");
+    expect(dialog).toHaveTextContent("The workspace (/app) is kept, uncommitted changes included");
     await act(async () => screen.getByRole("button", { name: "Restart container" }).click());
     expect(fake.callsTo("containers:restart")).toEqual([{ containerId: "c1" }]);
     act(() => fake.setQuery("containers:detail", environment({ status: "installing" })));
     expect(screen.getByRole("button", { name: "Restart" })).toBeDisabled();
+  });
+
+  it("offers Stop when ready, Start when stopped, and says what is under way otherwise", async () => {
+    const { fake } = openEnvironment();
+    const stop = await screen.findByRole("button", { name: "Stop" });
+    await act(async () => stop.click());
+    expect(fake.callsTo("containers:stop")).toEqual([{ containerId: "c1" }]);
+    // Accepted, the host has not answered yet: the button waits.
+    expect(await screen.findByRole("button", { name: "Stopping…" })).toBeDisabled();
+    act(() => fake.setQuery("containers:detail", environment({ status: "stopped" })));
+    await act(async () => screen.getByRole("button", { name: "Start" }).click());
+    expect(fake.callsTo("containers:start")).toEqual([{ containerId: "c1" }]);
+    expect(screen.getByRole("tab", { name: "Terminal" })).toBeDisabled();
+    for (const [status, label] of [
+      ["starting", "Starting…"],
+      ["installing", "Setting up…"],
+      ["destroying", "Destroying…"],
+    ] as const) {
+      act(() => fake.setQuery("containers:detail", environment({ status })));
+      expect(screen.getByRole("button", { name: label })).toBeDisabled();
+    }
+  });
+
+  it("shows the countdown to the stop and to the removal", async () => {
+    const { fake } = openEnvironment(environment({ lastActivityAt: Date.now() - 40.5 * 60_000 }));
+    expect(await screen.findByTestId("idle-countdown")).toHaveTextContent("idle 40 min, stops in 80 min");
+    act(() =>
+      fake.setQuery(
+        "containers:detail",
+        environment({ status: "stopped", lastActivityAt: Date.now() - 10.5 * 60_000, stoppedLimitMinutes: 60 }),
+      ),
+    );
+    expect(screen.getByTestId("idle-countdown")).toHaveTextContent("stopped 10 min, removed in 50 min");
+    act(() => fake.setQuery("containers:detail", environment({ status: "cloning" })));
+    expect(screen.queryByTestId("idle-countdown")).toBeNull();
+  });
+
+  it("offers a refused redeploy again, with force, naming what it could not compare", async () => {
+    const { fake } = openEnvironment(
+      environment({
+        redeployRefused: {
+          message: "conflict: Cannot check for local changes: the branch's new commits change 900 files",
+          files: [],
+          at: NOW,
+        },
+      }),
+    );
+    const alert = await screen.findByRole("alert", { name: "Redeploy refused" });
+    expect(alert).toHaveTextContent("Cannot check for local changes");
+    await act(async () => within(alert).getByRole("button", { name: "Try again" }).click());
+    await act(async () => within(screen.getByRole("dialog")).getByRole("button", { name: "Redeploy" }).click());
+    await act(async () => within(alert).getByRole("button", { name: "Redeploy anyway" }).click());
+    await act(async () => within(screen.getByRole("dialog")).getByRole("button", { name: "Redeploy anyway" }).click());
+    expect(fake.callsTo("containers:redeploy")).toEqual([{ containerId: "c1" }, { containerId: "c1", force: true }]);
   });
 
   it("streams logs and resumes after a drop from the last event, with a fresh token", async () => {

@@ -57,9 +57,19 @@ describe("PoolPage", () => {
     });
     fireEvent.change(await screen.findByRole("textbox", { name: /Target size/ }), { target: { value: "5" } });
     fireEvent.change(screen.getByRole("textbox", { name: /Container ports/ }), { target: { value: "3000 5173" } });
+    fireEvent.change(screen.getByRole("textbox", { name: /Stopped limit/ }), { target: { value: "4" } });
+    expect(screen.getByRole("button", { name: "Save configuration" })).toBeDisabled(); // under the minimum
+    fireEvent.change(screen.getByRole("textbox", { name: /Stopped limit/ }), { target: { value: "600" } });
     await act(async () => screen.getByRole("button", { name: "Save configuration" }).click());
     expect(fake.callsTo("pool:updateConfig")).toEqual([
-      { targetSize: 5, minSize: 1, maxCreating: 2, containerPorts: [3000, 5173], idleLimitMinutes: 120 },
+      {
+        targetSize: 5,
+        minSize: 1,
+        maxCreating: 2,
+        containerPorts: [3000, 5173],
+        idleLimitMinutes: 120,
+        stoppedLimitMinutes: 600,
+      },
     ]);
   });
 

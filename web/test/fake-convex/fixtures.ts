@@ -6,6 +6,7 @@ import type { api } from "@convex/_generated/api";
 import type { Doc, Id } from "@convex/_generated/dataModel";
 import type { RepoSettingsView } from "@convex/settingsView";
 import type { FunctionReturnType } from "convex/server";
+import type { Environment } from "../../src/lib/environments";
 import type { ConvexReactClientFake } from "./ConvexReactClientFake";
 
 export const NOW = Date.now();
@@ -32,8 +33,9 @@ export function repo(
   };
 }
 
-export function environment(overrides: Partial<Doc<"containers">> = {}): Doc<"containers"> {
-  return {
+/** A containers.list / containers.detail item: the record, its idle limits and deadlines. */
+export function environment(overrides: Partial<Environment> = {}): Environment {
+  const env: Environment = {
     _id: "c1" as Id<"containers">,
     _creationTime: NOW - 600_000,
     agentId: "env-7d2f9a",
@@ -56,8 +58,14 @@ export function environment(overrides: Partial<Doc<"containers">> = {}): Doc<"co
     createdAt: NOW - 600_000,
     statusChangedAt: NOW - 588_450,
     lastActivityAt: NOW - 120_000,
+    olderSettings: false,
+    idleLimitMinutes: 120,
+    stoppedLimitMinutes: 1440,
+    stopsAt: null,
+    destroysAt: null,
     ...overrides,
   };
+  return env;
 }
 
 export function event(
@@ -77,7 +85,14 @@ export function event(
 }
 
 export const POOL_STATUS = {
-  config: { targetSize: 3, minSize: 1, maxCreating: 2, containerPorts: [3000], idleLimitMinutes: 120 },
+  config: {
+    targetSize: 3,
+    minSize: 1,
+    maxCreating: 2,
+    containerPorts: [3000],
+    idleLimitMinutes: 120,
+    stoppedLimitMinutes: 1440,
+  },
   pooled: 2,
   creating: 1,
   assigned: 4,

@@ -1,19 +1,24 @@
 /**
  * The live table of environments; every cell re-renders as soon as the query updates. A live
  * environment set up with an older version of its repo's settings says so (the next one gets
- * the new settings; a running one keeps what it started with).
+ * the new settings; a running one keeps what it started with). Each row shows its dev server's
+ * health and its idle countdown, all rows on the page's one clock.
  */
 import type { Doc, Id } from "@convex/_generated/dataModel";
 import { Link, useNavigate } from "react-router";
 import { StatusBadge } from "../../components/StatusBadge";
 import { useNow } from "../../hooks/useNow";
+import type { Environment } from "../../lib/environments";
 import { formatAgo, formatDuration } from "../../lib/format";
 import { currentSettingsVersion } from "../../lib/repos";
 import { repoFullName } from "../../lib/repos";
+import { downReport } from "../../lib/devServer";
 import { DevServerLink } from "./DevServerLink";
+import { HealthBadge } from "./HealthBadge";
+import { IdleCountdown } from "./IdleCountdown";
 import { PhaseDurations } from "./PhaseDurations";
 
-type Props = { environments: Doc<"containers">[]; repos: Map<Id<"repos">, Doc<"repos">> };
+type Props = { environments: Environment[]; repos: Map<Id<"repos">, Doc<"repos">> };
 
 export function repoName(repos: Props["repos"], id: Id<"repos"> | undefined): string {
   const repo = id && repos.get(id);
@@ -76,9 +81,11 @@ export function EnvironmentsTable({ environments, repos }: Props) {
               </td>
               <td>
                 <StatusBadge status={env.status} />
+                <HealthBadge env={env} />
                 {env.status === "error" && env.error && (
                   <div className="cell-error" title={env.error}>
-                    {env.error}
+                    {/* A dev server's stop report ends with its last output: the row shows what happened. */}
+                    {env.downReason ? downReport(env.error).summary : env.error}
                   </div>
                 )}
               </td>
@@ -91,6 +98,9 @@ export function EnvironmentsTable({ environments, repos }: Props) {
               <td className="nowrap">
                 {env.status === "destroyed" ? "—" : formatDuration(now - env.createdAt)}
                 <div className="muted small">active {formatAgo(env.lastActivityAt, now)}</div>
+                <div className="small">
+                  <IdleCountdown env={env} now={now} />
+                </div>
               </td>
             </tr>
           ))}

@@ -3,25 +3,26 @@
  * (convex/poolRules.ts) before anything is sent; the server's answer is shown as well.
  */
 import { api } from "@convex/_generated/api";
-import { IDLE_LIMIT_MINUTES, POOL_BOUNDS } from "@convex/limits";
-import { poolConfigProblems, type PoolConfigInput } from "@convex/poolRules";
+import { IDLE_LIMIT_MINUTES, POOL_BOUNDS, STOPPED_LIMIT_MINUTES } from "@convex/limits";
+import { poolConfigProblems, type PoolLimitsInput } from "@convex/poolRules";
 import { useMutation } from "convex/react";
 import { useState, type FormEvent } from "react";
 import { FormError } from "../../components/FormError";
 import { usePendingAction } from "../../hooks/usePendingAction";
 
-type Draft = Record<keyof PoolConfigInput, string>;
+type Draft = Record<keyof PoolLimitsInput, string>;
 
-const toDraft = (c: PoolConfigInput): Draft => ({
+const toDraft = (c: PoolLimitsInput): Draft => ({
   targetSize: String(c.targetSize),
   minSize: String(c.minSize),
   maxCreating: String(c.maxCreating),
   containerPorts: c.containerPorts.join(", "),
   idleLimitMinutes: String(c.idleLimitMinutes),
+  stoppedLimitMinutes: c.stoppedLimitMinutes === undefined ? "" : String(c.stoppedLimitMinutes),
 });
 
 const num = (s: string) => (s.trim() === "" ? NaN : Number(s));
-const fromDraft = (d: Draft): PoolConfigInput => ({
+const fromDraft = (d: Draft): PoolLimitsInput => ({
   targetSize: num(d.targetSize),
   minSize: num(d.minSize),
   maxCreating: num(d.maxCreating),
@@ -30,9 +31,11 @@ const fromDraft = (d: Draft): PoolConfigInput => ({
     .filter(Boolean)
     .map(Number),
   idleLimitMinutes: num(d.idleLimitMinutes),
+  // Left empty, the stopped limit stays as it is (updateConfig keeps it).
+  ...(d.stoppedLimitMinutes.trim() === "" ? {} : { stoppedLimitMinutes: num(d.stoppedLimitMinutes) }),
 });
 
-const FIELDS: { key: keyof PoolConfigInput; label: string; hint: string }[] = [
+const FIELDS: { key: keyof PoolLimitsInput; label: string; hint: string }[] = [
   {
     key: "targetSize",
     label: "Target size",
@@ -48,12 +51,17 @@ const FIELDS: { key: keyof PoolConfigInput; label: string; hint: string }[] = [
   {
     key: "idleLimitMinutes",
     label: "Idle limit (minutes)",
-    hint: `Idle environments are destroyed (${IDLE_LIMIT_MINUTES.min}-${IDLE_LIMIT_MINUTES.max})`,
+    hint: `Unused this long, an environment is stopped, its workspace kept (${IDLE_LIMIT_MINUTES.min}-${IDLE_LIMIT_MINUTES.max})`,
+  },
+  {
+    key: "stoppedLimitMinutes",
+    label: "Stopped limit (minutes)",
+    hint: `Stopped and unused this long more, it is destroyed (${STOPPED_LIMIT_MINUTES.min}-${STOPPED_LIMIT_MINUTES.max})`,
   },
 ];
 
 /** `readOnly` for everyone but host admins: the values, no way to send a change. */
-export function PoolConfigForm({ config, readOnly = false }: { config: PoolConfigInput; readOnly?: boolean }) {
+export function PoolConfigForm({ config, readOnly = false }: { config: PoolLimitsInput; readOnly?: boolean }) {
   const update = useMutation(api.pool.updateConfig);
   const [draft, setDraft] = useState<Draft>(() => toDraft(config));
   const [touched, setTouched] = useState(false);
@@ -62,7 +70,7 @@ export function PoolConfigForm({ config, readOnly = false }: { config: PoolConfi
 
   const parsed = fromDraft(draft);
   const problems = poolConfigProblems(parsed);
-  const problemOf = (key: keyof PoolConfigInput) => problems.find((p) => p.field === key)?.message;
+  const problemOf = (key: keyof PoolLimitsInput) => problems.find((p) => p.field === key)?.message;
   const dirty = JSON.stringify(toDraft(parsed)) !== JSON.stringify(toDraft(config));
 
   const submit = async (e: FormEvent) => {

@@ -1,6 +1,8 @@
-/** One environment: status and dev server, timeline, live logs and a terminal. */
+/**
+ * One environment: status, the dev server (its health, why it stopped), the idle countdown,
+ * timeline, live logs and a terminal; Stop / Start, Redeploy, Restart and Destroy in the header.
+ */
 import { api } from "@convex/_generated/api";
-import type { Doc } from "@convex/_generated/dataModel";
 import { useQuery } from "convex/react";
 import { lazy, Suspense, useState } from "react";
 import { Link, useParams } from "react-router";
@@ -8,13 +10,18 @@ import { PageHeader } from "../../components/PageHeader";
 import { StatusBadge } from "../../components/StatusBadge";
 import { EmptyState, LoadingState } from "../../components/States";
 import { useNow } from "../../hooks/useNow";
+import type { Environment } from "../../lib/environments";
 import { formatAgo, formatDuration } from "../../lib/format";
 import { repoFullName } from "../../lib/repos";
+import { DevServerDown } from "../../modules/environments/DevServerDown";
 import { DevServerLink } from "../../modules/environments/DevServerLink";
 import { EnvironmentActions } from "../../modules/environments/EnvironmentActions";
+import { HealthBadge } from "../../modules/environments/HealthBadge";
+import { IdleCountdown } from "../../modules/environments/IdleCountdown";
 import { IsolationCard } from "../../modules/environments/IsolationCard";
 import { LogViewer } from "../../modules/environments/LogViewer";
 import { PhaseTimeline } from "../../modules/environments/PhaseTimeline";
+import { RedeployRefused } from "../../modules/environments/RedeployRefused";
 
 // xterm.js is the largest dependency and only needed once a terminal is opened.
 const TerminalPanel = lazy(() =>
@@ -39,7 +46,7 @@ export function EnvironmentPage() {
   return <EnvironmentView env={env} name={name} />;
 }
 
-function EnvironmentView({ env, name }: { env: Doc<"containers">; name: string }) {
+function EnvironmentView({ env, name }: { env: Environment; name: string }) {
   const now = useNow();
   const [tab, setTab] = useState<"logs" | "terminal">("logs");
   const [terminalOpened, setTerminalOpened] = useState(false);
@@ -54,13 +61,15 @@ function EnvironmentView({ env, name }: { env: Doc<"containers">; name: string }
       <PageHeader
         title={
           <span className="title-with-badge">
-            {name} <StatusBadge status={env.status} />
+            {name} <StatusBadge status={env.status} /> <HealthBadge env={env} />
           </span>
         }
         subtitle={<span className="mono small">{env.agentId}</span>}
         actions={<EnvironmentActions env={env} name={name} />}
       />
-      {env.status === "error" && env.error && (
+      <DevServerDown env={env} />
+      <RedeployRefused env={env} name={name} />
+      {env.status === "error" && env.error && !env.downReason && (
         <div className="alert alert-danger" role="alert">
           <strong>Setup failed.</strong> <span className="pre">{env.error}</span>
         </div>
@@ -75,7 +84,12 @@ function EnvironmentView({ env, name }: { env: Doc<"containers">; name: string }
             <dt>Uptime</dt>
             <dd>{env.status === "destroyed" ? "—" : formatDuration(now - env.createdAt)}</dd>
             <dt>Last activity</dt>
-            <dd>{formatAgo(env.lastActivityAt, now)}</dd>
+            <dd>
+              {formatAgo(env.lastActivityAt, now)}
+              <div className="small">
+                <IdleCountdown env={env} now={now} />
+              </div>
+            </dd>
             <dt>Requested</dt>
             <dd>{formatAgo(env.createdAt, now)}</dd>
           </dl>

@@ -1,0 +1,148 @@
+/**
+ * What the agent-calling actions in hostAgent.ts read and report through: a record with what its
+ * setup needs, and one internal mutation per outcome (created, failed, restarted, stopped,
+ * started, gone, removed, a redeploy accepted or refused). Each checks the record is still where the action found it, through
+ * the transition table (records.ts). Who may start those actions is decided by the public
+ * functions that schedule them (containers.ts) and the crons (maintenance.ts).
+ */
+import { v } from "convex/values";
+import { internalMutation, internalQuery } from "./_generated/server";
+import { readConfig } from "./pool";
+import { moveTo, recordEvent, requestDestroy } from "./records";
+import { REDEPLOY_REFUSED_FILES_KEPT } from "./limits";
+import { findSettings } from "./repoSettings";
+
+/**
+ * A record for the actions in hostAgent.ts, with its repo and the repo's settings (sealed values
+ * included: the setup action opens them, nothing else).
+ */
+export const get = internalQuery({
+  args: { containerId: v.id("containers") },
+  handler: async (ctx, { containerId }) => {
+    const c = await ctx.db.get("containers", containerId);
+    const repo = c?.repoId ? await ctx.db.get("repos", c.repoId) : null;
+    const settings = repo ? await findSettings(ctx, repo._id) : null;
+    const { containerPorts } = await readConfig(ctx);
+    return c ? { container: c, repo, settings, containerPorts } : null;
+  },
+});
+
+/** The setup used a newer settings version than the request saw (saved in between). */
+export const noteSettingsVersion = internalMutation({
+  args: { containerId: v.id("containers"), settingsVersion: v.number() },
+  handler: async (ctx, { containerId, settingsVersion }) => {
+    const c = await ctx.db.get("containers", containerId);
+    if (c && c.status !== "destroyed") await ctx.db.patch("containers", containerId, { settingsVersion });
+  },
+});
+
+/** The agent made the container: a pool one becomes `pooled`, an assigned one `assigned`. */
+export const markCreated = internalMutation({
+  args: { containerId: v.id("containers"), hostPort: v.number() },
+  handler: async (ctx, { containerId, hostPort }) => {
+    const c = await ctx.db.get("containers", containerId);
+    if (!c || c.status !== "creating") return;
+    await moveTo(ctx, c, c.pool ? "pooled" : "assigned", { hostPort }, "created on the host");
+  },
+});
+
+/** An agent call failed: the record says why, in words a person can act on. */
+export const markFailed = internalMutation({
+  args: { containerId: v.id("containers"), error: v.string() },
+  handler: async (ctx, { containerId, error }) => {
+    const c = await ctx.db.get("containers", containerId);
+    if (c) await moveTo(ctx, c, "error", { error }, error);
+  },
+});
+
+/** The agent removed the container. */
+export const markDestroyed = internalMutation({
+  args: { containerId: v.id("containers") },
+  handler: async (ctx, { containerId }) => {
+    const c = await ctx.db.get("containers", containerId);
+    if (c) await moveTo(ctx, c, "destroyed", {}, "removed from the host");
+  },
+});
+
+/**
+ * The agent restarted the container: a line on the timeline, and activity on the record (a
+ * dashboard whose log stream ended with the old process picks that up and reconnects).
+ */
+export const markRestarted = internalMutation({
+  args: { containerId: v.id("containers") },
+  handler: async (ctx, { containerId }) => {
+    const c = await ctx.db.get("containers", containerId);
+    if (!c || c.status === "destroying" || c.status === "destroyed") return;
+    await recordEvent(ctx, c._id, c.status, "container restarted");
+    await ctx.db.patch("containers", c._id, { lastActivityAt: Date.now() });
+  },
+});
+
+/** The agent stopped the container: the record is `stopped` (the stopped limit counts from now). */
+export const markStopped = internalMutation({
+  args: { containerId: v.id("containers") },
+  handler: async (ctx, { containerId }) => {
+    const c = await ctx.db.get("containers", containerId);
+    if (c) await moveTo(ctx, c, "stopped", {}, "stopped on the host: memory and CPU freed, workspace kept");
+  },
+});
+
+/** The agent started the container again; its callbacks bring the record to `ready`. */
+export const markStarted = internalMutation({
+  args: { containerId: v.id("containers") },
+  handler: async (ctx, { containerId }) => {
+    const c = await ctx.db.get("containers", containerId);
+    if (c?.status === "starting")
+      await recordEvent(ctx, c._id, c.status, "started on the host; the dev server is coming back");
+  },
+});
+
+/**
+ * A stop or start found no container on the host: there is nothing left to stop or start, so
+ * the environment is destroyed (the agent removes whatever it still holds of it).
+ */
+export const markGone = internalMutation({
+  args: { containerId: v.id("containers") },
+  handler: async (ctx, { containerId }) => {
+    const c = await ctx.db.get("containers", containerId);
+    if (c) await requestDestroy(ctx, c, "the container is gone from the host; nothing left to stop or start");
+  },
+});
+
+/** A stop the agent could not make: said on the timeline; the record stays as it is (still running). */
+export const noteStopFailed = internalMutation({
+  args: { containerId: v.id("containers"), error: v.string() },
+  handler: async (ctx, { containerId, error }) => {
+    const c = await ctx.db.get("containers", containerId);
+    if (c && c.status !== "destroying" && c.status !== "destroyed")
+      await recordEvent(ctx, c._id, c.status, `could not stop: ${error}`);
+  },
+});
+
+/** The agent took a redeploy: its callbacks move the record from here (a refusal before is over). */
+export const markRedeployAccepted = internalMutation({
+  args: { containerId: v.id("containers"), force: v.boolean() },
+  handler: async (ctx, { containerId, force }) => {
+    const c = await ctx.db.get("containers", containerId);
+    if (!c || c.status === "destroying" || c.status === "destroyed") return;
+    await ctx.db.patch("containers", c._id, { redeployRefused: undefined });
+    await recordEvent(ctx, c._id, c.status, force ? "redeploy accepted (forced)" : "redeploy accepted");
+  },
+});
+
+/**
+ * The agent refused a redeploy before changing anything (local changes it would overwrite, with
+ * the files; or why it could not begin): the environment is as it was, still up, so the record
+ * keeps its status and carries the refusal for the dashboard, which can ask again with force.
+ */
+export const noteRedeployRefused = internalMutation({
+  args: { containerId: v.id("containers"), message: v.string(), files: v.array(v.string()) },
+  handler: async (ctx, { containerId, message, files }) => {
+    const c = await ctx.db.get("containers", containerId);
+    if (!c || c.status === "destroying" || c.status === "destroyed") return;
+    await ctx.db.patch("containers", c._id, {
+      redeployRefused: { message, files: files.slice(0, REDEPLOY_REFUSED_FILES_KEPT), at: Date.now() },
+    });
+    await recordEvent(ctx, c._id, c.status, message);
+  },
+});

@@ -1,0 +1,202 @@
+/**
+ * Redeploy and Restart in convex-test, the agent a stand-in (test.agentStandIn.ts) that parses
+ * each body with the contract's own schema: a restart, a start and a redeploy send the repo's
+ * run settings with its variables opened (the same ones a setup sends), a restart brings the dev
+ * server back through `starting`, a redeploy goes through the setup's phases back to `ready`, a
+ * refused one (local changes) leaves the record ready with the files on it, and a forced one
+ * proceeds; only a ready environment is redeployed.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { api, internal } from "./_generated/api";
+import type { Id } from "./_generated/dataModel";
+import { stubAgent, type AgentStandIn } from "./test.agentStandIn";
+import { SETTINGS_KEY } from "./test.githubFixture";
+import { ALICE, setupTest } from "./test.setup";
+
+let agent: AgentStandIn;
+beforeEach(() => {
+  vi.useFakeTimers();
+  agent = stubAgent();
+  vi.stubEnv("SETTINGS_ENCRYPTION_KEY", SETTINGS_KEY);
+});
+afterEach(() => {
+  vi.unstubAllEnvs();
+  vi.unstubAllGlobals();
+  vi.useRealTimers();
+});
+
+type T = ReturnType<typeof setupTest>;
+const SECRET_VALUE = "postgres://u:hunter2@db/app";
+
+/** A ready environment of Alice's team whose repo has a saved dev command and one variable. */
+async function readyWithSettings(t: T): Promise<Id<"containers">> {
+  const alice = t.withIdentity(ALICE);
+  const repoId = await alice.mutation(api.repos.setRuntime, { owner: "acme", name: "shop", runtime: "docker" });
+  await alice.action(api.repoSettings.save, {
+    repoId,
+    input: {
+      runtime: "docker",
+      defaultBranch: "main",
+      devCommand: "npm run dev",
+      envVars: [{ name: "DATABASE_URL", value: SECRET_VALUE }],
+    },
+  });
+  const repo = (await t.run((ctx) => ctx.db.get("repos", repoId)))!;
+  agent.hold("env-work");
+  const now = Date.now();
+  return t.run((ctx) =>
+    ctx.db.insert("containers", {
+      agentId: "env-work",
+      status: "ready",
+      pool: false,
+      teamId: repo.teamId,
+      repoId,
+      branch: "main",
+      hostPort: 21000,
+      url: "http://127.0.0.1:21000",
+      phaseStartedAt: {},
+      phaseDurations: {},
+      lastSequence: 4,
+      createdAt: now,
+      statusChangedAt: now,
+      lastActivityAt: now,
+    }),
+  );
+}
+
+const get = async (t: T, id: Id<"containers">) => (await t.run((ctx) => ctx.db.get("containers", id)))!;
+const settle = (t: T) => t.finishAllScheduledFunctions(() => vi.advanceTimersByTime(0));
+let webhook = 0;
+/** One of the agent's callbacks for env-work, as the agent signs and sends it (verified by http.ts). */
+const callback = (t: T, phase: string, sequence: number) =>
+  t.mutation(internal.callbacks.receive, {
+    webhookId: `w${++webhook}`,
+    body: JSON.stringify({
+      containerId: "env-work",
+      phase,
+      sequence,
+      at: Date.now(),
+      previousPhaseMs: null,
+      repo: "acme/shop",
+      branch: "main",
+      ...(phase === "ready" ? { hostPort: 21000, url: "http://127.0.0.1:21000" } : {}),
+    }),
+  });
+
+describe("Restart", () => {
+  it("restarts with the start body, so the dev server comes back: starting, then ready", async () => {
+    const t = setupTest();
+    const id = await readyWithSettings(t);
+    await t.withIdentity(ALICE).mutation(api.containers.restart, { containerId: id });
+    expect((await get(t, id)).status).toBe("starting");
+    await settle(t);
+    const [sent] = agent.calls("POST", "/restart");
+    expect(sent?.body).toEqual({
+      callbackUrl: "http://site.test/docker-status",
+      callbackSecret: "y".repeat(20),
+      envVars: { DATABASE_URL: SECRET_VALUE },
+      devCommand: ["npm", "run", "dev"],
+    });
+    expect(await callback(t, "starting", 5)).toBe("applied");
+    expect(await callback(t, "ready", 6)).toBe("applied");
+    expect((await get(t, id)).status).toBe("ready");
+  });
+
+  it("a start sends the same body", async () => {
+    const t = setupTest();
+    const id = await readyWithSettings(t);
+    await t.run((ctx) => ctx.db.patch("containers", id, { status: "stopped" }));
+    await t.withIdentity(ALICE).mutation(api.containers.start, { containerId: id });
+    await settle(t);
+    expect(agent.calls("POST", "/start")[0]?.body).toMatchObject({ envVars: { DATABASE_URL: SECRET_VALUE } });
+  });
+});
+
+describe("Redeploy", () => {
+  it("sends the repo, branch and run settings, and the setup's phases bring it back to ready", async () => {
+    const t = setupTest();
+    const id = await readyWithSettings(t);
+    await t.withIdentity(ALICE).mutation(api.containers.redeploy, { containerId: id });
+    await settle(t);
+    expect(agent.calls("POST", "/redeploy")[0]?.body).toEqual({
+      repo: "acme/shop",
+      branch: "main",
+      callbackUrl: "http://site.test/docker-status",
+      callbackSecret: "y".repeat(20),
+      envVars: { DATABASE_URL: SECRET_VALUE },
+      devCommand: ["npm", "run", "dev"],
+      force: false,
+    });
+    for (const [phase, seq] of [
+      ["cloning", 5],
+      ["installing", 6],
+      ["starting", 7],
+    ] as const) {
+      expect(await callback(t, phase, seq)).toBe("applied");
+      expect((await get(t, id)).status).toBe(phase);
+    }
+    expect(await callback(t, "ready", 8)).toBe("applied");
+    expect(await get(t, id)).toMatchObject({ status: "ready", skippedPhases: [] });
+    const events = await t.withIdentity(ALICE).query(api.containers.events, { containerId: id });
+    expect(events.map((e) => e.message)).toContain("redeploy accepted");
+  });
+
+  it("a refusal keeps the environment ready with the files on it; force proceeds and clears it", async () => {
+    const t = setupTest();
+    const id = await readyWithSettings(t);
+    agent.localChanges.set("env-work", ["src/app.js", "notes.txt"]);
+    const alice = t.withIdentity(ALICE);
+    await alice.mutation(api.containers.redeploy, { containerId: id });
+    await settle(t);
+    const refused = await get(t, id);
+    expect(refused.status).toBe("ready");
+    expect(refused.redeployRefused).toMatchObject({ files: ["src/app.js", "notes.txt"] });
+    expect(refused.redeployRefused?.message).toMatch(
+      /uncommitted_changes: Redeploy refused: .*src\/app\.js, notes\.txt/,
+    );
+    await alice.mutation(api.containers.redeploy, { containerId: id, force: true });
+    await settle(t);
+    expect(agent.calls("POST", "/redeploy").map((r) => (r.body as { force: boolean }).force)).toEqual([false, true]);
+    expect((await get(t, id)).redeployRefused).toBeUndefined();
+  });
+
+  it("redeploys only a ready environment", async () => {
+    const t = setupTest();
+    const id = await readyWithSettings(t);
+    await t.run((ctx) => ctx.db.patch("containers", id, { status: "stopped" }));
+    await expect(t.withIdentity(ALICE).mutation(api.containers.redeploy, { containerId: id })).rejects.toThrow(
+      /conflict.*stopped/,
+    );
+    await settle(t);
+    expect(agent.calls("POST", "/redeploy")).toEqual([]);
+  });
+});
+
+describe("the dev server after ready", () => {
+  it("records the watch's report (error, with why) and the health the agent lists", async () => {
+    const t = setupTest();
+    const id = await readyWithSettings(t);
+    const body = JSON.stringify({
+      containerId: "env-work",
+      phase: "error",
+      sequence: 9,
+      at: Date.now(),
+      previousPhaseMs: null,
+      repo: "acme/shop",
+      branch: "main",
+      error: "The dev server was killed: out of memory (limit 256 MB).",
+      reason: "oom",
+    });
+    expect(await t.mutation(internal.callbacks.receive, { webhookId: "down", body })).toBe("applied");
+    const down = await get(t, id);
+    expect(down).toMatchObject({ status: "error", downReason: "oom" });
+    expect(down.error).toMatch(/out of memory/);
+    await t.mutation(internal.maintenance.noteListed, {
+      containers: [{ agentId: "env-work", health: "not answering" }],
+    });
+    expect((await get(t, id)).health).toBe("not answering");
+    // A restart brings it back, and the reason goes with the new run.
+    await t.withIdentity(ALICE).mutation(api.containers.restart, { containerId: id });
+    expect((await get(t, id)).downReason).toBeUndefined();
+  });
+});

@@ -1,0 +1,217 @@
+/**
+ * Stopped, then destroyed (convex-test, the agent a stand-in: test.agentStandIn.ts): the reaper
+ * stops an idle environment through the agent's stop endpoint and destroys it only once it has
+ * been stopped for the second limit; Stop and Start for a team's members (Start is a use, and
+ * the agent's callbacks bring it back to ready); the deadlines each environment shows; a stop
+ * the agent cannot make, and a start of a container the host lost.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { api, internal } from "./_generated/api";
+import type { Id } from "./_generated/dataModel";
+import { POOL_DEFAULTS } from "./limits";
+import { stubAgent, type AgentStandIn } from "./test.agentStandIn";
+import { ALICE, setupTest } from "./test.setup";
+
+const MINUTE = 60_000;
+const IDLE_MS = POOL_DEFAULTS.idleLimitMinutes * MINUTE;
+const STOPPED_MS = POOL_DEFAULTS.stoppedLimitMinutes * MINUTE;
+
+let agent: AgentStandIn;
+beforeEach(() => {
+  vi.useFakeTimers();
+  agent = stubAgent();
+});
+afterEach(() => {
+  vi.unstubAllEnvs();
+  vi.unstubAllGlobals();
+  vi.useRealTimers();
+});
+
+type T = ReturnType<typeof setupTest>;
+
+/** A ready environment of Alice's team, used last now; held by the agent unless said otherwise. */
+async function readyEnvironment(t: T, agentId = "env-work", onHost = true): Promise<Id<"containers">> {
+  const repoId = await t
+    .withIdentity(ALICE)
+    .mutation(api.repos.setRuntime, { owner: "acme", name: "shop", runtime: "docker" });
+  const repo = (await t.run((ctx) => ctx.db.get("repos", repoId)))!;
+  if (onHost) agent.hold(agentId);
+  const now = Date.now();
+  return t.run((ctx) =>
+    ctx.db.insert("containers", {
+      agentId,
+      status: "ready",
+      pool: false,
+      teamId: repo.teamId,
+      repoId,
+      branch: "main",
+      hostPort: 21000,
+      url: "http://127.0.0.1:21000",
+      phaseStartedAt: {},
+      phaseDurations: {},
+      lastSequence: 4,
+      createdAt: now,
+      statusChangedAt: now,
+      lastActivityAt: now,
+    }),
+  );
+}
+
+const get = async (t: T, id: Id<"containers">) => (await t.run((ctx) => ctx.db.get("containers", id)))!;
+/**
+ * Runs what is due now (agent calls, the reaper's next pages) and what that schedules, leaving
+ * the watchdogs' later deadlines alone: those would fail a start waiting for its callbacks.
+ */
+const settle = (t: T) => t.finishAllScheduledFunctions(() => vi.advanceTimersByTime(0));
+/** One reaper walk; answers what its first page (the ready ones) asked for. */
+async function reap(t: T) {
+  const result = await t.mutation(internal.maintenance.reapIdle, {});
+  await settle(t);
+  return result;
+}
+
+describe("the reaper: stopped, then destroyed", () => {
+  it("stops an idle environment, and destroys it only after the second, longer limit", async () => {
+    const t = setupTest();
+    const id = await readyEnvironment(t);
+    const alice = t.withIdentity(ALICE);
+    const usedAt = Date.now();
+    expect(await alice.query(api.containers.detail, { containerId: id })).toMatchObject({
+      idleLimitMinutes: POOL_DEFAULTS.idleLimitMinutes,
+      stoppedLimitMinutes: POOL_DEFAULTS.stoppedLimitMinutes,
+      stopsAt: usedAt + IDLE_MS,
+      destroysAt: usedAt + IDLE_MS + STOPPED_MS,
+    });
+
+    vi.advanceTimersByTime(IDLE_MS);
+    expect(await reap(t)).toEqual({ stopping: 0, destroying: 0 }); // at the limit, not past it
+    vi.advanceTimersByTime(MINUTE);
+    expect(await reap(t)).toEqual({ stopping: 1, destroying: 0 });
+    const stoppedAt = Date.now();
+    expect(await get(t, id)).toMatchObject({ status: "stopped", hostPort: 21000 });
+    expect(agent.containers.get("env-work")?.state).toBe("exited");
+    const listed = await alice.query(api.containers.list, {});
+    expect(listed.find((c) => c._id === id)).toMatchObject({ stopsAt: null, destroysAt: stoppedAt + STOPPED_MS });
+
+    vi.advanceTimersByTime(STOPPED_MS - MINUTE);
+    await reap(t);
+    expect((await get(t, id)).status).toBe("stopped");
+    vi.advanceTimersByTime(2 * MINUTE);
+    await reap(t);
+    expect((await get(t, id)).status).toBe("destroyed");
+    expect(agent.containers.has("env-work")).toBe(false);
+    expect(agent.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      "POST /api/containers/env-work/stop",
+      "DELETE /api/containers/env-work",
+    ]);
+    const events = await alice.query(api.containers.events, { containerId: id });
+    expect(events.map((e) => e.message)).toEqual([
+      `idle for ${POOL_DEFAULTS.idleLimitMinutes} min: stopping`,
+      "stopped on the host: memory and CPU freed, workspace kept",
+      `unused for ${POOL_DEFAULTS.stoppedLimitMinutes} min while stopped`,
+      "removed from the host",
+    ]);
+  });
+
+  it("follows the pool config's limits", async () => {
+    const t = setupTest();
+    await t.run((ctx) =>
+      ctx.db.insert("poolConfig", { ...POOL_DEFAULTS, idleLimitMinutes: 40, stoppedLimitMinutes: 80 }),
+    );
+    const id = await readyEnvironment(t);
+    vi.advanceTimersByTime(41 * MINUTE);
+    await reap(t);
+    expect((await get(t, id)).status).toBe("stopped");
+    vi.advanceTimersByTime(81 * MINUTE);
+    await reap(t);
+    expect((await get(t, id)).status).toBe("destroyed");
+  });
+});
+
+describe("Stop and Start", () => {
+  it("stops at a member's word, and a start brings it back to ready as a use", async () => {
+    const t = setupTest();
+    const id = await readyEnvironment(t);
+    const alice = t.withIdentity(ALICE);
+    await alice.mutation(api.containers.stop, { containerId: id });
+    expect((await get(t, id)).status).toBe("ready"); // until the agent has stopped it
+    await settle(t);
+    expect((await get(t, id)).status).toBe("stopped");
+    await alice.mutation(api.containers.stop, { containerId: id }); // already stopped: nothing to do
+    await settle(t);
+    expect(agent.calls("POST", "/stop")).toHaveLength(1);
+
+    // Almost at the second limit: a start is a use, so the idle time starts over.
+    vi.advanceTimersByTime(STOPPED_MS - MINUTE);
+    await alice.mutation(api.containers.start, { containerId: id });
+    const startedAt = Date.now();
+    expect(await get(t, id)).toMatchObject({ status: "starting", lastActivityAt: startedAt });
+    await settle(t);
+    expect(agent.calls("POST", "/start")).toHaveLength(1);
+    expect(agent.containers.get("env-work")?.state).toBe("running");
+
+    // The agent reports the dev server back, as it does for a setup.
+    const callback = (phase: string, sequence: number) =>
+      JSON.stringify({
+        containerId: "env-work",
+        phase,
+        sequence,
+        at: Date.now(),
+        previousPhaseMs: null,
+        repo: "acme/shop",
+        branch: "main",
+        ...(phase === "ready" ? { hostPort: 21000, url: "http://127.0.0.1:21000" } : {}),
+      });
+    expect(await t.mutation(internal.callbacks.receive, { webhookId: "s1", body: callback("starting", 5) })).toBe(
+      "applied",
+    );
+    expect(await t.mutation(internal.callbacks.receive, { webhookId: "s2", body: callback("ready", 6) })).toBe(
+      "applied",
+    );
+    expect((await get(t, id)).status).toBe("ready");
+    vi.advanceTimersByTime(2 * MINUTE);
+    expect(await reap(t)).toEqual({ stopping: 0, destroying: 0 });
+    expect((await get(t, id)).status).toBe("ready");
+    const events = (await alice.query(api.containers.events, { containerId: id })).map((e) => e.message ?? e.status);
+    expect(events).toContain("started on the host; the dev server is coming back");
+  });
+
+  it("refuses a stop or start where it makes no sense, and ignores a start of one already up", async () => {
+    const t = setupTest();
+    const id = await readyEnvironment(t);
+    const alice = t.withIdentity(ALICE);
+    await alice.mutation(api.containers.start, { containerId: id });
+    expect((await get(t, id)).status).toBe("ready");
+    await t.run((ctx) => ctx.db.patch("containers", id, { status: "installing" }));
+    await expect(alice.mutation(api.containers.stop, { containerId: id })).rejects.toThrow(/conflict.*installing/);
+    await expect(alice.mutation(api.containers.start, { containerId: id })).rejects.toThrow(/conflict.*installing/);
+    await settle(t);
+    expect(agent.requests).toEqual([]);
+  });
+
+  it("leaves a running environment as it is when the agent cannot stop it, and says why", async () => {
+    const t = setupTest();
+    const id = await readyEnvironment(t);
+    vi.stubEnv("DOCKER_HOST_URL", "http://127.0.0.1:9");
+    await t.withIdentity(ALICE).mutation(api.containers.stop, { containerId: id });
+    await settle(t);
+    expect((await get(t, id)).status).toBe("ready");
+    const events = await t.withIdentity(ALICE).query(api.containers.events, { containerId: id });
+    expect(events.at(-1)?.message).toMatch(
+      /^could not stop: The Docker host agent at http:\/\/127\.0\.0\.1:9 is not reachable/,
+    );
+  });
+
+  it("destroys an environment whose container the host lost, when it is started", async () => {
+    const t = setupTest();
+    const id = await readyEnvironment(t, "env-lost", false);
+    await t.run((ctx) => ctx.db.patch("containers", id, { status: "stopped" }));
+    await t.withIdentity(ALICE).mutation(api.containers.start, { containerId: id });
+    await settle(t);
+    expect((await get(t, id)).status).toBe("destroyed");
+    expect(agent.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      "POST /api/containers/env-lost/start",
+      "DELETE /api/containers/env-lost",
+    ]);
+  });
+});
