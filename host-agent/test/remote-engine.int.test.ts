@@ -79,9 +79,8 @@ describe.skipIf(skipped !== null)(
       );
       // The agent made it on the second engine, with the port that engine published.
       const info = await engine.docker.getContainer(`artie-${c.id}`).inspect();
-      expect(info.HostConfig.PortBindings?.["3000/tcp"]).toEqual([
-        { HostIp: "127.0.0.1", HostPort: String(c.hostPort) },
-      ]);
+      const bindings = info.HostConfig.PortBindings as Record<string, Array<{ HostIp: string; HostPort: string }>>;
+      expect(bindings["3000/tcp"]).toEqual([{ HostIp: "127.0.0.1", HostPort: String(c.hostPort) }]);
       await expect(mainEngine.getContainer(`artie-${c.id}`).inspect()).rejects.toMatchObject({ statusCode: 404 });
 
       const res = await agent.api.post(`/api/containers/${c.id}/setup`, {
