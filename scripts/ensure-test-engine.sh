@@ -69,7 +69,8 @@ live_pid() {
 ensure_openssl() {
   command -v openssl >/dev/null && return
   say "installing openssl with apt-get"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null || die "apt-get install openssl failed"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq openssl >/dev/null || die "apt-get install openssl failed"
 }
 
 # A CA, the server's certificate for 127.0.0.1 and a client certificate, in the CLI's layout for
