@@ -2,10 +2,11 @@
  * The agent's configuration, read once from the environment and validated with zod, plus every
  * timeout and limit as a named constant. A missing or malformed variable stops the agent with one
  * message naming it. Docker's connection (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) is
- * read by dockerode itself, exactly as the docker CLI reads it, so it is not repeated here.
+ * parsed here as the docker CLI reads it (dockerEndpoint), and handed to dockerode explicitly
+ * (docker/engine-connection.ts), so one agent process can be pointed at any engine (tests).
  */
 import { isIP } from "node:net";
-import { hostname } from "node:os";
+import { homedir, hostname, networkInterfaces } from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { patternProblem } from "./lib/host-patterns.js";
@@ -288,6 +289,85 @@ const portRange = z
   .refine(([lo, hi]) => lo >= 1024 && hi <= 65535 && lo <= hi, "must be within 1024-65535, low before high")
   .transform(([start, end]) => ({ start, end }));
 
+/** Docker's own ports for its TCP socket: plain HTTP and TLS (the CLI's defaults). */
+export const DOCKER_TCP_PORT = 2375;
+export const DOCKER_TLS_PORT = 2376;
+
+/**
+ * Where the agent's Docker engine answers. `onThisMachine`: the engine's address is loopback or
+ * one of this machine's own interface addresses, so its bridges, gateways and published ports
+ * are this machine's too (a unix socket always is). Isolation and bind mounts need that.
+ */
+export type DockerEndpoint =
+  | { kind: "socket"; socketPath: string; onThisMachine: true }
+  | { kind: "tcp"; host: string; port: number; tls: { certPath: string } | null; onThisMachine: boolean };
+
+const isLoopbackHost = (h: string) => h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h);
+const isOwnAddress = (h: string) =>
+  Object.values(networkInterfaces()).some((list) => (list ?? []).some((a) => a.address === h));
+/** 0.0.0.0 or ::: Docker (or the agent's forwarder) publishes on every address of its host. */
+export const isWildcardAddress = (a: string) => a === "0.0.0.0" || a === "::";
+
+/**
+ * DOCKER_HOST as the docker CLI reads it: `unix:///path`, `tcp://host[:port]` (TLS when
+ * DOCKER_TLS_VERIFY is set, certificates ca.pem, cert.pem and key.pem from DOCKER_CERT_PATH, else
+ * ~/.docker), `https://host[:port]` (always TLS). Throws a message for anything else: ssh:// and
+ * TLS without verification are not supported, since an engine's API is root on its host.
+ */
+export function dockerEndpoint(v: { host: string; tlsVerify: boolean; certPath?: string }): DockerEndpoint {
+  if (v.host.startsWith("unix://")) {
+    const socketPath = v.host.slice("unix://".length);
+    if (!socketPath.startsWith("/")) throw new Error("DOCKER_HOST unix:// must name an absolute socket path");
+    return { kind: "socket", socketPath, onThisMachine: true };
+  }
+  let url: URL;
+  try {
+    url = new URL(v.host);
+  } catch {
+    throw new Error("DOCKER_HOST must look like unix:///var/run/docker.sock or tcp://docker:2376");
+  }
+  if (url.protocol !== "tcp:" && url.protocol !== "https:")
+    throw new Error(`DOCKER_HOST ${url.protocol}// is not supported (unix://, tcp:// or https://)`);
+  if (url.pathname.replace(/\/$/, "") || url.search || url.username)
+    throw new Error("DOCKER_HOST must be tcp://host:port, without a path, query or user");
+  const tls = v.tlsVerify || url.protocol === "https:";
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  return {
+    kind: "tcp",
+    host,
+    port: url.port ? Number(url.port) : tls ? DOCKER_TLS_PORT : DOCKER_TCP_PORT,
+    tls: tls ? { certPath: v.certPath ?? path.join(homedir(), ".docker") } : null,
+    onThisMachine: isLoopbackHost(host) || isOwnAddress(host),
+  };
+}
+
+/**
+ * What an engine on another host cannot give the agent, refused at start-up with what to change:
+ * isolation (the egress proxy listens on each environment network's gateway and the firewall is
+ * this machine's), bind mounts of this machine's files (EXTRA_CA_CERTS' bundle), and ports
+ * published on loopback (the engine host's own, which nothing else reaches).
+ */
+function remoteEngineProblems(
+  e: { CONTAINER_NETWORK: string; EXTRA_CA_CERTS?: string; PUBLISH_ADDRESS: string },
+  d: DockerEndpoint,
+): string[] {
+  if (d.onThisMachine) return [];
+  const engine = `the Docker engine at ${d.kind === "tcp" ? d.host : ""} is not on this machine`;
+  return [
+    ...(e.CONTAINER_NETWORK === ISOLATED
+      ? [
+          `CONTAINER_NETWORK=isolated needs the engine's networks on this machine but ${engine}: run the agent in the engine's network namespace (DOCKER_HOST=tcp://127.0.0.1:2376), or set CONTAINER_NETWORK to a network of that engine to run without isolation (never for untrusted code)`,
+        ]
+      : []),
+    ...(e.EXTRA_CA_CERTS ? [`EXTRA_CA_CERTS is mounted from this machine but ${engine}`] : []),
+    ...(isLoopbackHost(e.PUBLISH_ADDRESS)
+      ? [
+          `PUBLISH_ADDRESS=${e.PUBLISH_ADDRESS} publishes on the engine host's loopback, which this agent cannot reach (${engine}): use 0.0.0.0 or an address of that host`,
+        ]
+      : []),
+  ];
+}
+
 const EnvSchema = z.object({
   /** 0 picks a free port (tests). */
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -317,6 +397,10 @@ const EnvSchema = z.object({
     .optional(),
   /** Host address container ports are published on. 127.0.0.1 keeps them off the network. */
   PUBLISH_ADDRESS: z.string().min(1).default("0.0.0.0"),
+  /** The Docker engine, as the docker CLI takes it (dockerEndpoint). */
+  DOCKER_HOST: z.string().min(1).default("unix:///var/run/docker.sock"),
+  DOCKER_TLS_VERIFY: bool.default(false),
+  DOCKER_CERT_PATH: z.string().min(1).optional(),
   PORT_RANGE: portRange.default({ start: 10000, end: 20000 }),
   DEFAULT_IMAGE: z.string().min(1).default("node:24-slim"),
   DATA_DIR: z.string().min(1).default("/var/lib/artie-host-agent"),
@@ -422,6 +506,7 @@ export type Config = {
   dashboardOrigins: string[];
   publishAddress: string;
   publicHost: string;
+  docker: DockerEndpoint;
   previewDomain?: string;
   portRange: { start: number; end: number };
   defaultImage: string;
@@ -483,6 +568,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(`Invalid agent configuration: ${problems.join("; ")}`);
   }
   const e = parsed.data;
+  let docker: DockerEndpoint;
+  try {
+    docker = dockerEndpoint({ host: e.DOCKER_HOST, tlsVerify: e.DOCKER_TLS_VERIFY, certPath: e.DOCKER_CERT_PATH });
+  } catch (err) {
+    throw new ConfigError(`Invalid agent configuration: ${(err as Error).message}`);
+  }
+  const problems = remoteEngineProblems(e, docker);
+  if (problems.length) throw new ConfigError(`Invalid agent configuration: ${problems.join("; ")}`);
+  // Unset, URLs name where the published ports are: the engine's host when it is another one.
+  const engineHost = docker.kind === "tcp" && !docker.onThisMachine ? docker.host : hostname();
   return {
     port: e.PORT,
     bindAddress: e.BIND_ADDRESS,
@@ -490,7 +585,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     streamTokenKey: e.STREAM_TOKEN_KEY,
     dashboardOrigins: e.DASHBOARD_ORIGINS,
     publishAddress: e.PUBLISH_ADDRESS,
-    publicHost: e.PUBLIC_HOST ?? (e.PUBLISH_ADDRESS === "0.0.0.0" ? hostname() : e.PUBLISH_ADDRESS),
+    publicHost: e.PUBLIC_HOST ?? (isWildcardAddress(e.PUBLISH_ADDRESS) ? engineHost : e.PUBLISH_ADDRESS),
+    docker,
     previewDomain: e.PREVIEW_DOMAIN,
     portRange: e.PORT_RANGE,
     defaultImage: e.DEFAULT_IMAGE,

@@ -16,6 +16,7 @@ import { ExecRunner } from "./containers/exec-runner.js";
 import { PortAllocator } from "./containers/port-allocator.js";
 import { ContainerService } from "./containers/service.js";
 import { dockerMessage, DockerClient } from "./docker/client.js";
+import { dockerodeOptions } from "./docker/engine-connection.js";
 import { EngineEvents } from "./docker/engine-events.js";
 import { LocalCa } from "./egress/local-ca.js";
 import { EgressPolicy } from "./egress/policy.js";
@@ -45,7 +46,7 @@ export type RunningAgent = {
 };
 
 export async function startAgent(config: Config, logger: Logger): Promise<RunningAgent> {
-  const docker = new DockerClient(logger);
+  const docker = new DockerClient(logger, dockerodeOptions(config.docker));
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const trust = await startTrust(config, logger);
   await checkRuntime(docker, config.container.runtime, logger);

@@ -35,9 +35,13 @@ export class DockerClient {
   private readonly api: Docker;
   private readonly streams: Docker;
 
-  constructor(private readonly logger: Logger) {
-    this.api = new Docker({ timeout: DOCKER_REQUEST_TIMEOUT_MS });
-    this.streams = new Docker();
+  /** `connection`: from engine-connection.ts; without it dockerode reads the environment itself. */
+  constructor(
+    private readonly logger: Logger,
+    connection: Docker.DockerOptions = {},
+  ) {
+    this.api = new Docker({ ...connection, timeout: DOCKER_REQUEST_TIMEOUT_MS });
+    this.streams = new Docker(connection);
   }
 
   async version(): Promise<{ version: string; apiVersion: string }> {

@@ -29,6 +29,7 @@ import {
 import type { ContainerService } from "../containers/service.js";
 import { tagEnv } from "../containers/exec-tag.js";
 import type { DockerClient } from "../docker/client.js";
+import { publishedPortHost, urlHost } from "../docker/engine-address.js";
 import type { ContainerIO, LineTail } from "./container-io.js";
 import type { Workspace } from "./clone.js";
 import { allowedHosts, nextHookEnv } from "./dev-origins.js";
@@ -73,7 +74,7 @@ export async function startDevServer(
   });
   let exited: number | null | undefined;
   void done.then((code) => (exited = code));
-  const host = config.publishAddress === "0.0.0.0" ? "127.0.0.1" : config.publishAddress;
+  const host = urlHost(publishedPortHost(config));
   const started = Date.now();
   const deadline = started + config.setup.startTimeoutMs;
   let nextLook = started + DEV_SERVER_LISTENERS_FIRST_MS;

@@ -28,8 +28,16 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     CONTAINER_CPUS: "1",
     CONTAINER_PIDS_LIMIT: "128",
     TMP_TMPFS_MB: "64",
+    // The engine the tests' own Docker client uses (ensure-docker.sh honours DOCKER_HOST), unless a
+    // test names another (remote-engine.int.test.ts).
+    ...dockerEnv(),
     ...overrides,
   };
+}
+
+function dockerEnv(): Record<string, string> {
+  const names = ["DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"] as const;
+  return Object.fromEntries(names.flatMap((n) => (process.env[n] ? [[n, process.env[n]]] : [])));
 }
 
 export type TestClient = ReturnType<typeof client>;
