@@ -156,10 +156,9 @@ start_engine() {
   command -v ip >/dev/null || cannot "ip (iproute2) is not installed"
   local pid
   if pid=$(live_pid) && in_its_netns "$pid" && answers; then return; fi
-  if pid=$(live_pid); then
-    say "engine $N (pid $pid) does not answer or is not in $NETNS; stopping it"
-    stop_engine
-  fi
+  if pid=$(live_pid); then say "engine $N (pid $pid) does not answer or is not in $NETNS; stopping it"; fi
+  # Always: a dockerd killed outright leaves its containerd and shims in the namespace.
+  stop_engine
   rm -f "$PIDFILE" "$SOCKET" "$EXEC_ROOT/containerd/containerd.pid"
   ensure_certificates
   ensure_network
