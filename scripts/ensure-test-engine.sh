@@ -1,32 +1,39 @@
 #!/usr/bin/env bash
-# ensure-test-engine.sh: extra Docker engines for tests, side by side with the machine's own, each
-# reached over TCP with mutual TLS on loopback as a remote engine would be (Docker-in-Docker's
-# tcp://docker:2376). Used by host-agent/test/helpers/engines.ts; engine N is 1..9.
+# ensure-test-engine.sh: extra Docker engines for tests, each a different host as far as the agent
+# can tell: a dockerd in a network namespace of its own, reached over TCP with mutual TLS on that
+# namespace's address as a remote engine is (Docker-in-Docker's tcp://docker:2376). Used by
+# host-agent/test/helpers/engines.ts; engine N is 1..9.
 #
 #   start N [IMAGE...]  make sure engine N answers (idempotent: instant when it does), and that it
 #                       has each IMAGE as the main engine has it (`docker save | docker load` when
-#                       its id differs). Prints one JSON line: dockerHost, certPath, socket, bridge.
-#   stop N              stop engine N (its containers with it) and remove its bridge. Its data
-#                       root stays, so the next start has its images already.
+#                       its id differs). Prints one JSON line: dockerHost, certPath, socket, host.
+#   stop N              stop engine N (its containers with it) and remove its namespace, veth pair
+#                       and bridge (idempotent). Its data root stays, so the next start has its
+#                       images already.
 #
-# Engine N has its own data root, exec root, pid file, config file (empty: the machine's
-# daemon.json is not read), unix socket /run/artie-test-engine-N.sock (for image loads), and
-# -H tcp://127.0.0.1:(23750+N) with --tlsverify: a CA, server and client certificates made once
-# with openssl under its state directory. Loopback only and client certificates required: the
-# engine's API is root on this machine. Its default bridge is one this script makes
-# (tengNbr0, 10.199.N.1/24) and it runs with --iptables=false, so it never touches the main
-# engine's or the agent's rules: published ports are served by docker-proxy and answer on this
-# machine, containers get no NAT (the main engine's FORWARD policy DROP stops their traffic from
-# being routed anywhere). Installs nothing but openssl, and only when it is missing.
+# Engine N's network namespace artie-teng-N is joined to this machine by a veth pair only:
+# tengNh 10.198.N.1/24 here, tengNn 10.198.N.2/24 there, and no default route inside, so nothing
+# in it reaches past this machine. Its ports, published ones included, answer on 10.198.N.2 and
+# not on this machine's loopback, as another host's would. dockerd runs there by `ip netns exec`
+# with its own data root, exec root, pid file, config file (empty: the machine's daemon.json is
+# not read), unix socket /run/artie-test-engine-N.sock on this machine's filesystem (for image
+# loads and the tests' own checks), and -H tcp://10.198.N.2:2376 with --tlsverify: a CA, server
+# and client certificates made once with openssl under its state directory. Client certificates
+# are required: the engine's API is root on this machine. Its default bridge (tengNbr0,
+# 10.199.N.1/24) is made inside the namespace, and it runs with --iptables=false: it writes no
+# rules, published ports are served by docker-proxy in the namespace, containers get no NAT and
+# no route out. Installs nothing but openssl, and only when it is missing.
 #
-# Exit codes: 0 done; 3 this machine cannot run another engine (not root, no dockerd or ip, or
-# dockerd would not come up; the reason on stderr), so a test may skip; 1 anything else.
+# Exit codes: 0 done; 3 this machine cannot run another engine (not root, no dockerd or ip, no
+# network namespaces, or dockerd would not come up; the reason on stderr), so a test may skip;
+# 1 anything else.
 set -euo pipefail
 export PATH="$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 readonly WAIT_SECONDS=60
 readonly STOP_WAIT_SECONDS=30
-readonly TCP_PORT_BASE=23750
+# Docker's own TLS port (the CLI's default for tcp:// with TLS): the namespace is the engine's host.
+readonly TCP_PORT=2376
 
 say() { echo "ensure-test-engine: $*" >&2; }
 die() {
@@ -52,19 +59,27 @@ readonly LOG=/var/log/artie-test-engine-$N.log
 readonly LOCK_FILE=/run/artie-test-engine-$N.lock
 readonly TLS_DIR=$STATE/tls
 readonly CLIENT_DIR=$TLS_DIR/client
-readonly TCP_PORT=$((TCP_PORT_BASE + N))
+readonly NETNS=artie-teng-$N
+# Not "artie…": the agent's firewall takes over interfaces by that prefix (INPUT -i artie+).
+readonly VETH_HOST=teng${N}h VETH_NS=teng${N}n
+readonly HOST_SIDE=10.198.$N.1 ENGINE_ADDRESS=10.198.$N.2 VETH_PREFIX=24
 readonly BRIDGE=teng${N}br0
 readonly BRIDGE_CIDR=10.199.$N.1/24
 readonly ADDRESS_POOL=10.199.$((100 + N)).0/24
 
 engine() { timeout 60 docker -H "unix://$SOCKET" "$@"; }
 answers() { engine info >/dev/null 2>&1; }
+in_netns() { ip netns exec "$NETNS" "$@"; }
 
 live_pid() {
   local pid
   pid=$(cat "$PIDFILE" 2>/dev/null) || return 1
   [[ $pid =~ ^[0-9]+$ ]] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ] && echo "$pid"
 }
+
+# The engine runs in its namespace (an engine of this script's loopback days, or one whose
+# namespace was deleted under it, does not count).
+in_its_netns() { [ "$(ip netns identify "$1" 2>/dev/null)" = "$NETNS" ]; }
 
 ensure_openssl() {
   command -v openssl >/dev/null && return
@@ -73,10 +88,12 @@ ensure_openssl() {
   apt-get update -qq && apt-get install -y -qq openssl >/dev/null || die "apt-get install openssl failed"
 }
 
-# A CA, the server's certificate for 127.0.0.1 and a client certificate, in the CLI's layout for
-# the client (ca.pem, cert.pem, key.pem). Made once; written to a temp dir and moved into place.
+# A CA, the server's certificate for the engine's address and a client certificate, in the CLI's
+# layout for the client (ca.pem, cert.pem, key.pem). Made once per address (certificates for
+# another one, e.g. 127.0.0.1 of this script's loopback days, are made again); written to a temp
+# dir and moved into place.
 ensure_certificates() {
-  [ -s "$CLIENT_DIR/key.pem" ] && return
+  [ -s "$CLIENT_DIR/key.pem" ] && [ "$(cat "$TLS_DIR/address" 2>/dev/null)" = "$ENGINE_ADDRESS" ] && return
   ensure_openssl
   local tmp
   tmp=$(mktemp -d)
@@ -84,9 +101,9 @@ ensure_certificates() {
     cd "$tmp"
     openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=artie-test-engine-$N-ca" \
       -keyout ca-key.pem -out ca.pem 2>/dev/null
-    printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >server.ext
+    printf 'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\n' "$ENGINE_ADDRESS" >server.ext
     printf 'extendedKeyUsage=clientAuth\n' >client.ext
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout server-key.pem -out server.csr 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=$ENGINE_ADDRESS" -keyout server-key.pem -out server.csr 2>/dev/null
     openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 3650 \
       -extfile server.ext -out server-cert.pem 2>/dev/null
     openssl req -newkey rsa:2048 -nodes -subj "/CN=artie-test-client" -keyout key.pem -out client.csr 2>/dev/null
@@ -96,6 +113,7 @@ ensure_certificates() {
     cp ca.pem client/ca.pem
     mv cert.pem key.pem client/
     chmod 600 ./*-key.pem client/key.pem
+    echo "$ENGINE_ADDRESS" >address
   ) || die "making the TLS certificates failed"
   mkdir -p "$STATE"
   rm -rf "$TLS_DIR"
@@ -103,37 +121,62 @@ ensure_certificates() {
   chmod 700 "$TLS_DIR"
 }
 
-ensure_bridge() {
-  ip link show "$BRIDGE" >/dev/null 2>&1 || ip link add "$BRIDGE" type bridge
-  ip -4 addr show dev "$BRIDGE" | grep -q "inet $BRIDGE_CIDR" || ip addr add "$BRIDGE_CIDR" dev "$BRIDGE"
-  ip link set "$BRIDGE" up
+# 10.198.N.0/24 must be free on this machine but for the veth pair itself: a route into it that
+# is not ours would make 10.198.N.2 someone else's address.
+check_range_free() {
+  local routes
+  routes=$(ip -4 route show to match "$ENGINE_ADDRESS" | grep -v '^default' | grep -v "dev $VETH_HOST " || true)
+  [ -z "$routes" ] || die "10.198.$N.0/$VETH_PREFIX is routed elsewhere on this machine ($routes); pick another N"
+}
+
+# The namespace, the veth pair, loopback and the bridge inside: each step only when missing.
+ensure_network() {
+  check_range_free
+  if ! ip netns list | grep -qx "$NETNS\( .*\)\?"; then
+    ip netns add "$NETNS" 2>/dev/null || cannot "ip netns add $NETNS failed: this machine cannot make network namespaces"
+  fi
+  if ! ip link show "$VETH_HOST" >/dev/null 2>&1; then
+    ip link add "$VETH_HOST" type veth peer name "$VETH_NS"
+    ip link set "$VETH_NS" netns "$NETNS"
+  fi
+  ip -4 addr show dev "$VETH_HOST" | grep -q "inet $HOST_SIDE/" || ip addr add "$HOST_SIDE/$VETH_PREFIX" dev "$VETH_HOST"
+  ip link set "$VETH_HOST" up
+  in_netns ip link set lo up
+  in_netns ip -4 addr show dev "$VETH_NS" | grep -q "inet $ENGINE_ADDRESS/" ||
+    in_netns ip addr add "$ENGINE_ADDRESS/$VETH_PREFIX" dev "$VETH_NS"
+  in_netns ip link set "$VETH_NS" up
+  in_netns ip link show "$BRIDGE" >/dev/null 2>&1 || in_netns ip link add "$BRIDGE" type bridge
+  in_netns ip -4 addr show dev "$BRIDGE" | grep -q "inet $BRIDGE_CIDR" || in_netns ip addr add "$BRIDGE_CIDR" dev "$BRIDGE"
+  in_netns ip link set "$BRIDGE" up
 }
 
 start_engine() {
-  [ "$(id -u)" = 0 ] || cannot "another Docker engine needs root (dockerd, a bridge)"
+  [ "$(id -u)" = 0 ] || cannot "another Docker engine needs root (dockerd, a network namespace)"
   command -v dockerd >/dev/null || cannot "dockerd is not installed (scripts/ensure-docker.sh installs it)"
   command -v ip >/dev/null || cannot "ip (iproute2) is not installed"
-  if live_pid >/dev/null && answers; then return; fi
-  if pid=$(live_pid); then
-    say "engine $N (pid $pid) does not answer; stopping it"
-    stop_engine
-  fi
+  local pid
+  if pid=$(live_pid) && in_its_netns "$pid" && answers; then return; fi
+  if pid=$(live_pid); then say "engine $N (pid $pid) does not answer or is not in $NETNS; stopping it"; fi
+  # Always: a dockerd killed outright leaves its containerd and shims in the namespace.
+  stop_engine
   rm -f "$PIDFILE" "$SOCKET" "$EXEC_ROOT/containerd/containerd.pid"
   ensure_certificates
-  ensure_bridge
+  ensure_network
   mkdir -p "$STATE/data" "$EXEC_ROOT"
   [ -f "$STATE/daemon.json" ] || echo '{}' >"$STATE/daemon.json"
   local args=(
     --config-file "$STATE/daemon.json" --data-root "$STATE/data" --exec-root "$EXEC_ROOT"
-    --pidfile "$PIDFILE" -H "unix://$SOCKET" -H "tcp://127.0.0.1:$TCP_PORT"
+    --pidfile "$PIDFILE" -H "unix://$SOCKET" -H "tcp://$ENGINE_ADDRESS:$TCP_PORT"
     --tlsverify --tlscacert "$TLS_DIR/ca.pem" --tlscert "$TLS_DIR/server-cert.pem"
     --tlskey "$TLS_DIR/server-key.pem"
-    --bridge "$BRIDGE" --iptables=false --ip-masq=false
+    --bridge "$BRIDGE" --iptables=false --ip6tables=false --ip-masq=false
     --default-address-pool "base=$ADDRESS_POOL,size=28" --cgroup-parent "/artie-test-engine-$N"
   )
-  say "starting engine $N (log: $LOG)"
-  # 9>&-: the engine must not inherit (and so hold) this script's lock.
-  setsid nohup dockerd "${args[@]}" >>"$LOG" 2>&1 </dev/null 9>&- &
+  say "starting engine $N in $NETNS (log: $LOG)"
+  # 9>&-: the engine must not inherit (and so hold) this script's lock (the others are closed).
+  # nsenter --net, not `ip netns exec`: that also remounts /sys for the namespace, which hides the
+  # machine's cgroup mounts under /sys/fs/cgroup ("Devices cgroup isn't mounted" on cgroup v1).
+  setsid nohup nsenter --net="/run/netns/$NETNS" dockerd "${args[@]}" >>"$LOG" 2>&1 </dev/null 9>&- &
   local waited=0
   until answers; do
     if [ "$waited" -ge "$WAIT_SECONDS" ] || ! kill -0 $! 2>/dev/null; then
@@ -145,17 +188,29 @@ $(tail -n 5 "$LOG")"
   done
 }
 
+# TERM, then KILL after STOP_WAIT_SECONDS.
+stop_pid() {
+  local waited=0
+  kill -TERM "$1" 2>/dev/null || return 0
+  while kill -0 "$1" 2>/dev/null && [ "$waited" -lt "$STOP_WAIT_SECONDS" ]; do
+    sleep 1
+    waited=$((waited + 1))
+  done
+  kill -KILL "$1" 2>/dev/null || true
+}
+
 stop_engine() {
-  local pid waited=0
-  if pid=$(live_pid); then
-    kill -TERM "$pid"
-    while kill -0 "$pid" 2>/dev/null && [ "$waited" -lt "$STOP_WAIT_SECONDS" ]; do
-      sleep 1
-      waited=$((waited + 1))
-    done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+  local pid
+  if pid=$(live_pid); then stop_pid "$pid"; fi
+  # What outlived dockerd in the namespace (a container's shim, a docker-proxy): only processes
+  # in this engine's namespace, each by its pid.
+  if ip netns list | grep -qx "$NETNS\( .*\)\?"; then
+    for pid in $(ip netns pids "$NETNS" 2>/dev/null); do stop_pid "$pid"; done
+    ip netns del "$NETNS" # takes the bridge and the veth pair's inner end with it
   fi
   rm -f "$PIDFILE" "$SOCKET"
+  ip link del "$VETH_HOST" 2>/dev/null || true
+  # This script's loopback days made the bridge on this machine.
   ip link del "$BRIDGE" 2>/dev/null || true
 }
 
@@ -172,14 +227,21 @@ ensure_images() {
   done
 }
 
+# Descriptors this script inherited beyond stdio are closed first: the engine would inherit them
+# and outlive the caller, and one may be a lock (`flock /tmp/artie-docker.lock ...` passes its
+# descriptor down), which a running engine would then hold for good.
+for fd in /proc/$$/fd/*; do
+  fd=${fd##*/}
+  [ "$fd" -gt 2 ] && [ "$fd" != 255 ] && eval "exec $fd>&-" # 255: bash reads this script there
+done
 exec 9>"$LOCK_FILE"
 flock 9
 case $CMD in
 start)
   start_engine
   ensure_images "$@"
-  printf '{"dockerHost":"tcp://127.0.0.1:%s","certPath":"%s","socket":"%s","bridge":"%s"}\n' \
-    "$TCP_PORT" "$CLIENT_DIR" "$SOCKET" "${BRIDGE_CIDR%/*}"
+  printf '{"dockerHost":"tcp://%s:%s","certPath":"%s","socket":"%s","host":"%s"}\n' \
+    "$ENGINE_ADDRESS" "$TCP_PORT" "$CLIENT_DIR" "$SOCKET" "$ENGINE_ADDRESS"
   ;;
 stop) stop_engine ;;
 *) usage ;;

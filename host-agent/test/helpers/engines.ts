@@ -1,10 +1,13 @@
 /**
  * Extra Docker engines for tests: the one way to start them (scripts/ensure-test-engine.sh), so
  * a test of a remote engine today and of many hosts later (issue 14) use the same engines. Each
- * is reached as a remote engine is, over TCP with mutual TLS (on loopback), and carries the test
- * images the main engine has. `startTestEngine` answers an engine or why this machine cannot run
- * one (the script's exit code 3: not root, no dockerd, dockerd would not start), for a skip that
- * says so; any other failure throws. It leaves out what runs on the engine and its clean-up.
+ * is another host as far as the agent can tell (a network namespace of its own, joined to this
+ * machine by a veth pair: its ports answer on its address, not on this machine's loopback), is
+ * reached as a remote engine is, over TCP with mutual TLS, and carries the test images the main
+ * engine has. `startTestEngine` answers an engine or why this machine cannot run one (the
+ * script's exit code 3: not root, no dockerd, no network namespaces, dockerd would not start),
+ * for a skip that says so; any other failure throws. It leaves out what runs on the engine and
+ * its clean-up.
  */
 import { execFile } from "node:child_process";
 import path from "node:path";
@@ -20,15 +23,15 @@ const STOP_TIMEOUT_MS = 60_000;
 /** The script's exit code for "this machine cannot run another engine". */
 const CANNOT_RUN = 3;
 
-const Started = z.object({ dockerHost: z.string(), certPath: z.string(), socket: z.string(), bridge: z.string() });
+const Started = z.object({ dockerHost: z.string(), certPath: z.string(), socket: z.string(), host: z.string() });
 
 export type TestEngine = {
   /** DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH for an agent on this engine. */
   env: Record<string, string>;
   /** The engine's own client (its unix socket), for what a test checks and cleans up there. */
   docker: Docker;
-  /** The address of the engine's default bridge, which the script made. */
-  bridgeAddress: string;
+  /** The engine's host as DOCKER_HOST names it: its namespace's address, where its ports answer. */
+  host: string;
   stop: () => Promise<void>;
 };
 
@@ -41,7 +44,7 @@ export async function startTestEngine(n: number, images: string[]): Promise<Engi
     const s = Started.parse(JSON.parse(stdout.trim().split("\n").at(-1) ?? ""));
     const env = { DOCKER_HOST: s.dockerHost, DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: s.certPath };
     const stop = async () => void (await run("bash", [SCRIPT, "stop", String(n)], { timeout: STOP_TIMEOUT_MS }));
-    return { engine: { env, docker: new Docker({ socketPath: s.socket }), bridgeAddress: s.bridge, stop } };
+    return { engine: { env, docker: new Docker({ socketPath: s.socket }), host: s.host, stop } };
   } catch (err) {
     const e = err as { code?: number; stderr?: string };
     if (e.code === CANNOT_RUN) return { unavailable: e.stderr?.trim() || "ensure-test-engine.sh cannot run one" };
