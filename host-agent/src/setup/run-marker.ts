@@ -31,6 +31,8 @@ const DependenciesSchema = z.object({
   pkg: z.object({
     scripts: z.record(z.string(), z.string()),
     dependencies: z.array(z.string()),
+    // Absent in records written before the framework table read ranges: then none is known.
+    ranges: z.record(z.string(), z.string()).default({}),
     packageManager: z.object({ name: Manager, version: z.string(), hash: z.string().optional() }).nullable(),
     packageManagerUnknown: z.string().nullable(),
   }),

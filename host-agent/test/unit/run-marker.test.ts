@@ -30,6 +30,7 @@ const facts = (over: Partial<RunFacts> = {}): Omit<RunFacts, "recordedAt"> => ({
     pkg: {
       scripts: { dev: "vite" },
       dependencies: ["vite"],
+      ranges: { vite: "^8.0.0" },
       packageManager: { name: "pnpm", version: "9.12.0" },
       packageManagerUnknown: null,
     },
@@ -68,6 +69,14 @@ describe("run marker", () => {
     expect(await readRun(dataDir, "env-1")).toBeNull();
     await writeFile(file(), JSON.stringify({ ...facts({ containerId: "env-2" }), recordedAt: 1 }));
     expect(await readRun(dataDir, "env-1")).toBeNull();
+  });
+
+  it("reads a record written before package ranges were kept: no range known", async () => {
+    await mkdir(path.join(dataDir, "runs"), { recursive: true });
+    const old = facts();
+    const { ranges: _dropped, ...pkg } = old.deps.pkg;
+    await writeFile(file(), JSON.stringify({ ...old, deps: { ...old.deps, pkg }, recordedAt: 1 }));
+    expect((await readRun(dataDir, "env-1"))?.deps.pkg.ranges).toEqual({});
   });
 
   it("follows no link and reads nothing larger than its limit", async () => {
