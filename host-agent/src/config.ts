@@ -12,6 +12,11 @@ import { patternProblem } from "./lib/host-patterns.js";
 
 /** Seconds Docker waits after SIGTERM before SIGKILL on restart. Dev servers need no more. */
 export const STOP_TIMEOUT_SECONDS = 5;
+/**
+ * How long a delete waits for the operation under way on its container (a start, a stop, a
+ * setup's last steps) before it answers 409; under the control plane's request timeout (2 min).
+ */
+export const DELETE_WAITS_FOR_OPERATION_MS = 60_000;
 /** After a timed-out exec is killed, how long to wait for its stream to end before answering. */
 export const EXEC_KILL_GRACE_MS = 3_000;
 /** SSE comment sent this often so idle proxies keep the stream open. */
