@@ -134,15 +134,17 @@ export class Redeployer {
     changes: Change[] | null,
   ): Promise<void> {
     const force = "redeploy with force to take the branch as it is (local changes to those files are lost)";
+    // Refusals that force overrides are `uncommitted_changes` (with the files when known); a
+    // plain `conflict` is "busy, try again" to the control plane.
     if (changes === null)
       throw new AppError(
-        "conflict",
+        "uncommitted_changes",
         `The branch was rewritten: the environment's commit ${base.slice(0, 12)} is no longer on it, so local changes cannot be told from the branch's; ${force}`,
       );
     const why = uncheckable(changes);
-    if (why) throw new AppError("conflict", `Cannot check for local changes: ${why}; ${force}`);
+    if (why) throw new AppError("uncommitted_changes", `Cannot check for local changes: ${why}; ${force}`);
     const issues = await localChanges(this.d.io, dockerId, g, base, changes).catch((err: unknown) => {
-      throw new AppError("conflict", `Cannot check for local changes (${String(err)}); ${force}`);
+      throw new AppError("uncommitted_changes", `Cannot check for local changes (${String(err)}); ${force}`);
     });
     if (issues.length === 0) return;
     const named = issues.slice(0, REDEPLOY_FILES_NAMED).map((i) => `${i.path} (${i.message})`);
