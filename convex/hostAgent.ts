@@ -306,13 +306,24 @@ export const start = internalAction({
  * else moved on since it was asked): the record becomes `stopped`. One the host no longer has is
  * destroyed; an agent that cannot stop it (or is busy with another operation on it) leaves the
  * record as it was, with the reason on the timeline (the reaper asks again on its next run).
+ * The reaper's stop (`unlessUsedAfter`) asks the container's details first and leaves one the
+ * agent saw used since then running, its use taken into the record.
  */
 export const stop = internalAction({
-  args: { containerId: v.id("containers") },
-  handler: async (ctx, { containerId }) => {
+  args: { containerId: v.id("containers"), unlessUsedAfter: v.optional(v.number()) },
+  handler: async (ctx, { containerId, unlessUsedAfter }) => {
     const record = await ctx.runQuery(internal.hostReports.get, { containerId });
     if (!record || (record.container.status !== "ready" && record.container.status !== "error")) return;
     try {
+      if (unlessUsedAfter !== undefined) {
+        // The reaper's stop: an environment used on the host since the idle deadline is kept.
+        const details = await call("GET", `/api/containers/${record.container.agentId}`, ContainerDetails);
+        const usedAt = agentActivityMs(details.lastActivityAt);
+        if (usedAt !== undefined && usedAt > unlessUsedAfter) {
+          await ctx.runMutation(internal.hostReports.noteInUse, { containerId, usedAt });
+          return;
+        }
+      }
       await call("POST", `/api/containers/${record.container.agentId}/stop`, ContainerDetails);
       await ctx.runMutation(internal.hostReports.markStopped, { containerId });
     } catch (err) {

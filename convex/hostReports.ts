@@ -7,6 +7,7 @@
  */
 import { v } from "convex/values";
 import { internalMutation, internalQuery } from "./_generated/server";
+import { noteActivity } from "./activity";
 import { readConfig } from "./pool";
 import { moveTo, recordEvent, requestDestroy } from "./records";
 import { REDEPLOY_REFUSED_FILES_KEPT } from "./limits";
@@ -82,6 +83,17 @@ export const markRefused = internalMutation({
     // The one move back the table has no row for: this `starting` never began on the host.
     await ctx.db.patch("containers", c._id, { status: back, statusChangedAt: Date.now() });
     await recordEvent(ctx, c._id, back, `${what} refused by the host, try again: ${error}`);
+  },
+});
+
+/** The reaper's stop found the environment used on the host since its idle deadline: kept, the use recorded. */
+export const noteInUse = internalMutation({
+  args: { containerId: v.id("containers"), usedAt: v.number() },
+  handler: async (ctx, { containerId, usedAt }) => {
+    const c = await ctx.db.get("containers", containerId);
+    if (!c || c.status === "destroying" || c.status === "destroyed") return;
+    await noteActivity(ctx, c, usedAt);
+    await recordEvent(ctx, c._id, c.status, "not stopped: in use on the host since the idle limit was reached");
   },
 });
 

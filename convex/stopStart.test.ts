@@ -71,6 +71,24 @@ async function reap(t: T) {
 }
 
 describe("the reaper: stopped, then destroyed", () => {
+  it("asks the host first and keeps an environment used there since the idle limit, taking in that use", async () => {
+    const t = setupTest();
+    const id = await readyEnvironment(t);
+    vi.advanceTimersByTime(IDLE_MS + MINUTE);
+    // Used on the host a minute ago; the reconcile has not brought that here yet.
+    const usedAt = Date.now() - MINUTE;
+    agent.containers.get("env-work")!.lastActivityAt = new Date(usedAt).toISOString();
+    await reap(t);
+    expect(agent.calls("POST", "/stop")).toHaveLength(0);
+    expect(await get(t, id)).toMatchObject({ status: "ready", lastActivityAt: usedAt });
+    const events = await t.withIdentity(ALICE).query(api.containers.events, { containerId: id });
+    expect(events.map((e) => e.message)).toContain("not stopped: in use on the host since the idle limit was reached");
+    // Unused since: the next reap past the limit stops it.
+    vi.advanceTimersByTime(IDLE_MS + MINUTE);
+    await reap(t);
+    expect((await get(t, id)).status).toBe("stopped");
+  });
+
   it("stops an idle environment, and destroys it only after the second, longer limit", async () => {
     const t = setupTest();
     const id = await readyEnvironment(t);
@@ -101,6 +119,7 @@ describe("the reaper: stopped, then destroyed", () => {
     expect((await get(t, id)).status).toBe("destroyed");
     expect(agent.containers.has("env-work")).toBe(false);
     expect(agent.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      "GET /api/containers/env-work",
       "POST /api/containers/env-work/stop",
       "DELETE /api/containers/env-work",
     ]);
