@@ -27,7 +27,7 @@ import { EnvironmentNetworks } from "./network/environment-networks.js";
 import { installFirewall } from "./network/firewall.js";
 import { Isolation } from "./network/isolation.js";
 import { PortForwarder } from "./network/port-forwarder.js";
-import { CallbackOutbox } from "./setup/callbacks.js";
+import { CallbackOutbox } from "./report/callbacks.js";
 import { ContainerIO } from "./setup/container-io.js";
 import { OperationLock } from "./containers/operation-lock.js";
 import { Redeployer } from "./setup/redeploy.js";

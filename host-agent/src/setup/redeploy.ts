@@ -33,7 +33,7 @@ import { withTimeout } from "../lib/timeout.js";
 import { dependencyVolume } from "./artifact-names.js";
 import type { Workspace } from "./clone.js";
 import { installDependencies } from "./install.js";
-import { SetupProgress } from "./progress.js";
+import { SetupProgress } from "../report/progress.js";
 import { readRun, type RunFacts } from "./run-marker.js";
 import type { SetupDeps } from "./runner.js";
 import { launcherIn, rememberSetup, requestFor, runReported, startWatched, type Run } from "./workspace-launch.js";

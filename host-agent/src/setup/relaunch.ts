@@ -25,7 +25,7 @@ import type { z } from "zod";
 import type { ContainerDetails, StartContainerRequest } from "../api/contract.js";
 import { AppError } from "../api/errors.js";
 import type { Release } from "../containers/operation-lock.js";
-import { SetupProgress } from "./progress.js";
+import { SetupProgress } from "../report/progress.js";
 import { forgetRun, listRuns, readRun, type RunFacts } from "./run-marker.js";
 import { launcherIn, requestFor, runReported, startWatched, type LaunchDeps } from "./workspace-launch.js";
 

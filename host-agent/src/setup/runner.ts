@@ -22,7 +22,7 @@ import { redact } from "./git.js";
 import { installDependencies } from "./install.js";
 import { mainImageTag } from "./artifact-names.js";
 import { buildMainImage, findMainImage, mainImageContextRoot } from "./main-image.js";
-import { SetupProgress, type Report } from "./progress.js";
+import { SetupProgress, type Report } from "../report/progress.js";
 import { forgetRun } from "./run-marker.js";
 import type { RepoCache } from "./repo-cache.js";
 import type { Setup } from "./setup-request.js";

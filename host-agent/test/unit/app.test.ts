@@ -15,7 +15,7 @@ import { PortAllocator } from "../../src/containers/port-allocator.js";
 import { ContainerService } from "../../src/containers/service.js";
 import { KeyedLock } from "../../src/lib/keyed-lock.js";
 import { createLogger } from "../../src/lib/logger.js";
-import { CallbackOutbox } from "../../src/setup/callbacks.js";
+import { CallbackOutbox } from "../../src/report/callbacks.js";
 import { ContainerIO } from "../../src/setup/container-io.js";
 import { RepoCache } from "../../src/setup/repo-cache.js";
 import { OperationLock } from "../../src/containers/operation-lock.js";
