@@ -11,7 +11,7 @@ import { api, internal } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
 import { stubAgent, type AgentStandIn } from "./test.agentStandIn";
 import { SETTINGS_KEY } from "./test.githubFixture";
-import { ALICE, setupTest } from "./test.setup";
+import { ALICE, aliceRepo, insertReady, setupTest } from "./test.setup";
 
 let agent: AgentStandIn;
 beforeEach(() => {
@@ -30,10 +30,9 @@ const SECRET_VALUE = "postgres://u:hunter2@db/app";
 
 /** A ready environment of Alice's team whose repo has a saved dev command and one variable. */
 async function readyWithSettings(t: T): Promise<Id<"containers">> {
-  const alice = t.withIdentity(ALICE);
-  const repoId = await alice.mutation(api.repos.setRuntime, { owner: "acme", name: "shop", runtime: "docker" });
-  await alice.action(api.repoSettings.save, {
-    repoId,
+  const repo = await aliceRepo(t);
+  await t.withIdentity(ALICE).action(api.repoSettings.save, {
+    repoId: repo.repoId,
     input: {
       runtime: "docker",
       defaultBranch: "main",
@@ -41,27 +40,8 @@ async function readyWithSettings(t: T): Promise<Id<"containers">> {
       envVars: [{ name: "DATABASE_URL", value: SECRET_VALUE }],
     },
   });
-  const repo = (await t.run((ctx) => ctx.db.get("repos", repoId)))!;
   agent.hold("env-work");
-  const now = Date.now();
-  return t.run((ctx) =>
-    ctx.db.insert("containers", {
-      agentId: "env-work",
-      status: "ready",
-      pool: false,
-      teamId: repo.teamId,
-      repoId,
-      branch: "main",
-      hostPort: 21000,
-      url: "http://127.0.0.1:21000",
-      phaseStartedAt: {},
-      phaseDurations: {},
-      lastSequence: 4,
-      createdAt: now,
-      statusChangedAt: now,
-      lastActivityAt: now,
-    }),
-  );
+  return insertReady(t, repo, "env-work");
 }
 
 const get = async (t: T, id: Id<"containers">) => (await t.run((ctx) => ctx.db.get("containers", id)))!;

@@ -10,7 +10,7 @@ import { api, internal } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
 import { POOL_DEFAULTS } from "./limits";
 import { stubAgent, type AgentStandIn } from "./test.agentStandIn";
-import { ALICE, setupTest } from "./test.setup";
+import { ALICE, aliceRepo, insertReady, setupTest } from "./test.setup";
 
 const MINUTE = 60_000;
 const IDLE_MS = POOL_DEFAULTS.idleLimitMinutes * MINUTE;
@@ -31,30 +31,9 @@ type T = ReturnType<typeof setupTest>;
 
 /** A ready environment of Alice's team, used last now; held by the agent unless said otherwise. */
 async function readyEnvironment(t: T, agentId = "env-work", onHost = true): Promise<Id<"containers">> {
-  const repoId = await t
-    .withIdentity(ALICE)
-    .mutation(api.repos.setRuntime, { owner: "acme", name: "shop", runtime: "docker" });
-  const repo = (await t.run((ctx) => ctx.db.get("repos", repoId)))!;
+  const repo = await aliceRepo(t);
   if (onHost) agent.hold(agentId);
-  const now = Date.now();
-  return t.run((ctx) =>
-    ctx.db.insert("containers", {
-      agentId,
-      status: "ready",
-      pool: false,
-      teamId: repo.teamId,
-      repoId,
-      branch: "main",
-      hostPort: 21000,
-      url: "http://127.0.0.1:21000",
-      phaseStartedAt: {},
-      phaseDurations: {},
-      lastSequence: 4,
-      createdAt: now,
-      statusChangedAt: now,
-      lastActivityAt: now,
-    }),
-  );
+  return insertReady(t, repo, agentId);
 }
 
 const get = async (t: T, id: Id<"containers">) => (await t.run((ctx) => ctx.db.get("containers", id)))!;
