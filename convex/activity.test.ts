@@ -10,7 +10,7 @@ import { api, internal } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
 import { POOL_DEFAULTS } from "./limits";
 import { stubAgent, type AgentStandIn } from "./test.agentStandIn";
-import { ALICE, setupTest } from "./test.setup";
+import { ALICE, aliceRepo, insertReady, setupTest } from "./test.setup";
 
 const LIMIT_MS = POOL_DEFAULTS.idleLimitMinutes * 60_000;
 const MINUTE = 60_000;
@@ -31,30 +31,11 @@ type T = ReturnType<typeof setupTest>;
 
 /** Ready environments of Alice's team, used last now, each held by the agent. */
 async function readyEnvironments(t: T, agentIds: string[]): Promise<Record<string, Id<"containers">>> {
-  const repoId = await t
-    .withIdentity(ALICE)
-    .mutation(api.repos.setRuntime, { owner: "acme", name: "shop", runtime: "docker" });
-  const repo = (await t.run((ctx) => ctx.db.get("repos", repoId)))!;
-  const now = Date.now();
+  const repo = await aliceRepo(t);
   const ids: Record<string, Id<"containers">> = {};
   for (const agentId of agentIds) {
     agent.hold(agentId);
-    ids[agentId] = await t.run((ctx) =>
-      ctx.db.insert("containers", {
-        agentId,
-        status: "ready",
-        pool: false,
-        teamId: repo.teamId,
-        repoId,
-        branch: "main",
-        phaseStartedAt: {},
-        phaseDurations: {},
-        lastSequence: 4,
-        createdAt: now,
-        statusChangedAt: now,
-        lastActivityAt: now,
-      }),
-    );
+    ids[agentId] = await insertReady(t, repo, agentId);
   }
   return ids;
 }

@@ -91,6 +91,8 @@ export async function applySetupCallback(
     patch.phaseStartedAt = { cloning: cb.at };
     patch.phaseDurations = {};
     patch.skippedPhases = [];
+    // A redeploy or setup under way: a refusal of an earlier one no longer describes the environment.
+    patch.redeployRefused = undefined;
   } else if (verdict === "forward" && cb.phase !== "error") {
     patch.phaseStartedAt = { ...c.phaseStartedAt, [cb.phase]: cb.at };
     const skipped = phasesBetween(c.status, cb.phase);

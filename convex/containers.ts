@@ -186,8 +186,9 @@ export const restart = teamMutation({
   handler: async (ctx, { containerId }) => {
     const c = await memberContainer(ctx, containerId);
     if (c.status !== "ready" && c.status !== "error") fail("conflict", `Cannot restart while ${c.status}`);
+    const back = c.status;
     await moveTo(ctx, c, "starting", { downReason: undefined }, "restart requested");
-    await ctx.scheduler.runAfter(0, internal.hostAgent.restart, { containerId });
+    await ctx.scheduler.runAfter(0, internal.hostAgent.restart, { containerId, back });
   },
 });
 

@@ -255,65 +255,80 @@ async function startBody(settings: StoredSettings, secrets: string[]): Promise<S
   return { callbackUrl, callbackSecret, envVars, devCommand };
 }
 
+/** The agent refused because another operation on the container is under way: ask again later. */
+const isBusy = (err: unknown) => err instanceof AgentError && err.code === "conflict";
+
+/** Where a refused start or restart puts the record back: where it was when it was asked. */
+const backTo = v.union(v.literal("ready"), v.literal("error"), v.literal("stopped"));
+
 /**
- * Restarts the container with the start body (`POST /api/containers/:id/restart`), so the agent
- * brings the dev server back with the same command and variables and reports `starting`, then
- * `ready`, by callback (containers.restart moved the record to `starting`).
+ * Starts (`POST /api/containers/:id/start`, a stopped container) or restarts (`.../restart`) the
+ * container with the start body, so the agent brings the dev server back with the same command
+ * and variables and reports `starting`, then `ready`, by callback (containers.start/restart
+ * moved the record to `starting`). A 409 `conflict` (another operation under way there) puts the
+ * record back where it was, with the reason on the timeline: refused, not failed.
  */
+async function relaunchOnHost(
+  ctx: ActionCtx,
+  containerId: Id<"containers">,
+  how: "start" | "restart",
+  back: "ready" | "error" | "stopped",
+) {
+  const record = await ctx.runQuery(internal.hostReports.get, { containerId });
+  if (!record || record.container.status !== "starting") return;
+  const secrets: string[] = [];
+  try {
+    const body = await startBody(record.settings, secrets);
+    await call("POST", `/api/containers/${record.container.agentId}/${how}`, ContainerDetails, body);
+    if (how === "restart") await ctx.runMutation(internal.hostReports.markRestarted, { containerId });
+    else await ctx.runMutation(internal.hostReports.markStarted, { containerId });
+  } catch (err) {
+    const error = scrub(message(err), secrets);
+    if (isGone(err)) await ctx.runMutation(internal.hostReports.markGone, { containerId });
+    else if (isBusy(err))
+      await ctx.runMutation(internal.hostReports.markRefused, { containerId, back, error, what: how });
+    else await ctx.runMutation(internal.hostReports.markFailed, { containerId, error });
+  }
+}
+
 export const restart = internalAction({
+  args: { containerId: v.id("containers"), back: v.optional(backTo) },
+  handler: (ctx, { containerId, back }) => relaunchOnHost(ctx, containerId, "restart", back ?? "ready"),
+});
+
+export const start = internalAction({
   args: { containerId: v.id("containers") },
-  handler: async (ctx, { containerId }) => {
-    const record = await ctx.runQuery(internal.hostReports.get, { containerId });
-    if (!record || record.container.status !== "starting") return;
-    const secrets: string[] = [];
-    try {
-      const body = await startBody(record.settings, secrets);
-      await call("POST", `/api/containers/${record.container.agentId}/restart`, ContainerDetails, body);
-      await ctx.runMutation(internal.hostReports.markRestarted, { containerId });
-    } catch (err) {
-      if (isGone(err)) await ctx.runMutation(internal.hostReports.markGone, { containerId });
-      else await ctx.runMutation(internal.hostReports.markFailed, { containerId, error: scrub(message(err), secrets) });
-    }
-  },
+  handler: (ctx, { containerId }) => relaunchOnHost(ctx, containerId, "start", "stopped"),
 });
 
 /**
- * Stops the container (`POST /api/containers/:id/stop`): the record becomes `stopped`. One the
- * host no longer has is destroyed; an agent that cannot stop it leaves the record as it was,
- * with the reason on the timeline (the reaper asks again on its next run).
+ * Stops the container (`POST /api/containers/:id/stop`) of a ready or failed record (anything
+ * else moved on since it was asked): the record becomes `stopped`. One the host no longer has is
+ * destroyed; an agent that cannot stop it (or is busy with another operation on it) leaves the
+ * record as it was, with the reason on the timeline (the reaper asks again on its next run).
+ * The reaper's stop (`unlessUsedAfter`) asks the container's details first and leaves one the
+ * agent saw used since then running, its use taken into the record.
  */
 export const stop = internalAction({
-  args: { containerId: v.id("containers") },
-  handler: async (ctx, { containerId }) => {
+  args: { containerId: v.id("containers"), unlessUsedAfter: v.optional(v.number()) },
+  handler: async (ctx, { containerId, unlessUsedAfter }) => {
     const record = await ctx.runQuery(internal.hostReports.get, { containerId });
-    if (!record) return;
+    if (!record || (record.container.status !== "ready" && record.container.status !== "error")) return;
     try {
+      if (unlessUsedAfter !== undefined) {
+        // The reaper's stop: an environment used on the host since the idle deadline is kept.
+        const details = await call("GET", `/api/containers/${record.container.agentId}`, ContainerDetails);
+        const usedAt = agentActivityMs(details.lastActivityAt);
+        if (usedAt !== undefined && usedAt > unlessUsedAfter) {
+          await ctx.runMutation(internal.hostReports.noteInUse, { containerId, usedAt });
+          return;
+        }
+      }
       await call("POST", `/api/containers/${record.container.agentId}/stop`, ContainerDetails);
       await ctx.runMutation(internal.hostReports.markStopped, { containerId });
     } catch (err) {
       if (isGone(err)) await ctx.runMutation(internal.hostReports.markGone, { containerId });
       else await ctx.runMutation(internal.hostReports.noteStopFailed, { containerId, error: message(err) });
-    }
-  },
-});
-
-/**
- * Starts a stopped container again (`POST /api/containers/:id/start`); the agent brings the dev
- * server back and reports `starting` then `ready` by callback, as a setup does.
- */
-export const start = internalAction({
-  args: { containerId: v.id("containers") },
-  handler: async (ctx, { containerId }) => {
-    const record = await ctx.runQuery(internal.hostReports.get, { containerId });
-    if (!record || record.container.status !== "starting") return;
-    const secrets: string[] = [];
-    try {
-      const body = await startBody(record.settings, secrets);
-      await call("POST", `/api/containers/${record.container.agentId}/start`, ContainerDetails, body);
-      await ctx.runMutation(internal.hostReports.markStarted, { containerId });
-    } catch (err) {
-      if (isGone(err)) await ctx.runMutation(internal.hostReports.markGone, { containerId });
-      else await ctx.runMutation(internal.hostReports.markFailed, { containerId, error: scrub(message(err), secrets) });
     }
   },
 });
@@ -350,13 +365,16 @@ export const redeploy = internalAction({
         await ctx.runMutation(internal.hostReports.markGone, { containerId });
         return;
       }
-      const files =
-        err instanceof AgentError && err.code === "uncommitted_changes" ? err.issues.map((i) => i.path) : [];
-      await ctx.runMutation(internal.hostReports.noteRedeployRefused, {
-        containerId,
-        message: scrub(message(err), secrets),
-        files,
-      });
+      const error = scrub(message(err), secrets);
+      // Only a refusal force can override is kept for the dashboard; busy, or an agent that
+      // could not be asked, is a line on the timeline (ask again).
+      if (err instanceof AgentError && err.code === "uncommitted_changes") {
+        const files = err.issues.map((i) => i.path);
+        await ctx.runMutation(internal.hostReports.noteRedeployRefused, { containerId, message: error, files });
+      } else {
+        const note = isBusy(err) ? `redeploy refused, try again: ${error}` : `redeploy failed to begin: ${error}`;
+        await ctx.runMutation(internal.hostReports.noteOnTimeline, { containerId, message: note });
+      }
     }
   },
 });

@@ -1,12 +1,13 @@
 /**
  * What the agent-calling actions in hostAgent.ts read and report through: a record with what its
  * setup needs, and one internal mutation per outcome (created, failed, restarted, stopped,
- * started, gone, removed, a redeploy accepted or refused). Each checks the record is still where the action found it, through
+ * started, refused as busy, gone, removed, a redeploy accepted or refused). Each checks the record is still where the action found it, through
  * the transition table (records.ts). Who may start those actions is decided by the public
  * functions that schedule them (containers.ts) and the crons (maintenance.ts).
  */
 import { v } from "convex/values";
 import { internalMutation, internalQuery } from "./_generated/server";
+import { noteActivity } from "./activity";
 import { readConfig } from "./pool";
 import { moveTo, recordEvent, requestDestroy } from "./records";
 import { REDEPLOY_REFUSED_FILES_KEPT } from "./limits";
@@ -61,6 +62,47 @@ export const markDestroyed = internalMutation({
   handler: async (ctx, { containerId }) => {
     const c = await ctx.db.get("containers", containerId);
     if (c) await moveTo(ctx, c, "destroyed", {}, "removed from the host");
+  },
+});
+
+/**
+ * The agent refused a start or restart because another operation on the container was under
+ * way: the record goes back to where it was asked from (if nothing moved it since), with the
+ * reason on the timeline. Not `error`: nothing failed, and asking again later works.
+ */
+export const markRefused = internalMutation({
+  args: {
+    containerId: v.id("containers"),
+    back: v.union(v.literal("ready"), v.literal("error"), v.literal("stopped")),
+    what: v.union(v.literal("start"), v.literal("restart")),
+    error: v.string(),
+  },
+  handler: async (ctx, { containerId, back, what, error }) => {
+    const c = await ctx.db.get("containers", containerId);
+    if (c?.status !== "starting") return;
+    // The one move back the table has no row for: this `starting` never began on the host.
+    await ctx.db.patch("containers", c._id, { status: back, statusChangedAt: Date.now() });
+    await recordEvent(ctx, c._id, back, `${what} refused by the host, try again: ${error}`);
+  },
+});
+
+/** The reaper's stop found the environment used on the host since its idle deadline: kept, the use recorded. */
+export const noteInUse = internalMutation({
+  args: { containerId: v.id("containers"), usedAt: v.number() },
+  handler: async (ctx, { containerId, usedAt }) => {
+    const c = await ctx.db.get("containers", containerId);
+    if (!c || c.status === "destroying" || c.status === "destroyed") return;
+    await noteActivity(ctx, c, usedAt);
+    await recordEvent(ctx, c._id, c.status, "not stopped: in use on the host since the idle limit was reached");
+  },
+});
+
+/** A line on a live record's timeline, its status unchanged. */
+export const noteOnTimeline = internalMutation({
+  args: { containerId: v.id("containers"), message: v.string() },
+  handler: async (ctx, { containerId, message }) => {
+    const c = await ctx.db.get("containers", containerId);
+    if (c && c.status !== "destroying" && c.status !== "destroyed") await recordEvent(ctx, c._id, c.status, message);
   },
 });
 

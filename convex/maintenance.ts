@@ -58,7 +58,10 @@ export const reapIdle = internalMutation({
           if (await requestDestroy(ctx, c, message)) destroying++;
         }
       } else if (isPast(stopsAt, now)) {
-        await requestStop(ctx, c, `idle for ${limits.idleLimitMinutes} min: stopping`);
+        // The agent's own record of use reaches this one only with the reconcile: asked first,
+        // and use there within the idle limit keeps it.
+        const unlessUsedAfter = now - limits.idleLimitMinutes * 60_000;
+        await requestStop(ctx, c, `idle for ${limits.idleLimitMinutes} min: stopping`, { unlessUsedAfter });
         stopping++;
       }
     }

@@ -88,11 +88,18 @@ export async function moveTo(
 /**
  * Asks the host to stop a ready or failed environment's container. The record stays as it is
  * until the agent confirms (hostAgent.stop, then hostReports.markStopped): a stop the host never
- * made must not read as done. Asking again while one is under way is harmless.
+ * made must not read as done. Asking again while one is under way is harmless. With
+ * `unlessUsedAfter` (the reaper's), the host is asked first and an environment used there since
+ * then is not stopped.
  */
-export async function requestStop(ctx: MutationCtx, c: Doc<"containers">, message: string) {
+export async function requestStop(
+  ctx: MutationCtx,
+  c: Doc<"containers">,
+  message: string,
+  o: { unlessUsedAfter?: number } = {},
+) {
   await recordEvent(ctx, c._id, c.status, message);
-  await ctx.scheduler.runAfter(0, internal.hostAgent.stop, { containerId: c._id });
+  await ctx.scheduler.runAfter(0, internal.hostAgent.stop, { containerId: c._id, ...o });
 }
 
 /** Marks a record for destruction and schedules the agent call; false when it cannot be. */

@@ -11,7 +11,7 @@ import { api, internal } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
 import { stubAgent, type AgentStandIn } from "./test.agentStandIn";
 import { SETTINGS_KEY } from "./test.githubFixture";
-import { ALICE, setupTest } from "./test.setup";
+import { ALICE, aliceRepo, insertReady, setupTest } from "./test.setup";
 
 let agent: AgentStandIn;
 beforeEach(() => {
@@ -30,10 +30,9 @@ const SECRET_VALUE = "postgres://u:hunter2@db/app";
 
 /** A ready environment of Alice's team whose repo has a saved dev command and one variable. */
 async function readyWithSettings(t: T): Promise<Id<"containers">> {
-  const alice = t.withIdentity(ALICE);
-  const repoId = await alice.mutation(api.repos.setRuntime, { owner: "acme", name: "shop", runtime: "docker" });
-  await alice.action(api.repoSettings.save, {
-    repoId,
+  const repo = await aliceRepo(t);
+  await t.withIdentity(ALICE).action(api.repoSettings.save, {
+    repoId: repo.repoId,
     input: {
       runtime: "docker",
       defaultBranch: "main",
@@ -41,27 +40,8 @@ async function readyWithSettings(t: T): Promise<Id<"containers">> {
       envVars: [{ name: "DATABASE_URL", value: SECRET_VALUE }],
     },
   });
-  const repo = (await t.run((ctx) => ctx.db.get("repos", repoId)))!;
   agent.hold("env-work");
-  const now = Date.now();
-  return t.run((ctx) =>
-    ctx.db.insert("containers", {
-      agentId: "env-work",
-      status: "ready",
-      pool: false,
-      teamId: repo.teamId,
-      repoId,
-      branch: "main",
-      hostPort: 21000,
-      url: "http://127.0.0.1:21000",
-      phaseStartedAt: {},
-      phaseDurations: {},
-      lastSequence: 4,
-      createdAt: now,
-      statusChangedAt: now,
-      lastActivityAt: now,
-    }),
-  );
+  return insertReady(t, repo, "env-work");
 }
 
 const get = async (t: T, id: Id<"containers">) => (await t.run((ctx) => ctx.db.get("containers", id)))!;
@@ -198,5 +178,87 @@ describe("the dev server after ready", () => {
     // A restart brings it back, and the reason goes with the new run.
     await t.withIdentity(ALICE).mutation(api.containers.restart, { containerId: id });
     expect((await get(t, id)).downReason).toBeUndefined();
+  });
+});
+
+describe("an agent busy with another operation on the container", () => {
+  const timeline = async (t: T, id: Id<"containers">) =>
+    (await t.withIdentity(ALICE).query(api.containers.events, { containerId: id })).map((e) => e.message ?? "");
+
+  it("refuses a restart: the record goes back to ready with the reason, never error", async () => {
+    const t = setupTest();
+    const id = await readyWithSettings(t);
+    agent.busy.add("env-work");
+    await t.withIdentity(ALICE).mutation(api.containers.restart, { containerId: id });
+    await settle(t);
+    const c = await get(t, id);
+    expect(c.status).toBe("ready");
+    expect(c.error).toBeUndefined();
+    expect(await timeline(t, id)).toContainEqual(
+      expect.stringMatching(/^restart refused by the host, try again: conflict/),
+    );
+    agent.busy.clear();
+    await t.withIdentity(ALICE).mutation(api.containers.restart, { containerId: id });
+    await settle(t);
+    expect(agent.calls("POST", "/restart")).toHaveLength(2);
+  });
+
+  it("refuses a start: the record goes back to stopped", async () => {
+    const t = setupTest();
+    const id = await readyWithSettings(t);
+    const alice = t.withIdentity(ALICE);
+    await alice.mutation(api.containers.stop, { containerId: id });
+    await settle(t);
+    expect((await get(t, id)).status).toBe("stopped");
+    agent.busy.add("env-work");
+    await alice.mutation(api.containers.start, { containerId: id });
+    await settle(t);
+    expect((await get(t, id)).status).toBe("stopped");
+    expect(await timeline(t, id)).toContainEqual(expect.stringMatching(/^start refused by the host, try again/));
+  });
+
+  it("refuses a stop: the record stays ready, the reason on the timeline", async () => {
+    const t = setupTest();
+    const id = await readyWithSettings(t);
+    agent.busy.add("env-work");
+    await t.withIdentity(ALICE).mutation(api.containers.stop, { containerId: id });
+    await settle(t);
+    expect((await get(t, id)).status).toBe("ready");
+    expect(await timeline(t, id)).toContainEqual(expect.stringMatching(/^could not stop: conflict/));
+  });
+
+  it("refuses a redeploy: a line on the timeline, not a refusal to force past", async () => {
+    const t = setupTest();
+    const id = await readyWithSettings(t);
+    agent.busy.add("env-work");
+    await t.withIdentity(ALICE).mutation(api.containers.redeploy, { containerId: id });
+    await settle(t);
+    const c = await get(t, id);
+    expect(c.status).toBe("ready");
+    expect(c.redeployRefused).toBeUndefined();
+    expect(await timeline(t, id)).toContainEqual(expect.stringMatching(/^redeploy refused, try again: conflict/));
+  });
+
+  it("a stop asked of a record that moved on meanwhile is not sent", async () => {
+    const t = setupTest();
+    const id = await readyWithSettings(t);
+    await t.withIdentity(ALICE).mutation(api.containers.stop, { containerId: id });
+    await t.run((ctx) => ctx.db.patch("containers", id, { status: "cloning" }));
+    await settle(t);
+    expect(agent.calls("POST", "/stop")).toHaveLength(0);
+    expect((await get(t, id)).status).toBe("cloning");
+  });
+});
+
+describe("a refused redeploy's note", () => {
+  it("is cleared when a redeploy or setup begins (cloning), however it was asked", async () => {
+    const t = setupTest();
+    const id = await readyWithSettings(t);
+    agent.localChanges.set("env-work", ["notes.txt"]);
+    await t.withIdentity(ALICE).mutation(api.containers.redeploy, { containerId: id });
+    await settle(t);
+    expect((await get(t, id)).redeployRefused).toBeDefined();
+    expect(await callback(t, "cloning", 5)).toBe("applied");
+    expect((await get(t, id)).redeployRefused).toBeUndefined();
   });
 });

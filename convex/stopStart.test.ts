@@ -10,7 +10,7 @@ import { api, internal } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
 import { POOL_DEFAULTS } from "./limits";
 import { stubAgent, type AgentStandIn } from "./test.agentStandIn";
-import { ALICE, setupTest } from "./test.setup";
+import { ALICE, aliceRepo, insertReady, setupTest } from "./test.setup";
 
 const MINUTE = 60_000;
 const IDLE_MS = POOL_DEFAULTS.idleLimitMinutes * MINUTE;
@@ -31,30 +31,9 @@ type T = ReturnType<typeof setupTest>;
 
 /** A ready environment of Alice's team, used last now; held by the agent unless said otherwise. */
 async function readyEnvironment(t: T, agentId = "env-work", onHost = true): Promise<Id<"containers">> {
-  const repoId = await t
-    .withIdentity(ALICE)
-    .mutation(api.repos.setRuntime, { owner: "acme", name: "shop", runtime: "docker" });
-  const repo = (await t.run((ctx) => ctx.db.get("repos", repoId)))!;
+  const repo = await aliceRepo(t);
   if (onHost) agent.hold(agentId);
-  const now = Date.now();
-  return t.run((ctx) =>
-    ctx.db.insert("containers", {
-      agentId,
-      status: "ready",
-      pool: false,
-      teamId: repo.teamId,
-      repoId,
-      branch: "main",
-      hostPort: 21000,
-      url: "http://127.0.0.1:21000",
-      phaseStartedAt: {},
-      phaseDurations: {},
-      lastSequence: 4,
-      createdAt: now,
-      statusChangedAt: now,
-      lastActivityAt: now,
-    }),
-  );
+  return insertReady(t, repo, agentId);
 }
 
 const get = async (t: T, id: Id<"containers">) => (await t.run((ctx) => ctx.db.get("containers", id)))!;
@@ -71,6 +50,24 @@ async function reap(t: T) {
 }
 
 describe("the reaper: stopped, then destroyed", () => {
+  it("asks the host first and keeps an environment used there since the idle limit, taking in that use", async () => {
+    const t = setupTest();
+    const id = await readyEnvironment(t);
+    vi.advanceTimersByTime(IDLE_MS + MINUTE);
+    // Used on the host a minute ago; the reconcile has not brought that here yet.
+    const usedAt = Date.now() - MINUTE;
+    agent.containers.get("env-work")!.lastActivityAt = new Date(usedAt).toISOString();
+    await reap(t);
+    expect(agent.calls("POST", "/stop")).toHaveLength(0);
+    expect(await get(t, id)).toMatchObject({ status: "ready", lastActivityAt: usedAt });
+    const events = await t.withIdentity(ALICE).query(api.containers.events, { containerId: id });
+    expect(events.map((e) => e.message)).toContain("not stopped: in use on the host since the idle limit was reached");
+    // Unused since: the next reap past the limit stops it.
+    vi.advanceTimersByTime(IDLE_MS + MINUTE);
+    await reap(t);
+    expect((await get(t, id)).status).toBe("stopped");
+  });
+
   it("stops an idle environment, and destroys it only after the second, longer limit", async () => {
     const t = setupTest();
     const id = await readyEnvironment(t);
@@ -101,6 +98,7 @@ describe("the reaper: stopped, then destroyed", () => {
     expect((await get(t, id)).status).toBe("destroyed");
     expect(agent.containers.has("env-work")).toBe(false);
     expect(agent.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      "GET /api/containers/env-work",
       "POST /api/containers/env-work/stop",
       "DELETE /api/containers/env-work",
     ]);

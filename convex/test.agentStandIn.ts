@@ -8,7 +8,9 @@
  * own request schema (StartContainerRequest, RedeployRequest: unknown fields refused) with the
  * deployment's callback URL and secret, 404 `container_not_found` for an id it does not hold. A
  * redeploy is refused (409 `uncommitted_changes`, the files in `issues`) while a test says the
- * workspace has local changes, unless forced. It keeps each container's state (running, exited)
+ * workspace has local changes, unless forced; a container a test marks `busy` (another operation
+ * under way there) answers 409 `conflict` to stop, start, restart and redeploy, as the agent's
+ * operation lock does. `GET /api/containers/:id` answers one container's details. It keeps each container's state (running, exited)
  * and the `lastActivityAt` a test gives it, and records every request (method, path, body).
  * Two dots in the file name: the Convex CLI never deploys it. Leaves out create, setup, exec,
  * logs and the terminal (test.githubFixture.ts and e2e.int.test.ts have those).
@@ -36,6 +38,8 @@ export class AgentStandIn {
   readonly requests: { method: string; path: string; body?: unknown }[] = [];
   /** Files the workspace changed locally, per container: a redeploy without force is refused. */
   readonly localChanges = new Map<string, string[]>();
+  /** Containers with another operation under way: every operation but a delete is refused. */
+  readonly busy = new Set<string>();
 
   /** A container on the host, running unless said otherwise. */
   hold(id: string, o: { state?: ContainerState; lastActivityAt?: string | number | null } = {}) {
@@ -99,6 +103,9 @@ export class AgentStandIn {
     const id = m[1] ?? ""; // always matched (the web tests' stricter tsconfig reads this file too)
     const held = this.containers.get(id);
     if (!held) return refuse(404, "container_not_found", `no container ${id}`);
+    if (req.method === "GET" && !m[2]) return json(200, this.details(id, held));
+    if (req.method === "POST" && this.busy.has(id))
+      return refuse(409, "conflict", `Container ${id} is being redeployed; try again when it is done`);
     if (req.method === "POST" && m[2] === "stop") {
       held.state = "exited";
       return json(200, this.details(id, held));

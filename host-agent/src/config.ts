@@ -13,6 +13,11 @@ import { patternProblem } from "./lib/host-patterns.js";
 
 /** Seconds Docker waits after SIGTERM before SIGKILL on restart. Dev servers need no more. */
 export const STOP_TIMEOUT_SECONDS = 5;
+/**
+ * How long a delete waits for the operation under way on its container (a start, a stop, a
+ * setup's last steps) before it answers 409; under the control plane's request timeout (2 min).
+ */
+export const DELETE_WAITS_FOR_OPERATION_MS = 60_000;
 /** After a timed-out exec is killed, how long to wait for its stream to end before answering. */
 export const EXEC_KILL_GRACE_MS = 3_000;
 /** SSE comment sent this often so idle proxies keep the stream open. */
@@ -112,7 +117,7 @@ export const DEV_SERVER_DEATH_SETTLE_MS = 1_500;
 export const OOM_ATTRIBUTION_MS = 5_000;
 /** Container log lines read back for a crash report; its `[dev]` lines give the last output. */
 export const DEV_SERVER_LOG_TAIL_LINES = 200;
-/** At most this many bytes of that tail are read, within this time. */
+/** At most this many bytes of that tail are read, the log opened and read within this time. */
 export const DEV_SERVER_LOG_TAIL_MAX_BYTES = 1024 * 1024;
 export const DEV_SERVER_LOG_TAIL_TIMEOUT_MS = 5_000;
 /** Largest watch marker read back (DATA_DIR/watch): a callback URL and secret, ids and a URL. */
@@ -143,6 +148,12 @@ export const ERROR_TAIL_LINES = 20;
 export const OUTPUT_LINE_MAX_BYTES = 16 * 1024;
 /** Longest line of the logs stream: Docker splits long lines at 16 KiB and they are joined up to this. */
 export const LOG_LINE_MAX_BYTES = 64 * 1024;
+/**
+ * Bytes of paths per `rm -rf` a redeploy runs in a container: well under the kernel's argv
+ * limit (ARG_MAX, 128 KiB per string and 2 MiB in all on Linux), so a forced redeploy of a
+ * large repo is several commands, never an E2BIG. Git's ls-tree of many paths is chunked alike.
+ */
+export const PATHS_PER_COMMAND_BYTES = 64 * 1024;
 /** Short fixed scripts in a container (writing log lines, the kill script). */
 export const SHORT_EXEC_TIMEOUT_MS = 30_000;
 /** Error text kept from a failed copy into a container. */

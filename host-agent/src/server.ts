@@ -28,8 +28,9 @@ import { EnvironmentNetworks } from "./network/environment-networks.js";
 import { installFirewall } from "./network/firewall.js";
 import { Isolation } from "./network/isolation.js";
 import { PortForwarder } from "./network/port-forwarder.js";
-import { CallbackOutbox } from "./setup/callbacks.js";
+import { CallbackOutbox } from "./report/callbacks.js";
 import { ContainerIO } from "./setup/container-io.js";
+import { OperationLock } from "./containers/operation-lock.js";
 import { Redeployer } from "./setup/redeploy.js";
 import { Relauncher } from "./setup/relaunch.js";
 import { RepoCache } from "./setup/repo-cache.js";
@@ -80,42 +81,12 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
   const io = new ContainerIO(docker, config.container.user);
   // One lock per dependency volume, shared: a redeploy's install and a setup's never overlap.
   const installLocks = new KeyedLock();
-  // Setup, start/restart and redeploy each refuse to begin while another works on the same
-  // container (a setup recreates it, a redeploy may).
-  const setup: SetupRunner = new SetupRunner({
-    config,
-    docker,
-    containers,
-    repos,
-    io,
-    outbox,
-    installLocks,
-    logger,
-    watch,
-    busyElsewhere: (id) => relaunch.isActive(id) || redeploy.isActive(id),
-  });
-  const relaunch = new Relauncher({
-    config,
-    docker,
-    containers,
-    io,
-    outbox,
-    logger,
-    setupActive: (id) => setup.isActive(id) || redeploy.isActive(id),
-    watch,
-  });
-  const redeploy: Redeployer = new Redeployer({
-    config,
-    docker,
-    containers,
-    repos,
-    io,
-    outbox,
-    installLocks,
-    logger,
-    watch,
-    busyElsewhere: (id) => setup.isActive(id) || relaunch.isActive(id),
-  });
+  // Setup, start, restart, stop, redeploy and delete: one at a time per container, whichever
+  // asked first (a setup recreates the container, a redeploy may, a stop would cut either short).
+  const launch = { config, docker, containers, io, outbox, logger, watch, locks: new OperationLock() };
+  const setup = new SetupRunner({ ...launch, repos, installLocks });
+  const relaunch = new Relauncher(launch);
+  const redeploy = new Redeployer({ ...launch, repos, installLocks });
   await outbox.resume();
   await setup.reportInterrupted();
   // The watch checks what it was watching before the stream starts, so nothing is missed between.

@@ -9,10 +9,13 @@ import { cleanupAfter, createContainer, startTestAgent, uniqueName } from "./hel
 import { inspectById } from "./helpers/docker.js";
 
 let agent: Awaited<ReturnType<typeof startTestAgent>>;
+let closed = false;
 beforeAll(async () => {
   agent = await startTestAgent({ CONTAINER_MEMORY_MB: "256", CONTAINER_CPUS: "1", CONTAINER_PIDS_LIMIT: "128" });
 });
-afterAll(async () => agent.close());
+afterAll(async () => {
+  if (!closed) await agent.close();
+});
 
 const sh = async (id: string, script: string) => {
   const res = await agent.api.post(`/api/containers/${id}/exec`, { command: ["sh", "-c", script] });
@@ -119,6 +122,11 @@ describe("hardened container defaults", () => {
 
 describe("operator-allowed escape hatches", () => {
   it("adds a capability only when ALLOWED_CAP_ADD names it", async () => {
+    // One agent per engine: while the file's agent runs, its egress proxy keeps listening on the
+    // gateway addresses of the networks it made, and its forwards on host ports, so a second
+    // agent picking the same subnet failed its create with EADDRINUSE on :3128 (a 500).
+    await agent.close();
+    closed = true;
     const permissive = await startTestAgent({ ALLOWED_CAP_ADD: "NET_BIND_SERVICE" });
     try {
       const { id } = await createContainer(permissive.api, { capAdd: ["NET_BIND_SERVICE"] });

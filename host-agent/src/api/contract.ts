@@ -467,7 +467,10 @@ export const ERROR_CODES = [
   "not_found",
   "container_not_found",
   "conflict",
-  /** A redeploy would overwrite local changes: 409, the files named in `issues`. */
+  /**
+   * A redeploy would overwrite local changes, or cannot tell (a rewritten branch): 409, the files
+   * named in `issues` when known; `force` proceeds. A plain `conflict` is another operation under way.
+   */
   "uncommitted_changes",
   "image_not_found",
   "port_range_exhausted",

@@ -59,7 +59,7 @@ export class ContainerService {
   private reconciled = false;
   private readonly usage: WorkspaceUsage;
   /**
-   * [watch] What the agent itself observed of a container, for its details: the dev server's
+   * What the agent itself observed of a container, for its details: the dev server's
    * health (watch/dev-server-watch.ts) and the last activity (activity.ts). Set by server.ts.
    */
   observe: (id: string) => Observed = () => NOTHING_OBSERVED;
@@ -288,7 +288,7 @@ export class ContainerService {
       egressAllowlist: this.isolation ? this.config.egress.allowlist : [],
       egress: this.isolation?.egressStats(labels.id) ?? null,
     };
-    const observed = this.observe(labels.id); // [watch]
+    const observed = this.observe(labels.id);
     return { dockerId: info.Id, details: { ...toDetails(info, labels, Date.now(), observed), isolation } };
   }
 

@@ -344,8 +344,14 @@ export class DockerClient {
    * after them (dockerode buffers a non-follow log whole; this reads it as a stream so the
    * caller can bound it in bytes and time).
    */
-  logTail(dockerId: string, tail: number): Promise<NodeJS.ReadableStream> {
+  logTail(dockerId: string, tail: number, openWithinMs: number): Promise<NodeJS.ReadableStream> {
     return new Promise((resolve, reject) => {
+      // The streams client has no idle timeout: an engine that never answers must not hold the caller.
+      let late = false;
+      const timer = setTimeout(() => {
+        late = true;
+        reject(new Error(`timed out after ${openWithinMs} ms opening the log of ${dockerId}`));
+      }, openWithinMs);
       this.streams.modem.dial(
         {
           path: `/containers/${encodeURIComponent(dockerId)}/logs?`,
@@ -354,7 +360,13 @@ export class DockerClient {
           statusCodes: { 200: true, 404: "no such container", 500: "server error" },
           options: { follow: false, stdout: true, stderr: true, timestamps: true, tail },
         },
-        (err, stream) => (err ? reject(err) : resolve(stream as NodeJS.ReadableStream)),
+        (err, stream) => {
+          clearTimeout(timer);
+          const s = stream as (NodeJS.ReadableStream & { destroy?: () => void }) | undefined;
+          if (late) return s?.destroy?.();
+          if (err) reject(err);
+          else resolve(s!);
+        },
       );
     });
   }

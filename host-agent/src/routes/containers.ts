@@ -14,6 +14,7 @@ import {
   StartContainerRequest,
 } from "../api/contract.js";
 import { parseOr400, readJson } from "../api/errors.js";
+import { DELETE_WAITS_FOR_OPERATION_MS } from "../config.js";
 import type { ActivityLog } from "../containers/activity.js";
 import type { ExecRunner } from "../containers/exec-runner.js";
 import type { ContainerService } from "../containers/service.js";
@@ -46,15 +47,15 @@ export function containerRoutes(deps: {
       .get("/:id", async (c) => c.json(await containers.get(idParam(c.req.param("id")))))
       .delete("/:id", async (c) => {
         const id = idParam(c.req.param("id"));
-        await containers.remove(id);
-        await relaunch.forget(id);
+        await relaunch.remove(id, DELETE_WAITS_FOR_OPERATION_MS);
         return c.json({ id, removed: true as const });
       })
-      // Without a body, as before: the container restarts and nothing is started in it. With a
-      // start body, its dev server is brought back too (202, then callbacks).
+      // Without a body, as the seed API has it: the container restarts and nothing is started in
+      // it. With a start body, its dev server is brought back too (202, then callbacks). Either
+      // way one operation at a time (relaunch.ts).
       .post("/:id/restart", async (c) => {
         const id = idParam(c.req.param("id"));
-        if ((await c.req.text()).trim() === "") return c.json(await containers.restart(id));
+        if ((await c.req.text()).trim() === "") return c.json(await relaunch.restartOnly(id));
         const body = parseOr400(StartContainerRequest, await readJson(c), "body");
         return c.json(await relaunch.restart(id, body), 202);
       })

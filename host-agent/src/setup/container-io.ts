@@ -18,9 +18,11 @@ import {
   EXEC_ERROR_TEXT_MAX_BYTES,
   EXEC_EXIT_WAIT_MS,
   OUTPUT_LINE_MAX_BYTES,
+  PATHS_PER_COMMAND_BYTES,
   SHORT_EXEC_TIMEOUT_MS,
 } from "../config.js";
 import type { DockerClient } from "../docker/client.js";
+import { byteBatches } from "../lib/byte-batches.js";
 import { BoundedCollector, ByteLimit, LineCutter, cutMarker, endWithin } from "../lib/bounded-reader.js";
 
 /**
@@ -244,9 +246,17 @@ export class ContainerIO {
 
   /** Removes the named paths under the container directory `dir` (relative; directories too). */
   async removePaths(dockerId: string, dir: string, paths: string[]): Promise<void> {
-    if (paths.length === 0) return;
+    // In bounded batches: one argv of every path of a large repo would be refused (E2BIG).
+    for (const batch of byteBatches(
+      paths.map((p) => `./${p}`),
+      PATHS_PER_COMMAND_BYTES,
+    ))
+      await this.removeBatch(dockerId, dir, batch);
+  }
+
+  private async removeBatch(dockerId: string, dir: string, paths: string[]): Promise<void> {
     const { exec, stream } = await this.docker.exec(dockerId, {
-      cmd: ["rm", "-rf", ...paths.map((p) => `./${p}`)],
+      cmd: ["rm", "-rf", "--", ...paths],
       user: this.user,
       workdir: dir,
       tty: false,

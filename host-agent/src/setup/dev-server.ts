@@ -44,11 +44,11 @@ export type DevServerDeps = { config: Config; docker: DockerClient; containers: 
 
 type Plan = { argv: string[]; env: string[]; launch: DevLaunch | null };
 
-/** [watch] What the dev server watch needs of a server that answered: its exec, and where it answered. */
+/** What the dev server watch needs of a server that answered: its exec, and where it answered. */
 export type DevServerStarted = { execId: string; probeUrl: string };
 
 /**
- * Starts the dev server and answers its host port once it answers there; `onReady` [watch] is
+ * Starts the dev server and answers its host port once it answers there; `onReady` is
  * told its exec and the URL it answered on, for the watch after `ready` (watch/dev-server-watch.ts).
  */
 export async function startDevServer(
@@ -91,7 +91,7 @@ export async function startDevServer(
           `The dev server (${shown}) exited with code ${exited} before it answered on port ${containerPort}.${forwarded ? ` Port ${containerPort} had been forwarded to ${describeListener(forwarded)}.` : ""}${detected(plan)}`,
         );
       if (await answers(`http://${host}:${hostPort}/`)) {
-        onReady?.({ execId, probeUrl: `http://${host}:${hostPort}/` }); // [watch]
+        onReady?.({ execId, probeUrl: `http://${host}:${hostPort}/` });
         return hostPort;
       }
       if (!forwarded && Date.now() >= nextLook) {

@@ -66,6 +66,9 @@ export function gitEnv(token: string | undefined, caFile?: string): NodeJS.Proce
     GIT_ASKPASS: "",
     SSH_ASKPASS: "",
     LANG: "C",
+    // A repo's file names are pathspecs to ls-tree and diff: taken literally, a file named
+    // `:(glob)*` or `*` is that file, never magic matching others (or failing every redeploy).
+    GIT_LITERAL_PATHSPECS: "1",
     // With no host config read, this is the only way git learns of the operator's CAs.
     ...(caFile ? { GIT_SSL_CAINFO: caFile } : {}),
     GIT_CONFIG_COUNT: String(config.length),

@@ -17,28 +17,26 @@
  * end the old dev server and what it started (a terminal open in it too). The watch is told
  * first (`expect`), so none of this reads as a crash, and takes the new dev server up at `ready`.
  *
+ * The setup record (run-marker.ts) is written again right after the files are written (the
+ * environment's commit is the new one from then on, whatever fails later, so the next redeploy
+ * compares against what /app holds) and after a recreate (the image and dependencies moved).
+ * The container is held in the operation lock from the request until `ready` or `error`.
+ *
  * What it leaves out: another branch or repo (a new setup's), the main image (never built here).
  */
 import type { z } from "zod";
-import { SetupRequest, type ContainerDetails, type RedeployRequest } from "../api/contract.js";
+import type { ContainerDetails, RedeployRequest } from "../api/contract.js";
 import { AppError } from "../api/errors.js";
-import { ERROR_TAIL_LINES, REDEPLOY_FILES_NAMED, type Config } from "../config.js";
-import { killTagged, newExecTag } from "../containers/exec-tag.js";
-import type { ContainerService } from "../containers/service.js";
-import type { DockerClient } from "../docker/client.js";
-import type { KeyedLock } from "../lib/keyed-lock.js";
-import type { Logger } from "../lib/logger.js";
+import { REDEPLOY_FILES_NAMED } from "../config.js";
+import type { Release } from "../containers/operation-lock.js";
 import { withTimeout } from "../lib/timeout.js";
-import type { DevServerWatch } from "../watch/dev-server-watch.js";
 import { dependencyVolume } from "./artifact-names.js";
-import type { CallbackOutbox } from "./callbacks.js";
 import type { Workspace } from "./clone.js";
-import { LineTail, type ContainerIO } from "./container-io.js";
 import { installDependencies } from "./install.js";
-import { SetupProgress } from "./progress.js";
-import { failureMessage, launcherIn, rememberSetup, startWatched } from "./relaunch.js";
-import type { RepoCache } from "./repo-cache.js";
+import { SetupProgress } from "../report/progress.js";
 import { readRun, type RunFacts } from "./run-marker.js";
+import type { SetupDeps } from "./runner.js";
+import { launcherIn, rememberSetup, requestFor, runReported, startWatched, type Run } from "./workspace-launch.js";
 import {
   allFiles,
   applyChanges,
@@ -51,34 +49,15 @@ import {
 
 export type Redeploy = z.output<typeof RedeployRequest>;
 
-export type RedeployDeps = {
-  config: Config;
-  docker: DockerClient;
-  containers: ContainerService;
-  repos: RepoCache;
-  io: ContainerIO;
-  outbox: CallbackOutbox;
-  installLocks: KeyedLock;
-  logger: Logger;
-  watch: DevServerWatch;
-  /** Whether a setup, start or restart of this container runs (runner.ts, relaunch.ts). */
-  busyElsewhere: (id: string) => boolean;
-};
-
 type Checked = { run: RunFacts; details: ContainerDetails; head: string; changes: Change[]; checkout: Checkout };
 type Checkout = { dir: string; dispose: () => Promise<void> };
 
 export class Redeployer {
-  private readonly active = new Set<string>();
   private readonly running = new Set<Promise<void>>();
   private readonly progress: SetupProgress;
 
-  constructor(private readonly d: RedeployDeps) {
+  constructor(private readonly d: SetupDeps) {
     this.progress = new SetupProgress(d.config.dataDir, d.outbox, d.logger);
-  }
-
-  isActive(id: string): boolean {
-    return this.active.has(id);
   }
 
   /** Waits for redeploys under way (tests, shutdown). */
@@ -88,25 +67,27 @@ export class Redeployer {
 
   /** Checks, then updates in the background; answers the container's details (202). */
   async redeploy(id: string, body: Redeploy): Promise<ContainerDetails> {
-    if (this.active.has(id) || this.d.busyElsewhere(id))
-      throw new AppError("conflict", `Container ${id} is being set up, started or redeployed`);
-    this.active.add(id);
-    let launched = false;
+    const release = this.d.locks.claim(id, "being redeployed");
+    let handedOver = false;
     try {
       const checked = await this.check(id, body);
-      const work = this.update(id, body, checked)
-        .catch((err: unknown) => this.d.logger.error({ id, err: String(err) }, "could not report a redeploy"))
-        .finally(() => {
-          void checked.checkout.dispose();
-          this.active.delete(id);
-          this.running.delete(work);
-        });
-      this.running.add(work);
-      launched = true;
+      this.background(id, body, checked, release);
+      handedOver = true;
       return checked.details;
     } finally {
-      if (!launched) this.active.delete(id);
+      if (!handedOver) release();
     }
+  }
+
+  private background(id: string, body: Redeploy, checked: Checked, release: Release) {
+    const work = this.update(id, body, checked)
+      .catch((err: unknown) => this.d.logger.error({ id, err: String(err) }, "could not report a redeploy"))
+      .finally(async () => {
+        await checked.checkout.dispose().catch(() => undefined);
+        release();
+        this.running.delete(work);
+      });
+    this.running.add(work);
   }
 
   /** Everything that can refuse, before anything in the environment changes. */
@@ -153,15 +134,17 @@ export class Redeployer {
     changes: Change[] | null,
   ): Promise<void> {
     const force = "redeploy with force to take the branch as it is (local changes to those files are lost)";
+    // Refusals that force overrides are `uncommitted_changes` (with the files when known); a
+    // plain `conflict` is "busy, try again" to the control plane.
     if (changes === null)
       throw new AppError(
-        "conflict",
+        "uncommitted_changes",
         `The branch was rewritten: the environment's commit ${base.slice(0, 12)} is no longer on it, so local changes cannot be told from the branch's; ${force}`,
       );
     const why = uncheckable(changes);
-    if (why) throw new AppError("conflict", `Cannot check for local changes: ${why}; ${force}`);
+    if (why) throw new AppError("uncommitted_changes", `Cannot check for local changes: ${why}; ${force}`);
     const issues = await localChanges(this.d.io, dockerId, g, base, changes).catch((err: unknown) => {
-      throw new AppError("conflict", `Cannot check for local changes (${String(err)}); ${force}`);
+      throw new AppError("uncommitted_changes", `Cannot check for local changes (${String(err)}); ${force}`);
     });
     if (issues.length === 0) return;
     const named = issues.slice(0, REDEPLOY_FILES_NAMED).map((i) => `${i.path} (${i.message})`);
@@ -174,45 +157,29 @@ export class Redeployer {
     );
   }
 
-  private async update(id: string, body: Redeploy, c: Checked): Promise<void> {
-    const { config, docker, io, logger, containers } = this.d;
+  private update(id: string, body: Redeploy, c: Checked): Promise<void> {
     const { run } = c;
-    const req = SetupRequest.parse({
-      repo: run.repo,
-      branch: run.branch,
-      tenant: run.tenant,
-      callbackUrl: body.callbackUrl,
-      callbackSecret: body.callbackSecret,
-      envVars: body.envVars,
-      devCommand: body.devCommand,
-      installCommand: body.installCommand,
-    });
-    const report = this.progress.reporter(id, req);
-    const tail = new LineTail(ERROR_TAIL_LINES);
-    const tag = newExecTag();
+    const req = requestFor(run, body);
     let dockerId = c.details.dockerId;
     // The old dev server is ended on purpose below: not a crash.
     this.d.watch.expect(id);
-    try {
-      await report("cloning");
-      const forced = body.force ? " (forced: local changes to those files are replaced)" : "";
-      const line = `[cloning] redeploy ${run.repo} ${run.branch}: ${run.commit.slice(0, 12)} -> ${c.head.slice(0, 12)}, ${c.changes.length} files changed${forced}`;
-      await io.writeLog(dockerId, [line]);
-      tail.push(`${line}\n`);
-      await applyChanges(io, dockerId, c.checkout.dir, c.changes);
+    const o = { what: "Redeploying", token: body.githubToken, dockerId: () => dockerId };
+    return runReported(this.d, this.progress, id, req, o, async (r) => {
+      await r.report("cloning");
+      await this.writeFiles(id, body, c, req, r);
       const deps = await this.d.repos.dependencies(run.repo, c.head);
-      await report("installing");
+      await r.report("installing");
       const lockChanged = deps.hash !== run.deps.hash;
       if (lockChanged) {
         // A new lockfile is a new dependency volume; the workspace volume goes along.
-        dockerId = await containers.recreate(id, {
+        dockerId = await this.d.containers.recreate(id, {
           image: c.details.image,
           volume: dependencyVolume(run.tenant, run.repo, deps.hash),
         });
       } else {
-        await containers.restart(id);
+        await this.d.containers.restart(id);
       }
-      const details = await containers.snapshot(id);
+      const details = await this.d.containers.snapshot(id);
       const workspace: Workspace = {
         dockerId,
         commit: c.head,
@@ -223,18 +190,28 @@ export class Redeployer {
         requestedBase: null,
         volumeName: details.volumeName ?? "",
       };
-      const installLine = lockChanged ? "[installing] the lockfile changed" : "[installing] the lockfile is unchanged";
-      await io.writeLog(dockerId, [installLine]);
-      await installDependencies(this.d, req, workspace, tag, tail);
-      await report("starting");
+      // The container (and, with a new lockfile, its dependencies) changed: recorded before the install can fail.
       await rememberSetup(this.d, id, req, workspace);
-      await startWatched(this.d, id, req, workspace, { tag, tail, report });
-    } catch (err) {
-      const message = failureMessage(err, tail, "Redeploying");
-      logger.warn({ id, err: String(err) }, "redeploy failed");
-      await killTagged(docker, dockerId, config.container.user, tag).catch(() => undefined);
-      await io.writeLog(dockerId, [`[error] ${message}`]).catch(() => undefined);
-      await report("error", { error: message });
-    }
+      const installLine = lockChanged ? "[installing] the lockfile changed" : "[installing] the lockfile is unchanged";
+      await this.d.io.writeLog(dockerId, [installLine]);
+      await installDependencies(this.d, req, workspace, r.tag, r.tail);
+      await r.report("starting");
+      await startWatched(this.d, id, req, workspace, r);
+    });
+  }
+
+  /**
+   * Writes the branch's changed files into /app, then records the new commit at once: from here
+   * on /app holds it, so a later redeploy compares against it even when this one fails after.
+   * The launcher is the last setup's until the container is looked at again.
+   */
+  private async writeFiles(id: string, body: Redeploy, c: Checked, req: ReturnType<typeof requestFor>, r: Run) {
+    const { run } = c;
+    const forced = body.force ? " (forced: local changes to those files are replaced)" : "";
+    const line = `[cloning] redeploy ${run.repo} ${run.branch}: ${run.commit.slice(0, 12)} -> ${c.head.slice(0, 12)}, ${c.changes.length} files changed${forced}`;
+    await this.d.io.writeLog(c.details.dockerId, [line]);
+    r.tail.push(`${line}\n`);
+    await applyChanges(this.d.io, c.details.dockerId, c.checkout.dir, c.changes);
+    await rememberSetup(this.d, id, req, { commit: c.head, deps: run.deps, launcher: { argv: run.launcherArgv } });
   }
 }

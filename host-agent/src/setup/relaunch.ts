@@ -12,117 +12,78 @@
  * events arrive in) and takes the new dev server up once it answers (`track`), so a start's
  * callbacks and a later crash report share the container's one ordered queue in the outbox.
  *
+ * Each claims the container in the operation lock (containers/operation-lock.ts) before its first
+ * await, and a start or restart holds it until the dev server answered or failed: a second
+ * operation meanwhile is a 409. So does a restart without a body (the seed API's: the container
+ * restarts, nothing is started in it).
+ *
  * What it leaves out: cloning and installing (the workspace and the dependency volume are as
  * they were; a changed branch is a new setup's or a redeploy's).
  */
 import { rm } from "node:fs/promises";
 import type { z } from "zod";
-import { SetupRequest, type ContainerDetails, type StartContainerRequest } from "../api/contract.js";
+import type { ContainerDetails, StartContainerRequest } from "../api/contract.js";
 import { AppError } from "../api/errors.js";
-import { ERROR_TAIL_LINES, type Config } from "../config.js";
-import { killTagged, newExecTag } from "../containers/exec-tag.js";
-import type { ContainerService } from "../containers/service.js";
-import type { DockerClient } from "../docker/client.js";
-import type { Logger } from "../lib/logger.js";
-import type { CallbackOutbox } from "./callbacks.js";
-import type { Workspace } from "./clone.js";
-import { LineTail, type ContainerIO } from "./container-io.js";
-import { startDevServer, type DevServerDeps, type DevServerStarted } from "./dev-server.js";
-import { resolveLauncher } from "./launcher.js";
-import { SetupProgress, type Report } from "./progress.js";
-import { forgetRun, listRuns, readRun, recordRun, type RunFacts } from "./run-marker.js";
-import { envList, type Setup } from "./setup-request.js";
-import { SetupError } from "./setup-error.js";
-import type { DevServerWatch } from "../watch/dev-server-watch.js";
+import type { Release } from "../containers/operation-lock.js";
+import { SetupProgress } from "../report/progress.js";
+import { forgetRun, listRuns, readRun, type RunFacts } from "./run-marker.js";
+import { launcherIn, requestFor, runReported, startWatched, type LaunchDeps } from "./workspace-launch.js";
 
 export type Start = z.output<typeof StartContainerRequest>;
 
-export type RelaunchDeps = {
-  config: Config;
-  docker: DockerClient;
-  containers: ContainerService;
-  io: ContainerIO;
-  outbox: CallbackOutbox;
-  logger: Logger;
-  /** Whether a setup of this container is running (runner.ts): a start then waits its turn. */
-  setupActive: (id: string) => boolean;
-  /** Watches the dev server after `ready`; told of every intentional stop. */
-  watch: DevServerWatch;
-};
-
-/** The URL a ready environment is reported at, as setup reports it. */
-const readyUrl = (config: Config, hostPort: number) => `http://${config.publicHost}:${hostPort}`;
-
-/**
- * Records what a successful setup leaves for a later start (called by runner.ts just before
- * `ready`). A failure to record is logged, not thrown: the environment is ready all the same,
- * and a start then answers that it has no setup to bring back.
- */
-export async function rememberSetup(
-  d: { config: Config; containers: ContainerService; logger: Logger },
-  id: string,
-  req: Setup,
-  w: Workspace,
-): Promise<void> {
-  try {
-    const details = await d.containers.snapshot(id);
-    const recorded = await recordRun(d.config.dataDir, {
-      containerId: id,
-      repo: req.repo,
-      branch: req.branch,
-      tenant: req.tenant,
-      commit: w.commit,
-      containerPort: details.ports[0]!.containerPort,
-      image: details.image,
-      deps: w.deps,
-      launcherArgv: w.launcher.argv,
-    });
-    if (!recorded) d.logger.warn({ id }, "setup facts too large to keep: a start will not bring the dev server back");
-  } catch (err) {
-    d.logger.warn({ id, err: String(err) }, "could not record the setup for later starts");
-  }
-}
-
 export class Relauncher {
-  /** Containers whose start or restart is under way, from the request until ready or error. */
-  private readonly active = new Set<string>();
   private readonly running = new Set<Promise<void>>();
   private readonly progress: SetupProgress;
 
-  constructor(private readonly d: RelaunchDeps) {
+  constructor(private readonly d: LaunchDeps) {
     this.progress = new SetupProgress(d.config.dataDir, d.outbox, d.logger);
   }
 
-  isActive(id: string): boolean {
-    return this.active.has(id);
-  }
-
-  /** 409 while a setup, a start or a restart of `id` runs (a stop or another start would cut it short). */
-  assertIdle(id: string): void {
-    if (this.d.setupActive(id)) throw new AppError("conflict", `Container ${id} is being set up`);
-    if (this.active.has(id)) throw new AppError("conflict", `Container ${id} is starting its dev server`);
-  }
-
   /**
-   * Stops the container (409 while a setup or start of it runs). The watch is told first, so
+   * Stops the container (409 while another operation on it runs). The watch is told first, so
    * the dev server's end is not reported as a crash even when the engine's `kill` event comes
    * late or the event stream is reconnecting.
    */
-  async stop(id: string): Promise<ContainerDetails> {
-    this.assertIdle(id);
-    await this.d.containers.snapshot(id); // 404 before the watch is touched
-    this.d.watch.expect(id);
-    return this.d.containers.stop(id);
+  stop(id: string): Promise<ContainerDetails> {
+    return this.holding(id, "being stopped", async () => {
+      await this.d.containers.snapshot(id); // 404 before the watch is touched
+      this.d.watch.expect(id);
+      return this.d.containers.stop(id);
+    });
+  }
+
+  /** Restarts the container without bringing anything back in it (a restart without a body). */
+  restartOnly(id: string): Promise<ContainerDetails> {
+    return this.holding(id, "restarting", async () => {
+      await this.d.containers.snapshot(id);
+      this.d.watch.expect(id);
+      return this.d.containers.restart(id);
+    });
   }
 
   /** Starts a stopped container and, in the background, its dev server. */
   start(id: string, body: Start): Promise<ContainerDetails> {
-    return this.begin(id, body, () => this.d.containers.start(id));
+    return this.begin(id, body, "starting its dev server", () => this.d.containers.start(id));
   }
 
   /** Restarts the container and, in the background, its dev server with the settings given. */
   restart(id: string, body: Start): Promise<ContainerDetails> {
-    return this.begin(id, body, () => this.d.containers.restart(id));
+    return this.begin(id, body, "restarting its dev server", () => this.d.containers.restart(id));
+  }
+
+  /**
+   * Deletes the container once the operation under way on it ended (operation-lock.ts says why
+   * a delete waits rather than being refused), and forgets its last setup.
+   */
+  async remove(id: string, waitMs: number): Promise<void> {
+    const release = await this.d.locks.claimForDelete(id, waitMs);
+    try {
+      this.d.watch.expect(id);
+      await this.d.containers.remove(id);
+      await this.forget(id);
+    } finally {
+      release();
+    }
   }
 
   /** Forgets the container's last setup (it was deleted). */
@@ -155,15 +116,29 @@ export class Relauncher {
     await Promise.allSettled([...this.running]);
   }
 
+  /** Runs `act` holding `id` in the operation lock. */
+  private async holding<T>(id: string, what: string, act: () => Promise<T>): Promise<T> {
+    const release = this.d.locks.claim(id, what);
+    try {
+      return await act();
+    } finally {
+      release();
+    }
+  }
+
   /**
-   * Claims `id` (one start at a time, never during a setup), checks there is a setup to bring
-   * back, runs `act` (the container's start or restart), then brings the dev server back in
-   * the background. Nothing is changed when any check fails.
+   * Claims `id`, checks there is a setup to bring back, runs `act` (the container's start or
+   * restart), then brings the dev server back in the background, still holding the claim.
+   * Nothing is changed when any check fails.
    */
-  private async begin(id: string, body: Start, act: () => Promise<ContainerDetails>): Promise<ContainerDetails> {
-    this.assertIdle(id);
-    this.active.add(id);
-    let launched = false;
+  private async begin(
+    id: string,
+    body: Start,
+    what: string,
+    act: () => Promise<ContainerDetails>,
+  ): Promise<ContainerDetails> {
+    const release = this.d.locks.claim(id, what);
+    let handedOver = false;
     try {
       await this.d.containers.snapshot(id); // 404 for an unknown container, before anything else
       const run = await readRun(this.d.config.dataDir, id);
@@ -175,41 +150,35 @@ export class Relauncher {
       // The old dev server ending (restart) is intentional; the new one is tracked once it answers.
       this.d.watch.expect(id);
       const details = await act();
-      const work = this.relaunch(id, body, run, details)
-        .catch((err: unknown) => this.d.logger.error({ id, err: String(err) }, "could not report a start"))
-        .finally(() => {
-          this.active.delete(id);
-          this.running.delete(work);
-        });
-      this.running.add(work);
-      launched = true;
+      this.background(id, body, run, details, release);
+      handedOver = true;
       return details;
     } finally {
-      if (!launched) this.active.delete(id);
+      if (!handedOver) release();
     }
   }
 
-  private async relaunch(id: string, body: Start, run: RunFacts, details: ContainerDetails): Promise<void> {
-    const { config, docker, io, logger } = this.d;
-    const req = SetupRequest.parse({
-      repo: run.repo,
-      branch: run.branch,
-      tenant: run.tenant,
-      callbackUrl: body.callbackUrl,
-      callbackSecret: body.callbackSecret,
-      envVars: body.envVars,
-      devCommand: body.devCommand,
-    });
-    const report = this.progress.reporter(id, req);
-    const tail = new LineTail(ERROR_TAIL_LINES);
-    // Every process this start runs carries the tag, so a failed one can end them all.
-    const tag = newExecTag();
+  private background(id: string, body: Start, run: RunFacts, details: ContainerDetails, release: Release) {
+    const work = this.relaunch(id, body, run, details)
+      .catch((err: unknown) => this.d.logger.error({ id, err: String(err) }, "could not report a start"))
+      .finally(() => {
+        release();
+        this.running.delete(work);
+      });
+    this.running.add(work);
+  }
+
+  private relaunch(id: string, body: Start, run: RunFacts, details: ContainerDetails): Promise<void> {
+    const req = requestFor(run, body);
     const { dockerId } = details;
-    try {
-      await report("starting");
+    const what = "Starting the dev server again";
+    return runReported(this.d, this.progress, id, req, { what, dockerId: () => dockerId }, async (r) => {
+      await r.report("starting");
       const where = `${run.repo} ${run.branch} at ${run.commit.slice(0, 12)}`;
-      await io.writeLog(dockerId, [`[starting] bringing the dev server back: ${where}, with the workspace as it is`]);
-      const workspace: Workspace = {
+      await this.d.io.writeLog(dockerId, [
+        `[starting] bringing the dev server back: ${where}, with the workspace as it is`,
+      ]);
+      const workspace = {
         dockerId,
         commit: run.commit,
         deps: run.deps,
@@ -219,65 +188,7 @@ export class Relauncher {
         requestedBase: null,
         volumeName: details.volumeName ?? "",
       };
-      await startWatched(this.d, id, req, workspace, { tag, tail, report });
-    } catch (err) {
-      const message = failureMessage(err, tail, "Starting the dev server again");
-      logger.warn({ id, err: String(err) }, "bringing the dev server back failed");
-      await killTagged(docker, dockerId, config.container.user, tag).catch(() => undefined);
-      await io.writeLog(dockerId, [`[error] ${message}`]).catch(() => undefined);
-      await report("error", { error: message });
-    }
+      await startWatched(this.d, id, req, workspace, r);
+    });
   }
-}
-
-/**
- * How this container runs the repo's package manager. Found again at each start rather than
- * kept: its environment may hold what the repo's variables say (npm's registry), and those are
- * the ones sent now.
- */
-export function launcherIn(
-  d: { config: Config; docker: DockerClient },
-  dockerId: string,
-  deps: RunFacts["deps"],
-  image: string,
-  req: Setup,
-) {
-  return resolveLauncher(d.docker, dockerId, {
-    user: d.config.container.user,
-    manager: deps.manager,
-    lockfile: deps.lockfile,
-    pin: deps.pkg.packageManager,
-    files: deps.files,
-    image,
-    env: envList(req, []),
-  });
-}
-
-/**
- * Starts the dev server in a workspace that is ready for it, reports `ready` once it answers,
- * and hands it to the watch, which reports it stopping from then on (a start's and a
- * redeploy's last step).
- */
-export async function startWatched(
-  d: DevServerDeps & { watch: DevServerWatch },
-  id: string,
-  req: Setup,
-  w: Workspace,
-  run: { tag: string; tail: LineTail; report: Report },
-): Promise<void> {
-  let started: DevServerStarted | undefined;
-  const hostPort = await startDevServer(d, id, req, w, run.tag, run.tail, (s) => (started = s));
-  await run.report("ready", { hostPort, url: readyUrl(d.config, hostPort) });
-  if (started) {
-    const { callbackUrl, callbackSecret, repo, branch } = req;
-    await d.watch.track(id, { dockerId: w.dockerId, ...started, callbackUrl, callbackSecret, repo, branch });
-  }
-}
-
-/** An error callback's message: what went wrong (`what` failed, unless it says), then the last lines of output. */
-export function failureMessage(err: unknown, tail: LineTail, what: string): string {
-  const base =
-    err instanceof SetupError ? err.message : `${what} failed: ${err instanceof Error ? err.message : String(err)}`;
-  const last = tail.lines.slice(-ERROR_TAIL_LINES).join("\n");
-  return last ? `${base}\nLast output:\n${last}` : base;
 }

@@ -5,51 +5,37 @@
  * This module only sequences the phases, each in a module of its own (clone.ts, install.ts,
  * dev-server.ts; main-image.ts builds the main image after ready), and turns any failure into
  * one error callback whose message carries the last lines of output and never the token.
+ *
+ * A setup holds its container in the operation lock (containers/operation-lock.ts) from the
+ * request until `ready` or `error`: a start, stop, restart or redeploy meanwhile is a 409. The
+ * main image build after `ready` does not hold it (the environment is the user's from `ready`
+ * on); only a second setup waits for that build to end.
  */
 import { AppError } from "../api/errors.js";
-import { ERROR_TAIL_LINES, MAIN_IMAGE_BUILDS_MAX, type Config } from "../config.js";
-import type { ContainerService } from "../containers/service.js";
+import { ERROR_TAIL_LINES, MAIN_IMAGE_BUILDS_MAX } from "../config.js";
 import { killTagged, newExecTag } from "../containers/exec-tag.js";
-import type { DockerClient } from "../docker/client.js";
 import { KeyedLock } from "../lib/keyed-lock.js";
-import type { Logger } from "../lib/logger.js";
-import type { CallbackOutbox } from "./callbacks.js";
 import { prepareWorkspace, type Workspace } from "./clone.js";
-import { LineTail, type ContainerIO } from "./container-io.js";
+import { LineTail } from "./container-io.js";
 import { startDevServer, type DevServerStarted } from "./dev-server.js";
 import { redact } from "./git.js";
 import { installDependencies } from "./install.js";
 import { mainImageTag } from "./artifact-names.js";
 import { buildMainImage, findMainImage, mainImageContextRoot } from "./main-image.js";
-import { SetupProgress, type Report } from "./progress.js";
-import { rememberSetup } from "./relaunch.js";
+import { SetupProgress, type Report } from "../report/progress.js";
 import { forgetRun } from "./run-marker.js";
 import type { RepoCache } from "./repo-cache.js";
 import type { Setup } from "./setup-request.js";
 import { SetupError } from "./setup-error.js";
-import type { DevServerWatch } from "../watch/dev-server-watch.js";
+import { readyUrl, rememberSetup, type LaunchDeps } from "./workspace-launch.js";
 
-export type SetupDeps = {
-  config: Config;
-  docker: DockerClient;
-  containers: ContainerService;
-  repos: RepoCache;
-  io: ContainerIO;
-  outbox: CallbackOutbox;
-  installLocks: KeyedLock;
-  logger: Logger;
-  /** Workspace (issue 17): whether a start or restart is bringing this container's dev server back (relaunch.ts). */
-  busyElsewhere?: (id: string) => boolean;
-  /** [watch] Watches the dev server after `ready` and reports it stopping. */
-  watch: DevServerWatch;
-};
+/** What a setup and a redeploy are built from: a launch's, and the repo cache and install locks. */
+export type SetupDeps = LaunchDeps & { repos: RepoCache; installLocks: KeyedLock };
 
 type Ready = { hostPort: number; url: string };
 
 export class SetupRunner {
   private readonly active = new Map<string, Promise<void>>();
-  /** Setups past `ready` that only build the main image (isActive says why they do not count). */
-  private readonly building = new Set<string>();
   private readonly progress: SetupProgress;
   /** Main image builds by tag: one at a time per tag, a second one is skipped. */
   private readonly builds = new KeyedLock();
@@ -59,28 +45,25 @@ export class SetupRunner {
     this.progress = new SetupProgress(d.config.dataDir, d.outbox, d.logger);
   }
 
-  /** Validates and starts a setup in the background; 404 unknown container, 409 busy. */
+  /**
+   * Validates and starts a setup in the background; 404 unknown container, 409 while another
+   * operation holds it or its last setup still builds the main image. A restart during that build
+   * may cut it short (it is logged, and the next setup of the default branch builds again).
+   */
   async start(id: string, req: Setup): Promise<void> {
     if (this.active.has(id)) throw new AppError("conflict", `Container ${id} is already being set up`);
-    // Workspace (issue 17): a setup recreates the container, which would cut a start short.
-    if (this.d.busyElsewhere?.(id)) throw new AppError("conflict", `Container ${id} is starting its dev server`);
-    await this.d.containers.get(id);
-    if (this.active.has(id)) throw new AppError("conflict", `Container ${id} is already being set up`);
-    const work = this.run(id, req).finally(() => {
+    const release = this.d.locks.claim(id, "being set up");
+    try {
+      await this.d.containers.get(id);
+    } catch (err) {
+      release();
+      throw err;
+    }
+    const work = this.run(id, req, release).finally(() => {
+      release();
       this.active.delete(id);
-      this.building.delete(id);
     });
     this.active.set(id, work);
-  }
-
-  /**
-   * Whether a setup of `id` is running up to its `ready` (a start, restart or redeploy waits its
-   * turn). A setup that reached `ready` and only builds the main image is not: the environment
-   * is the user's from `ready` on, and a restart then may cut the build short (it is logged,
-   * and the next setup of the default branch builds again).
-   */
-  isActive(id: string): boolean {
-    return this.active.has(id) && !this.building.has(id);
   }
 
   /** Waits for running setups (tests, shutdown). */
@@ -93,17 +76,17 @@ export class SetupRunner {
     return this.progress.reportInterrupted();
   }
 
-  private async run(id: string, req: Setup): Promise<void> {
+  private async run(id: string, req: Setup, release: () => void): Promise<void> {
     const report = this.progress.reporter(id, req);
     const tail = new LineTail(ERROR_TAIL_LINES);
     // Every process this setup starts carries this tag, so a failed setup can end them all
     // (an install past its deadline, a dev server that never answered).
     const tag = newExecTag();
     let dockerId: string | undefined;
-    // [watch] A setup replaces whatever ran here: the old dev server ending is no crash.
+    // A setup replaces whatever ran here: the old dev server ending is no crash.
     this.d.watch.expect(id);
     try {
-      // Workspace (issue 17): the workspace is about to change; the last setup's record no longer holds.
+      // The workspace is about to change; the last setup's record no longer holds.
       await forgetRun(this.d.config.dataDir, id);
       await report("cloning");
       const workspace = await prepareWorkspace(this.d, id, req, tail);
@@ -113,17 +96,16 @@ export class SetupRunner {
       await report("starting");
       let started: DevServerStarted | undefined;
       const hostPort = await startDevServer(this.d, id, req, workspace, tag, tail, (s) => (started = s));
-      const ready = { hostPort, url: `http://${this.d.config.publicHost}:${hostPort}` };
+      const ready = { hostPort, url: readyUrl(this.d.config, hostPort) };
       const used = workspace.mainImage;
-      // Workspace (issue 17): what a later start needs to bring the dev server back (relaunch.ts).
+      // What a later start or redeploy needs to bring the dev server back (relaunch.ts, redeploy.ts).
       await rememberSetup(this.d, id, req, workspace);
       await report("ready", { ...ready, ...(used ? { mainImage: { tag: used.tag, commit: used.commit } } : {}) });
-      // [watch] From here on the dev server exiting or being killed is reported, after `ready`.
+      // From here on the dev server exiting or being killed is reported.
       if (started) await this.d.watch.track(id, { dockerId: workspace.dockerId, ...started, ...reportTo(req) });
-      if (req.buildMainImage) {
-        this.building.add(id);
-        await this.buildMainAfterReady(id, req, workspace, ready, report);
-      }
+      // The environment is the user's from `ready` on: other operations may begin.
+      release();
+      if (req.buildMainImage) await this.buildMainAfterReady(id, req, workspace, ready, report);
     } catch (err) {
       const message = this.describe(err, req, tail);
       this.d.logger.warn({ id, err: redact(String(err), req.githubToken) }, "setup failed");
@@ -198,7 +180,7 @@ export class SetupRunner {
       });
       await io.writeLog(w.dockerId, [`[ready] main image ${built.tag} built`]);
       const mainImage = { tag: built.tag, commit: built.commit, buildMs: Date.now() - started };
-      // [watch] A dev server that stopped meanwhile was reported: a `ready` now would be wrong.
+      // A dev server that stopped meanwhile was reported: a `ready` now would be wrong.
       if (this.d.watch.isDown(id)) {
         logger.info({ id, tag: built.tag }, "main image built, not announced: the dev server stopped");
         return;
@@ -224,7 +206,7 @@ export class SetupRunner {
   }
 }
 
-/** [watch] Where a setup's callbacks go, for the watch that reports after `ready`. */
+/** Where a setup's callbacks go, for the watch that reports after `ready`. */
 const reportTo = (req: Setup) => ({
   callbackUrl: req.callbackUrl,
   callbackSecret: req.callbackSecret,

@@ -30,13 +30,16 @@ import os from "node:os";
 import path from "node:path";
 import type { Issue } from "../api/errors.js";
 import {
+  PATHS_PER_COMMAND_BYTES,
   REDEPLOY_MAX_CHECKED_FILES,
   REDEPLOY_MAX_PATH_ARG_BYTES,
   REDEPLOY_READ_MAX_BYTES,
   WORKSPACE_DIR,
 } from "../config.js";
+import { byteBatches } from "../lib/byte-batches.js";
 import type { ContainerIO } from "./container-io.js";
 import { git } from "./git.js";
+import { SetupError } from "./setup-error.js";
 
 /** One file the update touches: added, modified, deleted, or its type changed (file <-> link). */
 export type Change = { path: string; status: "A" | "M" | "D" | "T" };
@@ -126,17 +129,26 @@ export async function localChanges(
 export async function applyChanges(io: ContainerIO, dockerId: string, checkoutDir: string, changes: Change[]) {
   const written = changes.filter((c) => c.status !== "D").map((c) => c.path);
   await io.removePaths(dockerId, WORKSPACE_DIR, [GIT_DIR, ...changes.map((c) => c.path)]);
-  await io.putDirectory(dockerId, checkoutDir, WORKSPACE_DIR, [GIT_DIR, ...written]);
+  try {
+    await io.putDirectory(dockerId, checkoutDir, WORKSPACE_DIR, [GIT_DIR, ...written]);
+  } catch (err) {
+    // No rollback (the removed files are not kept anywhere): the words say what state /app is in.
+    throw new SetupError(
+      `Redeploy failed while writing the branch's files (${err instanceof Error ? err.message : String(err)}): the workspace is partly updated and /app/.git may be missing. Redeploy with force to write the branch's files again; local changes to other files are kept.`,
+    );
+  }
 }
 
 /** Blob ids of `paths` at `commit` (paths it does not have are absent). */
 async function blobsAt(o: Git, commit: string, paths: string[]): Promise<Map<string, string>> {
-  const out = await git(["ls-tree", "-z", "--full-tree", commit, "--", ...paths], o);
   const blobs = new Map<string, string>();
-  for (const entry of out.split("\0")) {
-    // `<mode> <type> <object>\t<path>`
-    const m = /^\d+ blob ([0-9a-f]+)\t(.*)$/s.exec(entry);
-    if (m) blobs.set(m[2]!, m[1]!);
+  for (const batch of byteBatches(paths, PATHS_PER_COMMAND_BYTES)) {
+    const out = await git(["ls-tree", "-z", "--full-tree", commit, "--", ...batch], o);
+    for (const entry of out.split("\0")) {
+      // `<mode> <type> <object>\t<path>`
+      const m = /^\d+ blob ([0-9a-f]+)\t(.*)$/s.exec(entry);
+      if (m) blobs.set(m[2]!, m[1]!);
+    }
   }
   return blobs;
 }

@@ -63,7 +63,8 @@ export function describeStop(f: StopFacts): string {
 
 /** The dev server's last lines from the container log, bounded; empty when it cannot be read. */
 export async function lastDevServerLines(docker: DockerClient, dockerId: string): Promise<string[]> {
-  const stream = (await docker.logTail(dockerId, DEV_SERVER_LOG_TAIL_LINES)) as NodeJS.ReadableStream & {
+  const opened = docker.logTail(dockerId, DEV_SERVER_LOG_TAIL_LINES, DEV_SERVER_LOG_TAIL_TIMEOUT_MS);
+  const stream = (await opened) as NodeJS.ReadableStream & {
     destroy(): void;
   };
   const chunks: Buffer[] = [];

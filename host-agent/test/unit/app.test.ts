@@ -15,9 +15,10 @@ import { PortAllocator } from "../../src/containers/port-allocator.js";
 import { ContainerService } from "../../src/containers/service.js";
 import { KeyedLock } from "../../src/lib/keyed-lock.js";
 import { createLogger } from "../../src/lib/logger.js";
-import { CallbackOutbox } from "../../src/setup/callbacks.js";
+import { CallbackOutbox } from "../../src/report/callbacks.js";
 import { ContainerIO } from "../../src/setup/container-io.js";
 import { RepoCache } from "../../src/setup/repo-cache.js";
+import { OperationLock } from "../../src/containers/operation-lock.js";
 import { Redeployer } from "../../src/setup/redeploy.js";
 import { Relauncher } from "../../src/setup/relaunch.js";
 import { SetupRunner } from "../../src/setup/runner.js";
@@ -42,39 +43,11 @@ async function setup({ reconcile = true, env = {} }: { reconcile?: boolean; env?
   const activity = new ActivityLog();
   containers.observe = (id) => ({ health: watch.health(id), lastActivityMs: activity.lastAt(id) });
   const repos = new RepoCache(path.join(config.dataDir, "repo-cache"), config.setup.gitRemoteTemplate, 1_000);
-  const setup = new SetupRunner({
-    config,
-    docker,
-    containers,
-    repos,
-    io,
-    outbox,
-    installLocks: new KeyedLock(),
-    logger,
-    watch,
-  });
-  const relaunch = new Relauncher({
-    config,
-    docker,
-    containers,
-    io,
-    outbox,
-    logger,
-    setupActive: (id) => setup.isActive(id),
-    watch,
-  });
-  const redeploy = new Redeployer({
-    config,
-    docker,
-    containers,
-    repos,
-    io,
-    outbox,
-    installLocks: new KeyedLock(),
-    logger,
-    watch,
-    busyElsewhere: (id) => setup.isActive(id) || relaunch.isActive(id),
-  });
+  const launch = { config, docker, containers, io, outbox, logger, watch, locks: new OperationLock() };
+  const deps = { ...launch, repos, installLocks: new KeyedLock() };
+  const setup = new SetupRunner(deps);
+  const relaunch = new Relauncher(launch);
+  const redeploy = new Redeployer(deps);
   const { app } = createApp({
     config,
     docker,
@@ -344,6 +317,47 @@ describe("stop, start, and restart with a start body", () => {
     await expectError(await call("POST", "/api/containers/fresh/restart", body), 409, "conflict");
     expect(docker.calls.length).toBe(before);
     await expectError(await call("POST", "/api/containers/ghost/start", body), 404, "container_not_found");
+  });
+});
+
+describe("one operation at a time per container", () => {
+  const start = { callbackUrl: "http://127.0.0.1:9/cb", callbackSecret: "a-callback-secret-of-16+" };
+  const setupBody = { ...start, repo: "acme/shop", branch: "main" };
+
+  it("answers 409 conflict to every other operation while a stop runs, and a delete waits for it", async () => {
+    const { call, docker } = await setup();
+    await call("POST", "/api/containers", { id: "busy", name: "web" });
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const stop = docker.stop.bind(docker);
+    docker.stop = async (dockerId: string) => {
+      await gate;
+      return stop(dockerId);
+    };
+    const stopping = Promise.resolve(call("POST", "/api/containers/busy/stop"));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    for (const [path, body] of [
+      ["/api/containers/busy/stop", undefined],
+      ["/api/containers/busy/restart", undefined],
+      ["/api/containers/busy/restart", start],
+      ["/api/containers/busy/start", start],
+      ["/api/containers/busy/setup", setupBody],
+      ["/api/containers/busy/redeploy", setupBody],
+    ] as const) {
+      const err = await expectError(await call("POST", path, body), 409, "conflict");
+      expect(err.message).toMatch(/busy is being stopped/);
+    }
+    let deleted = false;
+    const deleting = Promise.resolve(call("DELETE", "/api/containers/busy")).then((res) => {
+      deleted = true;
+      return res;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(deleted).toBe(false);
+    open();
+    expect((await stopping).status).toBe(200);
+    expect((await deleting).status).toBe(200);
+    await expectError(await call("GET", "/api/containers/busy"), 404, "container_not_found");
   });
 });
 

@@ -1,4 +1,4 @@
-// Covers src/setup/callbacks.ts against a real HTTP receiver: one container's callbacks in order
+// Covers src/report/callbacks.ts against a real HTTP receiver: one container's callbacks in order
 // through refusals, a newer callback replacing an undelivered older one it covers (and never an
 // error or a ready with a main image), and the queue rebuilt in order from disk after a restart.
 import { mkdtemp, readdir, rm } from "node:fs/promises";
@@ -9,7 +9,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { SetupCallback } from "../../src/api/contract.js";
 import { createLogger } from "../../src/lib/logger.js";
-import { CallbackOutbox, supersedes } from "../../src/setup/callbacks.js";
+import { CallbackOutbox, supersedes } from "../../src/report/callbacks.js";
 import { startReceiver, type Receiver } from "../helpers/callback-receiver.js";
 
 const SECRET = "outbox-test-secret-0123456789";

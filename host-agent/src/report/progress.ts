@@ -3,6 +3,7 @@
  * previous phase's duration, and an in-progress marker under DATA_DIR/setups, so an agent
  * restarted mid-setup reports that setup as interrupted instead of leaving it silently in a
  * middle phase. The marker holds where to report (URL and callback secret), never a token.
+ * Below both setup/ and watch/ (each reports through it), so it names neither.
  */
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -12,11 +13,10 @@ import { SETUP_MARKER_MAX_BYTES } from "../config.js";
 import { readSmallFile } from "../lib/bounded-reader.js";
 import type { Logger } from "../lib/logger.js";
 import type { CallbackOutbox } from "./callbacks.js";
-import type { Setup } from "./setup-request.js";
 
 type Phase = z.infer<typeof SetupPhase>;
-/** Where a setup's callbacks go and which repo and branch they name. */
-export type ReportTo = Pick<Setup, "callbackUrl" | "callbackSecret" | "repo" | "branch">;
+/** Where a setup's callbacks go and which repo and branch they name (a setup request has these). */
+export type ReportTo = { callbackUrl: string; callbackSecret: string; repo: string; branch: string };
 export type Report = (phase: Phase, extra?: Partial<SetupCallback>) => Promise<void>;
 
 const Marker = z.object({

@@ -164,7 +164,10 @@ export class CallbackOutbox {
       queue.splice(queue.indexOf(older), 1);
       // The receiver was failing for the older one: the newer one keeps its backoff.
       item.attempts = Math.max(item.attempts, older.attempts);
-      void rm(this.fileFor(older.pending.webhookId), { force: true });
+      // A file left behind is sent after a restart and dropped there as stale: logged, not thrown.
+      rm(this.fileFor(older.pending.webhookId), { force: true }).catch((err: unknown) =>
+        this.logger.warn({ id, err: String(err) }, "could not remove a replaced callback's file"),
+      );
       this.logger.info(
         { id, dropped: older.callback.phase, by: item.callback.phase, webhookId: older.pending.webhookId },
         "undelivered callback replaced by a newer one",
