@@ -17,25 +17,17 @@
  * settings. A fixture that fails is reported with the phase it reached and its error; the run
  * goes on. Prints one table and writes bench/results/frameworks-<timestamp>.json and .md.
  */
-import { writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { startReceiver, type Receiver } from "../host-agent/test/helpers/callback-receiver.js";
-import { removeRepoArtifacts } from "../host-agent/test/helpers/docker.js";
+import { startReceiver } from "../host-agent/test/helpers/callback-receiver.js";
 import { fixtureRoot, type FixtureRoot } from "../host-agent/test/helpers/fixture-repo.js";
 import { corpusAgentEnv } from "../host-agent/test/frameworks/agent-env.js";
 import { CORPUS } from "../host-agent/test/frameworks/corpus.js";
 import { corpusRepos, type CorpusRepos } from "../host-agent/test/frameworks/fixture-repos.js";
-import {
-  CALLBACK_SECRET,
-  agentRequest,
-  createEnvironment,
-  setupAndTime,
-  type AgentApi,
-  type SetupOutcome,
-} from "../host-agent/test/frameworks/setup-run.js";
-import { startAgentProcess, writeReport } from "./lib.js";
+import { CALLBACK_SECRET, type SetupOutcome } from "../host-agent/test/frameworks/setup-run.js";
+import { SetupBench, say, type Kind } from "./environments.js";
+import { median, startAgentProcess, table, writeMarkdown, writeReport } from "./lib.js";
 
 const { values } = parseArgs({
   options: {
@@ -53,16 +45,12 @@ const BASELINE = "baseline";
 const only = values.only ? values.only.split(",") : [];
 const fixtures = CORPUS.filter((f) => only.length === 0 || only.includes(f.name));
 
-const median = (xs: number[]) =>
-  xs.length === 0 ? undefined : [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 const round = (x: number) => Math.round(x * 100) / 100;
 const PHASES = ["cloning", "installing", "starting"] as const;
 
 type Runs = { cold: SetupOutcome[]; warm: SetupOutcome[] };
 type Phases = Record<(typeof PHASES)[number] | "total", number | undefined>;
 type Summary = { ok: boolean; error?: string; cold: Phases; warm: Phases };
-/** A kind of repo to set up: a corpus fixture, or the baseline. */
-type Kind = { label: string; makeRepo: (repo: string) => Promise<void> };
 
 const summarize = (runs: SetupOutcome[]): Phases => {
   const ok = runs.filter((r) => r.ok);
@@ -81,82 +69,10 @@ const summary = (runs: Runs): Summary => {
 };
 
 /**
- * Setups through one agent. Each environment is removed as soon as its setup is measured, so no
- * idle dev server (file watchers, compilers) takes CPU from the next; repos and their artifacts
- * (dependency volume, main image) are removed by `cleanup`.
- */
-class Bench {
-  private repos: string[] = [];
-  private count = 0;
-  private readonly stamp = Date.now();
-  constructor(
-    private readonly api: AgentApi,
-    private readonly receiver: Receiver,
-  ) {}
-
-  private async env(label: string) {
-    return (await createEnvironment(this.api, `bench-frameworks-${label}-${this.count++}`)).id;
-  }
-
-  private async remove(id: string) {
-    await agentRequest(this.api, "DELETE", `/api/containers/${id}`).catch(() => undefined);
-  }
-
-  private async newRepo(kind: Kind, what: string) {
-    const repo = `bench/${kind.label}-${what}${this.count}-${this.stamp}`;
-    this.repos.push(repo);
-    await kind.makeRepo(repo);
-    return repo;
-  }
-
-  /** A cold setup: a repo no setup has seen (no cache, no dependency volume, no main image). */
-  async cold(kind: Kind): Promise<SetupOutcome> {
-    const repo = await this.newRepo(kind, "cold");
-    const id = await this.env(kind.label);
-    try {
-      return await setupAndTime(this.api, this.receiver, id, repo);
-    } finally {
-      await this.remove(id);
-    }
-  }
-
-  /** A repo whose main image is built, for warm setups; null when its setup fails. */
-  async warmRepo(kind: Kind): Promise<string | null> {
-    const repo = await this.newRepo(kind, "warm");
-    const id = await this.env(kind.label);
-    try {
-      const built = await setupAndTime(this.api, this.receiver, id, repo, { buildMainImage: true });
-      if (!built.ok) return null;
-      await this.receiver.waitFor((rs) => rs.some((r) => r.body.containerId === id && r.body.mainImage), 600_000);
-      return repo;
-    } finally {
-      await this.remove(id);
-    }
-  }
-
-  /** A warm setup: from the repo's main image, same lockfile. */
-  async warm(kind: Kind, repo: string): Promise<SetupOutcome> {
-    const id = await this.env(kind.label);
-    try {
-      return await setupAndTime(this.api, this.receiver, id, repo, { hasMainImage: true });
-    } finally {
-      await this.remove(id);
-    }
-  }
-
-  async cleanup() {
-    for (const repo of this.repos.splice(0)) await removeRepoArtifacts(repo);
-  }
-}
-
-const say = (label: string, what: string, r: SetupOutcome) =>
-  console.log(`${label} ${what}: ${r.ok ? `${Math.round(r.totalMs)} ms` : `error: ${r.error?.split("\n")[0]}`}`);
-
-/**
  * One fixture's cold and warm setups, each run right after a baseline setup of the same kind, so
  * the ratio compares setups made under the same load (other work on the machine comes and goes).
  */
-async function measure(bench: Bench, kind: Kind, baseline: Kind, baselineWarm: string) {
+async function measure(bench: SetupBench, kind: Kind, baseline: Kind, baselineWarm: string) {
   const runs: Runs = { cold: [], warm: [] };
   const paired: Runs = { cold: [], warm: [] };
   for (let i = 0; i < N; i++) {
@@ -231,9 +147,8 @@ function report(results: Record<string, Result>, baseline: Summary) {
     }),
     ...Object.entries(results).map(([name, r]) => row(name, r.summary, ratios[name]!)),
   ];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  console.log([header, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ")).join("\n"));
-  const markdown = [header, header.map(() => "---"), ...rows].map((r) => `| ${r.join(" | ")} |`).join("\n");
+  const { text, markdown } = table(header, rows);
+  console.log(text);
   return { ratios, markdown };
 }
 
@@ -254,7 +169,7 @@ async function main() {
       dataDir: path.join(baselineRepos.root, "agent-data"),
     })),
   });
-  const bench = new Bench({ url, token: SECRET }, receiver);
+  const bench = new SetupBench({ url, token: SECRET }, receiver, "bench-frameworks");
   const baseline: Kind = {
     label: BASELINE,
     makeRepo: (repo) =>
@@ -303,16 +218,15 @@ async function main() {
     ratios,
     samples,
   });
-  const md = `bench/results/frameworks-${date.replace(/[:.]/g, "-")}.md`;
-  writeFileSync(
-    md,
+  writeMarkdown(
+    "frameworks",
+    date,
     `# bench:frameworks ${date}\n\nMedians of ${N} setups (seconds; phases from the callbacks' timestamps). ` +
       `Baseline: the offline fixture repo with ${DEPS + 1} vendored packages, set up right before each ` +
       `fixture's setup of the same kind; the ratios are against those paired runs. Load average ` +
       `${loadAverage.start.map((x) => x.toFixed(1)).join("/")} at the start, ` +
       `${loadAverage.end.map((x) => x.toFixed(1)).join("/")} at the end.\n\n${markdown}\n`,
   );
-  console.log(`written to ${md}`);
 }
 
 main().catch((err: unknown) => {

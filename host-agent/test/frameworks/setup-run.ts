@@ -1,6 +1,6 @@
 /**
- * One setup of a corpus repo through the agent's API, measured from the signed callbacks: which
- * phase it reached, how long each phase took (from the phases' own `at` timestamps), and the
+ * One setup of a corpus repo through the agent's API (or a restart, start or redeploy of a set-up
+ * environment), measured from the signed callbacks: which phase it reached, how long each phase took (from the phases' own `at` timestamps), and the
  * agent's error when it failed. Also the environment's last log lines, for a failure report.
  * Used by the test and the bench alike; it never retries, and every wait is bounded.
  */
@@ -56,14 +56,27 @@ export async function setupAndTime(
   repo: string,
   extra: Record<string, unknown> = {},
 ): Promise<SetupOutcome> {
+  return requestAndTime(api, receiver, id, "setup", { repo, branch: "main", ...extra });
+}
+
+/**
+ * POST /api/containers/:id/<action> (setup, restart, start, redeploy: every route that answers
+ * 202 and reports by callback) with the callback fields added to `body`, and the phases'
+ * durations once `ready` or `error` came, timed from the request to that callback's own `at`.
+ */
+export async function requestAndTime(
+  api: AgentApi,
+  receiver: Receiver,
+  id: string,
+  action: "setup" | "restart" | "start" | "redeploy",
+  body: Record<string, unknown> = {},
+): Promise<SetupOutcome> {
   const before = receiver.received.length;
   const t0 = Date.now();
-  await agentRequest(api, "POST", `/api/containers/${id}/setup`, {
+  await agentRequest(api, "POST", `/api/containers/${id}/${action}`, {
     callbackUrl: receiver.url,
     callbackSecret: CALLBACK_SECRET,
-    repo,
-    branch: "main",
-    ...extra,
+    ...body,
   });
   const mine = () =>
     receiver.received

@@ -6,7 +6,7 @@
  * one of `main` alone from the files a test wrote itself (the package manager tests' repos).
  */
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -67,6 +67,12 @@ export type FixtureRoot = {
   createFromFiles: (repo: string, files: Record<string, string>) => Promise<void>;
   /** Pushes one new commit to `branch` of owner/repo that writes `files` (a redeploy's news). */
   commitTo: (repo: string, branch: string, files: Record<string, string>) => Promise<void>;
+  /**
+   * Pushes one commit to `branch` that moves its `greet` dependency to `greetVersion` (a new
+   * vendored tarball, package.json and the lockfile regenerated offline): a redeploy whose
+   * lockfile changed. The other vendored packages stay as they are.
+   */
+  commitGreetVersion: (repo: string, branch: string, greetVersion: string) => Promise<void>;
   dispose: () => Promise<void>;
 };
 
@@ -133,28 +139,43 @@ export async function fixtureRoot(): Promise<FixtureRoot> {
       await rm(work, { recursive: true, force: true });
     }
   };
-  const commitTo = async (repo: string, branch: string, files: Record<string, string>) => {
+  /** Clones `branch` of owner/repo, lets `edit` change the work tree, commits it all and pushes. */
+  const commitWith = async (repo: string, branch: string, message: string, edit: (work: string) => Promise<void>) => {
     const work = await mkdtemp(path.join(tmpdir(), "artie-fixture-work-"));
     try {
       const [owner, name] = repo.split("/") as [string, string];
       await sh(work, "git", ["clone", "--quiet", "--branch", branch, path.join(root, owner, `${name}.git`), "."]);
-      for (const [file, text] of Object.entries(files)) {
-        await mkdir(path.dirname(path.join(work, file)), { recursive: true });
-        await writeFile(path.join(work, file), text);
-      }
+      await edit(work);
       await sh(work, "git", ["add", "-A"]);
-      await sh(work, "git", ["commit", "--quiet", "-m", `update ${Object.keys(files).join(", ")}`]);
+      await sh(work, "git", ["commit", "--quiet", "-m", message]);
       await sh(work, "git", ["push", "--quiet", "origin", branch]);
     } finally {
       await rm(work, { recursive: true, force: true });
     }
   };
+  const commitTo = (repo: string, branch: string, files: Record<string, string>) =>
+    commitWith(repo, branch, `update ${Object.keys(files).join(", ")}`, async (work) => {
+      for (const [file, text] of Object.entries(files)) {
+        await mkdir(path.dirname(path.join(work, file)), { recursive: true });
+        await writeFile(path.join(work, file), text);
+      }
+    });
+  const commitGreetVersion = (repo: string, branch: string, greetVersion: string) =>
+    commitWith(repo, branch, `greet ${greetVersion}`, async (work) => {
+      const tarball = await makeTarball(path.join(work, "vendor"), greetVersion);
+      const file = path.join(work, "package.json");
+      const pkg = JSON.parse(await readFile(file, "utf8")) as { dependencies: Record<string, string> };
+      pkg.dependencies.greet = `file:vendor/${tarball}`;
+      await writeFile(file, JSON.stringify(pkg, null, 2));
+      await sh(work, "npm", ["install", "--package-lock-only", "--offline", "--no-audit", "--no-fund"]);
+    });
   return {
     root,
     remoteTemplate: `file://${root}/{owner}/{repo}.git`,
     createRepo,
     createFromFiles,
     commitTo,
+    commitGreetVersion,
     dispose: () => rm(root, { recursive: true, force: true }),
   };
 }
