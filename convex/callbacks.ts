@@ -86,6 +86,9 @@ export async function applySetupCallback(
   // The watch's report after `ready` says why the dev server stopped; a new run starts clean.
   if (cb.phase === "error" && cb.reason) patch.downReason = cb.reason;
   else if (cb.phase !== "error") patch.downReason = undefined;
+  // `ready` is sent right after the agent's probe answered; any other phase makes the last health
+  // check old news (a restart, start or redeploy under way), until the next one is taken in.
+  patch.health = cb.phase === "ready" ? "answering" : undefined;
   if (verdict === "newRun") {
     // This setup's timings start afresh; the last one's would read as this one's.
     patch.phaseStartedAt = { cloning: cb.at };

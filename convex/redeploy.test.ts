@@ -179,6 +179,21 @@ describe("the dev server after ready", () => {
     await t.withIdentity(ALICE).mutation(api.containers.restart, { containerId: id });
     expect((await get(t, id)).downReason).toBeUndefined();
   });
+
+  it("forgets the last health check once the dev server is brought back, and takes ready as answering", async () => {
+    const t = setupTest();
+    const id = await readyWithSettings(t);
+    await t.mutation(internal.maintenance.noteListed, {
+      containers: [{ agentId: "env-work", health: "not answering" }],
+    });
+    expect((await get(t, id)).health).toBe("not answering");
+    await t.withIdentity(ALICE).mutation(api.containers.restart, { containerId: id });
+    await settle(t);
+    expect(await callback(t, "starting", 20)).toBe("applied");
+    expect((await get(t, id)).health).toBeUndefined();
+    expect(await callback(t, "ready", 21)).toBe("applied");
+    expect((await get(t, id)).health).toBe("answering");
+  });
 });
 
 describe("an agent busy with another operation on the container", () => {

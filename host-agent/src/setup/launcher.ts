@@ -225,7 +225,6 @@ export function chooseLauncher(input: LauncherInput): Launcher {
     ...(probe.paths.corepack ? corepackEnv(volume, probe.registry) : []),
     // npx keeps the manager it fetched in npm's cache: on the volume it is fetched once per lockfile.
     ...(run.npx && volume ? [`npm_config_cache=${PM_CACHE_DIR}/npm`] : []),
-    ...(run.npx ? ["npm_config_update_notifier=false"] : []),
     ...managerEnv(manager, berry, volume, input),
   ];
   return {
