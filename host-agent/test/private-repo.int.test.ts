@@ -138,7 +138,8 @@ describe("a private repository", () => {
     expect(last.phase).toBe("error");
     expect(last.error).toMatch(/acme\/private is private/);
     expect(last.error).toMatch(/install the GitHub App on acme\/private and link it to your team/);
-    expect((await exec(c.id, ["ls", "-A", "/app"])).stdout.trim()).toBe("");
+    // Nothing checked out: /app holds only the dependency volume's mount point.
+    expect((await exec(c.id, ["ls", "-A", "/app"])).stdout.trim()).toBe("node_modules");
   });
 
   it("a tokenless setup racing a tokened fetch gets an error, never the code", async () => {
@@ -156,7 +157,7 @@ describe("a private repository", () => {
       expect(last.error).toMatch(/acme\/private is private/);
       const app = await exec(tokenless.id, ["sh", "-c", "ls -A /app; cat /app/message.txt 2>/dev/null; true"]);
       expect(app.stdout).not.toContain("private main");
-      expect(app.stdout.trim()).toBe("");
+      expect(app.stdout.trim()).toBe("node_modules");
     } finally {
       release();
     }
