@@ -91,7 +91,8 @@ async function startDev(prepare: (clone: string, dir: string) => Promise<Record<
       if ((await Promise.race([exited, timer])) === "timeout") process.kill(-child.pid, "SIGKILL");
     }
     await run("ip", ["netns", "del", netns]).catch(() => undefined);
-    await rm(dir, { recursive: true, force: true });
+    // The dev processes just stopped may still be writing their caches (web/node_modules/.vite): retry.
+    await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
   };
 
   const deadline = Date.now() + START_TIMEOUT_MS;
