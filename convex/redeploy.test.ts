@@ -11,7 +11,7 @@ import { api, internal } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
 import { stubAgent, type AgentStandIn } from "./test.agentStandIn";
 import { SETTINGS_KEY } from "./test.githubFixture";
-import { ALICE, aliceRepo, insertReady, setupTest } from "./test.setup";
+import { agentCallbackBody, ALICE, aliceRepo, insertReady, setupTest } from "./test.setup";
 
 let agent: AgentStandIn;
 beforeEach(() => {
@@ -51,16 +51,7 @@ let webhook = 0;
 const callback = (t: T, phase: string, sequence: number) =>
   t.mutation(internal.callbacks.receive, {
     webhookId: `w${++webhook}`,
-    body: JSON.stringify({
-      containerId: "env-work",
-      phase,
-      sequence,
-      at: Date.now(),
-      previousPhaseMs: null,
-      repo: "acme/shop",
-      branch: "main",
-      ...(phase === "ready" ? { hostPort: 21000, url: "http://127.0.0.1:21000" } : {}),
-    }),
+    body: agentCallbackBody("env-work", phase, sequence),
   });
 
 describe("Restart", () => {

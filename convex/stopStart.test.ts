@@ -10,7 +10,7 @@ import { api, internal } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
 import { POOL_DEFAULTS } from "./limits";
 import { stubAgent, type AgentStandIn } from "./test.agentStandIn";
-import { ALICE, aliceRepo, insertReady, setupTest } from "./test.setup";
+import { agentCallbackBody, ALICE, aliceRepo, insertReady, setupTest } from "./test.setup";
 
 const MINUTE = 60_000;
 const IDLE_MS = POOL_DEFAULTS.idleLimitMinutes * MINUTE;
@@ -149,17 +149,7 @@ describe("Stop and Start", () => {
     expect(agent.containers.get("env-work")?.state).toBe("running");
 
     // The agent reports the dev server back, as it does for a setup.
-    const callback = (phase: string, sequence: number) =>
-      JSON.stringify({
-        containerId: "env-work",
-        phase,
-        sequence,
-        at: Date.now(),
-        previousPhaseMs: null,
-        repo: "acme/shop",
-        branch: "main",
-        ...(phase === "ready" ? { hostPort: 21000, url: "http://127.0.0.1:21000" } : {}),
-      });
+    const callback = (phase: string, sequence: number) => agentCallbackBody("env-work", phase, sequence);
     expect(await t.mutation(internal.callbacks.receive, { webhookId: "s1", body: callback("starting", 5) })).toBe(
       "applied",
     );

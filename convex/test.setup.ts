@@ -65,3 +65,23 @@ export function insertReady(t: T, repo: { repoId: Id<"repos">; teamId: Id<"teams
     }),
   );
 }
+
+/** The body of one of the agent's setup callbacks for a container of acme/shop@main, as the agent sends it. */
+export function agentCallbackBody(
+  containerId: string,
+  phase: string,
+  sequence: number,
+  extra: Record<string, unknown> = {},
+) {
+  return JSON.stringify({
+    containerId,
+    phase,
+    sequence,
+    at: Date.now(),
+    previousPhaseMs: null,
+    repo: "acme/shop",
+    branch: "main",
+    ...(phase === "ready" ? { hostPort: 21000, url: "http://127.0.0.1:21000" } : {}),
+    ...extra,
+  });
+}
