@@ -109,11 +109,34 @@ describe("use is activity", () => {
       stopsAt: openedAt + LIMIT_MS,
     });
 
-    // A stopped environment has no terminal to open; its logs still count as a look at it.
+    // A stopped environment has no terminal to open.
     await expect(alice.action(api.streams.open, { containerId: ids["env-unused"], scope: "terminal" })).rejects.toThrow(
       /stopped; start it to open a terminal/,
     );
-    await alice.action(api.streams.open, { containerId: ids["env-unused"], scope: "logs" });
-    expect((await statusOf(t, ids["env-unused"])).lastActivityAt).toBe(Date.now());
+  });
+
+  it("destroys a stopped environment after the stopped limit however often its logs are opened", async () => {
+    const t = setupTest();
+    const ids = await readyEnvironments(t, ["env-stopped"]);
+    const id = ids["env-stopped"];
+    vi.advanceTimersByTime(LIMIT_MS + MINUTE);
+    expect(await reap(t)).toEqual({ stopping: 1, destroying: 0 });
+    const stopped = await statusOf(t, id);
+    expect(stopped.status).toBe("stopped");
+    const alice = t.withIdentity(ALICE);
+    // An open page: Docker ends a stopped container's log stream at once, the page opens it again,
+    // and the agent counts each attach as use, which reconcile takes in.
+    const stoppedMs = POOL_DEFAULTS.stoppedLimitMinutes * MINUTE;
+    const STEP_MS = 90 * MINUTE; // a page open all along: Docker ends its stream, it reopens
+    for (let elapsed = 0; elapsed <= stoppedMs; elapsed += STEP_MS) {
+      await alice.action(api.streams.open, { containerId: id, scope: "logs" });
+      agent.containers.get("env-stopped")!.lastActivityAt = Date.now();
+      await t.action(internal.hostAgent.reconcile, {});
+      await t.finishAllScheduledFunctions(vi.runAllTimers);
+      expect(await statusOf(t, id)).toMatchObject({ status: "stopped", lastActivityAt: stopped.lastActivityAt });
+      vi.advanceTimersByTime(STEP_MS);
+    }
+    await reap(t); // the stopped page comes after the ready one, in a run of its own
+    expect((await statusOf(t, id)).status).toBe("destroyed");
   });
 });

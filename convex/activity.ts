@@ -4,14 +4,20 @@
  * the agent's (its per-container `lastActivityAt` in the container list: exec, terminal input,
  * an attached log stream), taken by reconcile. The later time wins; a time ahead of this
  * clock counts as now, so a host with a fast clock cannot keep an environment alive.
+ * A stopped record takes no use: its container runs nothing to use, and looking at it (its logs,
+ * which Docker ends at once for a stopped container, so a page reconnects) must not hold off its
+ * stopped limit; a start is what brings it back, and moves the time itself.
  * Status changes move it too (records.ts); this module leaves those out.
  */
 import { v } from "convex/values";
 import type { Doc } from "./_generated/dataModel";
 import { internalMutation, type MutationCtx } from "./_generated/server";
 
-/** Records whose activity no longer matters: their container is gone or going. */
-const PAST_USE = new Set<Doc<"containers">["status"]>(["destroying", "destroyed"]);
+/**
+ * Records whose activity does not count: their container is gone or going, or stopped (nothing
+ * runs there; only a start, a status move of its own, ends the stopped limit's count).
+ */
+const PAST_USE = new Set<Doc<"containers">["status"]>(["stopped", "destroying", "destroyed"]);
 
 /** Moves `lastActivityAt` to `at` when that is later; true when it moved. */
 export async function noteActivity(ctx: MutationCtx, c: Doc<"containers">, at: number): Promise<boolean> {

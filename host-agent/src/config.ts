@@ -130,8 +130,6 @@ export const HEALTH_CHECK_TIMEOUT_MS = 2_000;
 export const HEALTH_FAILURES_BEFORE_DOWN = 2;
 /** Health checks in flight at once across all environments. */
 export const HEALTH_CHECKS_IN_FLIGHT = 4;
-/** While a log stream is attached, it counts as activity this often. */
-export const ACTIVITY_STREAM_EVERY_MS = 60_000;
 /** Most containers whose last activity is kept; more than a host holds, least recent dropped first. */
 export const ACTIVITY_MAX_CONTAINERS = 10_000;
 /** Environment networks made ahead, so a create need not wait for Docker to make one (~80 ms). */

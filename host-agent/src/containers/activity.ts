@@ -1,7 +1,7 @@
 /**
  * The last sign of use per container, as the agent sees it: an exec, terminal input (opening a
- * terminal alone is not use), an attached log stream (at attach and every
- * ACTIVITY_STREAM_EVERY_MS while attached). The container's details carry it as
+ * terminal alone is not use), a log stream attaching (at attach only: routes/logs.ts says why).
+ * The container's details carry it as
  * `lastActivityAt`, which the control plane's idle reaper counts from.
  *
  * In memory only: after an agent restart the container's own start time is the floor

@@ -3,14 +3,16 @@
  *
  * Each event carries an `id:` cursor; a client that reconnects with `Last-Event-ID` (EventSource
  * does this by itself) gets exactly the lines after it. When the container stops, Docker ends the
- * stream and the agent sends `event: end`. An attached stream is activity: at attach, and every
- * ACTIVITY_STREAM_EVERY_MS while it stays attached (containers/activity.ts).
+ * stream and the agent sends `event: end`. Attaching a stream is activity (containers/activity.ts),
+ * staying attached is not: a tab left open on the logs is nobody at work, and counting it every
+ * minute kept such an environment from its idle stop for ever. Someone reading fresh output
+ * attaches again after a drop; someone working there execs or types, which count on their own.
  */
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { ContainerId, LogsQuery, type LogEvent } from "../api/contract.js";
 import { AppError, parseOr400 } from "../api/errors.js";
-import { ACTIVITY_STREAM_EVERY_MS, SSE_KEEPALIVE_MS } from "../config.js";
+import { SSE_KEEPALIVE_MS } from "../config.js";
 import type { ActivityLog } from "../containers/activity.js";
 import type { ContainerService } from "../containers/service.js";
 import type { DockerClient } from "../docker/client.js";
@@ -39,8 +41,8 @@ export function logRoutes(deps: {
     return streamSSE(c, async (stream) => {
       stream.onAbort(close);
       const keepalive = setInterval(() => void stream.write(": keepalive\n\n").catch(close), SSE_KEEPALIVE_MS);
+      // At attach only (see the header): the issue's "an attached log stream" is this attach.
       deps.activity.record(id);
-      const watching = setInterval(() => deps.activity.record(id), ACTIVITY_STREAM_EVERY_MS);
       try {
         let cursor = resumeFrom ?? LogCursor.start();
         for await (const l of logLines(source as AsyncIterable<Buffer>, false)) {
@@ -54,7 +56,6 @@ export function logRoutes(deps: {
         if (!stream.aborted) deps.logger.warn({ err, id }, "log stream failed");
       } finally {
         clearInterval(keepalive);
-        clearInterval(watching);
         close();
       }
     });

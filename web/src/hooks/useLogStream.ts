@@ -4,7 +4,9 @@
  * saw, so no line is lost or repeated (the agent's cursor guarantees it). Lines arrive in
  * batches to keep rendering cheap; only the newest MAX_LOG_LINES are kept in memory.
  * After `end` (the container stopped) it waits: `reconnect()`, or a new `resumeKey` (the record's
- * last activity, which a restart bumps), connects again from where it left off.
+ * `statusChangedAt`, which a restart or a start moves), connects again from where it left off.
+ * Not the record's last activity: opening the logs is activity, so that key reopened a stopped
+ * container's at-once-ending stream for ever.
  * One hook instance serves one container: callers key it by container id.
  */
 import { api } from "@convex/_generated/api";

@@ -215,7 +215,7 @@ describe("EnvironmentPage", () => {
     expect(FakeEventSource.latest().url).toContain("lastEventId=cursor-4");
   });
 
-  it("reconnects an ended stream by itself when a restart is recorded", async () => {
+  it("reconnects an ended stream by itself when the container's run changes, not on activity", async () => {
     const { fake } = openEnvironment();
     await waitFor(() => expect(FakeEventSource.instances).toHaveLength(1));
     const source = FakeEventSource.latest();
@@ -223,13 +223,15 @@ describe("EnvironmentPage", () => {
       source.open();
       source.send("cursor-1", line(1));
     });
-    // Activity while the stream is live changes nothing...
-    act(() => fake.setQuery("containers:detail", environment({ lastActivityAt: NOW + 1_000 })));
     act(() => source.emit("end"));
     expect(await screen.findByText("Container stopped")).toBeInTheDocument();
-    expect(FakeEventSource.instances).toHaveLength(1);
-    // ...after `end`, the next (the restart's) reconnects from where the stream stopped.
+    // Activity (opening these very logs counts as one) must not reopen them: that was a loop
+    // which kept a stopped environment's stopped limit from ever running out.
     act(() => fake.setQuery("containers:detail", environment({ lastActivityAt: NOW + 5_000 })));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(FakeEventSource.instances).toHaveLength(1);
+    // A status move (the restart's or the start's) reconnects from where the stream stopped.
+    act(() => fake.setQuery("containers:detail", environment({ statusChangedAt: NOW + 6_000 })));
     await waitFor(() => expect(FakeEventSource.instances).toHaveLength(2));
     expect(FakeEventSource.latest().url).toContain("lastEventId=cursor-1");
   });

@@ -123,7 +123,7 @@ function EnvironmentView({ env, name }: { env: Environment; name: string }) {
         </div>
         <div hidden={tab !== "logs"}>
           {onHost ? (
-            <LogViewer key={env._id} containerId={env._id} enabled={onHost} resumeKey={env.lastActivityAt} />
+            <LogViewer key={env._id} containerId={env._id} enabled={onHost} resumeKey={env.statusChangedAt} />
           ) : (
             <div className="logs-empty muted">
               {env.status === "creating"
