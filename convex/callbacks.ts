@@ -49,15 +49,25 @@ export const receive = internalMutation({
  * What a newer callback does to a record:
  * - `forward`: a later phase of this setup (maybe past some), or `error`;
  * - `newRun`: a new setup of a ready or failed environment starting over (`cloning`);
+ * - `recover`: a failed record's dev server brought back (`starting` or `ready` of a restart or
+ *   start): the agent's per-container sequence only grows (report/progress.ts `nextSequence`:
+ *   the last one plus one, at least the clock in microseconds, so also across agent restarts) and
+ *   its outbox delivers one container's callbacks in sequence order (report/callbacks.ts, only the
+ *   queue's head in flight), so a higher sequence is newer news than the error it follows. A late
+ *   death report of the run before a restart would otherwise leave the restarted one `error`;
  * - `again`: the phase the record is in, with newer fields (a second `ready`, another error);
  * - `drop`: a move the record cannot make. A stopped environment takes none: the container is
  *   not running, so what its setup or dev server says is over; a start (`starting`) reopens it.
  */
-type Verdict = "forward" | "newRun" | "again" | "drop";
+type Verdict = "forward" | "newRun" | "recover" | "again" | "drop";
 
-function judge(status: Status, phase: SetupCallback["phase"]): Verdict {
+function judge(status: Status, cb: SetupCallback): Verdict {
+  const { phase } = cb;
   if (status === "stopped") return "drop";
   if (phase === "error") return status === "error" ? "again" : canMove(status, "error") ? "forward" : "drop";
+  // A main image build's `ready` (it carries buildMs) says nothing about the dev server now.
+  const announcesBuild = cb.mainImage?.buildMs !== undefined;
+  if (status === "error" && (phase === "starting" || (phase === "ready" && !announcesBuild))) return "recover";
   if (status === phase) return "again";
   const from = phaseRank(status);
   const to = phaseRank(phase)!;
@@ -76,7 +86,7 @@ export async function applySetupCallback(
     .unique();
   if (!c) return "unknown";
   if (cb.sequence <= c.lastSequence) return "stale";
-  const verdict = judge(c.status, cb.phase);
+  const verdict = judge(c.status, cb);
   if (verdict === "drop") return "stale";
 
   const patch: Partial<Doc<"containers">> = { lastSequence: cb.sequence };
@@ -104,6 +114,10 @@ export async function applySetupCallback(
     const before = PROGRESS_PHASES[phaseRank(cb.phase)! - 1];
     if (before && cb.previousPhaseMs !== null)
       patch.phaseDurations = { ...c.phaseDurations, [before]: cb.previousPhaseMs };
+  } else if (verdict === "recover") {
+    // The failure is over; this run's phases count from here (what it skipped is not this setup's).
+    patch.error = undefined;
+    patch.phaseStartedAt = { ...c.phaseStartedAt, [cb.phase]: cb.at };
   } else if (verdict === "again" && cb.phase !== "error" && cb.phase !== "ready") {
     // The phase begun again (a start's `starting`); a second `ready` keeps the first one's time.
     patch.phaseStartedAt = { ...c.phaseStartedAt, [cb.phase]: cb.at };

@@ -55,7 +55,8 @@ export function phaseRank(status: Status): number | null {
  * a main image; `ready`/`error -> cloning` is a new setup or a redeploy. `stopped` leaves only
  * by a start (`starting`, then the agent's callbacks), by failing, or by being destroyed;
  * `ready`/`error -> starting` is a restart bringing the dev server back (containers.restart: a
- * callback never moves a record back, callbacks.ts judges by phase order first).
+ * callback never moves a record back, callbacks.ts judges by phase order first). `error -> ready`
+ * is a restart or start whose `starting` callback the agent's outbox replaced with its `ready`.
  */
 const NEXT: Record<Status, readonly Status[]> = {
   creating: ["pooled", "assigned", "error", "destroying"],
@@ -66,7 +67,7 @@ const NEXT: Record<Status, readonly Status[]> = {
   starting: ["ready", "error", "destroying"],
   ready: ["ready", "cloning", "starting", "stopped", "error", "destroying"],
   stopped: ["starting", "error", "destroying"],
-  error: ["cloning", "starting", "stopped", "destroying"],
+  error: ["cloning", "starting", "ready", "stopped", "destroying"],
   destroying: ["destroyed"],
   destroyed: [],
 };

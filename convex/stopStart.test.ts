@@ -203,3 +203,60 @@ describe("Stop and Start", () => {
     ]);
   });
 });
+
+describe("a restart after a late death report", () => {
+  const receive = (t: T, phase: string, sequence: number, extra: object = {}) =>
+    t.mutation(internal.callbacks.receive, {
+      webhookId: `cb-${sequence}`,
+      body: JSON.stringify({
+        containerId: "env-work",
+        phase,
+        sequence,
+        at: Date.now(),
+        previousPhaseMs: null,
+        repo: "acme/shop",
+        branch: "main",
+        ...extra,
+      }),
+    });
+  const up = { hostPort: 21000, url: "http://127.0.0.1:21000" };
+
+  it("ends ready: the restart's own starting and ready (newer sequences) move it out of error", async () => {
+    const t = setupTest();
+    const id = await readyEnvironment(t);
+    // The dev server dies (S1, reported by the watch), the user restarts before S1 arrives.
+    await t.withIdentity(ALICE).mutation(api.containers.restart, { containerId: id });
+    await settle(t);
+    expect((await get(t, id)).status).toBe("starting");
+    expect(await receive(t, "error", 5, { error: "The dev server exited with code 1", reason: "exited" })).toBe(
+      "applied",
+    );
+    expect((await get(t, id)).status).toBe("error");
+    expect(await receive(t, "starting", 6)).toBe("applied");
+    const restarting = await get(t, id);
+    expect(restarting).toMatchObject({ status: "starting", lastSequence: 6 });
+    expect(restarting.error).toBeUndefined();
+    expect(await receive(t, "ready", 7, up)).toBe("applied");
+    const back = await get(t, id);
+    expect(back).toMatchObject({ status: "ready", health: "answering", lastSequence: 7 });
+    expect([back.error, back.downReason]).toEqual([undefined, undefined]);
+  });
+
+  it("ends ready when the outbox replaced the restart's starting with its ready", async () => {
+    const t = setupTest();
+    const id = await readyEnvironment(t);
+    await receive(t, "error", 5, { error: "The dev server was killed: out of memory", reason: "oom" });
+    expect(await receive(t, "ready", 7, up)).toBe("applied");
+    expect((await get(t, id)).status).toBe("ready");
+  });
+
+  it("stays in error for a main image build's late ready, and for an older sequence", async () => {
+    const t = setupTest();
+    const id = await readyEnvironment(t);
+    await receive(t, "error", 5, { error: "The dev server exited with code 1", reason: "exited" });
+    const build = { ...up, mainImage: { tag: "acme-shop:main", commit: "a".repeat(40), buildMs: 900 } };
+    expect(await receive(t, "ready", 6, build)).toBe("stale");
+    expect(await receive(t, "starting", 4)).toBe("stale");
+    expect((await get(t, id)).status).toBe("error");
+  });
+});
