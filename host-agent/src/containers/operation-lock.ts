@@ -11,6 +11,10 @@
  * destroy failed for a reason the person cannot act on. While a delete waits, new operations
  * are refused, so it is not starved.
  *
+ * Each claim also moves the container's generation (`generation`): work that goes on after its
+ * claim ends (the main image build after `ready`) compares it to tell whether anything claimed
+ * the container since, and then leaves its results unannounced. A delete's end forgets it.
+ *
  * What it leaves out: cancelling the operation under way (none of them takes a signal).
  */
 import { AppError } from "../api/errors.js";
@@ -20,10 +24,23 @@ export type Release = () => void;
 
 type Claim = { what: string; done: Promise<void>; end: () => void };
 
+const DELETING = "being deleted";
+
 export class OperationLock {
   private readonly held = new Map<string, Claim>();
   /** Containers a delete is waiting for: every new claim is refused. */
   private readonly deleting = new Set<string>();
+  /** Container id -> the number of its last claim, from one counter (so never reused for an id). */
+  private readonly lastClaim = new Map<string, number>();
+  private claims = 0;
+
+  /**
+   * A number that changes whenever `id` is claimed (any operation, a delete too), and after its
+   * delete ends; equal numbers mean nothing claimed it in between.
+   */
+  generation(id: string): number {
+    return this.lastClaim.get(id) ?? 0;
+  }
 
   /** What holds `id` now ("being set up", ...), or null. */
   holder(id: string): string | null {
@@ -58,7 +75,7 @@ export class OperationLock {
         if (outcome === "late")
           throw new AppError("conflict", `Container ${id} is still ${current.what}; delete it again shortly`);
       }
-      return this.take(id, "being deleted");
+      return this.take(id, DELETING);
     } finally {
       this.deleting.delete(id);
     }
@@ -69,9 +86,12 @@ export class OperationLock {
     const done = new Promise<void>((resolve) => (end = resolve));
     const claim: Claim = { what, done, end };
     this.held.set(id, claim);
+    this.lastClaim.set(id, ++this.claims);
     return () => {
       if (this.held.get(id) !== claim) return;
       this.held.delete(id);
+      // The container is gone: its entry goes too, so the map holds only containers still here.
+      if (what === DELETING) this.lastClaim.delete(id);
       claim.end();
     };
   }

@@ -50,8 +50,8 @@ export async function findMainImage(docker: DockerClient, tenant: string, repo: 
 }
 
 export async function buildMainImage(
-  docker: DockerClient,
-  io: ContainerIO,
+  docker: Pick<DockerClient, "buildImage">,
+  io: Pick<ContainerIO, "getDirectory">,
   o: {
     dockerId: string;
     tenant: string;
@@ -64,8 +64,13 @@ export async function buildMainImage(
     maxBytes: number;
     /** mainImageContextRoot(DATA_DIR). */
     contextRoot: string;
+    /**
+     * False once something else claimed the container (a redeploy writing /app, a restart): a
+     * copy taken meanwhile may be torn, so no image (and no commit label) is made from it.
+     */
+    stillOurs: () => boolean;
   },
-): Promise<MainImage> {
+): Promise<MainImage | null> {
   await mkdir(o.contextRoot, { recursive: true, mode: 0o700 });
   const context = await mkdtemp(path.join(o.contextRoot, CONTEXT_PREFIX));
   try {
@@ -74,6 +79,7 @@ export async function buildMainImage(
     // The package managers' caches stay out: the image holds dependencies, not their sources.
     const exclude = path.basename(PM_CACHE_DIR);
     await io.getDirectory(o.dockerId, NODE_MODULES_DIR, modules, { maxBytes: o.maxBytes, exclude });
+    if (!o.stillOurs()) return null;
     const labels: Record<string, string> = {
       [LABEL.managed]: "true",
       [MAIN_LABELS.tenant]: o.tenant,

@@ -9,7 +9,11 @@
  * A setup holds its container in the operation lock (containers/operation-lock.ts) from the
  * request until `ready` or `error`: a start, stop, restart or redeploy meanwhile is a 409. The
  * main image build after `ready` does not hold it (the environment is the user's from `ready`
- * on); only a second setup waits for that build to end.
+ * on); only a second setup waits for that build to end. The build compares the lock's
+ * generation with the one at `ready` instead: once anything claimed the container since (a
+ * redeploy rewriting /app, a restart or start about to report its own phases), it makes no image
+ * from what it may have read mid-change and announces nothing, since its `ready` (a newer
+ * sequence) would land in the middle of that operation's phases and show ready too early.
  */
 import { AppError } from "../api/errors.js";
 import { ERROR_TAIL_LINES, MAIN_IMAGE_BUILDS_MAX } from "../config.js";
@@ -104,8 +108,10 @@ export class SetupRunner {
       // From here on the dev server exiting or being killed is reported.
       if (started) await this.d.watch.track(id, { dockerId: workspace.dockerId, ...started, ...reportTo(req) });
       // The environment is the user's from `ready` on: other operations may begin.
+      const since = this.d.locks.generation(id);
       release();
-      if (req.buildMainImage) await this.buildMainAfterReady(id, req, workspace, ready, report);
+      const ours = () => this.d.locks.generation(id) === since;
+      if (req.buildMainImage) await this.buildMainAfterReady(id, req, workspace, ready, report, ours);
     } catch (err) {
       const message = this.describe(err, req, tail);
       this.d.logger.warn({ id, err: redact(String(err), req.githubToken) }, "setup failed");
@@ -128,7 +134,14 @@ export class SetupRunner {
    * because one for that tag is already running, or MAIN_IMAGE_BUILDS_MAX are (each reads up to
    * MAIN_IMAGE_MAX_BYTES onto the host's disk and keeps the engine's builder busy).
    */
-  private async buildMainAfterReady(id: string, req: Setup, w: Workspace, ready: Ready, report: Report) {
+  private async buildMainAfterReady(
+    id: string,
+    req: Setup,
+    w: Workspace,
+    ready: Ready,
+    report: Report,
+    ours: () => boolean,
+  ) {
     const { io, logger } = this.d;
     const tag = mainImageTag(req.tenant, req.repo);
     const skip = this.builds.isHeld(tag)
@@ -143,13 +156,21 @@ export class SetupRunner {
     }
     this.buildsRunning++;
     try {
-      await this.builds.run(tag, () => this.refreshMainImage(id, req, w, ready, report));
+      await this.builds.run(tag, () => this.refreshMainImage(id, req, w, ready, report, ours));
     } finally {
       this.buildsRunning--;
     }
   }
 
-  private async refreshMainImage(id: string, req: Setup, w: Workspace, ready: Ready, report: Report) {
+  /** `ours`: nothing claimed the container since `ready` (see the header). */
+  private async refreshMainImage(
+    id: string,
+    req: Setup,
+    w: Workspace,
+    ready: Ready,
+    report: Report,
+    ours: () => boolean,
+  ) {
     const { io, docker, config, logger } = this.d;
     try {
       const current = await findMainImage(docker, req.tenant, req.repo);
@@ -166,6 +187,9 @@ export class SetupRunner {
           : "its lockfile changed since the main image was built";
       await io.writeLog(w.dockerId, [`[ready] building main image for ${req.repo}: ${why}`]);
       const started = Date.now();
+      const claimed = (what: string) =>
+        logger.info({ id }, `main image ${what}: the container was claimed since ready`);
+      if (!ours()) return claimed("not built");
       const built = await buildMainImage(docker, io, {
         dockerId: w.dockerId,
         tenant: req.tenant,
@@ -177,7 +201,9 @@ export class SetupRunner {
         user: config.container.user,
         maxBytes: config.setup.mainImageMaxBytes,
         contextRoot: mainImageContextRoot(config.dataDir),
+        stillOurs: ours,
       });
+      if (!built) return claimed("not built");
       await io.writeLog(w.dockerId, [`[ready] main image ${built.tag} built`]);
       const mainImage = { tag: built.tag, commit: built.commit, buildMs: Date.now() - started };
       // A dev server that stopped meanwhile was reported: a `ready` now would be wrong.
@@ -185,6 +211,7 @@ export class SetupRunner {
         logger.info({ id, tag: built.tag }, "main image built, not announced: the dev server stopped");
         return;
       }
+      if (!ours()) return claimed("built, not announced");
       await report("ready", { ...ready, mainImage });
     } catch (err) {
       logger.error({ id, err }, "main image build failed");

@@ -45,4 +45,23 @@ describe("OperationLock", () => {
     release();
     locks.claim("env-1", "restarting")();
   });
+
+  it("moves a container's generation with every claim, a delete's too, and forgets it when the delete ends", async () => {
+    const locks = new OperationLock();
+    expect(locks.generation("env-1")).toBe(0);
+    locks.claim("env-1", "being set up")();
+    const atReady = locks.generation("env-1");
+    expect(atReady).toBeGreaterThan(0);
+    locks.claim("env-2", "restarting")(); // another container's claim leaves it alone
+    expect(locks.generation("env-1")).toBe(atReady);
+    const redeploy = locks.claim("env-1", "being redeployed");
+    const during = locks.generation("env-1");
+    expect(during).not.toBe(atReady);
+    redeploy(); // a release does not move it back
+    expect(locks.generation("env-1")).toBe(during);
+    const deleted = await locks.claimForDelete("env-1", 1_000);
+    expect(locks.generation("env-1")).not.toBe(during);
+    deleted();
+    expect(locks.generation("env-1")).toBe(0);
+  });
 });
