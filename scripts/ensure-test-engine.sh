@@ -67,14 +67,28 @@ readonly BRIDGE=teng${N}br0
 readonly BRIDGE_CIDR=10.199.$N.1/24
 readonly ADDRESS_POOL=10.199.$((100 + N)).0/24
 
-engine() { timeout 60 docker -H "unix://$SOCKET" "$@"; }
+# The main engine, named outright: a DOCKER_HOST (or context, or TLS settings) in the caller's
+# environment, e.g. a test pointed at engine N, must not make the images come from elsewhere.
+readonly MAIN_SOCKET=unix:///var/run/docker.sock
+# docker_at SECONDS HOST ARGS...: the CLI at HOST, ended after SECONDS.
+docker_at() {
+  timeout "$1" env -u DOCKER_HOST -u DOCKER_CONTEXT -u DOCKER_TLS_VERIFY -u DOCKER_CERT_PATH docker -H "$2" "${@:3}"
+}
+engine() { docker_at 60 "unix://$SOCKET" "$@"; }
 answers() { engine info >/dev/null 2>&1; }
 in_netns() { ip netns exec "$NETNS" "$@"; }
 
+# The pid in this engine's pidfile, when that process is this engine's dockerd: a dockerd started
+# with `--pidfile $PIDFILE`. /run outlives reboots here, so a stale pidfile may name any process
+# by now, the main dockerd included, which a dockerd check alone would have this script kill.
 live_pid() {
   local pid
   pid=$(cat "$PIDFILE" 2>/dev/null) || return 1
-  [[ $pid =~ ^[0-9]+$ ]] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ] && echo "$pid"
+  [[ $pid =~ ^[0-9]+$ ]] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ] || return 1
+  # Its argv, one argument a line (NUL-separated in /proc): the one after --pidfile is ours.
+  tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -A1 -xF -- --pidfile | tail -n 1 | grep -qxF -- "$PIDFILE" ||
+    return 1
+  echo "$pid"
 }
 
 # The engine runs in its namespace (an engine of this script's loopback days, or one whose
@@ -188,24 +202,32 @@ $(tail -n 5 "$LOG")"
   done
 }
 
-# TERM, then KILL after STOP_WAIT_SECONDS.
-stop_pid() {
-  local waited=0
-  kill -TERM "$1" 2>/dev/null || return 0
-  while kill -0 "$1" 2>/dev/null && [ "$waited" -lt "$STOP_WAIT_SECONDS" ]; do
+# TERM to every pid given, then one wait of at most STOP_WAIT_SECONDS for all of them together
+# (not that long for each in turn), then KILL to what is left.
+stop_pids() {
+  local pid waited=0 alive
+  [ $# -gt 0 ] || return 0
+  kill -TERM "$@" 2>/dev/null || true
+  while [ "$waited" -lt "$STOP_WAIT_SECONDS" ]; do
+    alive=0
+    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 1 ] || return 0
     sleep 1
     waited=$((waited + 1))
   done
-  kill -KILL "$1" 2>/dev/null || true
+  kill -KILL "$@" 2>/dev/null || true
 }
 
 stop_engine() {
   local pid
-  if pid=$(live_pid); then stop_pid "$pid"; fi
+  # dockerd first: it stops its own containers on TERM.
+  if pid=$(live_pid); then stop_pids "$pid"; fi
   # What outlived dockerd in the namespace (a container's shim, a docker-proxy): only processes
-  # in this engine's namespace, each by its pid.
+  # in this engine's namespace, by their pids, all at once.
   if ip netns list | grep -qx "$NETNS\( .*\)\?"; then
-    for pid in $(ip netns pids "$NETNS" 2>/dev/null); do stop_pid "$pid"; done
+    local leftovers
+    mapfile -t leftovers < <(ip netns pids "$NETNS" 2>/dev/null)
+    stop_pids "${leftovers[@]}"
     ip netns del "$NETNS" # takes the bridge and the veth pair's inner end with it
   fi
   rm -f "$PIDFILE" "$SOCKET"
@@ -218,11 +240,11 @@ stop_engine() {
 ensure_images() {
   local image want have
   for image in "$@"; do
-    want=$(timeout 60 docker image inspect -f '{{.Id}}' "$image") || die "the main engine has no image $image (npm run test:images)"
+    want=$(docker_at 60 "$MAIN_SOCKET" image inspect -f '{{.Id}}' "$image") || die "the main engine has no image $image (npm run test:images)"
     have=$(engine image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
     [ "$want" = "$have" ] && continue
     say "loading $image into engine $N"
-    timeout 600 docker save "$image" | timeout 600 docker -H "unix://$SOCKET" load -q >/dev/null ||
+    docker_at 600 "$MAIN_SOCKET" save "$image" | docker_at 600 "unix://$SOCKET" load -q >/dev/null ||
       die "loading $image into engine $N failed"
   done
 }
