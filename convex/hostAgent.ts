@@ -257,6 +257,8 @@ async function startBody(settings: StoredSettings, secrets: string[]): Promise<S
 
 /** The agent refused because another operation on the container is under way: ask again later. */
 const isBusy = (err: unknown) => err instanceof AgentError && err.code === "conflict";
+/** A start found the container running already (the record said stopped: a start that got there). */
+const isAlreadyRunning = (err: unknown) => err instanceof AgentError && err.code === "already_running";
 
 /** Where a refused start or restart puts the record back: where it was when it was asked. */
 const backTo = v.union(v.literal("ready"), v.literal("error"), v.literal("stopped"));
@@ -266,7 +268,8 @@ const backTo = v.union(v.literal("ready"), v.literal("error"), v.literal("stoppe
  * container with the start body, so the agent brings the dev server back with the same command
  * and variables and reports `starting`, then `ready`, by callback (containers.start/restart
  * moved the record to `starting`). A 409 `conflict` (another operation under way there) puts the
- * record back where it was, with the reason on the timeline: refused, not failed.
+ * record back where it was, with the reason on the timeline: refused, not failed. A start the
+ * agent answers `already_running` becomes a restart.
  */
 async function relaunchOnHost(
   ctx: ActionCtx,
@@ -279,8 +282,19 @@ async function relaunchOnHost(
   const secrets: string[] = [];
   try {
     const body = await startBody(record.settings, secrets);
-    await call("POST", `/api/containers/${record.container.agentId}/${how}`, ContainerDetails, body);
-    if (how === "restart") await ctx.runMutation(internal.hostReports.markRestarted, { containerId });
+    const relaunch = (what: "start" | "restart") =>
+      call("POST", `/api/containers/${record.container.agentId}/${what}`, ContainerDetails, body);
+    let ran = how;
+    try {
+      await relaunch(how);
+    } catch (err) {
+      // Running already: whether its dev server runs is not known here, so not marked ready on
+      // trust; a restart brings the dev server back and reports starting, then ready, as a start would.
+      if (how !== "start" || !isAlreadyRunning(err)) throw err;
+      ran = "restart";
+      await relaunch(ran);
+    }
+    if (ran === "restart") await ctx.runMutation(internal.hostReports.markRestarted, { containerId });
     else await ctx.runMutation(internal.hostReports.markStarted, { containerId });
   } catch (err) {
     const error = scrub(message(err), secrets);

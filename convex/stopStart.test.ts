@@ -260,3 +260,23 @@ describe("a restart after a late death report", () => {
     expect((await get(t, id)).status).toBe("error");
   });
 });
+
+describe("a start of a container already running", () => {
+  it("falls back to a restart, which brings the dev server back: not busy for ever", async () => {
+    const t = setupTest();
+    const id = await readyEnvironment(t);
+    // The record says stopped, the host still runs the container (a start that got there).
+    await t.run((ctx) => ctx.db.patch("containers", id, { status: "stopped" }));
+    await t.withIdentity(ALICE).mutation(api.containers.start, { containerId: id });
+    await settle(t);
+    expect(agent.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      "POST /api/containers/env-work/start",
+      "POST /api/containers/env-work/restart",
+    ]);
+    const c = await get(t, id);
+    expect(c.status).toBe("starting");
+    const events = await t.withIdentity(ALICE).query(api.containers.events, { containerId: id });
+    expect(events.at(-1)).toMatchObject({ status: "starting", message: "container restarted" });
+    expect(events.some((e) => e.message?.includes("refused"))).toBe(false);
+  });
+});

@@ -10,7 +10,7 @@
  * redeploy is refused (409 `uncommitted_changes`, the files in `issues`) while a test says the
  * workspace has local changes, unless forced; a container a test marks `busy` (another operation
  * under way there) answers 409 `conflict` to stop, start, restart and redeploy, as the agent's
- * operation lock does. `GET /api/containers/:id` answers one container's details. It keeps each container's state (running, exited)
+ * operation lock does, and 409 `already_running` to a start of a running one. `GET /api/containers/:id` answers one container's details. It keeps each container's state (running, exited)
  * and the `lastActivityAt` a test gives it, and records every request (method, path, body).
  * Two dots in the file name: the Convex CLI never deploys it. Leaves out create, setup, exec,
  * logs and the terminal (test.githubFixture.ts and e2e.int.test.ts have those).
@@ -110,6 +110,12 @@ export class AgentStandIn {
       held.state = "exited";
       return json(200, this.details(id, held));
     }
+    if (req.method === "POST" && m[2] === "start" && held.state === "running")
+      return refuse(
+        409,
+        "already_running",
+        `Container ${id} is already running; restart it to start its dev server again`,
+      );
     if (req.method === "POST" && (m[2] === "start" || m[2] === "restart")) {
       held.state = "running";
       return json(202, this.details(id, held));

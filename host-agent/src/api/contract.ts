@@ -472,6 +472,11 @@ export const ERROR_CODES = [
    * named in `issues` when known; `force` proceeds. A plain `conflict` is another operation under way.
    */
   "uncommitted_changes",
+  /**
+   * A start of a container that is already running: 409. Not `conflict` (busy, ask again later):
+   * asking again changes nothing; a restart is what brings its dev server back.
+   */
+  "already_running",
   "image_not_found",
   "port_range_exhausted",
   "network_pool_exhausted",

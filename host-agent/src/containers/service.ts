@@ -187,7 +187,10 @@ export class ContainerService {
   async start(id: string): Promise<ContainerDetails> {
     const { dockerId, details } = await this.require(id);
     if (details.state === "running" || details.state === "restarting")
-      throw new AppError("conflict", `Container ${id} is already running; restart it to start its dev server again`);
+      throw new AppError(
+        "already_running",
+        `Container ${id} is already running; restart it to start its dev server again`,
+      );
     try {
       await this.docker.start(dockerId);
     } catch (err) {

@@ -149,10 +149,11 @@ describe("ContainerService stop and start", () => {
     expect(docker.volumes.has("artie-ws-env1")).toBe(true);
   });
 
-  it("starts a stopped container again, and refuses one that runs", async () => {
+  it("starts a stopped container again, and refuses one that runs with its own code", async () => {
     const { service } = await setup();
     await service.create(req({ id: "env1" }));
-    expect((await rejection(service.start("env1"))).code).toBe("conflict");
+    // Not `conflict`: the control plane reads that as busy and would ask again for ever.
+    expect((await rejection(service.start("env1"))).code).toBe("already_running");
     await service.stop("env1");
     expect((await service.start("env1")).state).toBe("running");
   });
