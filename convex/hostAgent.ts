@@ -230,13 +230,19 @@ export const setupEnvironment = internalAction({
 });
 
 export const destroy = internalAction({
-  args: { containerId: v.id("containers") },
-  handler: async (ctx, { containerId }) => {
+  args: { containerId: v.id("containers"), attempt: v.optional(v.number()) },
+  handler: async (ctx, { containerId, attempt }) => {
     const record = await ctx.runQuery(internal.hostReports.get, { containerId });
     if (!record) return;
     try {
       await call("DELETE", `/api/containers/${record.container.agentId}`, RemoveContainerResponse);
     } catch (err) {
+      if (isBusy(err)) {
+        // Still being set up (or the like) there: the container runs on; ask again later.
+        const retry = { containerId, attempt: attempt ?? 1, error: message(err) };
+        await ctx.runMutation(internal.hostReports.markDestroyBusy, retry);
+        return;
+      }
       if (!isGone(err)) {
         await ctx.runMutation(internal.hostReports.markFailed, { containerId, error: message(err) });
         return;

@@ -6,11 +6,12 @@
  * functions that schedule them (containers.ts) and the crons (maintenance.ts).
  */
 import { v } from "convex/values";
+import { internal } from "./_generated/api";
 import { internalMutation, internalQuery } from "./_generated/server";
 import { noteActivity } from "./activity";
 import { readConfig } from "./pool";
 import { moveTo, recordEvent, requestDestroy } from "./records";
-import { REDEPLOY_REFUSED_FILES_KEPT } from "./limits";
+import { DESTROY_RETRY, REDEPLOY_REFUSED_FILES_KEPT, WATCHDOG_MS } from "./limits";
 import { findSettings } from "./repoSettings";
 
 /**
@@ -53,6 +54,40 @@ export const markFailed = internalMutation({
   handler: async (ctx, { containerId, error }) => {
     const c = await ctx.db.get("containers", containerId);
     if (c) await moveTo(ctx, c, "error", { error }, error);
+  },
+});
+
+/**
+ * The agent refused a destroy as busy (another operation under way there, past DELETE's wait):
+ * the record stays `destroying` (moving it to `error` is not a move the table allows, and the
+ * container still runs) and the destroy is asked again after a bounded backoff (DESTROY_RETRY).
+ * The watchdog's wait starts over with each retry, so it does not mark destroyed a container
+ * still on the host; after the last attempt it gives up as before.
+ */
+export const markDestroyBusy = internalMutation({
+  args: { containerId: v.id("containers"), attempt: v.number(), error: v.string() },
+  handler: async (ctx, { containerId, attempt, error }) => {
+    const c = await ctx.db.get("containers", containerId);
+    if (c?.status !== "destroying") return;
+    if (attempt >= DESTROY_RETRY.attempts) {
+      await recordEvent(ctx, c._id, c.status, `the host is still busy: ${error}`);
+      return;
+    }
+    const delay = Math.min(DESTROY_RETRY.maxMs, DESTROY_RETRY.baseMs * 2 ** (attempt - 1));
+    const now = Date.now();
+    await ctx.db.patch("containers", c._id, { statusChangedAt: now });
+    await recordEvent(
+      ctx,
+      c._id,
+      c.status,
+      `the host is busy, asking again in ${Math.round(delay / 1000)} s: ${error}`,
+    );
+    await ctx.scheduler.runAfter(delay, internal.hostAgent.destroy, { containerId, attempt: attempt + 1 });
+    await ctx.scheduler.runAfter(delay + (WATCHDOG_MS.destroying ?? 0), internal.maintenance.watchdog, {
+      containerId,
+      status: "destroying",
+      since: now,
+    });
   },
 });
 

@@ -43,6 +43,14 @@ export const WATCHDOG_MS: Partial<
 };
 
 /**
+ * A destroy the agent refuses as busy (409 `conflict`: it waited DELETE's own minute for an
+ * operation under way, a long setup) is asked again after a delay doubling from `baseMs` up to
+ * `maxMs`, at most `attempts` times (about 25 min in all, past the longest setup's deadlines);
+ * after that the destroying watchdog gives up as before.
+ */
+export const DESTROY_RETRY = { baseMs: 30_000, maxMs: 5 * 60_000, attempts: 8 };
+
+/**
  * Environments idle (no use) longer than the pool config's idleLimitMinutes (or their repo
  * settings') are stopped by the reaper; pooled ones are exempt. Default and bounds of that setting:
  */

@@ -8,7 +8,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { api, internal } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
-import { POOL_DEFAULTS } from "./limits";
+import { DESTROY_RETRY, POOL_DEFAULTS } from "./limits";
 import { stubAgent, type AgentStandIn } from "./test.agentStandIn";
 import { agentCallbackBody, ALICE, aliceRepo, insertReady, setupTest } from "./test.setup";
 
@@ -278,5 +278,49 @@ describe("a start of a container already running", () => {
     const events = await t.withIdentity(ALICE).query(api.containers.events, { containerId: id });
     expect(events.at(-1)).toMatchObject({ status: "starting", message: "container restarted" });
     expect(events.some((e) => e.message?.includes("refused"))).toBe(false);
+  });
+});
+
+describe("a destroy during a long setup", () => {
+  /** Shorter than the shortest retry delay (DESTROY_RETRY.baseMs), so each runs in its own step. */
+  const STEP_MS = 15_000;
+  /** Lets `ms` pass in small steps, running what falls due in each (as a deployment would). */
+  async function pass(t: T, ms: number) {
+    for (let left = ms; left > 0; left -= STEP_MS) {
+      vi.advanceTimersByTime(Math.min(STEP_MS, left));
+      await settle(t);
+    }
+  }
+
+  it("stays destroying while the host is busy, asks again with backoff, and removes the container", async () => {
+    const t = setupTest();
+    const id = await readyEnvironment(t);
+    agent.busy.add("env-work"); // a setup (or redeploy) under way there outlasts DELETE's wait
+    await t.withIdentity(ALICE).mutation(api.containers.destroy, { containerId: id });
+    await settle(t);
+    expect((await get(t, id)).status).toBe("destroying");
+    // Well past the destroying watchdog's own deadline: still not marked destroyed, still asking.
+    for (let i = 0; i < 3; i++) {
+      await pass(t, 5 * MINUTE);
+      expect((await get(t, id)).status).toBe("destroying");
+    }
+    expect(agent.containers.has("env-work")).toBe(true);
+    // Backoff, not a tight loop: asked at 0, then 30, 60, 120, 240 and 300 s apart in 15 min.
+    expect(agent.requests.filter((r) => r.method === "DELETE")).toHaveLength(6);
+    agent.busy.clear();
+    await pass(t, 5 * MINUTE);
+    expect((await get(t, id)).status).toBe("destroyed");
+    expect(agent.containers.has("env-work")).toBe(false);
+  });
+
+  it("gives up after its last attempt, as the watchdog did before", { timeout: 30_000 }, async () => {
+    const t = setupTest();
+    const id = await readyEnvironment(t);
+    agent.busy.add("env-work");
+    await t.withIdentity(ALICE).mutation(api.containers.destroy, { containerId: id });
+    await settle(t);
+    for (let i = 0; i < 12 && (await get(t, id)).status === "destroying"; i++) await pass(t, 5 * MINUTE);
+    expect((await get(t, id)).status).toBe("destroyed");
+    expect(agent.requests.filter((r) => r.method === "DELETE")).toHaveLength(DESTROY_RETRY.attempts);
   });
 });

@@ -104,6 +104,8 @@ export class AgentStandIn {
     const held = this.containers.get(id);
     if (!held) return refuse(404, "container_not_found", `no container ${id}`);
     if (req.method === "GET" && !m[2]) return json(200, this.details(id, held));
+    if (req.method === "DELETE" && this.busy.has(id))
+      return refuse(409, "conflict", `Container ${id} is still being set up; delete it again shortly`);
     if (req.method === "POST" && this.busy.has(id))
       return refuse(409, "conflict", `Container ${id} is being redeployed; try again when it is done`);
     if (req.method === "POST" && m[2] === "stop") {
