@@ -18,7 +18,7 @@ import { api, internal } from "../../../convex/_generated/api";
 import type { Id } from "../../../convex/_generated/dataModel";
 import { stubAgent, type AgentStandIn } from "../../../convex/test.agentStandIn";
 import { SETTINGS_KEY } from "../../../convex/test.githubFixture";
-import { ALICE, setupTest } from "../../../convex/test.setup";
+import { agentCallbackBody, ALICE, setupTest } from "../../../convex/test.setup";
 import { describeStop } from "../../../host-agent/src/watch/crash-report.js";
 import { bridgeConvex, refreshPage, type Identity } from "./helpers/convex-bridge";
 import { openDashboard, screenshot, type Dashboard } from "./helpers/browser";
@@ -98,17 +98,7 @@ let sequence = 4;
 const callback = (phase: string, extra: Record<string, unknown> = {}) =>
   t.mutation(internal.callbacks.receive, {
     webhookId: `w-${++sequence}`,
-    body: JSON.stringify({
-      containerId: AGENT_ID,
-      phase,
-      sequence,
-      at: Date.now(),
-      previousPhaseMs: null,
-      repo: "acme/shop",
-      branch: "main",
-      ...(phase === "ready" ? { hostPort: 21000, url: "http://127.0.0.1:21000" } : {}),
-      ...extra,
-    }),
+    body: agentCallbackBody(AGENT_ID, phase, sequence, extra),
   });
 const header = () => page.locator(".page-header");
 const button = (name: string | RegExp) => header().getByRole("button", { name, exact: typeof name === "string" });
