@@ -388,6 +388,115 @@ export const SetupCallback = z.object({
 export type SetupCallback = z.infer<typeof SetupCallback>;
 
 // ---------------------------------------------------------------------------------------------
+// Operating a host: images pulled at start, maintenance (prune), capacity
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * One image the agent pulls in the background at start-up (DEFAULT_IMAGE and PREPULL_IMAGES).
+ * `pending` before its first attempt, `pulling` while the engine downloads, `present` once the
+ * engine has it, `failed` after an attempt failed (retried with backoff; `nextAttemptAt` says when).
+ */
+export const IMAGE_PULL_STATES = ["pending", "pulling", "present", "failed"] as const;
+export const ImagePullState = z.enum(IMAGE_PULL_STATES);
+export type ImagePullState = z.infer<typeof ImagePullState>;
+
+export const ImagePull = z.object({
+  image: z.string(),
+  state: ImagePullState,
+  /** Bytes downloaded of the layers the engine has announced so far; absent before any. */
+  progress: z.object({ currentBytes: z.number().nonnegative(), totalBytes: z.number().nonnegative() }).optional(),
+  attempts: z.number().int().nonnegative(),
+  /** The last attempt's error, as the engine said it (no credentials in it). */
+  error: z.string().optional(),
+  nextAttemptAt: z.string().optional(),
+  updatedAt: z.string(),
+});
+export type ImagePull = z.infer<typeof ImagePull>;
+
+/** What a prune removes (or, in a dry run, would remove), by kind. */
+export const PRUNE_KINDS = [
+  "main-image",
+  "dangling-image",
+  "dependency-volume",
+  "repo-cache",
+  "orphan-container",
+] as const;
+export const PruneKind = z.enum(PRUNE_KINDS);
+export type PruneKind = z.infer<typeof PruneKind>;
+
+/**
+ * `POST /api/maintenance/prune`. `scope: "orphans"` is the CLI's `cleanup`: only exited managed
+ * containers with no record. A dry run removes nothing and reports what it would.
+ */
+export const PruneRequest = z.strictObject({
+  dryRun: z.boolean().default(false),
+  scope: z.enum(["all", "orphans"]).default("all"),
+});
+export type PruneRequest = z.input<typeof PruneRequest>;
+
+export const PrunedItem = z.object({
+  kind: PruneKind,
+  /** Image reference or id, volume name, repo cache directory name, or container id/name. */
+  name: z.string(),
+  /** Bytes freed (or that would be), when the engine or the disk says; null when unknown. */
+  bytes: z.number().int().nonnegative().nullable(),
+  /** Why it went: "unused for 170 h", "no record", … */
+  reason: z.string(),
+});
+export type PrunedItem = z.infer<typeof PrunedItem>;
+
+export const PruneReport = z.object({
+  dryRun: z.boolean(),
+  scope: z.enum(["all", "orphans"]),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  removed: z.array(PrunedItem),
+  bytesFreed: z.number().int().nonnegative(),
+  /** What could not be removed and why (in use by then, the engine refused); the sweep goes on. */
+  errors: z.array(z.object({ kind: PruneKind, name: z.string(), message: z.string() })),
+});
+export type PruneReport = z.infer<typeof PruneReport>;
+
+/** The periodic sweep as /health shows it. */
+export const MaintenanceStatus = z.object({
+  /** Minutes between sweeps (MAINTENANCE_INTERVAL_MINUTES); 0 when the periodic sweep is off. */
+  intervalMinutes: z.number().int().nonnegative(),
+  lastRun: PruneReport.nullable(),
+  nextRunAt: z.string().nullable(),
+  running: z.boolean(),
+});
+export type MaintenanceStatus = z.infer<typeof MaintenanceStatus>;
+
+/**
+ * The host as the seed's capacity table reasons about it: memory and CPU, what the managed
+ * containers are allowed, disk, and what the engine holds. `allocatedMemoryBytes` is the sum of
+ * the memory limits of running managed containers.
+ */
+export const HostCapacity = z.object({
+  memoryTotalBytes: z.number().int().nonnegative(),
+  memoryAvailableBytes: z.number().int().nonnegative(),
+  cpus: z.number().int().nonnegative(),
+  /** 1-minute load average of the agent's machine. */
+  load1: z.number().nonnegative(),
+  allocatedMemoryBytes: z.number().int().nonnegative(),
+  allocatedCpus: z.number().nonnegative(),
+  /** The filesystem of the engine's data root (or the agent's DATA_DIR when that is unknown). */
+  disk: z.object({
+    path: z.string(),
+    totalBytes: z.number().int().nonnegative(),
+    freeBytes: z.number().int().nonnegative(),
+    usedBytes: z.number().int().nonnegative(),
+    /** MIN_FREE_DISK_GB in bytes: below it creates and setups answer 507 insufficient_storage. */
+    minFreeBytes: z.number().int().nonnegative(),
+    low: z.boolean(),
+  }),
+  containers: z.object({ running: z.number().int(), stopped: z.number().int(), total: z.number().int() }),
+  images: z.number().int().nonnegative(),
+  volumes: z.number().int().nonnegative(),
+});
+export type HostCapacity = z.infer<typeof HostCapacity>;
+
+// ---------------------------------------------------------------------------------------------
 // Health
 // ---------------------------------------------------------------------------------------------
 
@@ -414,6 +523,16 @@ export const HealthResponse = z.object({
       egressDenied: z.number().int(),
     })
     .optional(),
+  /**
+   * Why `status` is `degraded` when Docker answers: "disk below MIN_FREE_DISK_GB", … Empty or
+   * absent when ok.
+   */
+  problems: z.array(z.string()).optional(),
+  /** The images pulled in the background at start-up, and how far each is. */
+  images: z.array(ImagePull).optional(),
+  maintenance: MaintenanceStatus.optional(),
+  /** Absent while Docker does not answer. */
+  capacity: HostCapacity.optional(),
 });
 export type HealthResponse = z.infer<typeof HealthResponse>;
 
@@ -480,6 +599,11 @@ export const ERROR_CODES = [
   "image_not_found",
   "port_range_exhausted",
   "network_pool_exhausted",
+  /**
+   * The host's free disk is below MIN_FREE_DISK_GB: 507. Creates and setups are refused until a
+   * prune (`npx artie-host prune`) or more disk frees room; the message says how much is free.
+   */
+  "insufficient_storage",
   "docker_unavailable",
   "internal",
 ] as const;

@@ -24,6 +24,7 @@ const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
   image_not_found: 422,
   port_range_exhausted: 503,
   network_pool_exhausted: 503,
+  insufficient_storage: 507,
   docker_unavailable: 503,
   internal: 500,
 };
