@@ -359,13 +359,12 @@ for entry in "${STEPS[@]}"; do
   n=$((n + 1))
   name=${entry%%|*}
   fn=${name//-/_}
-  text=$(describe "${entry#*|}")
   if "check_$fn"; then
     printf '[%2d/%d] %-14s ok     %s\n' "$n" "$total" "$name" "already done"
   elif [ "$DRY_RUN" = 1 ]; then
-    printf '[%2d/%d] %-14s would  %s\n' "$n" "$total" "$name" "$text"
+    printf '[%2d/%d] %-14s would  %s\n' "$n" "$total" "$name" "$(describe "${entry#*|}")"
   else
-    printf '[%2d/%d] %-14s doing  %s\n' "$n" "$total" "$name" "$text"
+    printf '[%2d/%d] %-14s doing  %s\n' "$n" "$total" "$name" "$(describe "${entry#*|}")"
     "do_$fn"
     # health's own action is its bounded wait; every other step must now pass its check.
     [ "$name" = health ] || "check_$fn" || die "$name: still not done after its action"
