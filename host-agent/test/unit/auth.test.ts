@@ -137,8 +137,8 @@ describe("a rotation, as scripts/rotate-secret.sh does it", () => {
     app.get("/api/containers", (c) => c.text("list"));
     app.get("/api/containers/:id/logs", (c) => c.text("logs"));
     app.onError(makeOnError(createLogger("silent")));
-    return (path: string, token?: string) =>
-      app.request(path, { headers: token ? { authorization: `Bearer ${token}` } : {} }).then((r) => r.status);
+    return async (path: string, token?: string) =>
+      (await app.request(path, { headers: token ? { authorization: `Bearer ${token}` } : {} })).status;
   }
 
   it("accepts the new and the old secret during the switch, and only the new one after --finish", async () => {
