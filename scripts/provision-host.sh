@@ -4,8 +4,9 @@
 # (api/, repo-cache/, logs/, .env with a generated API_SECRET), Node 24, the docker-manager unit,
 # ufw with ports 22, 8080 and 10000-20000, and a closing check that /health answers.
 #
-#   sudo scripts/provision-host.sh [--dry-run]
+#   sudo scripts/provision-host.sh [--dry-run] [--only=step,step]
 #
+# --only runs just the named steps (in the list's order), e.g. --only=firewall,health.
 # Run it from a checkout of this repository on the host: the agent's code is copied from it.
 # Every step is a name, a check ("already done?") and an action; a real run and --dry-run walk
 # the same list, so --dry-run prints every step with what it would do and changes nothing.
@@ -42,9 +43,11 @@ HEALTH_DELAY_SECONDS=2
 UNIT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin
 
 DRY_RUN=0
+ONLY=""
 for arg in "$@"; do
   case "$arg" in
     --dry-run) DRY_RUN=1 ;;
+    --only=*) ONLY=",${arg#--only=}," ;;
     -h | --help)
       sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
       exit 0
@@ -340,6 +343,12 @@ STEPS=(
   "health|wait for @health_url to answer 200 ($HEALTH_ATTEMPTS tries, ${HEALTH_DELAY_SECONDS} s apart)"
 )
 
+if [ -n "$ONLY" ]; then
+  for wanted in ${ONLY//,/ }; do
+    printf '%s\n' "${STEPS[@]}" | grep -q "^$wanted|" || die "--only: no step named $wanted"
+  done
+fi
+
 describe() {
   local text=$1 out="" fn
   while [[ "$text" == *@* ]]; do
@@ -359,6 +368,7 @@ for entry in "${STEPS[@]}"; do
   n=$((n + 1))
   name=${entry%%|*}
   fn=${name//-/_}
+  [ -z "$ONLY" ] || [[ "$ONLY" == *",$name,"* ]] || continue
   if "check_$fn"; then
     printf '[%2d/%d] %-14s ok     %s\n' "$n" "$total" "$name" "already done"
   elif [ "$DRY_RUN" = 1 ]; then
@@ -372,6 +382,8 @@ for entry in "${STEPS[@]}"; do
 done
 if [ "$DRY_RUN" = 1 ]; then
   echo "provision-host: dry run done; run it without --dry-run (as root) to do the steps marked would"
+elif [ -n "$ONLY" ]; then
+  echo "provision-host: the steps asked for (${ONLY:1:-1}) are done"
 else
   echo "provision-host: $SERVICE is up. Give the control plane its URL and secret: see README \"Provision a host\""
 fi

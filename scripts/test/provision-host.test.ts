@@ -137,10 +137,19 @@ describe("provision-host.sh --dry-run", { timeout: SCRIPT_TIMEOUT_MS }, () => {
   it("says daemon-json is done once the file has the agent's settings", async () => {
     await mkdir(path.join(fakeRoot, "etc/docker"), { recursive: true });
     await copyFile(WANTED, path.join(fakeRoot, "etc/docker/daemon.json"));
-    const res = await run(SCRIPT, ["--dry-run"], { PROVISION_ROOT: fakeRoot });
+    const res = await run(SCRIPT, ["--dry-run", "--only=daemon-json"], { PROVISION_ROOT: fakeRoot });
     expect(res.code, res.stderr).toBe(0);
     // Node decides (daemon-json.mjs); a machine without a node on PATH reports "would".
     expect(stepLines(res.stdout).find((s) => s.name === "daemon-json")?.state).toBe("ok");
+  });
+
+  it("runs only the steps --only names, in the list's order, and refuses a name that is no step", async () => {
+    const res = await run(SCRIPT, ["--dry-run", "--only=firewall,layout"], { PROVISION_ROOT: fakeRoot });
+    expect(res.code, res.stderr).toBe(0);
+    expect(stepLines(res.stdout).map((s) => s.name)).toEqual(["layout", "firewall"]);
+    const wrong = await run(SCRIPT, ["--dry-run", "--only=layout,fire-wall"]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain("no step named fire-wall");
   });
 
   it("refuses PROVISION_ROOT for a real run, and an unknown argument", async () => {
