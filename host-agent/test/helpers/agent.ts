@@ -107,9 +107,13 @@ export async function createContainer(api: TestClient, body: Record<string, unkn
 
 export type SpawnedAgent = { url: string; process: ChildProcess; kill: (signal?: NodeJS.Signals) => Promise<void> };
 
-/** Runs `src/main.ts` as a child process and waits for /health. */
-export async function spawnAgent(env: Record<string, string>): Promise<SpawnedAgent> {
-  const child = spawn(process.execPath, ["--import", "tsx", "host-agent/src/main.ts"], {
+/**
+ * Runs `src/main.ts` as a child process and waits for /health. `wrap` is an argv the node command
+ * is appended to (e.g. setpriv with the systemd unit's user and capabilities).
+ */
+export async function spawnAgent(env: Record<string, string>, wrap: string[] = []): Promise<SpawnedAgent> {
+  const argv = [...wrap, process.execPath, "--import", "tsx", "host-agent/src/main.ts"];
+  const child = spawn(argv[0]!, argv.slice(1), {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

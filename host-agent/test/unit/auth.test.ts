@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { ErrorResponse } from "../../src/api/contract.js";
 import { requireApiSecret, secretMatches } from "../../src/api/auth.js";
 import { makeOnError } from "../../src/api/errors.js";
+import { loadConfig } from "../../src/config.js";
 import { createLogger } from "../../src/lib/logger.js";
 
 const digest = (s: string) => createHash("sha256").update(s).digest();
@@ -124,5 +125,33 @@ describe("requireApiSecret", () => {
     app.onError(makeOnError(createLogger("silent")));
     expect((await app.request("/api/containers", { method: "POST" })).status).toBe(401);
     expect(ran).toBe(false);
+  });
+});
+
+describe("a rotation, as scripts/rotate-secret.sh does it", () => {
+  /** The app as configured by an .env's API_SECRET and API_SECRET_PREVIOUS. */
+  function configured(env: Record<string, string>) {
+    const app = new Hono();
+    app.use(requestId());
+    app.use("/api/*", requireApiSecret(loadConfig(env).apiSecrets, STREAM_PATHS, undefined));
+    app.get("/api/containers", (c) => c.text("list"));
+    app.get("/api/containers/:id/logs", (c) => c.text("logs"));
+    app.onError(makeOnError(createLogger("silent")));
+    return async (path: string, token?: string) =>
+      (await app.request(path, { headers: token ? { authorization: `Bearer ${token}` } : {} })).status;
+  }
+
+  it("accepts the new and the old secret during the switch, and only the new one after --finish", async () => {
+    const during = configured({ API_SECRET: CURRENT, API_SECRET_PREVIOUS: PREVIOUS });
+    expect(await during("/api/containers", CURRENT)).toBe(200);
+    expect(await during("/api/containers", PREVIOUS)).toBe(200);
+    expect(await during(`/api/containers/abc/logs?token=${PREVIOUS}`)).toBe(200);
+    expect(await during("/api/containers", "w".repeat(48))).toBe(401);
+
+    // --finish leaves API_SECRET_PREVIOUS empty, which the config reads as unset.
+    const after = configured({ API_SECRET: CURRENT, API_SECRET_PREVIOUS: "" });
+    expect(await after("/api/containers", CURRENT)).toBe(200);
+    expect(await after("/api/containers", PREVIOUS)).toBe(401);
+    expect(await after(`/api/containers/abc/logs?token=${PREVIOUS}`)).toBe(401);
   });
 });
