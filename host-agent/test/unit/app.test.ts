@@ -66,7 +66,7 @@ async function setup({ reconcile = true, env = {} }: { reconcile?: boolean; env?
       headers: { authorization: `Bearer ${TEST_SECRET}`, "content-type": "application/json", ...headers },
       body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
     });
-  return { app, docker, call };
+  return { app, docker, call, activity };
 }
 
 async function expectError(res: Response, status: number, code: string) {
@@ -286,6 +286,27 @@ describe("stop, start, and restart with a start body", () => {
     expect(res.status).toBe(200);
     expect(ContainerDetails.parse(await res.json())).toMatchObject({ id: "sleepy", state: "exited" });
     await expectError(await call("POST", "/api/containers/ghost/stop"), 404, "container_not_found");
+  });
+
+  it("with unlessUsedAfter, refuses (409 in_use) to stop one used after it, and stops one that was not", async () => {
+    const { call, docker, activity } = await setup();
+    await call("POST", "/api/containers", { id: "busy-user", name: "web" });
+    const judgedAt = Date.now() + 60_000; // after the container's start, which counts as use
+    activity.record("busy-user", judgedAt + 1); // a keystroke after the reaper looked
+    for (const unlessUsedAfter of [judgedAt, new Date(judgedAt).toISOString()]) {
+      const err = await expectError(
+        await call("POST", "/api/containers/busy-user/stop", { unlessUsedAfter }),
+        409,
+        "in_use",
+      );
+      expect(err.message).toMatch(/busy-user was used at .* not stopped/);
+    }
+    expect(docker.calls.filter((c) => c.startsWith("stop"))).toEqual([]);
+    const res = await call("POST", "/api/containers/busy-user/stop", { unlessUsedAfter: judgedAt + 1 });
+    expect(res.status).toBe(200);
+    expect(ContainerDetails.parse(await res.json()).state).toBe("exited");
+    for (const bad of [{ unlessUsedAfter: "yesterday" }, { unlessUsedAfter: -1 }, { force: true }])
+      await expectError(await call("POST", "/api/containers/busy-user/stop", bad), 400, "invalid_request");
   });
 
   it("answers 400 for a start body that is missing, wrong or carries unknown fields, before touching Docker", async () => {
