@@ -32,7 +32,16 @@ async function setup({ reconcile = true, env = {} }: { reconcile?: boolean; env?
   const docker = new FakeDocker();
   const config = testConfig(env);
   const logger = createLogger("silent");
-  const containers = new ContainerService(docker, new PortAllocator(config.portRange), config, logger, null);
+  const locks = new OperationLock();
+  const containers = new ContainerService(
+    docker,
+    new PortAllocator(config.portRange),
+    config,
+    logger,
+    null,
+    null,
+    locks,
+  );
   if (reconcile) await containers.reconcile();
   const exec = new ExecRunner(docker, config.container.user, config.container.execOutputLimitBytes);
   // Wired like server.ts; no test here starts a setup, so none of these touches disk or git.
@@ -43,7 +52,7 @@ async function setup({ reconcile = true, env = {} }: { reconcile?: boolean; env?
   const activity = new ActivityLog();
   containers.observe = (id) => ({ health: watch.health(id), lastActivityMs: activity.lastAt(id) });
   const repos = new RepoCache(path.join(config.dataDir, "repo-cache"), config.setup.gitRemoteTemplate, 1_000);
-  const launch = { config, docker, containers, io, outbox, logger, watch, locks: new OperationLock() };
+  const launch = { config, docker, containers, io, outbox, logger, watch, locks };
   const deps = { ...launch, repos, installLocks: new KeyedLock() };
   const setup = new SetupRunner(deps);
   const relaunch = new Relauncher(launch);
@@ -379,6 +388,37 @@ describe("one operation at a time per container", () => {
     expect((await stopping).status).toBe(200);
     expect((await deleting).status).toBe(200);
     await expectError(await call("GET", "/api/containers/busy"), 404, "container_not_found");
+  });
+});
+
+describe("create holds the operation lock", () => {
+  it("a delete of the same id waits for the create, and a start or stop meanwhile is refused", async () => {
+    const { call, docker } = await setup();
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const create = docker.create.bind(docker);
+    docker.create = async (options) => {
+      await gate;
+      return create(options);
+    };
+    const creating = Promise.resolve(call("POST", "/api/containers", { id: "slow", name: "web" }));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const err = await expectError(await call("POST", "/api/containers/slow/stop"), 409, "conflict");
+    expect(err.message).toMatch(/slow is being created/);
+    // A repeat of the create shares the one in flight (idempotent), not a 409.
+    const repeat = Promise.resolve(call("POST", "/api/containers", { id: "slow", name: "web" }));
+    let deleted = false;
+    const deleting = Promise.resolve(call("DELETE", "/api/containers/slow")).then((res) => {
+      deleted = true;
+      return res;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(deleted).toBe(false);
+    open();
+    expect((await creating).status).toBe(201);
+    expect((await repeat).status).toBe(200);
+    expect((await deleting).status).toBe(200);
+    await expectError(await call("GET", "/api/containers/slow"), 404, "container_not_found");
   });
 });
 
