@@ -16,9 +16,13 @@ import { workspaceVolumeName } from "../src/docker/labels.js";
 import { cleanupAfter, createContainer, startTestAgent, uniqueName } from "./helpers/agent.js";
 import { docker } from "./helpers/docker.js";
 
+/** Never made: a create binding it to a relative path is refused by the engine itself. */
+const BIND_SOURCE = "/artie-test-no-such-source";
+
 let agent: Awaited<ReturnType<typeof startTestAgent>>;
 beforeAll(async () => {
-  agent = await startTestAgent();
+  // A bind source the policy allows, so a create can be made to fail at the engine (see below).
+  agent = await startTestAgent({ ALLOWED_BIND_SOURCES: BIND_SOURCE });
 });
 afterAll(async () => agent.close());
 
@@ -108,11 +112,12 @@ describe("a workspace a create did not make", () => {
     expect((await exec(["sh", "-c", "echo work-in-progress > /app/work.txt"])).exitCode).toBe(0);
     await docker.getContainer(`artie-${first.id}`).remove({ force: true });
 
-    // Same id, a main process that cannot start: the create fails after finding the workspace.
+    // Same id, a bind the engine refuses (its target is not absolute): the create fails at the
+    // engine, after finding the workspace.
     const failed = await agent.api.post("/api/containers", {
       name: first.name,
       id: first.id,
-      command: ["/no/such/binary"],
+      binds: [`${BIND_SOURCE}:not-absolute`],
     });
     expect(failed.status).toBeGreaterThanOrEqual(400);
     expect(await countNamed(first.id)).toBe(0);
