@@ -321,6 +321,9 @@ export class ContainerService {
   }
 
   private async createOnce(id: string, req: CreateRequest): Promise<CreateContainerResponse> {
+    // A Docker id cached for this agent id names a container removed behind the agent's back
+    // when this create makes a new one: forgotten, so the next exec resolves the new one.
+    this.known.delete(id);
     const existing = await this.find(containerName(id));
     if (existing) return this.existingResponse(existing);
 
