@@ -24,6 +24,7 @@ import {
   type RedeployRequest,
   type SetupRequest,
   type StartContainerRequest,
+  type StopContainerRequest,
 } from "@artie/host-agent/contract";
 import { api, internal } from "./_generated/api";
 import type { Doc, Id } from "./_generated/dataModel";
@@ -263,6 +264,8 @@ async function startBody(settings: StoredSettings, secrets: string[]): Promise<S
 
 /** The agent refused because another operation on the container is under way: ask again later. */
 const isBusy = (err: unknown) => err instanceof AgentError && err.code === "conflict";
+/** A stop with `unlessUsedAfter` found the container used since: it runs on. */
+const isInUse = (err: unknown) => err instanceof AgentError && err.code === "in_use";
 /** A start found the container running already (the record said stopped: a start that got there). */
 const isAlreadyRunning = (err: unknown) => err instanceof AgentError && err.code === "already_running";
 
@@ -327,7 +330,11 @@ export const start = internalAction({
  * destroyed; an agent that cannot stop it (or is busy with another operation on it) leaves the
  * record as it was, with the reason on the timeline (the reaper asks again on its next run).
  * The reaper's stop (`unlessUsedAfter`) asks the container's details first and leaves one the
- * agent saw used since then running, its use taken into the record.
+ * agent saw used since then running, its use taken into the record. Use after that look is
+ * caught by the agent: the stop carries `unlessUsedAfter`, and the agent, holding the
+ * container's operation lock, answers `409 in_use` instead of stopping one used since; the
+ * record then stays as it is, that use taken in as now (it happened between the look and the
+ * answer, moments apart).
  */
 export const stop = internalAction({
   args: { containerId: v.id("containers"), unlessUsedAfter: v.optional(v.number()) },
@@ -344,10 +351,13 @@ export const stop = internalAction({
           return;
         }
       }
-      await call("POST", `/api/containers/${record.container.agentId}/stop`, ContainerDetails);
+      // A person's stop has no body: it stops whatever the use.
+      const body: StopContainerRequest | undefined = unlessUsedAfter === undefined ? undefined : { unlessUsedAfter };
+      await call("POST", `/api/containers/${record.container.agentId}/stop`, ContainerDetails, body);
       await ctx.runMutation(internal.hostReports.markStopped, { containerId });
     } catch (err) {
-      if (isGone(err)) await ctx.runMutation(internal.hostReports.markGone, { containerId });
+      if (isInUse(err)) await ctx.runMutation(internal.hostReports.noteInUse, { containerId, usedAt: Date.now() });
+      else if (isGone(err)) await ctx.runMutation(internal.hostReports.markGone, { containerId });
       else await ctx.runMutation(internal.hostReports.noteStopFailed, { containerId, error: message(err) });
     }
   },

@@ -114,7 +114,12 @@ describe("reaper", () => {
     }));
     expect(statuses).toEqual({ idle: "stopped", busy: "ready", pooled: "pooled" });
     expect(agent.requests.filter((r) => r.method === "POST")).toEqual([
-      { method: "POST", path: "/api/containers/env-idle/stop" },
+      // The idle deadline it judged by goes along: the agent keeps one used since (409 in_use).
+      {
+        method: "POST",
+        path: "/api/containers/env-idle/stop",
+        body: { unlessUsedAfter: now - POOL_DEFAULTS.idleLimitMinutes * 60_000 },
+      },
     ]);
     expect(agent.containers.get("env-idle")?.state).toBe("exited");
   });

@@ -68,6 +68,26 @@ describe("the reaper: stopped, then destroyed", () => {
     expect((await get(t, id)).status).toBe("stopped");
   });
 
+  it("keeps an environment used between the reaper's look and its stop: the agent refuses (409 in_use)", async () => {
+    const t = setupTest();
+    const id = await readyEnvironment(t);
+    vi.advanceTimersByTime(IDLE_MS + MINUTE);
+    const judgedBy = Date.now() - IDLE_MS;
+    // Idle when the reaper looks; a keystroke lands right after, before the stop reaches the agent.
+    agent.afterLook = (_id, held) => (held.lastActivityAt = new Date(Date.now()).toISOString());
+    await reap(t);
+    expect(agent.calls("POST", "/stop").map((r) => r.body)).toEqual([{ unlessUsedAfter: judgedBy }]);
+    expect(agent.containers.get("env-work")?.state).toBe("running");
+    expect(await get(t, id)).toMatchObject({ status: "ready", lastActivityAt: Date.now() });
+    const events = await t.withIdentity(ALICE).query(api.containers.events, { containerId: id });
+    expect(events.map((e) => e.message)).toContain("not stopped: in use on the host since the idle limit was reached");
+    // Unused since: the next reap past the limit stops it.
+    agent.afterLook = null;
+    vi.advanceTimersByTime(IDLE_MS + MINUTE);
+    await reap(t);
+    expect((await get(t, id)).status).toBe("stopped");
+  });
+
   it("stops an idle environment, and destroys it only after the second, longer limit", async () => {
     const t = setupTest();
     const id = await readyEnvironment(t);

@@ -10,7 +10,10 @@
  * redeploy is refused (409 `uncommitted_changes`, the files in `issues`) while a test says the
  * workspace has local changes, unless forced; a container a test marks `busy` (another operation
  * under way there) answers 409 `conflict` to stop, start, restart and redeploy, as the agent's
- * operation lock does, and 409 `already_running` to a start of a running one. `GET /api/containers/:id` answers one container's details. It keeps each container's state (running, exited)
+ * operation lock does, and 409 `already_running` to a start of a running one. A stop's optional
+ * body (StopContainerRequest) with `unlessUsedAfter` is refused 409 `in_use` when the
+ * container's `lastActivityAt` is later, as the agent does under its lock; `afterLook` lets a
+ * test put use between the reaper's look (`GET /api/containers/:id`) and its stop. `GET /api/containers/:id` answers one container's details. It keeps each container's state (running, exited)
  * and the `lastActivityAt` a test gives it, and records every request (method, path, body).
  * Two dots in the file name: the Convex CLI never deploys it. Leaves out create, setup, exec,
  * logs and the terminal (test.githubFixture.ts and e2e.int.test.ts have those).
@@ -23,6 +26,7 @@ import {
   RedeployRequest,
   RemoveContainerResponse,
   StartContainerRequest,
+  StopContainerRequest,
   type ContainerState,
 } from "@artie/host-agent/contract";
 
@@ -40,6 +44,8 @@ export class AgentStandIn {
   readonly localChanges = new Map<string, string[]>();
   /** Containers with another operation under way: every operation but a delete is refused. */
   readonly busy = new Set<string>();
+  /** Runs after answering a container's details: use that lands after the reaper looked. */
+  afterLook: ((id: string, held: Held) => void) | null = null;
 
   /** A container on the host, running unless said otherwise. */
   hold(id: string, o: { state?: ContainerState; lastActivityAt?: string | number | null } = {}) {
@@ -85,12 +91,21 @@ export class AgentStandIn {
     const refuse = (status: number, code: string, message: string, issues?: { path: string; message: string }[]) =>
       json(status, ErrorResponse.parse({ error: { code, message, requestId: "stand-in", issues } }));
     if (req.headers.get("authorization") !== `Bearer ${API_SECRET}`) return refuse(401, "unauthorized", "bad token");
-    const action = /\/(start|restart|redeploy)$/.exec(path)?.[1];
-    const schema = action === "redeploy" ? RedeployRequest : action ? StartContainerRequest : null;
+    const action = /\/(start|restart|redeploy|stop)$/.exec(path)?.[1];
+    const schema =
+      action === "redeploy"
+        ? RedeployRequest
+        : action === "stop"
+          ? StopContainerRequest
+          : action
+            ? StartContainerRequest
+            : null;
     if (!schema && body !== undefined) return refuse(400, "invalid_request", "no body expected");
-    const parsed = schema?.safeParse(body);
+    // A stop's body is optional (a person's stop sends none); every other body is required.
+    const parsed = action === "stop" && body === undefined ? undefined : schema?.safeParse(body);
     if (parsed && !parsed.success) return refuse(400, "invalid_request", parsed.error.message);
-    const run = parsed?.data;
+    // A stop's body names no callback; every other body does.
+    const run = parsed?.data && "callbackUrl" in parsed.data ? parsed.data : undefined;
     if (run && (run.callbackUrl !== CALLBACK_URL || run.callbackSecret !== CALLBACK_SECRET))
       return refuse(400, "invalid_request", "not the deployment's callback URL and secret");
 
@@ -103,12 +118,20 @@ export class AgentStandIn {
     const id = m[1] ?? ""; // always matched (the web tests' stricter tsconfig reads this file too)
     const held = this.containers.get(id);
     if (!held) return refuse(404, "container_not_found", `no container ${id}`);
-    if (req.method === "GET" && !m[2]) return json(200, this.details(id, held));
+    if (req.method === "GET" && !m[2]) {
+      const answer = json(200, this.details(id, held));
+      this.afterLook?.(id, held);
+      return answer;
+    }
     if (req.method === "DELETE" && this.busy.has(id))
       return refuse(409, "conflict", `Container ${id} is still being set up; delete it again shortly`);
     if (req.method === "POST" && this.busy.has(id))
       return refuse(409, "conflict", `Container ${id} is being redeployed; try again when it is done`);
     if (req.method === "POST" && m[2] === "stop") {
+      const after = body === undefined ? undefined : StopContainerRequest.parse(body).unlessUsedAfter;
+      const usedAt = typeof held.lastActivityAt === "string" ? Date.parse(held.lastActivityAt) : held.lastActivityAt;
+      if (after !== undefined && typeof usedAt === "number" && usedAt > after)
+        return refuse(409, "in_use", `Container ${id} was used after ${new Date(after).toISOString()}; not stopped`);
       held.state = "exited";
       return json(200, this.details(id, held));
     }

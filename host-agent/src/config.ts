@@ -377,6 +377,22 @@ function remoteEngineProblems(
   ];
 }
 
+/**
+ * A tcp:// engine without TLS that is not loopback, refused unless DOCKER_ALLOW_PLAINTEXT: the
+ * agent's API secret never goes there, but every container's environment (the repo's secrets,
+ * opened for each setup and start) and every file it writes in does, readable by anyone on the
+ * path, and the engine's API (root on its host) answers whoever reaches it. An address of this
+ * machine counts too: an engine listening on it in clear is on the network. Loopback stays
+ * allowed: nothing leaves the machine.
+ */
+function plaintextEngineProblem(
+  e: { DOCKER_HOST: string; DOCKER_ALLOW_PLAINTEXT: boolean },
+  d: DockerEndpoint,
+): string | null {
+  if (d.kind !== "tcp" || d.tls || isLoopbackHost(d.host) || e.DOCKER_ALLOW_PLAINTEXT) return null;
+  return `DOCKER_HOST=${e.DOCKER_HOST} is plain TCP to an address that is not loopback: the containers' environment (secrets included) and files would cross the network in clear. Set DOCKER_TLS_VERIFY=1 with ca.pem, cert.pem and key.pem in DOCKER_CERT_PATH (Docker's TLS port is ${DOCKER_TLS_PORT}), or, only for an engine on a private link you trust, DOCKER_ALLOW_PLAINTEXT=1`;
+}
+
 const EnvSchema = z.object({
   /** 0 picks a free port (tests). */
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -410,6 +426,11 @@ const EnvSchema = z.object({
   DOCKER_HOST: z.string().min(1).default("unix:///var/run/docker.sock"),
   DOCKER_TLS_VERIFY: bool.default(false),
   DOCKER_CERT_PATH: z.string().min(1).optional(),
+  /**
+   * Accept a plain tcp:// DOCKER_HOST that is not loopback (plaintextEngineProblem). Only for an
+   * engine reached over a private link the operator trusts (a VPN, a dedicated cable).
+   */
+  DOCKER_ALLOW_PLAINTEXT: bool.default(false),
   PORT_RANGE: portRange.default({ start: 10000, end: 20000 }),
   DEFAULT_IMAGE: z.string().min(1).default("node:24-slim"),
   DATA_DIR: z.string().min(1).default("/var/lib/artie-host-agent"),
@@ -583,7 +604,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   } catch (err) {
     throw new ConfigError(`Invalid agent configuration: ${(err as Error).message}`);
   }
-  const problems = remoteEngineProblems(e, docker);
+  const plaintext = plaintextEngineProblem(e, docker);
+  const problems = [...(plaintext ? [plaintext] : []), ...remoteEngineProblems(e, docker)];
   if (problems.length) throw new ConfigError(`Invalid agent configuration: ${problems.join("; ")}`);
   // Unset, URLs name where the published ports are: the engine's host when it is another one.
   const engineHost = docker.kind === "tcp" && !docker.onThisMachine ? docker.host : hostname();

@@ -55,6 +55,10 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
   if (!isolation) {
     logger.warn({ network: config.container.network }, "network isolation is off: every container joins one network");
   }
+  // Create, setup, start, restart, stop, redeploy and delete: one at a time per container,
+  // whichever asked first (a setup recreates the container, a redeploy may, a stop would cut
+  // either short, a delete must not race a create).
+  const locks = new OperationLock();
   const containers = new ContainerService(
     docker,
     new PortAllocator(config.portRange),
@@ -62,6 +66,7 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
     logger,
     isolation,
     trust.bundle,
+    locks,
   );
   // Serve even while Docker is down: /health says so, and creates wait for the reconcile.
   const stopReconciling = new AbortController();
@@ -81,9 +86,7 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
   const io = new ContainerIO(docker, config.container.user);
   // One lock per dependency volume, shared: a redeploy's install and a setup's never overlap.
   const installLocks = new KeyedLock();
-  // Setup, start, restart, stop, redeploy and delete: one at a time per container, whichever
-  // asked first (a setup recreates the container, a redeploy may, a stop would cut either short).
-  const launch = { config, docker, containers, io, outbox, logger, watch, locks: new OperationLock() };
+  const launch = { config, docker, containers, io, outbox, logger, watch, locks };
   const setup = new SetupRunner({ ...launch, repos, installLocks });
   const relaunch = new Relauncher(launch);
   const redeploy = new Redeployer({ ...launch, repos, installLocks });

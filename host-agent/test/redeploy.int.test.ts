@@ -3,8 +3,14 @@
  * redeploy of a ready environment serves the new code and keeps an uncommitted file, with
  * `git status` in the environment showing only that file; a local change to a file the new
  * commits change is refused (409 uncommitted_changes naming the file, nothing changed), and
- * `force` takes the branch's version; phases are reported by signed callbacks.
+ * `force` takes the branch's version; phases are reported by signed callbacks. A directory of
+ * /app the environment made a link to a directory outside /app that only root may write is not
+ * written through: the branch's files go in by a `tar` exec as the container user (not the
+ * engine's archive upload, which runs as root and follows such a link: on Docker 20.10 a PUT
+ * /containers/{id}/archive?path=/app of `src/x` with /app/src -> /outside writes /outside/x, root's).
  */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorResponse, ExecResponse } from "../src/api/contract.js";
 import { createContainer, startTestAgent } from "./helpers/agent.js";
@@ -13,6 +19,7 @@ import { removeRepoArtifacts } from "./helpers/docker.js";
 import { fixtureRoot, type FixtureRoot } from "./helpers/fixture-repo.js";
 import { NODE_IMAGE } from "./helpers/images.js";
 
+const run = promisify(execFile);
 const SECRET = "callback-secret-redeploy-0123";
 const REPO = "acme/redeploy";
 
@@ -120,6 +127,37 @@ describe("redeploy", () => {
       const third = await nthEnd(c.id, 3);
       expect(await message(third.hostPort!)).toBe("version three");
       expect((await exec(c.id, ["cat", "/app/notes.txt"])).stdout).toBe("uncommitted-work\n");
+    },
+  );
+
+  it(
+    "never writes through a link the environment made from a directory of /app to one outside it",
+    { timeout: 300_000 },
+    async () => {
+      const c = await createContainer(agent.api, { image: NODE_IMAGE });
+      const setup = await agent.api.post(`/api/containers/${c.id}/setup`, {
+        repo: REPO,
+        branch: "main",
+        callbackUrl: receiver.url,
+        callbackSecret: SECRET,
+      });
+      expect(setup.status).toBe(202);
+      await nthEnd(c.id, 1);
+      // Outside /app, root's (as /etc is): made as root, then the user points /app/src at it.
+      await run("docker", ["exec", "-u", "0", `artie-${c.id}`, "sh", "-c", "mkdir -m 755 /tmp/outside"]);
+      expect((await exec(c.id, ["ln", "-s", "/tmp/outside", "/app/src"])).exitCode).toBe(0);
+
+      await fixtures.commitTo(REPO, "main", { "src/x": "from the branch\n" });
+      const res = await agent.api.post(`/api/containers/${c.id}/redeploy`, redeployBody(true));
+      expect(res.status).toBe(202);
+      await receiver.waitFor(() => ended(c.id).length >= 2, 90_000);
+
+      // Nothing reached the directory outside /app, whatever the redeploy's own end.
+      expect((await exec(c.id, ["ls", "-A", "/tmp/outside"])).stdout).toBe("");
+      // The container user may not write there, so the redeploy fails and says where it stopped.
+      const end = ended(c.id)[1]!.body;
+      expect(end.phase).toBe("error");
+      expect(end.error).toMatch(/writing the branch's files/);
     },
   );
 });

@@ -331,6 +331,22 @@ export const StartContainerRequest = SetupRequest.pick({
 export type StartContainerRequest = z.input<typeof StartContainerRequest>;
 
 /**
+ * Body of `POST /api/containers/:id/stop`, optional (none, or `{}`: stop it whatever its use).
+ * The idle reaper sends `unlessUsedAfter`, the time it judged the environment idle by (ms since
+ * the epoch, or ISO 8601 with an offset): the agent, holding the container's operation lock,
+ * answers `409 in_use` and stops nothing when the container's last activity (its details'
+ * `lastActivityAt`) is later, so a keystroke or an exec between the reaper's look and its stop
+ * keeps the environment running.
+ */
+export const StopContainerRequest = z.strictObject({
+  unlessUsedAfter: z
+    .union([z.number().int().nonnegative(), z.iso.datetime({ offset: true })])
+    .transform((t) => (typeof t === "number" ? t : Date.parse(t)))
+    .optional(),
+});
+export type StopContainerRequest = z.input<typeof StopContainerRequest>;
+
+/**
  * Body of `POST /api/containers/:id/redeploy`: bring the branch's new commits into a set-up
  * environment without losing its uncommitted work. Its own route, not a second `setup` of the
  * same id, because it means something else: a setup makes the workspace the branch afresh (a
@@ -596,6 +612,12 @@ export const ERROR_CODES = [
    * asking again changes nothing; a restart is what brings its dev server back.
    */
   "already_running",
+  /**
+   * A stop with `unlessUsedAfter` of a container used after that time: 409, nothing stopped.
+   * Not `conflict` (busy: ask again shortly): it is in use, so asking again is the next idle
+   * check's; and not a 200, so no caller can read a stop that did not happen as done.
+   */
+  "in_use",
   "image_not_found",
   "port_range_exhausted",
   "network_pool_exhausted",

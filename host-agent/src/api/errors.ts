@@ -21,6 +21,7 @@ const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
   conflict: 409,
   uncommitted_changes: 409,
   already_running: 409,
+  in_use: 409,
   image_not_found: 422,
   port_range_exhausted: 503,
   network_pool_exhausted: 503,

@@ -1,6 +1,6 @@
 /**
- * One operation at a time per container: setup (up to `ready`), start, restart, stop, redeploy
- * and delete all claim the container's id here before their first await, so a second one is
+ * One operation at a time per container: create, setup (up to `ready`), start, restart, stop,
+ * redeploy and delete all claim the container's id here before their first await, so a second one is
  * answered 409 `conflict` naming what runs instead of running alongside (a restart cutting an
  * install short, a setup recreating the container a start is bringing back). Claimed and
  * released in memory only: after an agent restart nothing is under way.

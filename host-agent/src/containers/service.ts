@@ -10,7 +10,9 @@
  *
  * Idempotency has two layers: concurrent creates with one id share a single in-flight promise,
  * and Docker's unique container names catch repeats across agent restarts (a name conflict means
- * "already made": the existing container is returned, never a second one).
+ * "already made": the existing container is returned, never a second one). A create holds the
+ * id in the operation lock (operation-lock.ts) shared with setup, start, stop and delete, and a
+ * failed one removes only the workspace volume it made itself.
  */
 import { randomBytes } from "node:crypto";
 import type { z } from "zod";
@@ -34,6 +36,7 @@ import { PortInUseError } from "../network/port-forwarder.js";
 import type { TrustBundle } from "../trust/ca-bundle.js";
 import { NOTHING_OBSERVED, toDetails, type Observed } from "./details.js";
 import type { PortAllocator } from "./port-allocator.js";
+import { OperationLock } from "./operation-lock.js";
 import { ensureVolumeOwner } from "./volume-owner.js";
 import { WorkspaceUsage } from "./workspace-usage.js";
 import { ensureWorkspace, removeWorkspace, sweepOrphanWorkspaces } from "./workspaces.js";
@@ -73,6 +76,8 @@ export class ContainerService {
     private readonly isolation: Isolation | null,
     /** The extra CAs every environment is handed (trust/ca-bundle.ts); null when there are none. */
     private readonly trust: TrustBundle | null = null,
+    /** The per-container operation lock setup, start, stop, redeploy and delete share (server.ts). */
+    private readonly locks: OperationLock = new OperationLock(),
   ) {
     this.usage = new WorkspaceUsage(docker, logger);
   }
@@ -158,7 +163,14 @@ export class ContainerService {
     const id = req.id ?? idempotencyKey ?? newId();
     const pending = this.inFlight.get(id);
     if (pending) return { ...(await pending), created: false };
-    const work = this.createOnce(id, req).finally(() => this.inFlight.delete(id));
+    // One operation at a time per container: a delete, start or setup of this id waits for the
+    // create (a delete) or is refused (409), and a create while one of them runs is refused, so
+    // none sees the container half made or makes it again while it is being removed or recreated.
+    const release = this.locks.claim(id, "being created");
+    const work = this.createOnce(id, req).finally(() => {
+      this.inFlight.delete(id);
+      release();
+    });
     this.inFlight.set(id, work);
     return work;
   }
@@ -251,7 +263,8 @@ export class ContainerService {
     // Made here, with its labels, before the container that mounts it (Docker would otherwise
     // make it bare). A volume of that name with other owners' labels is never mounted.
     const { name, labels } = change.volume;
-    const found = await this.docker.ensureVolume(name, { ...labels, [LABEL.managed]: "true", [LABEL.volume]: name });
+    const found = (await this.docker.ensureVolume(name, { ...labels, [LABEL.managed]: "true", [LABEL.volume]: name }))
+      .labels;
     const mismatch = Object.entries(labels).find(([k, v]) => found[k] !== v);
     if (mismatch) throw new Error(`volume ${name} exists with another ${mismatch[0]} label; not mounting it`);
     // Kept by the remove below (named volumes outlive their containers); made only if missing.
@@ -308,6 +321,9 @@ export class ContainerService {
   }
 
   private async createOnce(id: string, req: CreateRequest): Promise<CreateContainerResponse> {
+    // A Docker id cached for this agent id names a container removed behind the agent's back
+    // when this create makes a new one: forgotten, so the next exec resolves the new one.
+    this.known.delete(id);
     const existing = await this.find(containerName(id));
     if (existing) return this.existingResponse(existing);
 
@@ -321,13 +337,14 @@ export class ContainerService {
     if (req.volumeName) {
       await this.docker.ensureVolume(req.volumeName, { [LABEL.managed]: "true", [LABEL.volume]: req.volumeName });
     }
-    await ensureWorkspace(this.docker, id, req.tenant);
+    const madeWorkspace = await ensureWorkspace(this.docker, id, req.tenant);
     try {
       return await this.createWithPorts(id, req, image);
     } catch (err) {
-      // Nothing of an environment that was not made stays behind, its workspace included; one
-      // that another create made meanwhile answered above, so its container still mounts it.
-      if (!(await this.find(containerName(id)))) await removeWorkspace(this.docker, this.logger, id);
+      // Nothing this create made stays behind, its workspace included. A workspace it found is
+      // kept: it holds an environment's work (a retried create of an id whose container went, a
+      // setup's recreate that failed between its remove and its create).
+      if (madeWorkspace) await removeWorkspace(this.docker, this.logger, id);
       throw err;
     }
   }

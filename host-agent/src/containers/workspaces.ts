@@ -9,14 +9,16 @@ import { LABEL, containerName, workspaceVolumeLabels, workspaceVolumeName } from
 import type { Logger } from "../lib/logger.js";
 
 /**
- * The environment's workspace volume, made with its labels if missing. A volume of that name
- * that names another environment is never mounted.
+ * The environment's workspace volume, made with its labels if missing; true when this call made
+ * it (so a failed create may remove it: one it found holds an environment's work). A volume of
+ * that name that names another environment is never mounted.
  */
-export async function ensureWorkspace(docker: DockerClient, id: string, tenant?: string): Promise<void> {
+export async function ensureWorkspace(docker: DockerClient, id: string, tenant?: string): Promise<boolean> {
   const name = workspaceVolumeName(id);
-  const found = await docker.ensureVolume(name, workspaceVolumeLabels(id, tenant));
-  if (found[LABEL.containerId] !== id)
+  const { labels, created } = await docker.ensureVolume(name, workspaceVolumeLabels(id, tenant));
+  if (labels[LABEL.containerId] !== id)
     throw new Error(`volume ${name} exists and is not the workspace of ${id}; not mounting it`);
+  return created;
 }
 
 /**

@@ -119,15 +119,21 @@ export class DockerClient {
   /**
    * Creates a named volume if missing; Docker answers an existing one with itself (labels are
    * immutable, so an existing volume keeps its own, instance included: only a new one gets the
-   * fresh instance value). Returns the labels the volume has.
+   * fresh instance value). Returns the labels the volume has, and whether this call made it
+   * (its instance label is the one this call chose): a caller undoing a failed create removes
+   * only a volume it made.
    */
-  async ensureVolume(name: string, labels: Record<string, string>): Promise<Record<string, string>> {
+  async ensureVolume(
+    name: string,
+    labels: Record<string, string>,
+  ): Promise<{ labels: Record<string, string>; created: boolean }> {
     this.logger.info({ volume: name }, "docker volume create");
     const instance = randomBytes(12).toString("hex");
     await this.api.createVolume({ Name: name, Labels: { ...labels, [LABEL.volumeInstance]: instance } });
     // dockerode answers a create with a handle, not the volume: its labels need an inspect.
     const volume = (await this.api.getVolume(name).inspect()) as { Labels?: Record<string, string> | null };
-    return volume.Labels ?? {};
+    const found = volume.Labels ?? {};
+    return { labels: found, created: found[LABEL.volumeInstance] === instance };
   }
 
   /**

@@ -12,6 +12,7 @@ import {
   RedeployRequest,
   SetupRequest,
   StartContainerRequest,
+  StopContainerRequest,
 } from "../api/contract.js";
 import { parseOr400, readJson } from "../api/errors.js";
 import { DELETE_WAITS_FOR_OPERATION_MS } from "../config.js";
@@ -59,9 +60,11 @@ export function containerRoutes(deps: {
         const body = parseOr400(StartContainerRequest, await readJson(c), "body");
         return c.json(await relaunch.restart(id, body), 202);
       })
+      // No body stops it outright; the reaper's `unlessUsedAfter` keeps one used since (409 in_use).
       .post("/:id/stop", async (c) => {
         const id = idParam(c.req.param("id"));
-        return c.json(await relaunch.stop(id));
+        const body = parseOr400(StopContainerRequest, await readJson(c), "body");
+        return c.json(await relaunch.stop(id, body));
       })
       .post("/:id/start", async (c) => {
         const id = idParam(c.req.param("id"));

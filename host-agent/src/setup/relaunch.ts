@@ -31,6 +31,17 @@ import { launcherIn, requestFor, runReported, startWatched, type LaunchDeps } fr
 
 export type Start = z.output<typeof StartContainerRequest>;
 
+/** 409 `in_use` when the container's last activity (its details', activity.ts) is after `after`. */
+function refuseIfUsedSince(details: ContainerDetails, after: number): void {
+  const at = details.lastActivityAt;
+  const usedAt = typeof at === "number" ? at : typeof at === "string" ? Date.parse(at) : NaN;
+  if (!(usedAt > after)) return;
+  throw new AppError(
+    "in_use",
+    `Container ${details.id} was used at ${new Date(usedAt).toISOString()}, after ${new Date(after).toISOString()}; not stopped`,
+  );
+}
+
 export class Relauncher {
   private readonly running = new Set<Promise<void>>();
   private readonly progress: SetupProgress;
@@ -42,11 +53,16 @@ export class Relauncher {
   /**
    * Stops the container (409 while another operation on it runs). The watch is told first, so
    * the dev server's end is not reported as a crash even when the engine's `kill` event comes
-   * late or the event stream is reconnecting.
+   * late or the event stream is reconnecting. With `unlessUsedAfter` (the idle reaper's), one
+   * whose last activity is later is refused (`409 in_use`) and left running: the check is made
+   * holding the claim, right before the stop, so use after the reaper looked is not lost. (An
+   * exec takes no claim: one that begins in the instant between this check and the engine's stop
+   * still ends with the container, as with any stop.)
    */
-  stop(id: string): Promise<ContainerDetails> {
+  stop(id: string, o: { unlessUsedAfter?: number } = {}): Promise<ContainerDetails> {
     return this.holding(id, "being stopped", async () => {
-      await this.d.containers.snapshot(id); // 404 before the watch is touched
+      const details = await this.d.containers.snapshot(id); // 404 before the watch is touched
+      if (o.unlessUsedAfter !== undefined) refuseIfUsedSince(details, o.unlessUsedAfter);
       this.d.watch.expect(id);
       return this.d.containers.stop(id);
     });

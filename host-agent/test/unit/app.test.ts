@@ -32,7 +32,16 @@ async function setup({ reconcile = true, env = {} }: { reconcile?: boolean; env?
   const docker = new FakeDocker();
   const config = testConfig(env);
   const logger = createLogger("silent");
-  const containers = new ContainerService(docker, new PortAllocator(config.portRange), config, logger, null);
+  const locks = new OperationLock();
+  const containers = new ContainerService(
+    docker,
+    new PortAllocator(config.portRange),
+    config,
+    logger,
+    null,
+    null,
+    locks,
+  );
   if (reconcile) await containers.reconcile();
   const exec = new ExecRunner(docker, config.container.user, config.container.execOutputLimitBytes);
   // Wired like server.ts; no test here starts a setup, so none of these touches disk or git.
@@ -43,7 +52,7 @@ async function setup({ reconcile = true, env = {} }: { reconcile?: boolean; env?
   const activity = new ActivityLog();
   containers.observe = (id) => ({ health: watch.health(id), lastActivityMs: activity.lastAt(id) });
   const repos = new RepoCache(path.join(config.dataDir, "repo-cache"), config.setup.gitRemoteTemplate, 1_000);
-  const launch = { config, docker, containers, io, outbox, logger, watch, locks: new OperationLock() };
+  const launch = { config, docker, containers, io, outbox, logger, watch, locks };
   const deps = { ...launch, repos, installLocks: new KeyedLock() };
   const setup = new SetupRunner(deps);
   const relaunch = new Relauncher(launch);
@@ -66,7 +75,7 @@ async function setup({ reconcile = true, env = {} }: { reconcile?: boolean; env?
       headers: { authorization: `Bearer ${TEST_SECRET}`, "content-type": "application/json", ...headers },
       body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
     });
-  return { app, docker, call };
+  return { app, docker, call, activity };
 }
 
 async function expectError(res: Response, status: number, code: string) {
@@ -288,6 +297,27 @@ describe("stop, start, and restart with a start body", () => {
     await expectError(await call("POST", "/api/containers/ghost/stop"), 404, "container_not_found");
   });
 
+  it("with unlessUsedAfter, refuses (409 in_use) to stop one used after it, and stops one that was not", async () => {
+    const { call, docker, activity } = await setup();
+    await call("POST", "/api/containers", { id: "busy-user", name: "web" });
+    const judgedAt = Date.now() + 60_000; // after the container's start, which counts as use
+    activity.record("busy-user", judgedAt + 1); // a keystroke after the reaper looked
+    for (const unlessUsedAfter of [judgedAt, new Date(judgedAt).toISOString()]) {
+      const err = await expectError(
+        await call("POST", "/api/containers/busy-user/stop", { unlessUsedAfter }),
+        409,
+        "in_use",
+      );
+      expect(err.message).toMatch(/busy-user was used at .* not stopped/);
+    }
+    expect(docker.calls.filter((c) => c.startsWith("stop"))).toEqual([]);
+    const res = await call("POST", "/api/containers/busy-user/stop", { unlessUsedAfter: judgedAt + 1 });
+    expect(res.status).toBe(200);
+    expect(ContainerDetails.parse(await res.json()).state).toBe("exited");
+    for (const bad of [{ unlessUsedAfter: "yesterday" }, { unlessUsedAfter: -1 }, { force: true }])
+      await expectError(await call("POST", "/api/containers/busy-user/stop", bad), 400, "invalid_request");
+  });
+
   it("answers 400 for a start body that is missing, wrong or carries unknown fields, before touching Docker", async () => {
     const { call, docker } = await setup();
     await call("POST", "/api/containers", { id: "sleepy", name: "web" });
@@ -358,6 +388,37 @@ describe("one operation at a time per container", () => {
     expect((await stopping).status).toBe(200);
     expect((await deleting).status).toBe(200);
     await expectError(await call("GET", "/api/containers/busy"), 404, "container_not_found");
+  });
+});
+
+describe("create holds the operation lock", () => {
+  it("a delete of the same id waits for the create, and a start or stop meanwhile is refused", async () => {
+    const { call, docker } = await setup();
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const create = docker.create.bind(docker);
+    docker.create = async (options) => {
+      await gate;
+      return create(options);
+    };
+    const creating = Promise.resolve(call("POST", "/api/containers", { id: "slow", name: "web" }));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const err = await expectError(await call("POST", "/api/containers/slow/stop"), 409, "conflict");
+    expect(err.message).toMatch(/slow is being created/);
+    // A repeat of the create shares the one in flight (idempotent), not a 409.
+    const repeat = Promise.resolve(call("POST", "/api/containers", { id: "slow", name: "web" }));
+    let deleted = false;
+    const deleting = Promise.resolve(call("DELETE", "/api/containers/slow")).then((res) => {
+      deleted = true;
+      return res;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(deleted).toBe(false);
+    open();
+    expect((await creating).status).toBe(201);
+    expect((await repeat).status).toBe(200);
+    expect((await deleting).status).toBe(200);
+    await expectError(await call("GET", "/api/containers/slow"), 404, "container_not_found");
   });
 });
 

@@ -1,6 +1,6 @@
 // Covers where the agent reaches an engine's published ports (src/docker/engine-address.ts) and
 // how DOCKER_HOST is read and checked (src/config.ts dockerEndpoint, loadConfig's refusals).
-import { hostname } from "node:os";
+import { hostname, networkInterfaces } from "node:os";
 import { describe, expect, it } from "vitest";
 import { ConfigError, dockerEndpoint, loadConfig } from "../../src/config.js";
 import { publishedPortHost, urlHost } from "../../src/docker/engine-address.js";
@@ -47,6 +47,34 @@ describe("dockerEndpoint", () => {
   it("refuses what it cannot talk to, naming DOCKER_HOST", () => {
     for (const host of ["ssh://me@docker", "docker:2375", "tcp://docker:2375/v1.41", "unix://relative.sock"])
       expect(configError({ DOCKER_HOST: host })).toMatch(/DOCKER_HOST/);
+  });
+});
+
+describe("loadConfig with a plain tcp:// engine", () => {
+  const SHARED = { CONTAINER_NETWORK: "artie-shared" };
+
+  it("refuses one that is not loopback, saying what to set", () => {
+    for (const host of ["tcp://docker:2375", "tcp://10.99.99.99:2375", "tcp://[fd00::5]:2375"]) {
+      const message = configError({ ...SHARED, DOCKER_HOST: host });
+      expect(message).toContain(`DOCKER_HOST=${host} is plain TCP`);
+      expect(message).toMatch(/DOCKER_TLS_VERIFY=1 .*DOCKER_CERT_PATH.*DOCKER_ALLOW_PLAINTEXT=1/);
+    }
+    // This machine's own non-loopback address too: an engine listening there in clear is on the network.
+    const own = Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a && a.family === "IPv4" && !a.internal)?.address;
+    if (own) expect(configError({ ...SHARED, DOCKER_HOST: `tcp://${own}:2375` })).toMatch(/is plain TCP/);
+  });
+
+  it("accepts loopback, TLS, and an explicit opt-out", () => {
+    for (const host of ["tcp://127.0.0.1:2375", "tcp://localhost:2375", "tcp://[::1]:2375"])
+      expect(load({ DOCKER_HOST: host }).docker).toMatchObject({ kind: "tcp", tls: null });
+    expect(load({ ...REMOTE, DOCKER_HOST: "tcp://docker:2376" }).docker).toMatchObject({ tls: {} });
+    expect(load({ ...SHARED, DOCKER_HOST: "https://docker:2376" }).docker).toMatchObject({ tls: {} });
+    expect(load({ ...SHARED, DOCKER_HOST: "tcp://docker:2375", DOCKER_ALLOW_PLAINTEXT: "1" }).docker).toMatchObject({
+      host: "docker",
+      tls: null,
+    });
   });
 });
 

@@ -107,11 +107,15 @@ export class FakeDocker extends DockerClient {
     return this.images.has(ref) ? (this.imageLabelsOf.get(ref) ?? {}) : null;
   }
 
-  override async ensureVolume(name: string, labels: Record<string, string>): Promise<Record<string, string>> {
+  override async ensureVolume(
+    name: string,
+    labels: Record<string, string>,
+  ): Promise<{ labels: Record<string, string>; created: boolean }> {
     await this.reachable();
     this.calls.push(`volume ${name}`);
-    if (!this.volumes.has(name)) this.volumes.set(name, labels);
-    return this.volumes.get(name)!;
+    const created = !this.volumes.has(name);
+    if (created) this.volumes.set(name, labels);
+    return { labels: this.volumes.get(name)!, created };
   }
 
   override async create(options: Docker.ContainerCreateOptions): Promise<string> {

@@ -93,6 +93,16 @@ describe("workspace volume", () => {
     expect(docker.volumes.has("artie-ws-env1")).toBe(false);
   });
 
+  it("it found (the environment's work) is kept when the create fails", async () => {
+    const { docker, service } = await setup();
+    // After the start-up sweep: a container of env1 went, its workspace stayed (a recreate cut short).
+    docker.volumes.set("artie-ws-env1", workspaceVolumeLabels("env1"));
+    docker.start = () => Promise.reject(Object.assign(new Error("boom"), { statusCode: 500 }));
+    await expect(service.create(req({ id: "env1" }))).rejects.toThrow("boom");
+    expect(docker.volumes.get("artie-ws-env1")).toEqual(workspaceVolumeLabels("env1"));
+    expect(docker.calls).not.toContain("volume rm artie-ws-env1");
+  });
+
   it("of another environment's name is never mounted", async () => {
     const { service } = await setup((d) => d.volumes.set("artie-ws-env1", workspaceVolumeLabels("env2")));
     await expect(service.create(req({ id: "env1" }))).rejects.toThrow(/not the workspace of env1/);
