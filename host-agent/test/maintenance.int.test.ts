@@ -63,9 +63,30 @@ async function repoCache(repo: string, fetchedAt: Date) {
 }
 
 const exists = {
-  image: (ref: string) => docker.getImage(ref).inspect().then(() => true, () => false),
-  volume: (name: string) => docker.getVolume(name).inspect().then(() => true, () => false),
-  container: (ref: string) => docker.getContainer(ref).inspect().then(() => true, () => false),
+  image: (ref: string) =>
+    docker
+      .getImage(ref)
+      .inspect()
+      .then(
+        () => true,
+        () => false,
+      ),
+  volume: (name: string) =>
+    docker
+      .getVolume(name)
+      .inspect()
+      .then(
+        () => true,
+        () => false,
+      ),
+  container: (ref: string) =>
+    docker
+      .getContainer(ref)
+      .inspect()
+      .then(
+        () => true,
+        () => false,
+      ),
 };
 
 describe("maintenance", () => {
@@ -186,7 +207,9 @@ describe("maintenance", () => {
       expect(await exists.image(dangling)).toBe(false);
       expect(await exists.volume(names.idleVolume)).toBe(false);
       expect(await exists.container(containerName(orphanId))).toBe(false);
-      await expect(import("node:fs/promises").then((fs) => fs.stat(path.join(dataDir, "repo-cache/acme/old.git")))).rejects.toThrow();
+      await expect(
+        import("node:fs/promises").then((fs) => fs.stat(path.join(dataDir, "repo-cache/acme/old.git"))),
+      ).rejects.toThrow();
       // Kept: the newest good main image of its repo (old as it is), the live container's old
       // image and its volume, a young main image, volumes used lately or never recorded.
       for (const image of [names.current, names.liveOld, names.young]) expect(await exists.image(image)).toBe(true);

@@ -352,8 +352,7 @@ export class ContainerService {
 
   /** 422 image_not_found unless the engine has `image`, after waiting for its pull if one is under way. */
   private async requireImage(image: string): Promise<void> {
-    if (this.images && !(await this.docker.imageExists(image)))
-      await this.images.waitFor(image, IMAGE_WAIT_TIMEOUT_MS);
+    if (this.images && !(await this.docker.imageExists(image))) await this.images.waitFor(image, IMAGE_WAIT_TIMEOUT_MS);
     if (await this.docker.imageExists(image)) return;
     const why = this.images?.describe(image);
     throw new AppError(

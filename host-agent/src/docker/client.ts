@@ -324,7 +324,7 @@ export class DockerClient {
    */
   async pullImage(ref: string, signal: AbortSignal): Promise<NodeJS.ReadableStream> {
     this.logger.info({ image: ref }, "docker pull");
-    return (await this.streams.pull(ref, { abortSignal: signal })) as NodeJS.ReadableStream;
+    return this.streams.pull(ref, { abortSignal: signal });
   }
 
   /** What `docker info` says that capacity and the disk guard need. */

@@ -210,7 +210,9 @@ export class ImagePuller implements ImageWaiter {
       });
     } catch (err) {
       if (abort.signal.aborted && !this.stopping.signal.aborted)
-        throw new Error(`the pull did not finish within ${Math.round(this.limits.timeoutMs / 1000)} s`);
+        throw new Error(`the pull did not finish within ${Math.round(this.limits.timeoutMs / 1000)} s`, {
+          cause: err,
+        });
       throw err;
     } finally {
       clearTimeout(timer);
@@ -262,7 +264,7 @@ function readProgress(
       done = true;
       signal.removeEventListener("abort", aborted);
       s.destroy();
-      if (err) reject(err instanceof Error ? err : new Error(String(err)));
+      if (err) reject(err instanceof Error ? err : new Error(dockerMessage(err)));
       else resolve();
     };
     const aborted = () => finish(new Error("the pull was stopped"));

@@ -86,8 +86,19 @@ export class DiskGuard {
     try {
       const { rootDir } = await this.docker.engineInfo();
       this.engineAsked = true;
-      if (rootDir && (await statfs(rootDir).then(() => true, () => false))) this.enginePath = rootDir;
-      else this.logger.info({ rootDir, dataDir: this.config.dataDir }, "engine data root not visible; disk guard reads DATA_DIR");
+      if (
+        rootDir &&
+        (await statfs(rootDir).then(
+          () => true,
+          () => false,
+        ))
+      )
+        this.enginePath = rootDir;
+      else
+        this.logger.info(
+          { rootDir, dataDir: this.config.dataDir },
+          "engine data root not visible; disk guard reads DATA_DIR",
+        );
     } catch (err) {
       // Docker not answering yet: DATA_DIR this time, asked again next time.
       this.logger.debug({ err: dockerMessage(err) }, "cannot ask Docker for its data root yet");

@@ -105,7 +105,13 @@ export class Maintenance {
       errors,
     };
     logger.info(
-      { dryRun: o.dryRun, scope: o.scope, removed: removed.length, bytesFreed: report.bytesFreed, errors: errors.length },
+      {
+        dryRun: o.dryRun,
+        scope: o.scope,
+        removed: removed.length,
+        bytesFreed: report.bytesFreed,
+        errors: errors.length,
+      },
       "maintenance sweep done",
     );
     this.lastRun = report;

@@ -66,7 +66,9 @@ const HOUR_MS = 60 * 60_000;
 const hours = (ms: number) => `${Math.floor(ms / HOUR_MS)} h`;
 
 /** The container's label filter for PRUNE_ONLY_LABEL; everything passes when it is unset. */
-function onlyLabelFilter(onlyLabel: string | undefined): (labels: Record<string, string> | null | undefined) => boolean {
+function onlyLabelFilter(
+  onlyLabel: string | undefined,
+): (labels: Record<string, string> | null | undefined) => boolean {
   if (!onlyLabel) return () => true;
   const [key, value] = onlyLabel.split("=") as [string, string];
   return (labels) => labels?.[key] === value;

@@ -78,7 +78,9 @@ export async function imageParts(): Promise<{ manifest: Buffer; blobs: Map<strin
     );
     const layers = [];
     for (const layer of base.entry.Layers)
-      layers.push(add(gzipSync(await readFile(path.join(base.dir, layer))), "application/vnd.docker.image.rootfs.diff.tar.gzip"));
+      layers.push(
+        add(gzipSync(await readFile(path.join(base.dir, layer))), "application/vnd.docker.image.rootfs.diff.tar.gzip"),
+      );
     const manifest = Buffer.from(
       JSON.stringify({
         schemaVersion: 2,

@@ -40,7 +40,8 @@ export function servingRegistry(image: { manifest: Buffer; blobs: Map<string, Bl
   return listen((req, res) => {
     const url = req.url ?? "";
     const headers = { "docker-distribution-api-version": "registry/2.0" };
-    if (url === "/v2/" || url === "/v2") return res.writeHead(200, { ...headers, "content-type": "application/json" }).end("{}");
+    if (url === "/v2/" || url === "/v2")
+      return res.writeHead(200, { ...headers, "content-type": "application/json" }).end("{}");
     if (/^\/v2\/.+\/manifests\/[^/]+$/.test(url)) {
       const send = () =>
         res
