@@ -249,6 +249,17 @@ describe("maintenance", () => {
       );
       expect(report.scope).toBe("orphans");
       expect(report.removed).toEqual([]);
+      // One sweep at a time: a second request like the running one joins it (the same report),
+      // one unlike it waits for it and runs after.
+      const prune = async (body: object) =>
+        PruneReport.parse(await (await agent.api.post("/api/maintenance/prune", body)).json());
+      const [a, b, c] = await Promise.all([
+        prune({ dryRun: true }),
+        prune({ dryRun: true }),
+        prune({ dryRun: true, scope: "orphans" }),
+      ]);
+      expect(b).toEqual(a);
+      expect(Date.parse(c.startedAt)).toBeGreaterThanOrEqual(Date.parse(a.finishedAt));
     } finally {
       await agent.close();
     }
