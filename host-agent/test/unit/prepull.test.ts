@@ -13,22 +13,22 @@ const limits = { retryBaseMs: 40, retryCapMs: 1_000, timeoutMs: 5_000, maxBytes:
 
 function engine(o: { present: Set<string>; lines: (ref: string) => object[]; delayMs?: number }) {
   const pulls: string[] = [];
+  const times: number[] = [];
   const docker = {
     imageExists: (ref: string) => Promise.resolve(o.present.has(ref)),
     pullImage: async (ref: string) => {
       pulls.push(ref);
+      times.push(Date.now());
       await new Promise((r) => setTimeout(r, o.delayMs ?? 0));
       const lines = o.lines(ref);
       const ok = !lines.some((l) => "error" in l);
-      return Readable.from(
-        (async function* () {
-          for (const l of lines) yield Buffer.from(`${JSON.stringify(l)}\n`);
-          if (ok) o.present.add(ref);
-        })(),
-      );
+      const stream = Readable.from(lines.map((l) => Buffer.from(`${JSON.stringify(l)}\n`)));
+      // The engine has the image once its stream ended well.
+      stream.on("end", () => ok && o.present.add(ref));
+      return stream;
     },
   };
-  return { docker: docker as unknown as DockerClient, pulls };
+  return { docker: docker as unknown as DockerClient, pulls, times };
 }
 
 it("names an image with and without its default tag alike", () => {
@@ -59,11 +59,16 @@ it("keeps a present image without pulling and pulls a missing one, summing its l
 });
 
 it("fails on the engine's error line and retries with a doubling backoff", async () => {
-  const { docker, pulls } = engine({ present: new Set(), lines: () => [{ error: "registry said 500" }] });
+  const { docker, pulls, times } = engine({ present: new Set(), lines: () => [{ error: "registry said 500" }] });
   const puller = new ImagePuller(docker, logger, ["gone:1"], limits);
   puller.start();
   const deadline = Date.now() + 3_000;
-  while (pulls.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  const failedThrice = () => puller.status()[0]!.state === "failed" && puller.status()[0]!.attempts >= 3;
+  while (!failedThrice() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  // Three attempts, the gaps between them at least 40 then 80 ms: the backoff doubles.
+  expect(pulls).toHaveLength(3);
+  expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(35);
+  expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(75);
   const [pull] = puller.status();
   expect(pull).toMatchObject({ state: "failed", error: "registry said 500" });
   expect(pull!.attempts).toBeGreaterThanOrEqual(3);
