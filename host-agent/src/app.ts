@@ -28,6 +28,7 @@ import type { Logger } from "./lib/logger.js";
 import { containerRoutes } from "./routes/containers.js";
 import { healthRoutes } from "./routes/health.js";
 import { logRoutes } from "./routes/logs.js";
+import { maintenanceRoutes, requireFreeDisk, type HostOperations } from "./routes/maintenance.js";
 import { terminalRoutes } from "./routes/terminal.js";
 
 /** Largest request body accepted; the biggest legitimate one is an exec with a long argv. */
@@ -46,6 +47,8 @@ export type AppDeps = {
   activity: ActivityLog;
   logger: Logger;
   startedAt: number;
+  /** Pre-pull, maintenance, capacity and the disk guard (server.ts); absent in some unit tests. */
+  host?: HostOperations;
 };
 
 export function createApp(deps: AppDeps) {
@@ -81,6 +84,12 @@ export function createApp(deps: AppDeps) {
   app.use("/api/containers/:id/logs", cors({ origin: origins.includes("*") ? "*" : origins }));
   app.use("/api/*", requireApiSecret(deps.config.apiSecrets, STREAM_PATHS, deps.config.streamTokenKey));
 
+  // The disk guard before the routes that need room: a create and a setup.
+  if (deps.host) {
+    app.post("/api/containers", requireFreeDisk(deps.host.disk));
+    app.post("/api/containers/:id/setup", requireFreeDisk(deps.host.disk));
+    app.route("/api/maintenance", maintenanceRoutes(deps.host));
+  }
   app.route("/", healthRoutes(deps));
   app.route("/api/containers", containerRoutes(deps));
   app.route("/api/containers", logRoutes(deps));

@@ -206,6 +206,41 @@ export const PACKAGE_MANAGER_PROBE_TIMEOUT_MS = 30_000;
  */
 export const EXTRA_CA_MAX_BYTES = 1024 * 1024;
 
+/**
+ * Background pre-pull (images/prepull.ts) of DEFAULT_IMAGE and PREPULL_IMAGES. The engine's
+ * pull stream is JSON progress lines: read at most this many bytes of it (a large image sends a
+ * few hundred KiB) and for at most this long per pull; past either the pull counts as failed.
+ */
+export const IMAGE_PULL_MAX_PROGRESS_BYTES = 16 * 1024 * 1024;
+export const IMAGE_PULL_TIMEOUT_MS = 30 * 60_000;
+/** A failed pull (registry unreachable) is tried again after this, doubling up to the cap. */
+export const IMAGE_PULL_RETRY_BASE_MS = 5_000;
+export const IMAGE_PULL_RETRY_CAP_MS = 15 * 60_000;
+/**
+ * How long a create or a setup waits for a pull of the image it needs that is under way before
+ * going on without it (then image_not_found): under the control plane's request timeout (2 min).
+ */
+export const IMAGE_WAIT_TIMEOUT_MS = 90_000;
+/**
+ * Maintenance (maintenance/): the engine's disk usage report (sizes of images and volumes)
+ * takes seconds on a full host; a sweep waits this long for it, then reports sizes it lacks as
+ * unknown. The sizing of a repo cache directory stops after this many entries (bytes unknown).
+ */
+export const PRUNE_DISK_USAGE_TIMEOUT_MS = 30_000;
+export const REPO_CACHE_SIZE_MAX_ENTRIES = 200_000;
+/** One engine call of a sweep (list, inspect, remove) that takes longer than this fails that item. */
+export const PRUNE_STEP_TIMEOUT_MS = 60_000;
+/**
+ * /health's capacity (maintenance/capacity.ts): a monitor polls /health, so what it reads from
+ * the engine and the disk is kept this long, and given up (capacity absent) after the timeout.
+ */
+export const CAPACITY_TTL_MS = 5_000;
+export const CAPACITY_TIMEOUT_MS = 5_000;
+/** The disk guard's free-space reading (one statfs) is kept this long: creates come in bursts. */
+export const DISK_GUARD_TTL_MS = 2_000;
+
+const HOUR_MS = 60 * 60_000;
+
 /** CONTAINER_NETWORK's default: one internal network per environment. */
 export const ISOLATED = "isolated";
 
@@ -526,6 +561,33 @@ const EnvSchema = z.object({
   ALLOWED_CAP_ADD: list.default([]),
   ALLOWED_BIND_SOURCES: list.default([]),
   ALLOWED_NETWORK_MODES: list.default([]),
+
+  /** Pulled in the background at start-up, with DEFAULT_IMAGE (comma-separated image references). */
+  PREPULL_IMAGES: list
+    .refine((v) => v.every((r) => /^[a-z0-9][^\s]{0,254}$/.test(r)), "must be image references such as node:22-slim")
+    .default([]),
+  /** Minutes between maintenance sweeps; 0 turns the periodic sweep off (POST /api/maintenance/prune still runs one). */
+  MAINTENANCE_INTERVAL_MINUTES: z.coerce.number().int().min(0).default(60),
+  /** A main image older than this that no container uses goes (the newest good one per repo stays). */
+  MAIN_IMAGE_MAX_AGE_HOURS: z.coerce.number().positive().default(168),
+  /** A dependency volume, or a repo cache, unused for this long goes. */
+  VOLUME_MAX_IDLE_HOURS: z.coerce.number().positive().default(168),
+  /**
+   * A stopped managed container untouched for this long is an orphan and goes. The default (31
+   * days) is longer than the control plane keeps a stopped environment (at most 30 days), which
+   * itself removes containers it has no record of: this is the backstop for a host it forgot.
+   */
+  ORPHAN_MAX_AGE_HOURS: z.coerce.number().positive().default(744),
+  /** Below this much free disk creates and setups answer 507 insufficient_storage; 0 turns the guard off. */
+  MIN_FREE_DISK_GB: z.coerce.number().min(0).default(5),
+  /**
+   * Only artifacts carrying this label (`key=value`) are pruned, besides being the agent's: for an
+   * engine shared with another agent or with tests. Unset: everything the agent made.
+   */
+  PRUNE_ONLY_LABEL: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]*=[A-Za-z0-9._-]+$/, "must be key=value, such as artie.pool-host=a")
+    .optional(),
 });
 
 export type Config = {
@@ -583,6 +645,16 @@ export type Config = {
     allowedCapAdd: string[];
     allowedBindSources: string[];
     allowedNetworkModes: string[];
+  };
+  /** DEFAULT_IMAGE first, then PREPULL_IMAGES, without repeats. */
+  prepullImages: string[];
+  maintenance: {
+    intervalMinutes: number;
+    mainImageMaxAgeMs: number;
+    volumeMaxIdleMs: number;
+    orphanMaxAgeMs: number;
+    minFreeDiskBytes: number;
+    onlyLabel?: string;
   };
 };
 
@@ -657,6 +729,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       allowedCapAdd: e.ALLOWED_CAP_ADD,
       allowedBindSources: e.ALLOWED_BIND_SOURCES,
       allowedNetworkModes: e.ALLOWED_NETWORK_MODES,
+    },
+    prepullImages: [...new Set([e.DEFAULT_IMAGE, ...e.PREPULL_IMAGES])],
+    maintenance: {
+      intervalMinutes: e.MAINTENANCE_INTERVAL_MINUTES,
+      mainImageMaxAgeMs: e.MAIN_IMAGE_MAX_AGE_HOURS * HOUR_MS,
+      volumeMaxIdleMs: e.VOLUME_MAX_IDLE_HOURS * HOUR_MS,
+      orphanMaxAgeMs: e.ORPHAN_MAX_AGE_HOURS * HOUR_MS,
+      minFreeDiskBytes: Math.round(e.MIN_FREE_DISK_GB * 1024 ** 3),
+      onlyLabel: e.PRUNE_ONLY_LABEL,
     },
   };
 }

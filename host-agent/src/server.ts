@@ -21,7 +21,11 @@ import { EngineEvents } from "./docker/engine-events.js";
 import { LocalCa } from "./egress/local-ca.js";
 import { EgressPolicy } from "./egress/policy.js";
 import { EgressProxy } from "./egress/proxy.js";
+import { ImagePuller } from "./images/prepull.js";
 import { KeyedLock } from "./lib/keyed-lock.js";
+import { CapacityReader } from "./maintenance/capacity.js";
+import { DiskGuard } from "./maintenance/disk-guard.js";
+import { Maintenance } from "./maintenance/maintenance.js";
 import { sweepLeftovers } from "./setup/leftovers.js";
 import type { Logger } from "./lib/logger.js";
 import { EnvironmentNetworks } from "./network/environment-networks.js";
@@ -31,6 +35,7 @@ import { PortForwarder } from "./network/port-forwarder.js";
 import { CallbackOutbox } from "./report/callbacks.js";
 import { ContainerIO } from "./setup/container-io.js";
 import { OperationLock } from "./containers/operation-lock.js";
+import { VolumeUse } from "./containers/volume-use.js";
 import { Redeployer } from "./setup/redeploy.js";
 import { Relauncher } from "./setup/relaunch.js";
 import { RepoCache } from "./setup/repo-cache.js";
@@ -41,6 +46,8 @@ import { DevServerWatch } from "./watch/dev-server-watch.js";
 export type RunningAgent = {
   url: string;
   port: number;
+  /** The maintenance sweep (tests; the metrics module may count its reports through onReport). */
+  maintenance: Maintenance;
   close: () => Promise<void>;
   /** Resolves when no setup runs and no callback is being delivered (tests). */
   idle: () => Promise<void>;
@@ -83,6 +90,11 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
   // The agent's own git trusts the operator's CAs; with none it keeps the host's store untouched.
   const gitCaFile = trust.operatorCa.length > 0 ? trust.bundle?.bundleFile : undefined;
   const repos = new RepoCache(repoCacheRoot, config.setup.gitRemoteTemplate, config.setup.cloneTimeoutMs, gitCaFile);
+  // Pulled in the background, one at a time; a create or setup needing one being pulled waits.
+  const images = new ImagePuller(docker, logger, config.prepullImages);
+  const volumeUse = new VolumeUse(config.dataDir);
+  containers.images = images;
+  containers.volumeUse = volumeUse;
   const io = new ContainerIO(docker, config.container.user);
   // One lock per dependency volume, shared: a redeploy's install and a setup's never overlap.
   const installLocks = new KeyedLock();
@@ -100,6 +112,11 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
   void reconciled.then(() =>
     relaunch.sweep().catch((err: unknown) => logger.warn({ err: String(err) }, "could not sweep setup records")),
   );
+  images.start();
+  const disk = new DiskGuard(config, docker, logger);
+  const maintenance = new Maintenance({ config, docker, containers, locks, volumeUse, repos, logger });
+  maintenance.start();
+  const host = { images, maintenance, disk, capacity: new CapacityReader(config, docker, disk) };
   const { app, injectWebSocket, closeWebSockets } = createApp({
     config,
     docker,
@@ -111,6 +128,7 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
     activity,
     logger,
     startedAt: Date.now(),
+    host,
   });
 
   const server: ServerType = await new Promise((resolve) => {
@@ -118,7 +136,7 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
   });
   injectWebSocket(server);
   const { port } = server.address() as AddressInfo;
-  const host = config.bindAddress.includes(":") ? `[${config.bindAddress}]` : config.bindAddress;
+  const bind = config.bindAddress.includes(":") ? `[${config.bindAddress}]` : config.bindAddress;
   logger.info({ address: config.bindAddress, port }, "host agent listening");
 
   await Promise.race([reconciled, new Promise((r) => setTimeout(r, STARTUP_RECONCILE_WAIT_MS))]);
@@ -126,6 +144,8 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
   const close = () =>
     new Promise<void>((resolve) => {
       stopReconciling.abort();
+      void images.stop();
+      void maintenance.stop();
       void events.stop();
       void watch.stop();
       void outbox.stop();
@@ -142,7 +162,7 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
     await watch.idle();
     await outbox.idle();
   };
-  return { url: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`, port, close, idle };
+  return { url: `http://${bind === "0.0.0.0" ? "127.0.0.1" : bind}:${port}`, port, maintenance, close, idle };
 }
 
 /** A configured runtime the engine does not know stops the agent, when the engine answers at all. */

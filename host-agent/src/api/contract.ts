@@ -494,6 +494,12 @@ export const HostCapacity = z.object({
   cpus: z.number().int().nonnegative(),
   /** 1-minute load average of the agent's machine. */
   load1: z.number().nonnegative(),
+  /**
+   * Where memory and CPU come from: `os`, the agent's machine (the engine is on it); `engine`,
+   * `docker info` of a remote engine (MemTotal, NCPU), whose free memory and load are not known
+   * here: available is then the total less what running containers are allowed, and load 0.
+   */
+  source: z.enum(["os", "engine"]).optional(),
   allocatedMemoryBytes: z.number().int().nonnegative(),
   allocatedCpus: z.number().nonnegative(),
   /** The filesystem of the engine's data root (or the agent's DATA_DIR when that is unknown). */

@@ -19,6 +19,7 @@ import type { z } from "zod";
 import { CreateContainerRequest, type ContainerDetails, type CreateContainerResponse } from "../api/contract.js";
 import { AppError } from "../api/errors.js";
 import {
+  IMAGE_WAIT_TIMEOUT_MS,
   NODE_MODULES_DIR,
   PORT_BIND_ATTEMPTS,
   RECONCILE_RETRY_MS,
@@ -29,6 +30,7 @@ import {
 import { dockerMessage, dockerStatus, type DockerClient } from "../docker/client.js";
 import { buildCreateOptions, checkPolicy, type NetworkPlacement } from "../docker/container-spec.js";
 import { LABEL, containerName, fromLabels, workspaceVolumeName } from "../docker/labels.js";
+import type { ImageWaiter } from "../images/prepull.js";
 import type { Logger } from "../lib/logger.js";
 import type { Isolation } from "../network/isolation.js";
 import { agentBuiltImageMessage, imageOrigin } from "../setup/image-policy.js";
@@ -38,6 +40,7 @@ import { NOTHING_OBSERVED, toDetails, type Observed } from "./details.js";
 import type { PortAllocator } from "./port-allocator.js";
 import { OperationLock } from "./operation-lock.js";
 import { ensureVolumeOwner } from "./volume-owner.js";
+import type { VolumeUse } from "./volume-use.js";
 import { WorkspaceUsage } from "./workspace-usage.js";
 import { ensureWorkspace, removeWorkspace, sweepOrphanWorkspaces } from "./workspaces.js";
 
@@ -66,6 +69,13 @@ export class ContainerService {
    * health (watch/dev-server-watch.ts) and the last activity (activity.ts). Set by server.ts.
    */
   observe: (id: string) => Observed = () => NOTHING_OBSERVED;
+  /**
+   * The background pre-pull (images/prepull.ts): a create or recreate whose image it is pulling
+   * waits for that pull (IMAGE_WAIT_TIMEOUT_MS) instead of failing. Set by server.ts.
+   */
+  images: ImageWaiter | null = null;
+  /** Records each mount of a dependency volume, for maintenance's idle rule (volume-use.ts). */
+  volumeUse: VolumeUse | null = null;
 
   constructor(
     private readonly docker: DockerClient,
@@ -263,27 +273,34 @@ export class ContainerService {
     // Made here, with its labels, before the container that mounts it (Docker would otherwise
     // make it bare). A volume of that name with other owners' labels is never mounted.
     const { name, labels } = change.volume;
-    const found = (await this.docker.ensureVolume(name, { ...labels, [LABEL.managed]: "true", [LABEL.volume]: name }))
-      .labels;
-    const mismatch = Object.entries(labels).find(([k, v]) => found[k] !== v);
-    if (mismatch) throw new Error(`volume ${name} exists with another ${mismatch[0]} label; not mounting it`);
-    // Kept by the remove below (named volumes outlive their containers); made only if missing.
-    await ensureWorkspace(this.docker, id);
-    await this.docker.remove(dockerId);
-    this.known.delete(id);
-    // Same network, same address: the port forwards and the proxy stay as they are.
-    const network = this.isolation ? await this.isolation.prepare(id) : null;
-    const options = buildCreateOptions({
-      id,
-      req,
-      image: change.image,
-      ports: details.ports,
-      createdAt: details.createdAt,
-      config: this.config,
-      network,
-      trust: this.trust,
-    });
-    const newDockerId = await this.docker.create(options);
+    // An image the pre-pull is still downloading is waited for before the old container goes.
+    if (this.images && !(await this.docker.imageExists(change.image)))
+      await this.images.waitFor(change.image, IMAGE_WAIT_TIMEOUT_MS);
+    const swap = async () => {
+      const found = (await this.docker.ensureVolume(name, { ...labels, [LABEL.managed]: "true", [LABEL.volume]: name }))
+        .labels;
+      const mismatch = Object.entries(labels).find(([k, v]) => found[k] !== v);
+      if (mismatch) throw new Error(`volume ${name} exists with another ${mismatch[0]} label; not mounting it`);
+      // Kept by the remove below (named volumes outlive their containers); made only if missing.
+      await ensureWorkspace(this.docker, id);
+      await this.docker.remove(dockerId);
+      this.known.delete(id);
+      // Same network, same address: the port forwards and the proxy stay as they are.
+      const network = this.isolation ? await this.isolation.prepare(id) : null;
+      const options = buildCreateOptions({
+        id,
+        req,
+        image: change.image,
+        ports: details.ports,
+        createdAt: details.createdAt,
+        config: this.config,
+        network,
+        trust: this.trust,
+      });
+      return this.docker.create(options);
+    };
+    // The volume is made and mounted with no prune in between (volume-use.ts).
+    const newDockerId = await (this.volumeUse ? this.volumeUse.mounting(name, swap) : swap());
     await this.ownVolumes(id, newDockerId, change.image, name);
     await this.docker.start(newDockerId);
     this.known.set(id, newDockerId);
@@ -331,15 +348,16 @@ export class ContainerService {
     // A main image holds one team's dependencies, and a create knows no team: never from one.
     if (req.image && (await imageOrigin(this.docker, req.image, null)).agentBuilt)
       throw new AppError("policy_violation", agentBuiltImageMessage(req.image));
-    if (!(await this.docker.imageExists(image))) {
-      throw new AppError("image_not_found", `Image ${image} is not on this host; pull or build it first`);
-    }
-    if (req.volumeName) {
-      await this.docker.ensureVolume(req.volumeName, { [LABEL.managed]: "true", [LABEL.volume]: req.volumeName });
-    }
+    await this.requireImage(image);
     const madeWorkspace = await ensureWorkspace(this.docker, id, req.tenant);
     try {
-      return await this.createWithPorts(id, req, image);
+      const create = async () => {
+        if (req.volumeName)
+          await this.docker.ensureVolume(req.volumeName, { [LABEL.managed]: "true", [LABEL.volume]: req.volumeName });
+        return this.createWithPorts(id, req, image);
+      };
+      // The volume is made and mounted with no prune in between (volume-use.ts).
+      return await (req.volumeName && this.volumeUse ? this.volumeUse.mounting(req.volumeName, create) : create());
     } catch (err) {
       // Nothing this create made stays behind, its workspace included. A workspace it found is
       // kept: it holds an environment's work (a retried create of an id whose container went, a
@@ -347,6 +365,17 @@ export class ContainerService {
       if (madeWorkspace) await removeWorkspace(this.docker, this.logger, id);
       throw err;
     }
+  }
+
+  /** 422 image_not_found unless the engine has `image`, after waiting for its pull if one is under way. */
+  private async requireImage(image: string): Promise<void> {
+    if (this.images && !(await this.docker.imageExists(image))) await this.images.waitFor(image, IMAGE_WAIT_TIMEOUT_MS);
+    if (await this.docker.imageExists(image)) return;
+    const why = this.images?.describe(image);
+    throw new AppError(
+      "image_not_found",
+      `Image ${image} is not on this host${why ? `: ${why}` : "; pull or build it first"}`,
+    );
   }
 
   private async createWithPorts(id: string, req: CreateRequest, image: string): Promise<CreateContainerResponse> {

@@ -22,6 +22,9 @@ export const dockerStatus = (err: unknown) => (err as DockerError | null)?.statu
 export const dockerMessage = (err: unknown) =>
   (err as DockerError | null)?.json?.message ?? (err instanceof Error ? err.message : String(err));
 
+/** The engine's facts capacity and the disk guard use (`docker info`). */
+export type EngineInfo = { rootDir: string | null; memTotal: number; cpus: number; images: number };
+
 export type ExecOptions = {
   cmd: string[];
   user: string;
@@ -314,6 +317,79 @@ export class DockerClient {
       if (dockerStatus(err) !== 404) throw err;
     }
     this.logger.info({ dockerId }, "docker removed");
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Images, volumes and the engine's own facts, for pre-pull and maintenance (images/, maintenance/)
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Starts pulling `ref` and answers the engine's progress stream (JSON lines), which the caller
+   * reads with its own byte and time limits and must destroy when done; `signal` ends it early.
+   * No credentials: images come from registries that answer anonymously, or the engine's own.
+   */
+  async pullImage(ref: string, signal: AbortSignal): Promise<NodeJS.ReadableStream> {
+    this.logger.info({ image: ref }, "docker pull");
+    return this.streams.pull(ref, { abortSignal: signal });
+  }
+
+  /** What `docker info` says that capacity and the disk guard need. */
+  async engineInfo(): Promise<EngineInfo> {
+    const i = (await this.api.info()) as {
+      DockerRootDir?: string;
+      MemTotal?: number;
+      NCPU?: number;
+      Images?: number;
+    };
+    return { rootDir: i.DockerRootDir ?? null, memTotal: i.MemTotal ?? 0, cpus: i.NCPU ?? 0, images: i.Images ?? 0 };
+  }
+
+  /** Images (top-level), optionally filtered (`label`, `dangling`) as the engine takes filters. */
+  listImages(filters: Record<string, string[]> = {}): Promise<Docker.ImageInfo[]> {
+    return this.api.listImages({ all: false, filters });
+  }
+
+  /** Every container on the engine, managed or not, running or not: what holds images and volumes. */
+  listAllContainers(): Promise<Docker.ContainerInfo[]> {
+    return this.api.listContainers({ all: true });
+  }
+
+  /**
+   * Removes an image by id or reference, without force: one a container uses is refused (409), and
+   * so is an id that other tags still name. One that is already gone counts as removed.
+   */
+  async removeImage(ref: string): Promise<void> {
+    this.logger.info({ image: ref }, "docker image remove");
+    try {
+      await this.api.getImage(ref).remove();
+    } catch (err) {
+      if (dockerStatus(err) !== 404) throw err;
+    }
+  }
+
+  /**
+   * The engine's disk usage report (`docker system df -v`): each image's own bytes (its size less
+   * what it shares with other images) and each volume's bytes. Slow on a full host: bounded by
+   * `signal`. Sizes the engine could not tell are left out.
+   */
+  async diskUsage(signal: AbortSignal): Promise<{ images: Map<string, number>; volumes: Map<string, number> }> {
+    const ask = this.api.df.bind(this.api) as unknown as (o: { abortSignal: AbortSignal }) => Promise<unknown>;
+    const df = (await ask({ abortSignal: signal })) as {
+      Images?: Array<{ Id: string; Size?: number; SharedSize?: number }> | null;
+      Volumes?: Array<{ Name: string; UsageData?: { Size?: number } | null }> | null;
+    };
+    const images = new Map<string, number>();
+    for (const i of df.Images ?? []) {
+      if (typeof i.Size !== "number" || i.Size < 0) continue;
+      const shared = typeof i.SharedSize === "number" && i.SharedSize > 0 ? i.SharedSize : 0;
+      images.set(i.Id, Math.max(0, i.Size - shared));
+    }
+    const volumes = new Map<string, number>();
+    for (const v of df.Volumes ?? []) {
+      const size = v.UsageData?.Size;
+      if (typeof size === "number" && size >= 0) volumes.set(v.Name, size);
+    }
+    return { images, volumes };
   }
 
   /** Starts an exec and returns its raw stream (multiplexed unless tty) and handle. */

@@ -12,7 +12,7 @@
  * with a token first proves with `git ls-remote` that the remote answers it anonymously.
  * What it leaves out: which branches or commits a token may read (a GitHub App token is per repo).
  */
-import { mkdir, mkdtemp, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createHash } from "node:crypto";
 import { YARNRC_MAX_BYTES } from "../config.js";
@@ -224,6 +224,39 @@ export class RepoCache {
       throw err;
     }
     return { dir, dispose: () => rm(dir, { recursive: true, force: true }) };
+  }
+
+  /** The repos the cache holds (`owner/name`), from its directories; half-made clones are not. */
+  async cachedRepos(): Promise<string[]> {
+    const repos: string[] = [];
+    for (const owner of await readdir(this.root).catch(() => [] as string[]))
+      for (const entry of await readdir(path.join(this.root, owner)).catch(() => [] as string[]))
+        if (entry.endsWith(".git") && !entry.includes(PARTIAL_CLONE_MARK)) repos.push(`${owner}/${entry.slice(0, -4)}`);
+    return repos;
+  }
+
+  /**
+   * When the repo was last fetched (every setup and redeploy fetches first): the mtime of the
+   * note written after each fetch, else of the cache's directory; null when there is no cache.
+   */
+  async lastUsed(repo: string): Promise<number | null> {
+    const dir = this.pathFor(repo);
+    const note = await stat(path.join(dir, FETCHED_WITH_FILE)).catch(() => null);
+    if (note) return note.mtimeMs;
+    return (await stat(dir).catch(() => null))?.mtimeMs ?? null;
+  }
+
+  /**
+   * Removes the repo's cache, under its lock (no git command runs on it meanwhile), if it was
+   * still last used before `cutoffMs` once the lock is held; answers whether it went.
+   */
+  removeIfUnusedSince(repo: string, cutoffMs: number): Promise<boolean> {
+    return this.locks.run(repo, async () => {
+      const last = await this.lastUsed(repo);
+      if (last === null || last >= cutoffMs) return false;
+      await rm(this.pathFor(repo), { recursive: true, force: true });
+      return true;
+    });
   }
 
   private async fetchOrClone(repo: string, token?: string): Promise<void> {

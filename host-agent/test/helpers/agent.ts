@@ -28,6 +28,10 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     CONTAINER_CPUS: "1",
     CONTAINER_PIDS_LIMIT: "128",
     TMP_TMPFS_MB: "64",
+    // Tests share one engine: no agent sweeps it by itself (maintenance.int.test.ts asks for a
+    // sweep limited to its own label), and a test machine's small disk does not refuse creates.
+    MAINTENANCE_INTERVAL_MINUTES: "0",
+    MIN_FREE_DISK_GB: "1",
     // The engine the tests' own Docker client uses (ensure-docker.sh honours DOCKER_HOST), unless a
     // test names another (remote-engine.int.test.ts).
     ...dockerEnv(),
