@@ -24,6 +24,7 @@ import { EgressProxy } from "./egress/proxy.js";
 import { KeyedLock } from "./lib/keyed-lock.js";
 import { sweepLeftovers } from "./setup/leftovers.js";
 import type { Logger } from "./lib/logger.js";
+import { Metrics } from "./metrics/metrics.js";
 import { EnvironmentNetworks } from "./network/environment-networks.js";
 import { installFirewall } from "./network/firewall.js";
 import { Isolation } from "./network/isolation.js";
@@ -55,19 +56,15 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
   if (!isolation) {
     logger.warn({ network: config.container.network }, "network isolation is off: every container joins one network");
   }
-  const containers = new ContainerService(
-    docker,
-    new PortAllocator(config.portRange),
-    config,
-    logger,
-    isolation,
-    trust.bundle,
-  );
+  // Counted by what does the work (request log, outbox, setups); gauges read at scrape time.
+  const metrics = new Metrics();
+  const ports = new PortAllocator(config.portRange);
+  const containers = new ContainerService(docker, ports, config, logger, isolation, trust.bundle);
   // Serve even while Docker is down: /health says so, and creates wait for the reconcile.
   const stopReconciling = new AbortController();
   const reconciled = containers.reconcileUntilReady(stopReconciling.signal);
   const exec = new ExecRunner(docker, config.container.user, config.container.execOutputLimitBytes);
-  const outbox = new CallbackOutbox(config.dataDir, logger);
+  const outbox = new CallbackOutbox(config.dataDir, logger, metrics.callbacks);
   // After `ready`: the dev server is watched (health, crashes) and use is recorded.
   const events = new EngineEvents(docker, logger);
   const watch = new DevServerWatch({ config, docker, outbox, events, logger });
@@ -84,9 +81,16 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
   // Setup, start, restart, stop, redeploy and delete: one at a time per container, whichever
   // asked first (a setup recreates the container, a redeploy may, a stop would cut either short).
   const launch = { config, docker, containers, io, outbox, logger, watch, locks: new OperationLock() };
-  const setup = new SetupRunner({ ...launch, repos, installLocks });
+  const setup = new SetupRunner({ ...launch, repos, installLocks, observe: metrics.setups });
   const relaunch = new Relauncher(launch);
   const redeploy = new Redeployer({ ...launch, repos, installLocks });
+  metrics.readFrom({
+    containerStates: async () => (await docker.listManaged()).map((c) => c.State),
+    outboxDepth: () => outbox.depth(),
+    portsInUse: () => ports.heldCount,
+    portRange: config.portRange,
+    egressDenied: () => containers.egressDenied(),
+  });
   await outbox.resume();
   await setup.reportInterrupted();
   // The watch checks what it was watching before the stream starts, so nothing is missed between.
@@ -107,6 +111,7 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
     redeploy,
     activity,
     logger,
+    metrics,
     startedAt: Date.now(),
   });
 

@@ -15,6 +15,7 @@ import { PortAllocator } from "../../src/containers/port-allocator.js";
 import { ContainerService } from "../../src/containers/service.js";
 import { KeyedLock } from "../../src/lib/keyed-lock.js";
 import { createLogger } from "../../src/lib/logger.js";
+import { Metrics } from "../../src/metrics/metrics.js";
 import { CallbackOutbox } from "../../src/report/callbacks.js";
 import { ContainerIO } from "../../src/setup/container-io.js";
 import { RepoCache } from "../../src/setup/repo-cache.js";
@@ -58,6 +59,7 @@ async function setup({ reconcile = true, env = {} }: { reconcile?: boolean; env?
     redeploy,
     activity,
     logger,
+    metrics: new Metrics(),
     startedAt: Date.now() - 5_000,
   });
   const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
