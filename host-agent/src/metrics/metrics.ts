@@ -10,10 +10,11 @@
  *
  * Every label has a bounded set of values: states, phases, results and prune kinds are closed
  * lists; routes are patterns and methods a fixed set (request-log.ts); no id, repo, branch or
- * path is ever a label value. The Node process's own metrics (CPU, memory, event loop lag, GC)
- * keep their standard names, so existing Node dashboards work on them unchanged.
+ * path is ever a label value. Left out: prom-client's default Node process metrics (memory, GC,
+ * event loop lag): the host's container metrics (cAdvisor, node_exporter) already see the
+ * agent's CPU and memory, and the lag gauges read NaN until sampled.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { PRUNE_KINDS, type PruneReport } from "../api/contract.js";
 import type { HttpObservation } from "../api/request-log.js";
 import { METRICS_ENGINE_CACHE_MS, METRICS_ENGINE_TIMEOUT_MS } from "../config.js";
@@ -120,7 +121,6 @@ export class Metrics {
   });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry });
     // Every series of a closed label set exists from the start, at 0: a rate() over a counter
     // that appears only at its first increment misses that increment.
     for (const outcome of SETUP_OUTCOMES) this.setupsTotal.inc({ outcome }, 0);
