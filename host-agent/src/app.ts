@@ -3,7 +3,9 @@
  * tests call `app.request()` or serve it on an ephemeral port. WebSocket upgrades need the HTTP
  * server, so the caller passes that server to the returned `injectWebSocket`.
  *
- * Order matters: request id first (every error carries it), then the access log, the body
+ * Order matters: request id first (every error carries it), then the request's log context and
+ * access log (api/request-log.ts: every line logged while handling a request carries its id;
+ * the HTTP metrics are counted there, by route pattern), the body
  * limit, CORS for the logs stream (the dashboard opens it from its own origin; the token in the
  * URL is the credential, no cookies are involved), and authentication on all of `/api/*` before
  * any route runs, so an unauthenticated request (WebSocket upgrades included) never reaches a
@@ -16,7 +18,8 @@ import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { requireApiSecret } from "./api/auth.js";
 import { AppError, makeOnError } from "./api/errors.js";
-import type { Config } from "./config.js";
+import { requestLog } from "./api/request-log.js";
+import { REQUEST_ID_MAX_CHARS, type Config } from "./config.js";
 import type { ActivityLog } from "./containers/activity.js";
 import type { ExecRunner } from "./containers/exec-runner.js";
 import type { ContainerService } from "./containers/service.js";
@@ -25,10 +28,12 @@ import type { Relauncher } from "./setup/relaunch.js";
 import type { SetupRunner } from "./setup/runner.js";
 import type { DockerClient } from "./docker/client.js";
 import type { Logger } from "./lib/logger.js";
+import type { Metrics } from "./metrics/metrics.js";
 import { containerRoutes } from "./routes/containers.js";
 import { healthRoutes } from "./routes/health.js";
 import { logRoutes } from "./routes/logs.js";
 import { maintenanceRoutes, requireFreeDisk, type HostOperations } from "./routes/maintenance.js";
+import { metricsRoutes } from "./routes/metrics.js";
 import { terminalRoutes } from "./routes/terminal.js";
 
 /** Largest request body accepted; the biggest legitimate one is an exec with a long argv. */
@@ -46,6 +51,7 @@ export type AppDeps = {
   redeploy: Redeployer;
   activity: ActivityLog;
   logger: Logger;
+  metrics: Metrics;
   startedAt: number;
   /** Pre-pull, maintenance, capacity and the disk guard (server.ts); absent in some unit tests. */
   host?: HostOperations;
@@ -56,22 +62,8 @@ export function createApp(deps: AppDeps) {
   const app = new Hono();
   const ws = createNodeWebSocket({ app });
 
-  app.use(requestId());
-  app.use(async (c, next) => {
-    const started = performance.now();
-    await next();
-    // Path only: query strings can carry tokens.
-    logger.info(
-      {
-        requestId: c.get("requestId"),
-        method: c.req.method,
-        path: c.req.path,
-        status: c.res.status,
-        ms: Math.round(performance.now() - started),
-      },
-      "request",
-    );
-  });
+  app.use(requestId({ limitLength: REQUEST_ID_MAX_CHARS }));
+  app.use(requestLog(logger, deps.metrics.http));
   app.use(
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
@@ -91,6 +83,7 @@ export function createApp(deps: AppDeps) {
     app.route("/api/maintenance", maintenanceRoutes(deps.host));
   }
   app.route("/", healthRoutes(deps));
+  app.route("/", metricsRoutes(deps));
   app.route("/api/containers", containerRoutes(deps));
   app.route("/api/containers", logRoutes(deps));
   app.route(

@@ -241,6 +241,21 @@ export const DISK_GUARD_TTL_MS = 2_000;
 
 const HOUR_MS = 60 * 60_000;
 
+/**
+ * Observability (api/request-log.ts, metrics/). An incoming X-Request-Id longer than this (or
+ * with other than letters, digits, `_`, `-`, `=`) is replaced by a fresh one: the id is echoed
+ * in a header and written on log lines, so a caller cannot make either large.
+ */
+export const REQUEST_ID_MAX_CHARS = 128;
+/**
+ * Containers by state on /metrics come from one list call to the engine, answered from memory
+ * for this long (scrapes from several Prometheus servers, or a dashboard refreshing, cost the
+ * engine one call per TTL), and given up after the timeout (the scrape then says the engine
+ * did not answer instead of hanging as long as Docker's own request timeout).
+ */
+export const METRICS_ENGINE_CACHE_MS = 5_000;
+export const METRICS_ENGINE_TIMEOUT_MS = 5_000;
+
 /** CONTAINER_NETWORK's default: one internal network per environment. */
 export const ISOLATED = "isolated";
 
@@ -441,6 +456,11 @@ const EnvSchema = z.object({
   STREAM_TOKEN_KEY: z.string().min(32, "must be at least 32 characters (openssl rand -hex 32)").optional(),
   /** Origins (comma-separated, or *) whose pages may read the logs stream: the dashboard's. */
   DASHBOARD_ORIGINS: list.default(["*"]),
+  /**
+   * A token that may read GET /metrics and nothing else, for a Prometheus server that should not
+   * hold API_SECRET; the API secrets are accepted there too. Unset: only those.
+   */
+  METRICS_TOKEN: z.string().min(32, "must be at least 32 characters (openssl rand -hex 32)").optional(),
   /** Host name in the dev server URLs reported to the control plane. */
   PUBLIC_HOST: z.string().min(1).optional(),
   /**
@@ -595,6 +615,7 @@ export type Config = {
   bindAddress: string;
   apiSecrets: string[];
   streamTokenKey?: string;
+  metricsToken?: string;
   dashboardOrigins: string[];
   publishAddress: string;
   publicHost: string;
@@ -686,6 +707,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     bindAddress: e.BIND_ADDRESS,
     apiSecrets: [e.API_SECRET, ...e.API_SECRET_PREVIOUS],
     streamTokenKey: e.STREAM_TOKEN_KEY,
+    metricsToken: e.METRICS_TOKEN,
     dashboardOrigins: e.DASHBOARD_ORIGINS,
     publishAddress: e.PUBLISH_ADDRESS,
     publicHost: e.PUBLIC_HOST ?? (isWildcardAddress(e.PUBLISH_ADDRESS) ? engineHost : e.PUBLISH_ADDRESS),

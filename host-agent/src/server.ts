@@ -28,6 +28,7 @@ import { DiskGuard } from "./maintenance/disk-guard.js";
 import { Maintenance } from "./maintenance/maintenance.js";
 import { sweepLeftovers } from "./setup/leftovers.js";
 import type { Logger } from "./lib/logger.js";
+import { Metrics } from "./metrics/metrics.js";
 import { EnvironmentNetworks } from "./network/environment-networks.js";
 import { installFirewall } from "./network/firewall.js";
 import { Isolation } from "./network/isolation.js";
@@ -46,7 +47,7 @@ import { DevServerWatch } from "./watch/dev-server-watch.js";
 export type RunningAgent = {
   url: string;
   port: number;
-  /** The maintenance sweep (tests; the metrics module may count its reports through onReport). */
+  /** The maintenance sweep (tests); /metrics counts its reports through onReport. */
   maintenance: Maintenance;
   close: () => Promise<void>;
   /** Resolves when no setup runs and no callback is being delivered (tests). */
@@ -62,24 +63,19 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
   if (!isolation) {
     logger.warn({ network: config.container.network }, "network isolation is off: every container joins one network");
   }
+  // Counted by what does the work (request log, outbox, setups); gauges read at scrape time.
+  const metrics = new Metrics();
+  const ports = new PortAllocator(config.portRange);
   // Create, setup, start, restart, stop, redeploy and delete: one at a time per container,
   // whichever asked first (a setup recreates the container, a redeploy may, a stop would cut
   // either short, a delete must not race a create).
   const locks = new OperationLock();
-  const containers = new ContainerService(
-    docker,
-    new PortAllocator(config.portRange),
-    config,
-    logger,
-    isolation,
-    trust.bundle,
-    locks,
-  );
+  const containers = new ContainerService(docker, ports, config, logger, isolation, trust.bundle, locks);
   // Serve even while Docker is down: /health says so, and creates wait for the reconcile.
   const stopReconciling = new AbortController();
   const reconciled = containers.reconcileUntilReady(stopReconciling.signal);
   const exec = new ExecRunner(docker, config.container.user, config.container.execOutputLimitBytes);
-  const outbox = new CallbackOutbox(config.dataDir, logger);
+  const outbox = new CallbackOutbox(config.dataDir, logger, metrics.callbacks);
   // After `ready`: the dev server is watched (health, crashes) and use is recorded.
   const events = new EngineEvents(docker, logger);
   const watch = new DevServerWatch({ config, docker, outbox, events, logger });
@@ -99,9 +95,16 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
   // One lock per dependency volume, shared: a redeploy's install and a setup's never overlap.
   const installLocks = new KeyedLock();
   const launch = { config, docker, containers, io, outbox, logger, watch, locks };
-  const setup = new SetupRunner({ ...launch, repos, installLocks });
+  const setup = new SetupRunner({ ...launch, repos, installLocks, observe: metrics.setups });
   const relaunch = new Relauncher(launch);
   const redeploy = new Redeployer({ ...launch, repos, installLocks });
+  metrics.readFrom({
+    containerStates: async () => (await docker.listManaged()).map((c) => c.State),
+    outboxDepth: () => outbox.depth(),
+    portsInUse: () => ports.heldCount,
+    portRange: config.portRange,
+    egressDenied: () => containers.egressDenied(),
+  });
   await outbox.resume();
   await setup.reportInterrupted();
   // The watch checks what it was watching before the stream starts, so nothing is missed between.
@@ -115,6 +118,7 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
   images.start();
   const disk = new DiskGuard(config, docker, logger);
   const maintenance = new Maintenance({ config, docker, containers, locks, volumeUse, repos, logger });
+  maintenance.onReport = metrics.recordPrune;
   maintenance.start();
   const host = { images, maintenance, disk, capacity: new CapacityReader(config, docker, disk) };
   const { app, injectWebSocket, closeWebSockets } = createApp({
@@ -127,6 +131,7 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
     redeploy,
     activity,
     logger,
+    metrics,
     startedAt: Date.now(),
     host,
   });

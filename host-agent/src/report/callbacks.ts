@@ -38,6 +38,19 @@ const Pending = z.object({
 });
 type Pending = z.infer<typeof Pending>;
 
+/**
+ * What the outbox tells whoever counts its work (metrics/): each delivery attempt's result
+ * (delivered: a 2xx; refused: another status; unreachable: no answer in time) and whether it
+ * retried an earlier failure, and each callback given up undelivered.
+ */
+export type DeliveryResult = "delivered" | "refused" | "unreachable";
+export type DropReason = "expired" | "replaced";
+export type OutboxObserver = {
+  attempted: (result: DeliveryResult, retry: boolean) => void;
+  dropped: (reason: DropReason) => void;
+};
+const UNOBSERVED: OutboxObserver = { attempted: () => {}, dropped: () => {} };
+
 /** One undelivered callback in its container's queue. */
 type Queued = { pending: Pending; callback: SetupCallback; attempts: number; attempting: boolean };
 
@@ -94,8 +107,16 @@ export class CallbackOutbox {
   constructor(
     dataDir: string,
     private readonly logger: Logger,
+    private readonly observer: OutboxObserver = UNOBSERVED,
   ) {
     this.dir = path.join(dataDir, "callbacks");
+  }
+
+  /** Callbacks not yet delivered nor dropped, every container's queue together. */
+  depth(): number {
+    let n = 0;
+    for (const queue of this.queues.values()) n += queue.length;
+    return n;
   }
 
   /** Re-sends whatever a previous run left undelivered, each container's in sequence order. */
@@ -162,6 +183,7 @@ export class CallbackOutbox {
     const replaced = failing ? queue.filter((q) => !q.attempting && supersedes(item.callback, q.callback)) : [];
     for (const older of replaced) {
       queue.splice(queue.indexOf(older), 1);
+      this.observer.dropped("replaced");
       // The receiver was failing for the older one: the newer one keeps its backoff.
       item.attempts = Math.max(item.attempts, older.attempts);
       // A file left behind is sent after a restart and dropped there as stale: logged, not thrown.
@@ -190,13 +212,16 @@ export class CallbackOutbox {
         if (Date.now() - p.createdAt > CALLBACK_MAX_AGE_MS) {
           this.logger.error({ webhookId: p.webhookId, id, phase: item.callback.phase }, "callback expired undelivered");
           queue.shift();
+          this.observer.dropped("expired");
           await rm(this.fileFor(p.webhookId), { force: true });
           continue;
         }
         item.attempting = true;
         const status = await this.attempt(p);
         item.attempting = false;
-        if (status >= 200 && status < 300) {
+        const delivered = status >= 200 && status < 300;
+        this.observer.attempted(delivered ? "delivered" : status === 0 ? "unreachable" : "refused", item.attempts > 0);
+        if (delivered) {
           queue.shift();
           await rm(this.fileFor(p.webhookId), { force: true });
           continue;

@@ -18,6 +18,8 @@ type Phase = z.infer<typeof SetupPhase>;
 /** Where a setup's callbacks go and which repo and branch they name (a setup request has these). */
 export type ReportTo = { callbackUrl: string; callbackSecret: string; repo: string; branch: string };
 export type Report = (phase: Phase, extra?: Partial<SetupCallback>) => Promise<void>;
+/** Told how long each phase took that ended in the next one, not in `error` (metrics). */
+export type PhaseTimer = (phase: Phase, ms: number) => void;
 
 const Marker = z.object({
   callbackUrl: z.string(),
@@ -41,6 +43,7 @@ export class SetupProgress {
     dataDir: string,
     private readonly outbox: CallbackOutbox,
     private readonly logger: Logger,
+    private readonly phaseDone: PhaseTimer = () => {},
   ) {
     this.dir = path.join(dataDir, "setups");
   }
@@ -48,6 +51,7 @@ export class SetupProgress {
   /** A reporter for one setup: sends each phase and keeps the restart marker current. */
   reporter(id: string, req: ReportTo): Report {
     let phaseStarted: number | null = null;
+    let current: Phase | null = null;
     const marker = path.join(this.dir, `${id}.json`);
     return async (phase, extra = {}) => {
       const now = Date.now();
@@ -61,7 +65,10 @@ export class SetupProgress {
         branch: req.branch,
         ...extra,
       };
+      if (current !== null && payload.previousPhaseMs !== null && phase !== "error" && current !== phase)
+        this.phaseDone(current, payload.previousPhaseMs);
       phaseStarted = now;
+      current = phase;
       if (phase === "ready" || phase === "error") {
         await rm(marker, { force: true });
       } else {

@@ -17,14 +17,8 @@ import type { ActivityLog } from "../containers/activity.js";
 import type { ContainerService } from "../containers/service.js";
 import type { DockerClient } from "../docker/client.js";
 import { LogCursor, logLines } from "../docker/log-lines.js";
-import type { Logger } from "../lib/logger.js";
 
-export function logRoutes(deps: {
-  containers: ContainerService;
-  docker: DockerClient;
-  activity: ActivityLog;
-  logger: Logger;
-}) {
+export function logRoutes(deps: { containers: ContainerService; docker: DockerClient; activity: ActivityLog }) {
   return new Hono().get("/:id/logs", async (c) => {
     const id = parseOr400(ContainerId, c.req.param("id"), "container id");
     const query = parseOr400(LogsQuery, c.req.query(), "query");
@@ -37,6 +31,7 @@ export function logRoutes(deps: {
       deps.docker.followLogs(dockerId, resumeFrom ? { since: resumeFrom.since() } : { tail: query.tail }),
     );
     const close = () => (source as NodeJS.ReadableStream & { destroy(): void }).destroy();
+    const log = c.var.logger;
 
     return streamSSE(c, async (stream) => {
       stream.onAbort(close);
@@ -53,7 +48,8 @@ export function logRoutes(deps: {
         }
         if (!stream.aborted) await stream.writeSSE({ event: "end", data: "{}" });
       } catch (err) {
-        if (!stream.aborted) deps.logger.warn({ err, id }, "log stream failed");
+        // The request's logger: this runs after the response began, when the log context has closed.
+        if (!stream.aborted) log.warn({ err, id }, "log stream failed");
       } finally {
         clearInterval(keepalive);
         close();

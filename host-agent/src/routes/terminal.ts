@@ -17,7 +17,6 @@ import type { ActivityLog } from "../containers/activity.js";
 import type { ContainerService } from "../containers/service.js";
 import type { DockerClient } from "../docker/client.js";
 import { killTagged, newExecTag, tagEnv } from "../containers/exec-tag.js";
-import type { Logger } from "../lib/logger.js";
 
 /** WebSocket close codes: normal, and "the server hit an error". */
 const CLOSE_NORMAL = 1000;
@@ -32,11 +31,10 @@ export function terminalRoutes(deps: {
   containers: ContainerService;
   docker: DockerClient;
   activity: ActivityLog;
-  logger: Logger;
   user: string;
   upgradeWebSocket: UpgradeWebSocket;
 }) {
-  const { docker, logger } = deps;
+  const { docker } = deps;
 
   const openSession = async (dockerId: string, cols: number, rows: number, ws: WSContext): Promise<Session> => {
     const tag = newExecTag();
@@ -67,6 +65,8 @@ export function terminalRoutes(deps: {
       // Looked up (and cached) before the upgrade, so an unknown id is a 404 and no socket.
       const dockerId = await deps.containers.withDockerId(id, (known) => Promise.resolve(known));
       let session: Promise<Session> | undefined;
+      // Socket events run outside the request's log context: the request's logger carries its id.
+      const logger = c.var.logger;
 
       return {
         onOpen: (_event, ws) => {

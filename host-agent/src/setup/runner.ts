@@ -26,15 +26,23 @@ import { redact } from "./git.js";
 import { installDependencies } from "./install.js";
 import { mainImageTag } from "./artifact-names.js";
 import { buildMainImage, findMainImage, mainImageContextRoot } from "./main-image.js";
-import { SetupProgress, type Report } from "../report/progress.js";
+import { SetupProgress, type PhaseTimer, type Report } from "../report/progress.js";
 import { forgetRun } from "./run-marker.js";
 import type { RepoCache } from "./repo-cache.js";
 import type { Setup } from "./setup-request.js";
 import { SetupError } from "./setup-error.js";
 import { readyUrl, rememberSetup, type LaunchDeps } from "./workspace-launch.js";
 
-/** What a setup and a redeploy are built from: a launch's, and the repo cache and install locks. */
-export type SetupDeps = LaunchDeps & { repos: RepoCache; installLocks: KeyedLock };
+/** How a setup ended: `interrupted` is one a previous run of the agent left unfinished. */
+export type SetupOutcome = "ready" | "error" | "interrupted";
+/** What setups tell whoever counts them (metrics/): each completed phase's duration, each end. */
+export type SetupObserver = { phaseDone: PhaseTimer; ended: (outcome: SetupOutcome, count?: number) => void };
+
+/**
+ * What a setup and a redeploy are built from: a launch's, and the repo cache and install locks;
+ * a setup's observer too, when something counts setups.
+ */
+export type SetupDeps = LaunchDeps & { repos: RepoCache; installLocks: KeyedLock; observe?: SetupObserver };
 
 type Ready = { hostPort: number; url: string };
 
@@ -46,7 +54,7 @@ export class SetupRunner {
   private buildsRunning = 0;
 
   constructor(private readonly d: SetupDeps) {
-    this.progress = new SetupProgress(d.config.dataDir, d.outbox, d.logger);
+    this.progress = new SetupProgress(d.config.dataDir, d.outbox, d.logger, d.observe?.phaseDone);
   }
 
   /**
@@ -76,8 +84,10 @@ export class SetupRunner {
   }
 
   /** Reports setups a previous run of the agent left unfinished as errors. */
-  reportInterrupted(): Promise<number> {
-    return this.progress.reportInterrupted();
+  async reportInterrupted(): Promise<number> {
+    const count = await this.progress.reportInterrupted();
+    if (count > 0) this.d.observe?.ended("interrupted", count);
+    return count;
   }
 
   private async run(id: string, req: Setup, release: () => void): Promise<void> {
@@ -105,6 +115,7 @@ export class SetupRunner {
       // What a later start or redeploy needs to bring the dev server back (relaunch.ts, redeploy.ts).
       await rememberSetup(this.d, id, req, workspace);
       await report("ready", { ...ready, ...(used ? { mainImage: { tag: used.tag, commit: used.commit } } : {}) });
+      this.d.observe?.ended("ready");
       // From here on the dev server exiting or being killed is reported.
       if (started) await this.d.watch.track(id, { dockerId: workspace.dockerId, ...started, ...reportTo(req) });
       // The environment is the user's from `ready` on: other operations may begin.
@@ -119,6 +130,7 @@ export class SetupRunner {
         await killTagged(this.d.docker, dockerId, this.d.config.container.user, tag).catch(() => undefined);
         await this.d.io.writeLog(dockerId, [`[error] ${message}`]).catch(() => undefined);
       }
+      this.d.observe?.ended("error");
       await report("error", { error: message });
     }
   }

@@ -1,5 +1,4 @@
 // Covers src/app.ts and src/routes/* over app.request() with an in-memory engine: auth, envelopes, status codes, SSE logs.
-import path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   ContainerDetails,
@@ -9,74 +8,8 @@ import {
   ListContainersResponse,
   LogEvent,
 } from "../../src/api/contract.js";
-import { createApp } from "../../src/app.js";
-import { ExecRunner } from "../../src/containers/exec-runner.js";
-import { PortAllocator } from "../../src/containers/port-allocator.js";
-import { ContainerService } from "../../src/containers/service.js";
-import { KeyedLock } from "../../src/lib/keyed-lock.js";
-import { createLogger } from "../../src/lib/logger.js";
-import { CallbackOutbox } from "../../src/report/callbacks.js";
-import { ContainerIO } from "../../src/setup/container-io.js";
-import { RepoCache } from "../../src/setup/repo-cache.js";
-import { OperationLock } from "../../src/containers/operation-lock.js";
-import { Redeployer } from "../../src/setup/redeploy.js";
-import { Relauncher } from "../../src/setup/relaunch.js";
-import { SetupRunner } from "../../src/setup/runner.js";
-import { ActivityLog } from "../../src/containers/activity.js";
-import { EngineEvents } from "../../src/docker/engine-events.js";
-import { DevServerWatch } from "../../src/watch/dev-server-watch.js";
-import { FakeDocker } from "./fake-docker.js";
-import { TEST_SECRET, testConfig } from "./fixtures.js";
-
-async function setup({ reconcile = true, env = {} }: { reconcile?: boolean; env?: Record<string, string> } = {}) {
-  const docker = new FakeDocker();
-  const config = testConfig(env);
-  const logger = createLogger("silent");
-  const locks = new OperationLock();
-  const containers = new ContainerService(
-    docker,
-    new PortAllocator(config.portRange),
-    config,
-    logger,
-    null,
-    null,
-    locks,
-  );
-  if (reconcile) await containers.reconcile();
-  const exec = new ExecRunner(docker, config.container.user, config.container.execOutputLimitBytes);
-  // Wired like server.ts; no test here starts a setup, so none of these touches disk or git.
-  const io = new ContainerIO(docker, config.container.user);
-  const outbox = new CallbackOutbox(config.dataDir, logger);
-  // Never started: no event stream, no health checks.
-  const watch = new DevServerWatch({ config, docker, outbox, events: new EngineEvents(docker, logger), logger });
-  const activity = new ActivityLog();
-  containers.observe = (id) => ({ health: watch.health(id), lastActivityMs: activity.lastAt(id) });
-  const repos = new RepoCache(path.join(config.dataDir, "repo-cache"), config.setup.gitRemoteTemplate, 1_000);
-  const launch = { config, docker, containers, io, outbox, logger, watch, locks };
-  const deps = { ...launch, repos, installLocks: new KeyedLock() };
-  const setup = new SetupRunner(deps);
-  const relaunch = new Relauncher(launch);
-  const redeploy = new Redeployer(deps);
-  const { app } = createApp({
-    config,
-    docker,
-    containers,
-    exec,
-    setup,
-    relaunch,
-    redeploy,
-    activity,
-    logger,
-    startedAt: Date.now() - 5_000,
-  });
-  const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
-    app.request(path, {
-      method,
-      headers: { authorization: `Bearer ${TEST_SECRET}`, "content-type": "application/json", ...headers },
-      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-    });
-  return { app, docker, call, activity };
-}
+import { TEST_SECRET } from "./fixtures.js";
+import { testApp as setup } from "./test-app.js";
 
 async function expectError(res: Response, status: number, code: string) {
   expect(res.status).toBe(status);
