@@ -22,6 +22,14 @@ export const DELETE_WAITS_FOR_OPERATION_MS = 60_000;
 export const EXEC_KILL_GRACE_MS = 3_000;
 /** SSE comment sent this often so idle proxies keep the stream open. */
 export const SSE_KEEPALIVE_MS = 15_000;
+/**
+ * Graceful shutdown (server.ts) on SIGTERM: open requests, SSE streams and WebSockets get this
+ * long to finish after they were told to close, then their connections are cut; the whole close
+ * is given up after SHUTDOWN_MAX_MS, under `docker stop`'s default 10 s before SIGKILL, so the
+ * agent exits by itself and says so. Containers are never stopped by it.
+ */
+export const SHUTDOWN_DRAIN_MS = 3_000;
+export const SHUTDOWN_MAX_MS = 8_000;
 /** How often the agent retries reading its containers from Docker when the engine is down. */
 export const RECONCILE_RETRY_MS = 2_000;
 /** How long start-up waits for that first reconcile before serving anyway (health degraded). */

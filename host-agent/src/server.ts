@@ -1,7 +1,9 @@
 /**
  * Wires the agent together and serves it: Docker client, port allocator rebuilt from labels,
  * services, app, HTTP server and WebSockets. `main.ts` calls this with the environment's config;
- * tests call it with their own, on an ephemeral port.
+ * tests call it with their own, on an ephemeral port. `close` is the graceful shutdown: stop
+ * accepting, end streams with a clean close, leave undelivered callbacks on disk and every
+ * container running (the next start finds them from their labels).
  */
 import { serve, type ServerType } from "@hono/node-server";
 import type { X509Certificate } from "node:crypto";
@@ -10,7 +12,7 @@ import type { AddressInfo } from "node:net";
 import { rootCertificates } from "node:tls";
 import path from "node:path";
 import { createApp } from "./app.js";
-import { STARTUP_RECONCILE_WAIT_MS, type Config } from "./config.js";
+import { SHUTDOWN_DRAIN_MS, STARTUP_RECONCILE_WAIT_MS, type Config } from "./config.js";
 import { ActivityLog } from "./containers/activity.js";
 import { ExecRunner } from "./containers/exec-runner.js";
 import { PortAllocator } from "./containers/port-allocator.js";
@@ -97,7 +99,7 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
   void reconciled.then(() =>
     relaunch.sweep().catch((err: unknown) => logger.warn({ err: String(err) }, "could not sweep setup records")),
   );
-  const { app, injectWebSocket, closeWebSockets } = createApp({
+  const { app, injectWebSocket, closeStreams } = createApp({
     config,
     docker,
     containers,
@@ -120,18 +122,23 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
 
   await Promise.race([reconciled, new Promise((r) => setTimeout(r, STARTUP_RECONCILE_WAIT_MS))]);
 
-  const close = () =>
-    new Promise<void>((resolve) => {
-      stopReconciling.abort();
-      void events.stop();
-      void watch.stop();
-      void outbox.stop();
-      void isolation?.close();
-      closeWebSockets();
-      server.close(() => resolve());
-      // Open SSE streams would hold the server open forever.
-      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-    });
+  const close = async () => {
+    stopReconciling.abort();
+    // No new connections from here on (idle keep-alive ones are closed at once); resolves once
+    // every request in flight has answered.
+    const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Logs streams end cleanly, terminals get 1001: both tell their clients to come back later.
+    await closeStreams(SHUTDOWN_DRAIN_MS);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([drained, new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_DRAIN_MS)))]);
+    clearTimeout(timer);
+    // Whatever is still open after the grace (a slow request) is cut.
+    (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+    // Undelivered callbacks stay on disk (each was written before its first attempt) and are
+    // sent at the next start; containers keep running and are found again from their labels.
+    await Promise.allSettled([events.stop(), watch.stop(), outbox.stop(), isolation?.close()]);
+    logger.info("host agent stopped; containers left running");
+  };
   const idle = async () => {
     await setup.idle();
     await relaunch.idle();
