@@ -354,7 +354,9 @@ export function dockerEndpoint(v: { host: string; tlsVerify: boolean; certPath?:
     host,
     port: url.port ? Number(url.port) : tls ? DOCKER_TLS_PORT : DOCKER_TCP_PORT,
     tls: tls ? { certPath: v.certPath ?? path.join(homedir(), ".docker") } : null,
-    onThisMachine: isLoopbackHost(host) || isOwnAddress(host),
+    // This machine's own host name is this machine: Docker-in-Docker with the agent in the
+    // engine's network namespace, whose host name it shares (docker-compose.deploy.yml).
+    onThisMachine: isLoopbackHost(host) || isOwnAddress(host) || host === hostname(),
   };
 }
 
