@@ -30,6 +30,15 @@ export const SSE_KEEPALIVE_MS = 15_000;
  */
 export const SHUTDOWN_DRAIN_MS = 3_000;
 export const SHUTDOWN_MAX_MS = 8_000;
+/** While draining, how often connections that went idle are closed. */
+export const SHUTDOWN_IDLE_SWEEP_MS = 100;
+/**
+ * Finding the agent's own container (docker/self.ts): the most bytes of /proc/self/mountinfo or
+ * cgroup read (a container has a few dozen mounts, a host with many more still fits), and how
+ * long the one inspect of it may take.
+ */
+export const SELF_FILE_MAX_BYTES = 1024 * 1024;
+export const SELF_INSPECT_TIMEOUT_MS = 10_000;
 /** How often the agent retries reading its containers from Docker when the engine is down. */
 export const RECONCILE_RETRY_MS = 2_000;
 /** How long start-up waits for that first reconcile before serving anyway (health degraded). */

@@ -31,6 +31,8 @@ export async function runAgentContainer(o: {
   volume: string;
   port: number;
   env: Record<string, string>;
+  /** Extra `host:container[:ro]` binds (a CA file). */
+  binds?: string[];
 }): Promise<AgentContainer> {
   const container = await docker.createContainer({
     name: o.name,
@@ -42,7 +44,7 @@ export async function runAgentContainer(o: {
       Init: true,
       GroupAdd: [String(await socketGid())],
       CapAdd: ["NET_ADMIN", "NET_RAW"],
-      Binds: [`${SOCKET}:${SOCKET}`, `${o.volume}:${AGENT_DATA_DIR}`],
+      Binds: [`${SOCKET}:${SOCKET}`, `${o.volume}:${AGENT_DATA_DIR}`, ...(o.binds ?? [])],
     },
   });
   await container.start();
@@ -71,8 +73,12 @@ export async function stopAgentContainer(id: string, graceSeconds: number): Prom
 
 /** Names of the files in a directory of a volume, read by a throwaway container as root. */
 export async function listVolumeDir(image: string, volume: string, dir: string): Promise<string[]> {
-  const { stdout } = await run("docker", ["run", "--rm", "--user", "0", "-v", `${volume}:/v:ro`, image, "ls", `/v/${dir}`], {
-    timeout: 30_000,
-  });
+  const { stdout } = await run(
+    "docker",
+    ["run", "--rm", "--user", "0", "-v", `${volume}:/v:ro`, image, "ls", `/v/${dir}`],
+    {
+      timeout: 30_000,
+    },
+  );
   return stdout.split("\n").filter(Boolean);
 }

@@ -3,9 +3,14 @@
 // turns healthy by its own HEALTHCHECK, creates hardened containers, and on SIGTERM (docker
 // stop) drains: the logs stream ends cleanly, the terminal gets a 1001 close frame, undelivered
 // callbacks stay on disk, the environment keeps running; a new agent container finds the
-// environment again and delivers those callbacks with their original webhook-ids.
+// environment again and delivers those callbacks with their original webhook-ids. With
+// EXTRA_CA_CERTS the CA bundle environments mount comes from the agent's volume on the host,
+// found by inspecting the agent's own container (docker/self.ts).
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
@@ -13,6 +18,7 @@ import { startReceiver, type Receiver } from "../helpers/callback-receiver.js";
 import { client, createContainer, freePort, TEST_SECRET, uniqueName } from "../helpers/agent.js";
 import { docker, removeOrphanWorkspaces } from "../helpers/docker.js";
 import { BUSYBOX_IMAGE, TEST_NAME_PREFIX } from "../helpers/images.js";
+import { makeTestCa, type TestCa } from "../helpers/test-ca.js";
 import { ensureAgentImage, IMAGE_BUILD_TIMEOUT_MS } from "./agent-image.js";
 import {
   listVolumeDir,
@@ -56,13 +62,21 @@ describe.skipIf(socketProblem() !== null)("the agent image on the host socket", 
   let receiver: Receiver;
   /** The environment that outlives the agent, and its second for a setup whose callbacks are refused. */
   let kept: { id: string };
+  let ca: TestCa;
+  /** Where the agent container sees EXTRA_CA_CERTS. */
+  const caInAgent = "/run/artie-test/extra-ca.pem";
+
+  const binds = () => [`${ca.certFile}:${caInAgent}:ro`];
 
   beforeAll(async () => {
     image = await ensureAgentImage();
     await docker.createNetwork({ Name: network });
     port = await freePort();
     receiver = await startReceiver(CALLBACK_SECRET);
+    ca = await makeTestCa(await mkdtemp(path.join(tmpdir(), "artie-deploy-ca-")), "Artie deploy test CA");
+    await chmod(ca.certFile, 0o644); // read by the agent's own user
     env = {
+      EXTRA_CA_CERTS: caInAgent,
       API_SECRET: TEST_SECRET,
       BIND_ADDRESS: "127.0.0.1",
       PUBLISH_ADDRESS: "127.0.0.1",
@@ -76,7 +90,7 @@ describe.skipIf(socketProblem() !== null)("the agent image on the host socket", 
       GIT_REMOTE_TEMPLATE: "file:///nonexistent/{owner}/{repo}.git",
       LOG_LEVEL: "info",
     };
-    agent = await runAgentContainer({ image, name: agentNames[0]!, volume, port, env });
+    agent = await runAgentContainer({ image, name: agentNames[0]!, volume, port, env, binds: binds() });
   }, IMAGE_BUILD_TIMEOUT_MS);
 
   afterAll(async () => {
@@ -96,6 +110,7 @@ describe.skipIf(socketProblem() !== null)("the agent image on the host socket", 
       .remove()
       .catch(() => undefined);
     await removeOrphanWorkspaces();
+    if (ca) await rm(ca.dir, { recursive: true, force: true });
   });
 
   it("answers /health as a non-root user in the socket's group, and turns healthy by its HEALTHCHECK", async () => {
@@ -134,6 +149,19 @@ describe.skipIf(socketProblem() !== null)("the agent image on the host socket", 
       NetworkMode: network,
     });
     expect(info.Mounts.map((m) => m.Source)).not.toContain("/var/run/docker.sock");
+  });
+
+  it("mounts the CA bundle into environments from the agent's volume on the host (its own container inspected)", async () => {
+    const { Mountpoint } = await docker.getVolume(volume).inspect();
+    const info = await docker.getContainer(`artie-${kept.id}`).inspect();
+    const trust = info.Mounts.find((m) => m.Destination === "/etc/artie/ca");
+    expect(trust).toMatchObject({ Type: "bind", Source: `${Mountpoint}/ca-trust`, RW: false });
+    const exec = await client(agent.url).post(`/api/containers/${kept.id}/exec`, {
+      command: ["cat", "/etc/artie/ca/extra.pem"],
+    });
+    expect(exec.status).toBe(200);
+    const { stdout } = (await exec.json()) as { stdout: string };
+    expect(stdout.trim()).toBe(ca.certPem.trim());
   });
 
   it("drains on SIGTERM: streams closed cleanly, callbacks on disk, the environment left running", async () => {
@@ -186,7 +214,7 @@ describe.skipIf(socketProblem() !== null)("the agent image on the host socket", 
   it("a new agent container finds the environment again and delivers the callbacks left on disk", async () => {
     const refused = new Set(receiver.refused);
     receiver.refuse(0);
-    const next = await runAgentContainer({ image, name: agentNames[1]!, volume, port, env });
+    const next = await runAgentContainer({ image, name: agentNames[1]!, volume, port, env, binds: binds() });
     const found = await client(next.url).get(`/api/containers/${kept.id}`);
     expect(found.status).toBe(200);
     expect(await found.json()).toMatchObject({ id: kept.id, state: "running" });

@@ -47,8 +47,14 @@ export async function ensureAgentImage(): Promise<string> {
   const files = await contextFiles();
   const base = await docker.getImage(NODE_IMAGE).inspect();
   const ca = process.env.NODE_EXTRA_CA_CERTS ? await readFile(process.env.NODE_EXTRA_CA_CERTS) : null;
-  const hash = createHash("sha256").update(base.Id).update(ca ?? "");
-  for (const f of files) hash.update(f).update("\0").update(await readFile(path.join(REPO_ROOT, f)));
+  const hash = createHash("sha256")
+    .update(base.Id)
+    .update(ca ?? "");
+  for (const f of files)
+    hash
+      .update(f)
+      .update("\0")
+      .update(await readFile(path.join(REPO_ROOT, f)));
   const tag = `${AGENT_IMAGE_REPO}:${hash.digest("hex").slice(0, 16)}`;
   const have = await docker
     .getImage(tag)
