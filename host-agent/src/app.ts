@@ -9,7 +9,8 @@
  * limit, CORS for the logs stream (the dashboard opens it from its own origin; the token in the
  * URL is the credential, no cookies are involved), and authentication on all of `/api/*` before
  * any route runs, so an unauthenticated request (WebSocket upgrades included) never reaches a
- * handler.
+ * handler. `closeStreams` is the shutdown's: it ends every logs stream cleanly and closes every
+ * terminal WebSocket with 1001 (going away), so clients know to reconnect, not that it failed.
  */
 import { createNodeWebSocket } from "@hono/node-ws";
 import { Hono } from "hono";
@@ -36,6 +37,8 @@ import { maintenanceRoutes, requireFreeDisk, type HostOperations } from "./route
 import { metricsRoutes } from "./routes/metrics.js";
 import { terminalRoutes } from "./routes/terminal.js";
 
+/** WebSocket close code for "the server is going away" (RFC 6455 7.4.1). */
+const CLOSE_GOING_AWAY = 1001;
 /** Largest request body accepted; the biggest legitimate one is an exec with a long argv. */
 const MAX_BODY_BYTES = 1024 * 1024;
 /** Streaming routes that browsers open: the only ones where `?token=` is accepted. */
@@ -61,6 +64,7 @@ export function createApp(deps: AppDeps) {
   const { logger } = deps;
   const app = new Hono();
   const ws = createNodeWebSocket({ app });
+  const shutdown = new AbortController();
 
   app.use(requestId({ limitLength: REQUEST_ID_MAX_CHARS }));
   app.use(requestLog(logger, deps.metrics.http));
@@ -85,7 +89,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", healthRoutes(deps));
   app.route("/", metricsRoutes(deps));
   app.route("/api/containers", containerRoutes(deps));
-  app.route("/api/containers", logRoutes(deps));
+  app.route("/api/containers", logRoutes({ ...deps, shutdown: shutdown.signal }));
   app.route(
     "/api/containers",
     terminalRoutes({ ...deps, user: deps.config.container.user, upgradeWebSocket: ws.upgradeWebSocket }),
@@ -96,7 +100,21 @@ export function createApp(deps: AppDeps) {
   });
   app.onError(makeOnError(logger));
 
-  const closeWebSockets = () => ws.wss.clients.forEach((client) => client.close(1001, "agent shutting down"));
+  /**
+   * Ends every stream; resolves when each WebSocket's closing handshake is done, or after
+   * `graceMs`, when the ones left are cut (their connections left the HTTP server at the upgrade,
+   * so its close does not wait for them).
+   */
+  const closeStreams = async (graceMs: number) => {
+    shutdown.abort();
+    const clients = [...ws.wss.clients];
+    const closed = Promise.all(clients.map((client) => new Promise((resolve) => client.once("close", resolve))));
+    for (const client of clients) client.close(CLOSE_GOING_AWAY, "agent shutting down");
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+    for (const client of clients) client.terminate();
+  };
   const injectWebSocket = (server: Parameters<typeof ws.injectWebSocket>[0]) => ws.injectWebSocket(server);
-  return { app, injectWebSocket, closeWebSockets };
+  return { app, injectWebSocket, closeStreams };
 }

@@ -22,6 +22,23 @@ export const DELETE_WAITS_FOR_OPERATION_MS = 60_000;
 export const EXEC_KILL_GRACE_MS = 3_000;
 /** SSE comment sent this often so idle proxies keep the stream open. */
 export const SSE_KEEPALIVE_MS = 15_000;
+/**
+ * Graceful shutdown (server.ts) on SIGTERM: open requests, SSE streams and WebSockets get this
+ * long to finish after they were told to close, then their connections are cut; the whole close
+ * is given up after SHUTDOWN_MAX_MS, under `docker stop`'s default 10 s before SIGKILL, so the
+ * agent exits by itself and says so. Containers are never stopped by it.
+ */
+export const SHUTDOWN_DRAIN_MS = 3_000;
+export const SHUTDOWN_MAX_MS = 8_000;
+/** While draining, how often connections that went idle are closed. */
+export const SHUTDOWN_IDLE_SWEEP_MS = 100;
+/**
+ * Finding the agent's own container (docker/self.ts): the most bytes of /proc/self/mountinfo or
+ * cgroup read (a container has a few dozen mounts, a host with many more still fits), and how
+ * long the one inspect of it may take.
+ */
+export const SELF_FILE_MAX_BYTES = 1024 * 1024;
+export const SELF_INSPECT_TIMEOUT_MS = 10_000;
 /** How often the agent retries reading its containers from Docker when the engine is down. */
 export const RECONCILE_RETRY_MS = 2_000;
 /** How long start-up waits for that first reconcile before serving anyway (health degraded). */
@@ -396,7 +413,9 @@ export function dockerEndpoint(v: { host: string; tlsVerify: boolean; certPath?:
     host,
     port: url.port ? Number(url.port) : tls ? DOCKER_TLS_PORT : DOCKER_TCP_PORT,
     tls: tls ? { certPath: v.certPath ?? path.join(homedir(), ".docker") } : null,
-    onThisMachine: isLoopbackHost(host) || isOwnAddress(host),
+    // This machine's own host name is this machine: Docker-in-Docker with the agent in the
+    // engine's network namespace, whose host name it shares (docker-compose.deploy.yml).
+    onThisMachine: isLoopbackHost(host) || isOwnAddress(host) || host === hostname(),
   };
 }
 

@@ -1,7 +1,9 @@
 /**
  * Wires the agent together and serves it: Docker client, port allocator rebuilt from labels,
  * services, app, HTTP server and WebSockets. `main.ts` calls this with the environment's config;
- * tests call it with their own, on an ephemeral port.
+ * tests call it with their own, on an ephemeral port. `close` is the graceful shutdown: stop
+ * accepting, end streams with a clean close, leave undelivered callbacks on disk and every
+ * container running (the next start finds them from their labels).
  */
 import { serve, type ServerType } from "@hono/node-server";
 import type { X509Certificate } from "node:crypto";
@@ -10,7 +12,7 @@ import type { AddressInfo } from "node:net";
 import { rootCertificates } from "node:tls";
 import path from "node:path";
 import { createApp } from "./app.js";
-import { STARTUP_RECONCILE_WAIT_MS, type Config } from "./config.js";
+import { SHUTDOWN_DRAIN_MS, SHUTDOWN_IDLE_SWEEP_MS, STARTUP_RECONCILE_WAIT_MS, type Config } from "./config.js";
 import { ActivityLog } from "./containers/activity.js";
 import { ExecRunner } from "./containers/exec-runner.js";
 import { PortAllocator } from "./containers/port-allocator.js";
@@ -18,6 +20,7 @@ import { ContainerService } from "./containers/service.js";
 import { dockerMessage, DockerClient } from "./docker/client.js";
 import { dockerodeOptions } from "./docker/engine-connection.js";
 import { EngineEvents } from "./docker/engine-events.js";
+import { hostPathOf } from "./docker/self.js";
 import { LocalCa } from "./egress/local-ca.js";
 import { EgressPolicy } from "./egress/policy.js";
 import { EgressProxy } from "./egress/proxy.js";
@@ -57,7 +60,7 @@ export type RunningAgent = {
 export async function startAgent(config: Config, logger: Logger): Promise<RunningAgent> {
   const docker = new DockerClient(logger, dockerodeOptions(config.docker));
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  const trust = await startTrust(config, logger);
+  const trust = await startTrust(config, logger, docker);
   await checkRuntime(docker, config.container.runtime, logger);
   const isolation = config.isolation.enabled ? await startIsolation(config, docker, logger, trust) : null;
   if (!isolation) {
@@ -121,7 +124,7 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
   maintenance.onReport = metrics.recordPrune;
   maintenance.start();
   const host = { images, maintenance, disk, capacity: new CapacityReader(config, docker, disk) };
-  const { app, injectWebSocket, closeWebSockets } = createApp({
+  const { app, injectWebSocket, closeStreams } = createApp({
     config,
     docker,
     containers,
@@ -146,20 +149,35 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
 
   await Promise.race([reconciled, new Promise((r) => setTimeout(r, STARTUP_RECONCILE_WAIT_MS))]);
 
-  const close = () =>
-    new Promise<void>((resolve) => {
-      stopReconciling.abort();
-      void images.stop();
-      void maintenance.stop();
-      void events.stop();
-      void watch.stop();
-      void outbox.stop();
-      void isolation?.close();
-      closeWebSockets();
-      server.close(() => resolve());
-      // Open SSE streams would hold the server open forever.
-      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-    });
+  const close = async () => {
+    stopReconciling.abort();
+    // No new connections from here on (idle keep-alive ones are closed at once); resolves once
+    // every request in flight has answered.
+    const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Logs streams end cleanly, terminals get 1001: both tell their clients to come back later.
+    await closeStreams(SHUTDOWN_DRAIN_MS);
+    // A connection whose response just ended (a logs stream) turns idle after the close above,
+    // and only idle ones at the time of asking are closed: ask again until all are gone.
+    const http = server as { closeIdleConnections?: () => void; closeAllConnections?: () => void };
+    const sweep = setInterval(() => http.closeIdleConnections?.(), SHUTDOWN_IDLE_SWEEP_MS);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([drained, new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_DRAIN_MS)))]);
+    clearTimeout(timer);
+    clearInterval(sweep);
+    // Whatever is still open after the grace (a slow request) is cut.
+    http.closeAllConnections?.();
+    // Undelivered callbacks stay on disk (each was written before its first attempt) and are
+    // sent at the next start; containers keep running and are found again from their labels.
+    await Promise.allSettled([
+      images.stop(),
+      maintenance.stop(),
+      events.stop(),
+      watch.stop(),
+      outbox.stop(),
+      isolation?.close(),
+    ]);
+    logger.info("host agent stopped; containers left running");
+  };
   const idle = async () => {
     await setup.idle();
     await relaunch.idle();
@@ -192,13 +210,16 @@ const intercepts = (config: Config) => config.isolation.enabled && Object.keys(c
 
 /**
  * The extra CAs environments trust: EXTRA_CA_CERTS (checked first, so a bad file stops the agent
- * before anything is made) and the egress proxy's CA when it intercepts. Written under DATA_DIR.
+ * before anything is made) and the egress proxy's CA when it intercepts. Written under DATA_DIR;
+ * its `dir` is where the engine finds it (docker/self.ts: the host path when the agent runs in a container).
  */
-async function startTrust(config: Config, logger: Logger) {
+async function startTrust(config: Config, logger: Logger, docker: DockerClient) {
   const operatorCa = config.trust.extraCaFile ? await readExtraCa(config.trust.extraCaFile) : [];
   const egressCa = intercepts(config) ? await LocalCa.open(path.join(config.dataDir, "egress-ca")) : null;
   const egressCerts = egressCa ? parseCertificates(await egressCa.certificate(), egressCa.certPath) : [];
-  const bundle = await writeTrustBundle(config.dataDir, [...operatorCa, ...egressCerts]);
+  const written = await writeTrustBundle(config.dataDir, [...operatorCa, ...egressCerts]);
+  // Environments bind-mount the directory: the engine needs it as a path on its own host.
+  const bundle = written && { ...written, dir: await hostPathOf(docker, written.dir, logger) };
   if (bundle) {
     logger.info(
       { extra: operatorCa.length, egressProxy: egressCerts.length, dir: bundle.dir },

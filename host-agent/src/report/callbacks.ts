@@ -103,6 +103,10 @@ export class CallbackOutbox {
   private readonly workers = new Set<Promise<void>>();
   /** Wakes sleeping retries at once when the outbox stops. */
   private readonly sleepers = new Set<() => void>();
+  /** Cuts delivery attempts in flight when the outbox stops: their files stay for the next start. */
+  private readonly stopping = new AbortController();
+  /** Callbacks being written to disk right now; stop waits for them. */
+  private readonly writes = new Set<Promise<void>>();
 
   constructor(
     dataDir: string,
@@ -148,18 +152,34 @@ export class CallbackOutbox {
       body: JSON.stringify(callback),
       createdAt: Date.now(),
     };
+    const written = this.persist(pending);
+    this.writes.add(written);
+    try {
+      await written;
+    } finally {
+      this.writes.delete(written);
+    }
+    this.enqueue({ pending, callback, attempts: 0, attempting: false });
+  }
+
+  /**
+   * Stops delivering: attempts in flight are cut, and callbacks being written are waited for, so
+   * every callback sent before the stop is on disk for the next start (which re-sends it with the
+   * same webhook-id; the receiver drops one that arrived after all).
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.stopping.abort();
+    for (const wake of this.sleepers) wake();
+    await Promise.allSettled([...this.writes, ...this.workers]);
+  }
+
+  /** Written whole or not at all (a rename): a half-written file is never read back. */
+  private async persist(pending: Pending): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const file = this.fileFor(pending.webhookId);
     await writeFile(`${file}.tmp`, JSON.stringify(pending), { mode: 0o600 });
     await rename(`${file}.tmp`, file);
-    this.enqueue({ pending, callback, attempts: 0, attempting: false });
-  }
-
-  /** Stops retrying (pending callbacks stay on disk for the next start). */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    for (const wake of this.sleepers) wake();
-    await Promise.allSettled([...this.workers]);
   }
 
   /** Resolves when nothing is being delivered (tests). */
@@ -219,6 +239,8 @@ export class CallbackOutbox {
         item.attempting = true;
         const status = await this.attempt(p);
         item.attempting = false;
+        // Cut by stop: it stays on disk and in order for the next start.
+        if (this.stopped && status === 0) break;
         const delivered = status >= 200 && status < 300;
         this.observer.attempted(delivered ? "delivered" : status === 0 ? "unreachable" : "refused", item.attempts > 0);
         if (delivered) {
@@ -253,7 +275,7 @@ export class CallbackOutbox {
         method: "POST",
         headers: { "content-type": "application/json", ...headers },
         body: p.body,
-        signal: AbortSignal.timeout(CALLBACK_REQUEST_TIMEOUT_MS),
+        signal: AbortSignal.any([AbortSignal.timeout(CALLBACK_REQUEST_TIMEOUT_MS), this.stopping.signal]),
       });
       await res.body?.cancel();
       return res.status;
@@ -265,6 +287,7 @@ export class CallbackOutbox {
   /** Sleeps, but wakes early when stopped so shutdown is not held up by a long backoff. */
   private sleep(ms: number) {
     return new Promise<void>((resolve) => {
+      if (this.stopped) return resolve();
       const wake = () => {
         clearTimeout(timer);
         this.sleepers.delete(wake);

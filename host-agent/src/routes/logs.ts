@@ -7,6 +7,8 @@
  * staying attached is not: a tab left open on the logs is nobody at work, and counting it every
  * minute kept such an environment from its idle stop for ever. Someone reading fresh output
  * attaches again after a drop; someone working there execs or types, which count on their own.
+ * When the agent shuts down (`shutdown` aborts) every stream ends cleanly, without `event: end`
+ * (the container still runs): the response completes and the client reconnects with its cursor.
  */
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
@@ -18,7 +20,13 @@ import type { ContainerService } from "../containers/service.js";
 import type { DockerClient } from "../docker/client.js";
 import { LogCursor, logLines } from "../docker/log-lines.js";
 
-export function logRoutes(deps: { containers: ContainerService; docker: DockerClient; activity: ActivityLog }) {
+export function logRoutes(deps: {
+  containers: ContainerService;
+  docker: DockerClient;
+  activity: ActivityLog;
+  /** Aborted when the agent shuts down. */
+  shutdown: AbortSignal;
+}) {
   return new Hono().get("/:id/logs", async (c) => {
     const id = parseOr400(ContainerId, c.req.param("id"), "container id");
     const query = parseOr400(LogsQuery, c.req.query(), "query");
@@ -35,6 +43,10 @@ export function logRoutes(deps: { containers: ContainerService; docker: DockerCl
 
     return streamSSE(c, async (stream) => {
       stream.onAbort(close);
+      const shutdown = deps.shutdown;
+      // Ending the Docker stream ends the loop below; the response then completes normally.
+      shutdown.addEventListener("abort", close, { once: true });
+      if (shutdown.aborted) close();
       const keepalive = setInterval(() => void stream.write(": keepalive\n\n").catch(close), SSE_KEEPALIVE_MS);
       // At attach only (see the header): the issue's "an attached log stream" is this attach.
       deps.activity.record(id);
@@ -46,14 +58,17 @@ export function logRoutes(deps: { containers: ContainerService; docker: DockerCl
           const data: LogEvent = { line: l.line, timestamp: l.timestamp, stream: l.stream };
           await stream.writeSSE({ id: cursor.toString(), data: JSON.stringify(data) });
         }
-        if (!stream.aborted) await stream.writeSSE({ event: "end", data: "{}" });
+        if (!stream.aborted && !shutdown.aborted) await stream.writeSSE({ event: "end", data: "{}" });
       } catch (err) {
         // The request's logger: this runs after the response began, when the log context has closed.
-        if (!stream.aborted) log.warn({ err, id }, "log stream failed");
+        if (!stream.aborted && !shutdown.aborted) log.warn({ err, id }, "log stream failed");
       } finally {
         clearInterval(keepalive);
+        shutdown.removeEventListener("abort", close);
         close();
       }
+      // A comment (EventSource ignores it) so a reader of the raw stream sees why it ended.
+      if (shutdown.aborted && !stream.aborted) await stream.write(": agent shutting down\n\n").catch(() => undefined);
     });
   });
 }

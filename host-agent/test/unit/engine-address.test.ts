@@ -44,6 +44,10 @@ describe("dockerEndpoint", () => {
     expect(dockerEndpoint({ host: "tcp://10.99.99.99:2375", tlsVerify: false }).onThisMachine).toBe(false);
   });
 
+  it("counts this machine's own host name as this machine (the agent in a DinD engine's namespace)", () => {
+    expect(dockerEndpoint({ host: `tcp://${hostname()}:2376`, tlsVerify: true }).onThisMachine).toBe(true);
+  });
+
   it("refuses what it cannot talk to, naming DOCKER_HOST", () => {
     for (const host of ["ssh://me@docker", "docker:2375", "tcp://docker:2375/v1.41", "unix://relative.sock"])
       expect(configError({ DOCKER_HOST: host })).toMatch(/DOCKER_HOST/);
