@@ -61,13 +61,19 @@ live_pid() {
   echo "$pid"
 }
 
+# podman, and catatonit: its init for containers created with Init (the agent's always are; podman
+# only recommends it, and without it every such create fails "container-init binary not found").
+readonly PACKAGES=(podman catatonit)
+readonly CATATONIT=/usr/libexec/podman/catatonit
+
 ensure_installed() {
-  command -v podman >/dev/null && return
-  command -v apt-get >/dev/null || cannot "podman is missing and apt-get is not available: install podman yourself"
-  say "podman is missing: installing it with apt-get"
+  command -v podman >/dev/null && [ -x "$CATATONIT" ] && return
+  command -v apt-get >/dev/null || cannot "podman or catatonit is missing and apt-get is not available: install them yourself"
+  say "installing ${PACKAGES[*]} with apt-get"
   export DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1
-  { apt-get install -y -qq podman >/dev/null || { apt-get update -qq && apt-get install -y -qq podman >/dev/null; }; } ||
-    cannot "apt-get install podman failed (output above)"
+  { apt-get install -y -qq "${PACKAGES[@]}" >/dev/null ||
+    { apt-get update -qq && apt-get install -y -qq "${PACKAGES[@]}" >/dev/null; }; } ||
+    cannot "apt-get install ${PACKAGES[*]} failed (output above)"
   command -v podman >/dev/null || cannot "podman is installed but not on PATH"
 }
 

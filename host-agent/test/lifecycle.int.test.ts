@@ -89,7 +89,7 @@ describe("container lifecycle", () => {
 });
 
 async function countNamed(id: string) {
-  const all = await docker.listContainers({ all: true, filters: { name: [`^/artie-${id}$`] } });
+  const all = await docker.listContainers({ all: true, filters: { name: [`^/?artie-${id}$`] } });
   return all.length;
 }
 
