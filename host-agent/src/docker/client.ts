@@ -326,6 +326,24 @@ export class DockerClient {
     return { exec, stream };
   }
 
+  /**
+   * Resizes an exec's TTY. Podman answers 201 where Docker answers 200, and dockerode's own
+   * `exec.resize` takes only 200 as success.
+   */
+  resizeExec(exec: Docker.Exec, w: number, h: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.api.modem.dial(
+        {
+          path: `/exec/${encodeURIComponent(exec.id)}/resize?`,
+          method: "POST",
+          statusCodes: { 200: true, 201: true, 404: "no such exec", 500: "server error" },
+          options: { h, w },
+        },
+        (err) => (err ? reject(err) : resolve()),
+      );
+    });
+  }
+
   /** Follows a container's log with Docker timestamps; `since` is `seconds.nanos`. */
   async followLogs(dockerId: string, o: { since?: string; tail?: number }): Promise<NodeJS.ReadableStream> {
     return this.streams.getContainer(dockerId).logs({
@@ -333,7 +351,9 @@ export class DockerClient {
       stdout: true,
       stderr: true,
       timestamps: true,
-      since: o.since as unknown as number, // the engine accepts fractional seconds as a string
+      // The engine accepts fractional seconds as a string. Left out when unset: an empty `since`
+      // is none to Docker, a 400 to Podman ("unable to interpret time value").
+      ...(o.since === undefined ? {} : { since: o.since as unknown as number }),
       // Without tail, Docker sends the whole log.
       ...(o.tail === undefined ? {} : { tail: o.tail }),
     });
