@@ -20,6 +20,18 @@
 # /proc after it starts; when they differ from the file's, it is rewritten and the service
 # restarted once), which is what Docker gives its containers too (dockerd's own).
 #
+# Two host settings the agent's network isolation needs on a Podman host, made by `start` (both
+# leave Docker's behaviour as it was: its bridges exist whenever their networks do):
+#   net.ipv4.ip_nonlocal_bind=1   netavark brings an environment network's bridge (and so its
+#                                 gateway address) up with the first container on it, not with the
+#                                 network as Docker does; the agent's egress proxy listens on that
+#                                 gateway before the container exists (EADDRNOTAVAIL without this).
+#   unreachable route to the pool while no container runs on an environment network podman has no
+#                                 bridge for it, and traffic to its subnet (the agent's port
+#                                 forwards to a stopped environment) would leave by the default
+#                                 route; `ip route replace unreachable $ENVIRONMENT_SUBNETS` keeps
+#                                 it on this host (each live bridge's /28 is more specific).
+#
 # Exit codes: 0 done; 3 this machine cannot run podman (not root, no apt-get, the install failed,
 # or the service would not answer; the reason on stderr), so a caller may skip; 1 anything else.
 set -euo pipefail
@@ -38,6 +50,8 @@ readonly DEFAULT_IMAGES=(artie-test/busybox:latest artie-test/node:20)
 # The Docker engine the images come from, named outright: the caller's DOCKER_HOST may be this
 # very podman socket (a test pointed at podman).
 readonly MAIN_SOCKET=unix:///var/run/docker.sock
+# The agent's default pool of environment subnets (host-agent/src/config.ts ENVIRONMENT_SUBNETS).
+readonly SUBNET_POOL=${ENVIRONMENT_SUBNETS:-10.213.0.0/16}
 
 say() { echo "ensure-podman: $*" >&2; }
 die() {
@@ -144,6 +158,13 @@ stop_service() {
   rm -f "$PIDFILE" "$SOCKET"
 }
 
+# See the header: what isolation needs of the host when the engine is podman.
+ensure_host_settings() {
+  [ "$(sysctl -n net.ipv4.ip_nonlocal_bind)" = 1 ] || sysctl -qw net.ipv4.ip_nonlocal_bind=1 ||
+    die "could not set net.ipv4.ip_nonlocal_bind=1"
+  ip route replace unreachable "$SUBNET_POOL" || die "could not add the route: unreachable $SUBNET_POOL"
+}
+
 # Each image as the Docker engine has it (same id): loaded when podman lacks it or has another.
 # podman stores a loaded short name as localhost/<name>; its Docker API finds it by the short name.
 ensure_images() {
@@ -174,6 +195,7 @@ flock -w 120 9 || die "another ensure-podman.sh holds $LOCK_FILE for too long"
 case $CMD in
 start)
   start_service
+  ensure_host_settings
   [ $# -gt 0 ] || set -- "${DEFAULT_IMAGES[@]}"
   ensure_images "$@"
   echo "unix://$SOCKET"

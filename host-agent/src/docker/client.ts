@@ -17,6 +17,12 @@ import { LABEL, MANAGED_FILTER } from "./labels.js";
 /** A single Docker API request (not a stream) that takes longer than this is failed. */
 const DOCKER_REQUEST_TIMEOUT_MS = 60_000;
 
+/**
+ * An image reference in Docker's familiar form, as Docker's inspect reports the one a container
+ * was created from: Podman reports it fully qualified (`docker.io/library/x:1` for `x:1`).
+ */
+export const familiarImage = (ref: string) => ref.replace(/^docker\.io\/(library\/)?/, "");
+
 export type DockerError = Error & { statusCode?: number; json?: { message?: string } };
 export const dockerStatus = (err: unknown) => (err as DockerError | null)?.statusCode;
 export const dockerMessage = (err: unknown) =>
@@ -56,7 +62,9 @@ export class DockerClient {
   /** Inspect by id or name; null when Docker does not know it. */
   async inspect(ref: string): Promise<Docker.ContainerInspectInfo | null> {
     try {
-      return await this.api.getContainer(ref).inspect();
+      const info = await this.api.getContainer(ref).inspect();
+      const image = info.Config?.Image;
+      return typeof image === "string" ? { ...info, Config: { ...info.Config, Image: familiarImage(image) } } : info;
     } catch (err) {
       if (dockerStatus(err) === 404) return null;
       throw err;
