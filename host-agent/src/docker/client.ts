@@ -233,10 +233,23 @@ export class DockerClient {
     return found.map((c) => c.Id);
   }
 
-  /** The OCI runtimes the engine knows (`runc`, and `runsc` once gVisor is registered). */
+  /**
+   * The OCI runtimes the engine can give a container (`runc`, and `runsc` once gVisor is
+   * registered). Podman's Docker API lists every runtime it has heard of but ignores
+   * `HostConfig.Runtime` at create (4.3: the container runs under its default whatever was
+   * asked), so from Podman only its default counts: a CONTAINER_RUNTIME=runsc must stop the
+   * agent there, not run environments under runc unannounced.
+   */
   async runtimes(): Promise<string[]> {
-    const info = (await this.api.info()) as { Runtimes?: Record<string, unknown> };
+    const info = (await this.api.info()) as { Runtimes?: Record<string, unknown>; DefaultRuntime?: string };
+    if (await this.isPodman()) return [info.DefaultRuntime ?? "runc"];
     return Object.keys(info.Runtimes ?? {});
+  }
+
+  /** Whether the engine is Podman's Docker-compatible API (its version names a "Podman Engine"). */
+  async isPodman(): Promise<boolean> {
+    const version = (await this.api.version()) as { Components?: Array<{ Name?: string }> };
+    return (version.Components ?? []).some((c) => c.Name === "Podman Engine");
   }
 
   /** Networks the agent made, found again by their labels. */
