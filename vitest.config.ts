@@ -12,6 +12,7 @@ const PODMAN_FILES = [
   "host-agent/test/exec.int.test.ts",
   "host-agent/test/logs.int.test.ts",
   "host-agent/test/seed-api.int.test.ts",
+  "host-agent/test/workspace.int.test.ts",
   "host-agent/test/podman-engine.int.test.ts",
 ];
 
