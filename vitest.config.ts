@@ -1,12 +1,28 @@
 import path from "node:path";
 import react from "@vitejs/plugin-react";
 import { defineConfig } from "vitest/config";
+import { PODMAN_DOCKER_HOST } from "./host-agent/test/helpers/engines.js";
+
+/**
+ * The Docker-engine files that pass against Podman's Docker API (4.3, `podman system service`):
+ * run again there by project `podman`. What the others need that Podman lacks: README "Podman".
+ */
+const PODMAN_FILES = [
+  "host-agent/test/lifecycle.int.test.ts",
+  "host-agent/test/exec.int.test.ts",
+  "host-agent/test/logs.int.test.ts",
+  "host-agent/test/seed-api.int.test.ts",
+  "host-agent/test/workspace.int.test.ts",
+  "host-agent/test/podman-engine.int.test.ts",
+];
 
 /**
  * Four projects: fast unit tests (fakes, pure functions), the control plane in convex-test, the
  * dashboard's components in jsdom on a fake Convex client, all in parallel; then tests against
  * the real Docker engine and real Chromium (`*.int.test.ts`, `*.browser.test.ts`), one file at
- * a time with long timeouts, because they share one engine and a 2-core machine.
+ * a time with long timeouts, because they share one engine and a 2-core machine. Last, in a group
+ * of its own (after the others, never beside `docker`: both would use one host firewall chain,
+ * one subnet pool and one data dir), `podman`: a selection of the Docker files against Podman.
  */
 export default defineConfig({
   test: {
@@ -59,6 +75,20 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 120_000,
           globalSetup: ["host-agent/test/helpers/global-setup.ts", "web/test/browser/global-setup.ts"],
+        },
+      },
+      {
+        test: {
+          name: "podman",
+          include: PODMAN_FILES,
+          // The tests' Docker client and their agents read DOCKER_HOST (helpers/agent.ts testEnv).
+          env: { DOCKER_HOST: PODMAN_DOCKER_HOST },
+          environment: "node",
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          sequence: { groupOrder: 1 },
+          globalSetup: ["host-agent/test/helpers/podman-global-setup.ts"],
         },
       },
     ],

@@ -4,10 +4,12 @@
 #   2. a Docker engine that answers (scripts/ensure-docker.sh installs and starts one if needed),
 #   3. Debian's Chromium for the dashboard's browser tests (scripts/ensure-chromium.sh),
 #   4. the local test images (scripts/test-images.sh builds them only when missing),
-#   5. vitest, with a JSON report,
-#   6. the framework corpus (`npm run test:frameworks`: real projects installed from the npm
+#   5. Podman's Docker API with those images (scripts/ensure-podman.sh: apt-get install podman when
+#      missing), for vitest project `podman`, which runs a selection of the Docker files there,
+#   6. vitest, with a JSON report,
+#   7. the framework corpus (`npm run test:frameworks`: real projects installed from the npm
 #      registry) when a registry answers `npm ping`; without one it is skipped and says so,
-#   7. the last line, summed over both reports: "N passed, N failed".
+#   8. the last line, summed over both reports: "N passed, N failed".
 # Extra arguments go to vitest (e.g. `npm test -- --project unit`) and skip the corpus.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -32,6 +34,13 @@ fi
 echo "== test images"
 if ! bash scripts/test-images.sh; then
   echo "Building the local test images failed (see above)."
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+echo "== Podman (project podman)"
+if ! bash scripts/ensure-podman.sh start; then
+  echo "The podman project cannot run without Podman's Docker API (see above)."
   echo "0 passed, 1 failed"
   exit 1
 fi

@@ -154,7 +154,7 @@ describe("the reaper's stop", () => {
 });
 
 async function countNamed(id: string) {
-  const all = await docker.listContainers({ all: true, filters: { name: [`^/artie-${id}$`] } });
+  const all = await docker.listContainers({ all: true, filters: { name: [`^/?artie-${id}$`] } });
   return all.length;
 }
 

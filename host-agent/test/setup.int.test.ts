@@ -12,6 +12,7 @@ import { NODE_IMAGE } from "./helpers/images.js";
 import { TEST_SECRET, createContainer } from "./helpers/agent.js";
 import { readSse } from "./helpers/sse.js";
 import { LogEvent } from "../src/api/contract.js";
+import { familiarImage } from "../src/docker/client.js";
 import { mainImageTag } from "../src/setup/artifact-names.js";
 import { git } from "../src/setup/git.js";
 
@@ -116,7 +117,7 @@ describe("setup", () => {
     await receiver.waitFor(finished(warm.id));
     expect(phasesOf(warm.id)).toEqual(["cloning", "installing", "starting", "ready"]);
     const info = await docker.getContainer(`artie-${warm.id}`).inspect();
-    expect(info.Config.Image).toBe(MAIN_TAG);
+    expect(familiarImage(info.Config.Image)).toBe(MAIN_TAG);
     const logs = (await docker.getContainer(`artie-${warm.id}`).logs({ stdout: true, stderr: true })).toString();
     expect(logs).toMatch(/already installed/);
     const page = (await (await fetch(`http://127.0.0.1:${warm.hostPort}/`)).json()) as Record<string, unknown>;
@@ -159,7 +160,7 @@ describe("setup", () => {
       const announced = built(moved.id)(await receiver.waitFor((rs) => built(moved.id)(rs) !== undefined))!;
       expect(phasesOf(moved.id)).toEqual(["cloning", "installing", "starting", "ready", "ready"]);
       const info = await docker.getContainer(`artie-${moved.id}`).inspect();
-      expect(info.Config.Image).toBe(tag);
+      expect(familiarImage(info.Config.Image)).toBe(tag);
       const after = await docker.getImage(tag).inspect();
       expect(after.Id).not.toBe(before.Id);
       expect(after.Config.Labels["artie.lock-hash"]).not.toBe(before.Config.Labels["artie.lock-hash"]);
@@ -193,7 +194,7 @@ describe("setup", () => {
       await setup(second.id, { ...body, image: alt });
       await receiver.waitFor((rs) => built(second.id)(rs) !== undefined);
       expect(phasesOf(second.id)).toEqual(["cloning", "installing", "starting", "ready", "ready"]);
-      expect((await docker.getContainer(`artie-${second.id}`).inspect()).Config.Image).toBe(alt);
+      expect(familiarImage((await docker.getContainer(`artie-${second.id}`).inspect()).Config.Image)).toBe(alt);
       const logs = (await docker.getContainer(`artie-${second.id}`).logs({ stdout: true, stderr: true })).toString();
       expect(logs).toMatch(/was built on .*: not using it/);
       expect(logs).toMatch(/its base image is now/);

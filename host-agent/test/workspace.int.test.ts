@@ -5,8 +5,6 @@
  * workspace volume goes with DELETE and with the start-up sweep when its container is gone; an
  * image without /app still gives the container user a workspace it owns.
  */
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { ContainerDetails, ErrorResponse, ExecResponse } from "../src/api/contract.js";
 import { workspaceVolumeName } from "../src/docker/labels.js";
@@ -17,7 +15,6 @@ import { docker, removeRepoArtifacts } from "./helpers/docker.js";
 import { fixtureRoot, type FixtureRoot } from "./helpers/fixture-repo.js";
 import { BUSYBOX_IMAGE, NODE_IMAGE } from "./helpers/images.js";
 
-const run = promisify(execFile);
 const SECRET = "callback-secret-workspace-0123";
 const REPO = "acme/notes";
 /** An image like node:24-slim in the one way that matters here: it has no /app. */
@@ -249,12 +246,14 @@ describe("persistent workspace", () => {
 
 describe("workspace ownership", () => {
   beforeAll(async () => {
-    // busybox without /app: a fresh volume there would be root's, as on node:24-slim.
-    const { stdout } = await run("docker", ["create", "--user", "0", BUSYBOX_IMAGE, "rm", "-rf", "/app"]);
-    const id = stdout.trim();
-    await run("docker", ["start", "-a", id]);
-    await run("docker", ["commit", id, NO_APP_IMAGE]);
-    await run("docker", ["rm", id]);
+    // busybox without /app: a fresh volume there would be root's, as on node:24-slim. Through the
+    // API, not the docker CLI: the CLI's commit fails against Podman (README "Podman").
+    const maker = await docker.createContainer({ Image: BUSYBOX_IMAGE, User: "0", Cmd: ["rm", "-rf", "/app"] });
+    await maker.start();
+    await maker.wait();
+    const [repo, tag] = NO_APP_IMAGE.split(":");
+    await maker.commit({ repo, tag });
+    await maker.remove();
   });
   afterAll(async () => {
     await docker

@@ -17,6 +17,12 @@ import { LABEL, MANAGED_FILTER } from "./labels.js";
 /** A single Docker API request (not a stream) that takes longer than this is failed. */
 const DOCKER_REQUEST_TIMEOUT_MS = 60_000;
 
+/**
+ * An image reference in Docker's familiar form, as Docker's inspect reports the one a container
+ * was created from: Podman reports it fully qualified (`docker.io/library/x:1` for `x:1`).
+ */
+export const familiarImage = (ref: string) => ref.replace(/^docker\.io\/(library\/)?/, "");
+
 export type DockerError = Error & { statusCode?: number; json?: { message?: string } };
 export const dockerStatus = (err: unknown) => (err as DockerError | null)?.statusCode;
 export const dockerMessage = (err: unknown) =>
@@ -59,7 +65,9 @@ export class DockerClient {
   /** Inspect by id or name; null when Docker does not know it. */
   async inspect(ref: string): Promise<Docker.ContainerInspectInfo | null> {
     try {
-      return await this.api.getContainer(ref).inspect();
+      const info = await this.api.getContainer(ref).inspect();
+      const image = info.Config?.Image;
+      return typeof image === "string" ? { ...info, Config: { ...info.Config, Image: familiarImage(image) } } : info;
     } catch (err) {
       if (dockerStatus(err) === 404) return null;
       throw err;
@@ -234,10 +242,23 @@ export class DockerClient {
     return found.map((c) => c.Id);
   }
 
-  /** The OCI runtimes the engine knows (`runc`, and `runsc` once gVisor is registered). */
+  /**
+   * The OCI runtimes the engine can give a container (`runc`, and `runsc` once gVisor is
+   * registered). Podman's Docker API lists every runtime it has heard of but ignores
+   * `HostConfig.Runtime` at create (4.3: the container runs under its default whatever was
+   * asked), so from Podman only its default counts: a CONTAINER_RUNTIME=runsc must stop the
+   * agent there, not run environments under runc unannounced.
+   */
   async runtimes(): Promise<string[]> {
-    const info = (await this.api.info()) as { Runtimes?: Record<string, unknown> };
+    const info = (await this.api.info()) as { Runtimes?: Record<string, unknown>; DefaultRuntime?: string };
+    if (await this.isPodman()) return [info.DefaultRuntime ?? "runc"];
     return Object.keys(info.Runtimes ?? {});
+  }
+
+  /** Whether the engine is Podman's Docker-compatible API (its version names a "Podman Engine"). */
+  async isPodman(): Promise<boolean> {
+    const version = (await this.api.version()) as { Components?: Array<{ Name?: string }> };
+    return (version.Components ?? []).some((c) => c.Name === "Podman Engine");
   }
 
   /** Networks the agent made, found again by their labels. */
@@ -408,6 +429,24 @@ export class DockerClient {
     return { exec, stream };
   }
 
+  /**
+   * Resizes an exec's TTY. Podman answers 201 where Docker answers 200, and dockerode's own
+   * `exec.resize` takes only 200 as success.
+   */
+  resizeExec(exec: Docker.Exec, w: number, h: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.api.modem.dial(
+        {
+          path: `/exec/${encodeURIComponent(exec.id)}/resize?`,
+          method: "POST",
+          statusCodes: { 200: true, 201: true, 404: "no such exec", 500: "server error" },
+          options: { h, w },
+        },
+        (err) => (err ? reject(err) : resolve()),
+      );
+    });
+  }
+
   /** Follows a container's log with Docker timestamps; `since` is `seconds.nanos`. */
   async followLogs(dockerId: string, o: { since?: string; tail?: number }): Promise<NodeJS.ReadableStream> {
     return this.streams.getContainer(dockerId).logs({
@@ -415,7 +454,9 @@ export class DockerClient {
       stdout: true,
       stderr: true,
       timestamps: true,
-      since: o.since as unknown as number, // the engine accepts fractional seconds as a string
+      // The engine accepts fractional seconds as a string. Left out when unset: an empty `since`
+      // is none to Docker, a 400 to Podman ("unable to interpret time value").
+      ...(o.since === undefined ? {} : { since: o.since as unknown as number }),
       // Without tail, Docker sends the whole log.
       ...(o.tail === undefined ? {} : { tail: o.tail }),
     });

@@ -23,9 +23,21 @@ import { LABEL } from "./labels.js";
 export const FOLLOWED_ACTIONS = ["oom", "die", "kill", "exec_die", "destroy"] as const;
 export type EngineAction = (typeof FOLLOWED_ACTIONS)[number];
 
+/**
+ * Podman's names for the same events (its Docker API, 4.3), where they differ from Docker's: its
+ * filter matches its own names only (`died`, which it then reports as `die`), and it reports
+ * `exec_died` and `remove` under those names. They are asked for too and read as Docker's; Docker
+ * ignores a filter value it never logs. (Podman 4.3's `exec_died` names no exec: see README "Podman".)
+ */
+const PODMAN_ACTIONS: Record<string, EngineAction> = { died: "die", exec_died: "exec_die", remove: "destroy" };
+const ASKED_ACTIONS = [...FOLLOWED_ACTIONS, ...Object.keys(PODMAN_ACTIONS)];
+
 const RawEvent = z.object({
   Type: z.literal("container"),
-  Action: z.enum(FOLLOWED_ACTIONS),
+  Action: z
+    .string()
+    .transform((a) => PODMAN_ACTIONS[a] ?? a)
+    .pipe(z.enum(FOLLOWED_ACTIONS)),
   Actor: z.object({ ID: z.string().max(128), Attributes: z.record(z.string(), z.string()).default({}) }),
   time: z.number().int().nonnegative(),
   timeNano: z.number().nonnegative().optional(),
@@ -87,7 +99,7 @@ export class EngineEvents {
       // With no event seen yet, a reconnect resumes from the previous connect (the agent's clock).
       const since = this.since;
       try {
-        const stream: Closable = await this.docker.events({ since, actions: [...FOLLOWED_ACTIONS] });
+        const stream: Closable = await this.docker.events({ since, actions: ASKED_ACTIONS });
         this.since ??= String(Math.floor(opened / 1000));
         this.current = stream;
         if (this.stopped) {

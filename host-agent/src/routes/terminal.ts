@@ -45,7 +45,7 @@ export function terminalRoutes(deps: {
       tty: true,
       stdin: true,
     });
-    const resize = async (w: number, h: number) => void (await exec.resize({ w, h }));
+    const resize = (w: number, h: number) => docker.resizeExec(exec, w, h);
     await resize(cols, rows);
     stream.on("data", (chunk: Buffer) => ws.send(new Uint8Array(chunk)));
     stream.once("end", () => ws.close(CLOSE_NORMAL, "shell exited"));

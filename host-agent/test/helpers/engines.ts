@@ -6,8 +6,12 @@
  * reached as a remote engine is, over TCP with mutual TLS, and carries the test images the main
  * engine has. `startTestEngine` answers an engine or why this machine cannot run one (the
  * script's exit code 3: not root, no dockerd, no network namespaces, dockerd would not start),
- * for a skip that says so; any other failure throws. It leaves out what runs on the engine and
- * its clean-up.
+ * for a skip that says so; any other failure throws.
+ *
+ * `startPodmanEngine` is the other kind: Podman's Docker-compatible API (`podman system service`,
+ * scripts/ensure-podman.sh) on a unix socket of this machine, with the test images loaded, for
+ * running the agent and its tests against Podman (vitest project `podman`). It leaves out what
+ * runs on either engine and its clean-up.
  */
 import { execFile } from "node:child_process";
 import path from "node:path";
@@ -17,6 +21,7 @@ import { z } from "zod";
 
 const run = promisify(execFile);
 const SCRIPT = path.resolve(import.meta.dirname, "../../../scripts/ensure-test-engine.sh");
+const PODMAN_SCRIPT = path.resolve(import.meta.dirname, "../../../scripts/ensure-podman.sh");
 /** Starting an engine takes seconds; loading the node test image into a new one up to a minute. */
 const START_TIMEOUT_MS = 5 * 60_000;
 const STOP_TIMEOUT_MS = 60_000;
@@ -48,6 +53,29 @@ export async function startTestEngine(n: number, images: string[]): Promise<Engi
   } catch (err) {
     const e = err as { code?: number; stderr?: string };
     if (e.code === CANNOT_RUN) return { unavailable: e.stderr?.trim() || "ensure-test-engine.sh cannot run one" };
+    throw err;
+  }
+}
+
+/** DOCKER_HOST of the podman engine ensure-podman.sh runs (its socket path is fixed there). */
+export const PODMAN_DOCKER_HOST = "unix:///run/artie-podman/podman.sock";
+/** Installing podman (apt) and loading the node test image into it take up to minutes the first time. */
+const PODMAN_START_TIMEOUT_MS = 10 * 60_000;
+
+/** Podman's Docker API on this machine, running, with `images` (default: the test images) loaded. */
+export async function startPodmanEngine(images: string[] = []): Promise<EngineResult> {
+  try {
+    const { stdout } = await run("bash", [PODMAN_SCRIPT, "start", ...images], { timeout: PODMAN_START_TIMEOUT_MS });
+    const dockerHost = stdout.trim().split("\n").at(-1) ?? "";
+    if (dockerHost !== PODMAN_DOCKER_HOST) throw new Error(`ensure-podman.sh answered ${dockerHost}`);
+    const socketPath = dockerHost.slice("unix://".length);
+    const stop = async () => void (await run("bash", [PODMAN_SCRIPT, "stop"], { timeout: STOP_TIMEOUT_MS }));
+    return {
+      engine: { env: { DOCKER_HOST: dockerHost }, docker: new Docker({ socketPath }), host: "127.0.0.1", stop },
+    };
+  } catch (err) {
+    const e = err as { code?: number; stderr?: string };
+    if (e.code === CANNOT_RUN) return { unavailable: e.stderr?.trim() || "ensure-podman.sh cannot run podman" };
     throw err;
   }
 }

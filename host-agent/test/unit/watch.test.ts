@@ -19,13 +19,13 @@ const logger = createLogger("silent");
 
 /** An engine whose event streams the test writes; each `events()` call opens the next one. */
 class EventsEngine extends DockerClient {
-  readonly opened: Array<{ since?: string; stream: PassThrough }> = [];
+  readonly opened: Array<{ since?: string; actions: string[]; stream: PassThrough }> = [];
   constructor() {
     super(logger);
   }
-  override events(o: { since?: string }): Promise<NodeJS.ReadableStream> {
+  override events(o: { since?: string; actions: string[] }): Promise<NodeJS.ReadableStream> {
     const stream = new PassThrough();
-    this.opened.push({ since: o.since, stream });
+    this.opened.push({ since: o.since, actions: o.actions, stream });
     return Promise.resolve(stream);
   }
 }
@@ -90,6 +90,26 @@ describe("EngineEvents", () => {
     await until(() => seen.length === 3);
     expect(seen.map((e) => e.action)).toEqual(["exec_die", "oom", "kill"]);
     await until(() => connects === 2);
+  });
+
+  it("asks for Podman's names of the same events too, and reads them as Docker's", async () => {
+    const engine = new EventsEngine();
+    const events = new EngineEvents(engine, logger);
+    running.push(events);
+    const seen: EngineEvent[] = [];
+    events.subscribe({ event: (e) => seen.push(e) });
+    events.start();
+    await until(() => engine.opened.length === 1);
+    // Podman filters on "died" and reports it as "die"; "exec_died" and "remove" keep their names.
+    expect(engine.opened[0]!.actions).toEqual(expect.arrayContaining(["die", "died", "exec_died", "remove"]));
+    const stream = engine.opened[0]!.stream;
+    stream.write(event("exec_died", { containerExitCode: "0" }, 1_700_000_000, 1));
+    stream.write(event("remove", {}, 1_700_000_000, 2));
+    await until(() => seen.length === 2);
+    expect(seen.map((e) => [e.action, e.execId, e.exitCode])).toEqual([
+      ["exec_die", null, null],
+      ["destroy", null, null],
+    ]);
   });
 });
 
