@@ -11,16 +11,14 @@
  */
 import { v, type Infer } from "convex/values";
 import type { z } from "zod";
+import { AgentClient, AgentError } from "@artie/host-agent/client";
 import {
   CreateContainerResponse,
-  ErrorResponse,
   ContainerDetails,
-  HealthResponse,
   ListContainersResponse,
   RemoveContainerResponse,
   SetupAccepted,
   type CreateContainerRequest,
-  type ErrorCode as AgentErrorCode,
   type RedeployRequest,
   type SetupRequest,
   type StartContainerRequest,
@@ -32,7 +30,6 @@ import { readAgentEnv } from "./agentEnv";
 import { decryptSecret, readSettingsKey } from "./crypto";
 import { linkCovers, type Link } from "./github";
 import { findRepoInstallation, GitHubAppError, missingGitHubAppSettings, mintRepoToken } from "./githubApp";
-import { readJsonBounded } from "./httpJson";
 import { agentSetupFields, type Decrypt } from "./settingsView";
 import {
   AGENT_REQUEST_TIMEOUT_MS,
@@ -45,47 +42,20 @@ import {
 import { agentActivityMs } from "./activity";
 import { requireHostAdminInAction, userAction } from "./access";
 
-/** An agent's error answer: its code (the contract's list) and, for some codes, the files or fields. */
-class AgentError extends Error {
-  constructor(
-    message: string,
-    readonly code: AgentErrorCode | null = null,
-    readonly issues: { path: string; message: string }[] = [],
-  ) {
-    super(message);
-  }
-}
-
-/** Every agent answer is read bounded; none follows a redirect (the agent never sends one). */
-const readJson = (res: Response) => readJsonBounded(res, AGENT_RESPONSE_MAX_BYTES);
-
-async function call<S extends z.ZodType>(
-  method: string,
-  path: string,
-  schema: S,
-  body?: unknown,
-): Promise<z.output<S>> {
+/**
+ * One request to the agent through its one client (@artie/host-agent/client): read bounded, no
+ * redirect followed, parsed with the contract's schema; an error answer is an AgentError with
+ * the contract's code and, for some codes, the files or fields.
+ */
+function call<S extends z.ZodType>(method: string, path: string, schema: S, body?: unknown): Promise<z.output<S>> {
   const env = readAgentEnv();
-  let res: Response;
-  try {
-    res = await fetch(`${env.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${env.apiSecret}`, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      redirect: "error",
-      signal: AbortSignal.timeout(AGENT_REQUEST_TIMEOUT_MS),
-    });
-  } catch (err) {
-    throw new AgentError(`The Docker host agent at ${env.url} is not reachable (${String(err)})`);
-  }
-  const json = await readJson(res);
-  if (!res.ok) {
-    const parsed = ErrorResponse.safeParse(json);
-    if (!parsed.success) throw new AgentError(`agent answered ${res.status}`);
-    const { code, message, issues } = parsed.data.error;
-    throw new AgentError(`${code}: ${message}`, code, issues);
-  }
-  return schema.parse(json);
+  const agent = new AgentClient({
+    url: env.url,
+    secret: env.apiSecret,
+    timeoutMs: AGENT_REQUEST_TIMEOUT_MS,
+    maxResponseBytes: AGENT_RESPONSE_MAX_BYTES,
+  });
+  return agent.call(method, path, schema, body);
 }
 
 /** Creates the record's container on the host (its agent id makes a retry idempotent). */
@@ -471,13 +441,11 @@ export const health = userAction({
       return { reachable: false as const, error: message(err) };
     }
     try {
-      // /health answers 503 with the same body when Docker is down: read it either way.
-      const res = await fetch(`${url}/health`, { redirect: "error", signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
-      const parsed = HealthResponse.safeParse(await readJson(res));
-      if (!parsed.success) return { reachable: false as const, error: `${url}/health answered ${res.status}` };
-      return { reachable: true as const, ...parsed.data };
+      // /health answers 503 with the same body when Docker is down: the client reads it either way.
+      const agent = new AgentClient({ url, timeoutMs: HEALTH_TIMEOUT_MS, maxResponseBytes: AGENT_RESPONSE_MAX_BYTES });
+      return { reachable: true as const, ...(await agent.health()) };
     } catch (err) {
-      return { reachable: false as const, error: `The Docker host agent at ${url} is not reachable (${message(err)})` };
+      return { reachable: false as const, error: message(err) };
     }
   },
 });
