@@ -22,6 +22,8 @@ export const DELETE_WAITS_FOR_OPERATION_MS = 60_000;
 export const EXEC_KILL_GRACE_MS = 3_000;
 /** SSE comment sent this often so idle proxies keep the stream open. */
 export const SSE_KEEPALIVE_MS = 15_000;
+/** How long a log request without follow (the history only) waits for the engine to open the log. */
+export const LOG_HISTORY_OPEN_TIMEOUT_MS = 10_000;
 /** How often the agent retries reading its containers from Docker when the engine is down. */
 export const RECONCILE_RETRY_MS = 2_000;
 /** How long start-up waits for that first reconcile before serving anyway (health degraded). */
