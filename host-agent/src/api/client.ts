@@ -60,9 +60,11 @@ export class AgentError extends Error {
       agentMessage?: string;
       issues?: AgentIssue[];
       requestId?: string;
+      /** What fetch threw, for `unreachable`: its cause says why (ECONNREFUSED, a DNS failure). */
+      cause?: unknown;
     } = {},
   ) {
-    super(message);
+    super(message, { cause: details.cause });
   }
 
   get code(): ErrorCode | null {
@@ -253,7 +255,9 @@ export class AgentClient {
         "redirect",
       );
     }
-    return new AgentError(`The Docker host agent at ${this.url} is not reachable (${String(err)})`, "unreachable");
+    return new AgentError(`The Docker host agent at ${this.url} is not reachable (${String(err)})`, "unreachable", {
+      cause: err,
+    });
   }
 }
 
