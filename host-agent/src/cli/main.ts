@@ -111,8 +111,12 @@ function buildProgram(): Command {
         .default(EXEC_DEFAULT_TIMEOUT_MS),
     )
     .passThroughOptions()
-    .action(function (this: Command, id: string, argv: string[]) {
+    .action(function (this: Command, id: string, operands: string[]) {
       const { timeout } = this.opts<{ timeout: number }>();
+      // Passed through as is after the id (so `exec <id> ls -la` works too), `--` included.
+      const argv = operands[0] === "--" ? operands.slice(1) : operands;
+      if (argv.length === 0)
+        return action(program, () => Promise.reject(new CliError("exec needs a command after --.")))();
       return action(program, (c) =>
         commands.exec(c(timeout + CLI_EXEC_TIMEOUT_MARGIN_MS), output, id, argv, timeout),
       )();
