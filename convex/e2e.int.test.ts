@@ -135,7 +135,9 @@ const record = (id: Id<"containers">) => t.run((ctx) => ctx.db.get("containers",
 
 it("reports the real agent's health to a signed-in user", async () => {
   const health = await t.withIdentity(ALICE).action(api.hostAgent.health, {});
-  expect(health).toMatchObject({ reachable: true, status: "ok", docker: { reachable: true } });
+  expect(health).toMatchObject({ reachable: true, status: "ok", docker: { reachable: true }, problems: [] });
+  // The host card's capacity, from the agent's /health through the action's validator.
+  if (health.reachable && health.capacity) expect(health.capacity.cpus).toBeGreaterThan(0);
 });
 
 it("takes an environment from runtime toggle to a ready dev server and back to destroyed", async () => {

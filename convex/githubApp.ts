@@ -14,7 +14,7 @@
 import { z } from "zod";
 import { env } from "./_generated/server";
 import { importAppKey, PrivateKeyError, signAppJwt } from "./githubAppJwt";
-import { readJsonBounded } from "./httpJson";
+import { readJsonBounded } from "@artie/host-agent/response-body";
 import {
   GITHUB_REQUEST_TIMEOUT_MS,
   GITHUB_RESPONSE_MAX_BYTES,

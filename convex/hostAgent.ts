@@ -11,16 +11,15 @@
  */
 import { v, type Infer } from "convex/values";
 import type { z } from "zod";
+import { AgentClient, AgentError } from "@artie/host-agent/client";
 import {
   CreateContainerResponse,
-  ErrorResponse,
   ContainerDetails,
-  HealthResponse,
   ListContainersResponse,
   RemoveContainerResponse,
   SetupAccepted,
   type CreateContainerRequest,
-  type ErrorCode as AgentErrorCode,
+  type HealthResponse,
   type RedeployRequest,
   type SetupRequest,
   type StartContainerRequest,
@@ -33,7 +32,6 @@ import { readAgentEnv } from "./agentEnv";
 import { decryptSecret, readSettingsKey } from "./crypto";
 import { linkCovers, type Link } from "./github";
 import { findRepoInstallation, GitHubAppError, missingGitHubAppSettings, mintRepoToken } from "./githubApp";
-import { readJsonBounded } from "./httpJson";
 import { agentSetupFields, type Decrypt } from "./settingsView";
 import {
   AGENT_REQUEST_TIMEOUT_MS,
@@ -46,47 +44,20 @@ import {
 import { agentActivityMs } from "./activity";
 import { requireHostAdminInAction, userAction } from "./access";
 
-/** An agent's error answer: its code (the contract's list) and, for some codes, the files or fields. */
-class AgentError extends Error {
-  constructor(
-    message: string,
-    readonly code: AgentErrorCode | null = null,
-    readonly issues: { path: string; message: string }[] = [],
-  ) {
-    super(message);
-  }
-}
-
-/** Every agent answer is read bounded; none follows a redirect (the agent never sends one). */
-const readJson = (res: Response) => readJsonBounded(res, AGENT_RESPONSE_MAX_BYTES);
-
-async function call<S extends z.ZodType>(
-  method: string,
-  path: string,
-  schema: S,
-  body?: unknown,
-): Promise<z.output<S>> {
+/**
+ * One request to the agent through its one client (@artie/host-agent/client): read bounded, no
+ * redirect followed, parsed with the contract's schema; an error answer is an AgentError with
+ * the contract's code and, for some codes, the files or fields.
+ */
+function call<S extends z.ZodType>(method: string, path: string, schema: S, body?: unknown): Promise<z.output<S>> {
   const env = readAgentEnv();
-  let res: Response;
-  try {
-    res = await fetch(`${env.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${env.apiSecret}`, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      redirect: "error",
-      signal: AbortSignal.timeout(AGENT_REQUEST_TIMEOUT_MS),
-    });
-  } catch (err) {
-    throw new AgentError(`The Docker host agent at ${env.url} is not reachable (${String(err)})`);
-  }
-  const json = await readJson(res);
-  if (!res.ok) {
-    const parsed = ErrorResponse.safeParse(json);
-    if (!parsed.success) throw new AgentError(`agent answered ${res.status}`);
-    const { code, message, issues } = parsed.data.error;
-    throw new AgentError(`${code}: ${message}`, code, issues);
-  }
-  return schema.parse(json);
+  const agent = new AgentClient({
+    url: env.url,
+    secret: env.apiSecret,
+    timeoutMs: AGENT_REQUEST_TIMEOUT_MS,
+    maxResponseBytes: AGENT_RESPONSE_MAX_BYTES,
+  });
+  return agent.call(method, path, schema, body);
 }
 
 /** Creates the record's container on the host (its agent id makes a retry idempotent). */
@@ -439,6 +410,28 @@ export const reconcile = internalAction({
   },
 });
 
+/** The host's capacity as /health reports it (the contract's HostCapacity), for the host card. */
+const capacityValidator = v.object({
+  memoryTotalBytes: v.number(),
+  memoryAvailableBytes: v.number(),
+  cpus: v.number(),
+  load1: v.number(),
+  source: v.optional(v.union(v.literal("os"), v.literal("engine"))),
+  allocatedMemoryBytes: v.number(),
+  allocatedCpus: v.number(),
+  disk: v.object({
+    path: v.string(),
+    totalBytes: v.number(),
+    freeBytes: v.number(),
+    usedBytes: v.number(),
+    minFreeBytes: v.number(),
+    low: v.boolean(),
+  }),
+  containers: v.object({ running: v.number(), stopped: v.number(), total: v.number() }),
+  images: v.number(),
+  volumes: v.number(),
+});
+
 const healthValidator = v.union(
   v.object({
     reachable: v.literal(true),
@@ -460,9 +453,37 @@ const healthValidator = v.union(
         egressDenied: v.number(),
       }),
     ),
+    /** Why it is degraded while Docker answers (low disk, …). */
+    problems: v.array(v.string()),
+    capacity: v.optional(capacityValidator),
+    /** The images pulled at start-up that are not there yet (pending, pulling or failed). */
+    pulls: v.array(v.object({ image: v.string(), state: v.string(), error: v.optional(v.string()) })),
+    /** The last maintenance sweep, in short. */
+    lastPrune: v.optional(v.object({ finishedAt: v.string(), removed: v.number(), bytesFreed: v.number() })),
   }),
   v.object({ reachable: v.literal(false), error: v.string() }),
 );
+
+/** The agent's /health in the shape above: named fields only, so a new agent field cannot break it. */
+function hostHealth(h: HealthResponse) {
+  const last = h.maintenance?.lastRun;
+  return {
+    reachable: true as const,
+    status: h.status,
+    containerCount: h.containerCount,
+    uptime: h.uptime,
+    docker: h.docker,
+    isolation: h.isolation,
+    problems: h.problems ?? [],
+    capacity: h.capacity,
+    pulls: (h.images ?? [])
+      .filter((p) => p.state !== "present")
+      .map((p) => ({ image: p.image, state: p.state, error: p.error })),
+    lastPrune: last
+      ? { finishedAt: last.finishedAt, removed: last.removed.length, bytesFreed: last.bytesFreed }
+      : undefined,
+  };
+}
 
 /**
  * The host's health for the dashboard, from the agent's `/health` (no secret needed there).
@@ -481,13 +502,11 @@ export const health = userAction({
       return { reachable: false as const, error: message(err) };
     }
     try {
-      // /health answers 503 with the same body when Docker is down: read it either way.
-      const res = await fetch(`${url}/health`, { redirect: "error", signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
-      const parsed = HealthResponse.safeParse(await readJson(res));
-      if (!parsed.success) return { reachable: false as const, error: `${url}/health answered ${res.status}` };
-      return { reachable: true as const, ...parsed.data };
+      // /health answers 503 with the same body when Docker is down: the client reads it either way.
+      const agent = new AgentClient({ url, timeoutMs: HEALTH_TIMEOUT_MS, maxResponseBytes: AGENT_RESPONSE_MAX_BYTES });
+      return hostHealth(await agent.health());
     } catch (err) {
-      return { reachable: false as const, error: `The Docker host agent at ${url} is not reachable (${message(err)})` };
+      return { reachable: false as const, error: message(err) };
     }
   },
 });

@@ -30,7 +30,6 @@ import type * as githubLink from "../githubLink.js";
 import type * as hostAgent from "../hostAgent.js";
 import type * as hostReports from "../hostReports.js";
 import type * as http from "../http.js";
-import type * as httpJson from "../httpJson.js";
 import type * as idle from "../idle.js";
 import type * as invitations from "../invitations.js";
 import type * as limits from "../limits.js";
@@ -77,7 +76,6 @@ declare const fullApi: ApiFromModules<{
   hostAgent: typeof hostAgent;
   hostReports: typeof hostReports;
   http: typeof http;
-  httpJson: typeof httpJson;
   idle: typeof idle;
   invitations: typeof invitations;
   limits: typeof limits;

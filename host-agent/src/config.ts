@@ -39,6 +39,22 @@ export const SHUTDOWN_IDLE_SWEEP_MS = 100;
  */
 export const SELF_FILE_MAX_BYTES = 1024 * 1024;
 export const SELF_INSPECT_TIMEOUT_MS = 10_000;
+/** How long a log request without follow (the history only) waits for the engine to open the log. */
+export const LOG_HISTORY_OPEN_TIMEOUT_MS = 10_000;
+/**
+ * The troubleshooting CLI (cli/), a client of this agent's API: how long it waits for an answer
+ * (an exec's own timeout comes on top), how long for /health, a prune (a sweep removes images and
+ * volumes one by one) and a confirmation typed at its prompt, and the most bytes one answer may
+ * have (an exec's stdout and stderr at EXEC_OUTPUT_LIMIT_BYTES each, JSON-escaped, fit). A
+ * followed log that stays silent for three keepalives is a dead connection.
+ */
+export const CLI_REQUEST_TIMEOUT_MS = 60_000;
+export const CLI_HEALTH_TIMEOUT_MS = 5_000;
+export const CLI_PRUNE_TIMEOUT_MS = 10 * 60_000;
+export const CLI_EXEC_TIMEOUT_MARGIN_MS = 15_000;
+export const CLI_CONFIRM_TIMEOUT_MS = 5 * 60_000;
+export const CLI_RESPONSE_MAX_BYTES = 64 * 1024 * 1024;
+export const CLI_LOG_IDLE_TIMEOUT_MS = 3 * SSE_KEEPALIVE_MS;
 /** How often the agent retries reading its containers from Docker when the engine is down. */
 export const RECONCILE_RETRY_MS = 2_000;
 /** How long start-up waits for that first reconcile before serving anyway (health degraded). */
@@ -699,6 +715,21 @@ export type Config = {
 };
 
 export class ConfigError extends Error {}
+
+/**
+ * Where the agent listens, as the agent itself would read it from `env` (PORT, BIND_ADDRESS and
+ * their defaults): the CLI's default AGENT_URL, without the rest of the configuration (which it
+ * has no use for, and which would make a CLI fail on an agent setting it never reads).
+ */
+export function listenAddress(env: Record<string, string | undefined>): { port: number; bindAddress: string } {
+  const cleaned = { PORT: env.PORT || undefined, BIND_ADDRESS: env.BIND_ADDRESS || undefined };
+  const parsed = EnvSchema.pick({ PORT: true, BIND_ADDRESS: true }).safeParse(cleaned);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`);
+    throw new ConfigError(`Invalid agent configuration: ${problems.join("; ")}`);
+  }
+  return { port: parsed.data.PORT, bindAddress: parsed.data.BIND_ADDRESS };
+}
 
 /** Parses the environment; throws ConfigError whose message names every bad variable. */
 export function loadConfig(env: Record<string, string | undefined>): Config {

@@ -196,6 +196,13 @@ export const ContainerDetails = z.object({
    * keeps the later of this and its own, so an environment in use is not stopped as idle.
    */
   lastActivityAt: z.union([z.string(), z.number()]).nullable().optional(),
+  /**
+   * The repo (`owner/repo`) and branch of the container's last successful setup, as the agent
+   * recorded it (setup/run-marker.ts); null when none reached `ready` (a pooled container, a setup
+   * under way). The list and the details carry them, for the CLI's `status`.
+   */
+  repo: z.string().nullable().optional(),
+  branch: z.string().nullable().optional(),
 });
 export type ContainerDetails = z.infer<typeof ContainerDetails>;
 
@@ -577,6 +584,8 @@ export const LogsQuery = z.object({
   tail: z.coerce.number().int().min(0).max(10_000).default(1000),
   /** Same as the Last-Event-ID header, for clients that cannot set headers. */
   lastEventId: z.string().max(128).optional(),
+  /** `false`: the history only, then `event: end` (the CLI's `logs` without `--follow`). */
+  follow: z.stringbool().default(true),
 });
 
 export const TerminalQuery = z.object({

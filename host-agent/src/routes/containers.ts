@@ -2,10 +2,12 @@
  * The container resource: list, get, create, exec, restart, stop, start, delete, setup and
  * redeploy (accepted at once, progress by callbacks). Each handler parses its input with the contract, calls the
  * service (or the setup layer, for what brings a dev server back) and answers; errors go to the
- * app's onError.
+ * app's onError. A container's list entry and details carry the repo and branch of its last
+ * successful setup, read from the agent's record of it (setup/run-marker.ts).
  */
 import { Hono } from "hono";
 import {
+  type ContainerDetails,
   ContainerId,
   CreateContainerRequest,
   ExecRequest,
@@ -15,17 +17,19 @@ import {
   StopContainerRequest,
 } from "../api/contract.js";
 import { parseOr400, readJson } from "../api/errors.js";
-import { DELETE_WAITS_FOR_OPERATION_MS } from "../config.js";
+import { DELETE_WAITS_FOR_OPERATION_MS, type Config } from "../config.js";
 import type { ActivityLog } from "../containers/activity.js";
 import type { ExecRunner } from "../containers/exec-runner.js";
 import type { ContainerService } from "../containers/service.js";
 import type { Redeployer } from "../setup/redeploy.js";
 import type { Relauncher } from "../setup/relaunch.js";
+import { readRun } from "../setup/run-marker.js";
 import type { SetupRunner } from "../setup/runner.js";
 
 const IdempotencyKey = ContainerId.optional();
 
 export function containerRoutes(deps: {
+  config: Config;
   containers: ContainerService;
   exec: ExecRunner;
   setup: SetupRunner;
@@ -35,17 +39,22 @@ export function containerRoutes(deps: {
 }) {
   const { containers, relaunch } = deps;
   const idParam = (raw: string) => parseOr400(ContainerId, raw, "container id");
+  /** The repo and branch of the last setup that reached `ready`; null for none. */
+  const withSource = async (d: ContainerDetails): Promise<ContainerDetails> => {
+    const run = await readRun(deps.config.dataDir, d.id);
+    return { ...d, repo: run?.repo ?? null, branch: run?.branch ?? null };
+  };
 
   return (
     new Hono()
-      .get("/", async (c) => c.json({ containers: await containers.list() }))
+      .get("/", async (c) => c.json({ containers: await Promise.all((await containers.list()).map(withSource)) }))
       .post("/", async (c) => {
         const body = parseOr400(CreateContainerRequest, await readJson(c), "body");
         const key = parseOr400(IdempotencyKey, c.req.header("idempotency-key"), "Idempotency-Key header");
         const result = await containers.create(body, key);
         return c.json(result, result.created ? 201 : 200);
       })
-      .get("/:id", async (c) => c.json(await containers.get(idParam(c.req.param("id")))))
+      .get("/:id", async (c) => c.json(await withSource(await containers.get(idParam(c.req.param("id"))))))
       .delete("/:id", async (c) => {
         const id = idParam(c.req.param("id"));
         await relaunch.remove(id, DELETE_WAITS_FOR_OPERATION_MS);

@@ -9,12 +9,14 @@
  * attaches again after a drop; someone working there execs or types, which count on their own.
  * When the agent shuts down (`shutdown` aborts) every stream ends cleanly, without `event: end`
  * (the container still runs): the response completes and the client reconnects with its cursor.
+ * With `follow=false` (the CLI's `logs` without `--follow`) only the last `tail` lines are sent,
+ * then `event: end`: Docker's own non-follow log, so "the history is over" needs no guess.
  */
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { ContainerId, LogsQuery, type LogEvent } from "../api/contract.js";
 import { AppError, parseOr400 } from "../api/errors.js";
-import { SSE_KEEPALIVE_MS } from "../config.js";
+import { LOG_HISTORY_OPEN_TIMEOUT_MS, SSE_KEEPALIVE_MS } from "../config.js";
 import type { ActivityLog } from "../containers/activity.js";
 import type { ContainerService } from "../containers/service.js";
 import type { DockerClient } from "../docker/client.js";
@@ -35,8 +37,12 @@ export function logRoutes(deps: {
     if (rawCursor && !resumeFrom)
       throw new AppError("invalid_request", "Last-Event-ID is not a cursor this agent issued");
 
+    if (resumeFrom && !query.follow) throw new AppError("invalid_request", "A resumed log stream always follows");
+
     const source = await deps.containers.withDockerId(id, (dockerId) =>
-      deps.docker.followLogs(dockerId, resumeFrom ? { since: resumeFrom.since() } : { tail: query.tail }),
+      query.follow
+        ? deps.docker.followLogs(dockerId, resumeFrom ? { since: resumeFrom.since() } : { tail: query.tail })
+        : deps.docker.logTail(dockerId, query.tail, LOG_HISTORY_OPEN_TIMEOUT_MS),
     );
     const close = () => (source as NodeJS.ReadableStream & { destroy(): void }).destroy();
     const log = c.var.logger;

@@ -194,8 +194,10 @@ describe("ExecRequest", () => {
 
 describe("LogsQuery and TerminalQuery", () => {
   it("coerces query strings and applies defaults", () => {
-    expect(LogsQuery.parse({})).toEqual({ tail: 1000 });
+    expect(LogsQuery.parse({})).toEqual({ tail: 1000, follow: true });
     expect(LogsQuery.parse({ tail: "20" }).tail).toBe(20);
+    expect(LogsQuery.parse({ follow: "false" }).follow).toBe(false);
+    expect(LogsQuery.safeParse({ follow: "maybe" }).success).toBe(false);
     expect(TerminalQuery.parse({})).toEqual({ cols: 80, rows: 24 });
     expect(TerminalQuery.parse({ cols: "120", rows: "40" })).toEqual({ cols: 120, rows: 40 });
   });

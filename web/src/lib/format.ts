@@ -47,3 +47,15 @@ export function formatClock(at: number, withMillis = false): string {
 export const shortSha = (sha: string) => sha.slice(0, 7);
 
 export const formatCount = (n: number) => n.toLocaleString("en-US");
+
+/** Bytes in the largest unit that keeps a number of at least 1 (1024-based, as the engine counts). */
+export function formatBytes(bytes: number): string {
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(value >= 10 ? 0 : 1)} ${units[unit]}`;
+}

@@ -18,6 +18,38 @@ const HEALTHY = {
     egressDenylist: [],
     egressDenied: 4,
   },
+  problems: [],
+  pulls: [],
+};
+
+const GB = 1024 ** 3;
+/** A 16 GB host with three 2 GB environments running and its disk under the guard's floor. */
+const DEGRADED = {
+  ...HEALTHY,
+  status: "degraded",
+  problems: ["disk below MIN_FREE_DISK_GB: 3.2 GB free of 100 GB; run npx artie-host prune"],
+  capacity: {
+    memoryTotalBytes: 16 * GB,
+    memoryAvailableBytes: 9 * GB,
+    cpus: 8,
+    load1: 1.5,
+    source: "os",
+    allocatedMemoryBytes: 6 * GB,
+    allocatedCpus: 3,
+    disk: {
+      path: "/var/lib/docker",
+      totalBytes: 100 * GB,
+      freeBytes: 3.2 * GB,
+      usedBytes: 96.8 * GB,
+      minFreeBytes: 5 * GB,
+      low: true,
+    },
+    containers: { running: 3, stopped: 2, total: 5 },
+    images: 12,
+    volumes: 9,
+  },
+  pulls: [{ image: "node:24-slim", state: "failed", error: "registry unreachable" }],
+  lastPrune: { finishedAt: "2026-12-01T10:00:00.000Z", removed: 4, bytesFreed: 1.5 * GB },
 };
 
 describe("PoolPage", () => {
@@ -111,6 +143,24 @@ describe("PoolPage", () => {
     expect(await within(card).findByText("Off: one shared network")).toBeInTheDocument();
     expect(card).toHaveTextContent("gVisor (runsc)");
     expect(card).toHaveTextContent("empty: no egress");
+  });
+
+  it("shows the host's capacity as the seed's table reasons about it, and why it is degraded", async () => {
+    const { fake } = renderApp("/pool");
+    fake.on("hostAgent:health", () => DEGRADED);
+    act(() => {
+      fake.setQuery("pool:status", POOL_STATUS);
+      fake.setQuery("account:me", ME_ADMIN);
+    });
+    const card = await screen.findByRole("region", { name: "Host health" });
+    expect(await within(card).findByText("Degraded")).toBeInTheDocument();
+    expect(card).toHaveTextContent("disk below MIN_FREE_DISK_GB: 3.2 GB free of 100 GB; run npx artie-host prune");
+    expect(card).toHaveTextContent("3 running, 2 stopped");
+    expect(card).toHaveTextContent("6.0 GB allowed to environments of 16 GB (9.0 GB available)");
+    expect(card).toHaveTextContent("3 allowed of 8, load 1.50");
+    expect(card).toHaveTextContent("Low 3.2 GB free of 100 GB; 12 images, 9 volumes");
+    expect(card).toHaveTextContent("node:24-slim (failed)");
+    expect(card).toHaveTextContent("4 removed, 1.5 GB freed");
   });
 
   it("shows the pool read-only to anyone but a host admin, and no host health", async () => {

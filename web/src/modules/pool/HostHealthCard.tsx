@@ -4,9 +4,10 @@ import { useAction } from "convex/react";
 import type { FunctionReturnType } from "convex/server";
 import { useCallback, useEffect, useState } from "react";
 import { errorMessage } from "../../lib/errors";
-import { formatDuration } from "../../lib/format";
+import { formatBytes, formatDuration } from "../../lib/format";
 
 type Health = FunctionReturnType<typeof api.hostAgent.health>;
+type Capacity = NonNullable<Extract<Health, { reachable: true }>["capacity"]>;
 
 /** How often the card asks again while it is on screen. */
 export const HEALTH_REFRESH_MS = 15_000;
@@ -86,8 +87,45 @@ function HealthBody({ health, error }: { health: Health | null; error: string | 
           ? `Engine ${health.docker.version ?? "?"} (API ${health.docker.apiVersion ?? "?"})`
           : `Unreachable: ${health.docker.error ?? "no answer"}`}
       </dd>
+      {health.problems.length > 0 && (
+        <>
+          <dt>Problems</dt>
+          <dd>
+            {health.problems.map((p) => (
+              <p key={p} className="form-error">
+                {p}
+              </p>
+            ))}
+          </dd>
+        </>
+      )}
       <dt>Containers</dt>
-      <dd>{health.containerCount}</dd>
+      <dd>
+        {health.capacity
+          ? `${health.capacity.containers.running} running, ${health.capacity.containers.stopped} stopped`
+          : health.containerCount}
+      </dd>
+      {health.capacity && <CapacityRows capacity={health.capacity} />}
+      {health.pulls.length > 0 && (
+        <>
+          <dt>Images pulling</dt>
+          <dd>
+            {health.pulls.map((p) => (
+              <span key={p.image} className="mono" title={p.error}>
+                {p.image} ({p.state}){" "}
+              </span>
+            ))}
+          </dd>
+        </>
+      )}
+      {health.lastPrune && (
+        <>
+          <dt>Last prune</dt>
+          <dd>
+            {`${new Date(health.lastPrune.finishedAt).toLocaleString()}: ${health.lastPrune.removed} removed, ${formatBytes(health.lastPrune.bytesFreed)} freed`}
+          </dd>
+        </>
+      )}
       <dt>Agent uptime</dt>
       <dd>{formatDuration(health.uptime * 1000)}</dd>
       {health.isolation && (
@@ -117,5 +155,32 @@ function HealthBody({ health, error }: { health: Health | null; error: string | 
         </>
       )}
     </dl>
+  );
+}
+
+/**
+ * Memory, CPU and disk the way the seed's capacity table reasons: what the running environments
+ * are allowed (their limits) against what the host has, and the disk the guard watches.
+ */
+function CapacityRows({ capacity: c }: { capacity: Capacity }) {
+  return (
+    <>
+      <dt>Memory</dt>
+      <dd>
+        {`${formatBytes(c.allocatedMemoryBytes)} allowed to environments of ${formatBytes(c.memoryTotalBytes)}`}
+        <span className="muted">{` (${formatBytes(c.memoryAvailableBytes)} available)`}</span>
+      </dd>
+      <dt>CPU</dt>
+      <dd>
+        {`${c.allocatedCpus} allowed of ${c.cpus}`}
+        {c.source !== "engine" && <span className="muted">{`, load ${c.load1.toFixed(2)}`}</span>}
+      </dd>
+      <dt>Disk</dt>
+      <dd>
+        {c.disk.low && <span className="badge badge-warning">Low</span>}{" "}
+        {`${formatBytes(c.disk.freeBytes)} free of ${formatBytes(c.disk.totalBytes)}`}
+        <span className="muted">{`; ${c.images} images, ${c.volumes} volumes`}</span>
+      </dd>
+    </>
   );
 }
