@@ -33,6 +33,7 @@ import { ContainerIO } from "./setup/container-io.js";
 import { OperationLock } from "./containers/operation-lock.js";
 import { Redeployer } from "./setup/redeploy.js";
 import { Relauncher } from "./setup/relaunch.js";
+import { ComeBack } from "./setup/come-back.js";
 import { RepoCache } from "./setup/repo-cache.js";
 import { SetupRunner } from "./setup/runner.js";
 import { parseCertificates, readExtraCa, writeTrustBundle } from "./trust/ca-bundle.js";
@@ -86,17 +87,24 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
   const launch = { config, docker, containers, io, outbox, logger, watch, locks: new OperationLock() };
   const setup = new SetupRunner({ ...launch, repos, installLocks });
   const relaunch = new Relauncher(launch);
+  // Containers the engine started again by itself get their dev server back.
+  const comeBack = new ComeBack({ ...launch, events, relaunch });
   const redeploy = new Redeployer({ ...launch, repos, installLocks });
   await outbox.resume();
   await setup.reportInterrupted();
   // The watch checks what it was watching before the stream starts, so nothing is missed between.
   await watch.start();
+  comeBack.start();
   events.start();
   await sweepLeftovers({ dataDir: config.dataDir, repoCacheRoot, checkoutRoot: repos.checkoutRoot }, logger);
   // Records of setups whose container is gone, once Docker answered.
-  void reconciled.then(() =>
-    relaunch.sweep().catch((err: unknown) => logger.warn({ err: String(err) }, "could not sweep setup records")),
-  );
+  // Then the containers the engine started again while the agent was away.
+  void reconciled.then(async () => {
+    await relaunch.sweep().catch((err: unknown) => logger.warn({ err: String(err) }, "could not sweep setup records"));
+    await comeBack
+      .checkAll()
+      .catch((err: unknown) => logger.warn({ err: String(err) }, "could not look for containers to bring back"));
+  });
   const { app, injectWebSocket, closeWebSockets } = createApp({
     config,
     docker,
@@ -124,6 +132,7 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
     new Promise<void>((resolve) => {
       stopReconciling.abort();
       void events.stop();
+      comeBack.stop();
       void watch.stop();
       void outbox.stop();
       void isolation?.close();
@@ -134,6 +143,7 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
     });
   const idle = async () => {
     await setup.idle();
+    await comeBack.idle();
     await relaunch.idle();
     await redeploy.idle();
     await watch.idle();

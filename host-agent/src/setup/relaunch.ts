@@ -17,6 +17,10 @@
  * operation meanwhile is a 409. So does a restart without a body (the seed API's: the container
  * restarts, nothing is started in it).
  *
+ * A container the engine started again by itself (a crash, an engine restart) gets its dev server
+ * back the same way (`comeBack`, asked by come-back.ts), with the settings kept at its last
+ * `ready` (run-settings.ts) instead of a request's.
+ *
  * What it leaves out: cloning and installing (the workspace and the dependency volume are as
  * they were; a changed branch is a new setup's or a redeploy's).
  */
@@ -27,6 +31,7 @@ import { AppError } from "../api/errors.js";
 import type { Release } from "../containers/operation-lock.js";
 import { SetupProgress } from "../report/progress.js";
 import { forgetRun, listRuns, readRun, type RunFacts } from "./run-marker.js";
+import { readRunSettings, RUN_SETTINGS_PATH, saveComebackRecord, type ComebackRecord } from "./run-settings.js";
 import { launcherIn, requestFor, runReported, startWatched, type LaunchDeps } from "./workspace-launch.js";
 
 export type Start = z.output<typeof StartContainerRequest>;
@@ -69,6 +74,48 @@ export class Relauncher {
   /** Restarts the container and, in the background, its dev server with the settings given. */
   restart(id: string, body: Start): Promise<ContainerDetails> {
     return this.begin(id, body, "restarting its dev server", () => this.d.containers.restart(id));
+  }
+
+  /**
+   * Brings the dev server back in a container the engine started again by itself (come-back.ts):
+   * with the settings the container holds and the report-to the agent kept (run-settings.ts),
+   * reported `starting`, then `ready` or `error`, like a start. Skipped (false) while another
+   * operation holds the container, when there is no finished setup, or when the container is not
+   * running or is still the one the dev server last came up in. This start counts as seen at once
+   * (the record takes its StartedAt), so a failure is reported once, not at every reconnect.
+   */
+  async comeBack(id: string, record: ComebackRecord): Promise<boolean> {
+    let release: Release;
+    try {
+      release = this.d.locks.claim(id, "bringing its dev server back");
+    } catch {
+      return false; // the agent is doing something to it: that operation reports
+    }
+    let handedOver = false;
+    try {
+      const details = await this.d.containers.snapshot(id);
+      const run = await readRun(this.d.config.dataDir, id);
+      const info = await this.d.docker.inspect(details.dockerId);
+      if (!run || !info?.State.Running || info.State.StartedAt === record.startedAt) return false;
+      const { dataDir, container } = this.d.config;
+      await saveComebackRecord(dataDir, id, { ...record, startedAt: info.State.StartedAt });
+      this.d.logger.info({ id }, "the engine started the container again: bringing its dev server back");
+      this.d.watch.expect(id);
+      const settings = await readRunSettings(this.d.docker, container.user, details.dockerId).catch(() => null);
+      const body: Start = { ...record, envVars: settings?.envVars ?? {}, devCommand: settings?.devCommand };
+      if (!settings) {
+        const req = requestFor(run, body);
+        await this.progress.reporter(id, req)("error", {
+          error: `The environment's container was started again, but its run settings (${RUN_SETTINGS_PATH}) are gone, so its dev server was not brought back. Restart the environment to start it again.`,
+        });
+        return false;
+      }
+      this.background(id, body, run, details, release);
+      handedOver = true;
+      return true;
+    } finally {
+      if (!handedOver) release();
+    }
   }
 
   /**

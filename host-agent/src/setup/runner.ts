@@ -31,7 +31,7 @@ import { forgetRun } from "./run-marker.js";
 import type { RepoCache } from "./repo-cache.js";
 import type { Setup } from "./setup-request.js";
 import { SetupError } from "./setup-error.js";
-import { readyUrl, rememberSetup, type LaunchDeps } from "./workspace-launch.js";
+import { readyUrl, rememberSettings, rememberSetup, type LaunchDeps } from "./workspace-launch.js";
 
 /** What a setup and a redeploy are built from: a launch's, and the repo cache and install locks. */
 export type SetupDeps = LaunchDeps & { repos: RepoCache; installLocks: KeyedLock };
@@ -105,8 +105,13 @@ export class SetupRunner {
       // What a later start or redeploy needs to bring the dev server back (relaunch.ts, redeploy.ts).
       await rememberSetup(this.d, id, req, workspace);
       await report("ready", { ...ready, ...(used ? { mainImage: { tag: used.tag, commit: used.commit } } : {}) });
+      // What brings the dev server back when the engine starts the container by itself (come-back.ts).
+      const startedAt = await rememberSettings(this.d, id, req, workspace.dockerId);
       // From here on the dev server exiting or being killed is reported.
-      if (started) await this.d.watch.track(id, { dockerId: workspace.dockerId, ...started, ...reportTo(req) });
+      if (started) {
+        const target = { dockerId: workspace.dockerId, ...started, ...reportTo(req) };
+        await this.d.watch.track(id, startedAt ? { ...target, startedAt } : target);
+      }
       // The environment is the user's from `ready` on: other operations may begin.
       const since = this.d.locks.generation(id);
       release();
