@@ -14,8 +14,8 @@
  *
  * Each claims the container in the operation lock (containers/operation-lock.ts) before its first
  * await, and a start or restart holds it until the dev server answered or failed: a second
- * operation meanwhile is a 409. So does a restart without a body (the seed API's: the container
- * restarts, nothing is started in it).
+ * operation meanwhile is a 409. So does a restart without a body (the seed API's and the CLI's),
+ * which brings the dev server back too when the agent kept its settings (run-settings.ts).
  *
  * A container the engine started again by itself (a crash, an engine restart) gets its dev server
  * back the same way (`comeBack`, asked by come-back.ts), with the settings kept at its last
@@ -31,7 +31,13 @@ import { AppError } from "../api/errors.js";
 import type { Release } from "../containers/operation-lock.js";
 import { SetupProgress } from "../report/progress.js";
 import { forgetRun, listRuns, readRun, type RunFacts } from "./run-marker.js";
-import { readRunSettings, RUN_SETTINGS_PATH, saveComebackRecord, type ComebackRecord } from "./run-settings.js";
+import {
+  readComebackRecord,
+  readRunSettings,
+  RUN_SETTINGS_PATH,
+  saveComebackRecord,
+  type ComebackRecord,
+} from "./run-settings.js";
 import { launcherIn, requestFor, runReported, startWatched, type LaunchDeps } from "./workspace-launch.js";
 
 export type Start = z.output<typeof StartContainerRequest>;
@@ -57,13 +63,35 @@ export class Relauncher {
     });
   }
 
-  /** Restarts the container without bringing anything back in it (a restart without a body). */
-  restartOnly(id: string): Promise<ContainerDetails> {
-    return this.holding(id, "restarting", async () => {
+  /**
+   * A restart without a body (the seed API's, the CLI's): restarts the container, then brings its
+   * dev server back in the background, as a restart with a body does, with the settings kept at
+   * its last `ready` (run-settings.ts) and reported where that setup reported. A container with
+   * nothing kept (a pool container, one never set up, one whose settings file is gone) is only
+   * restarted; its start then counts as seen, so the come-back leaves it alone too.
+   */
+  async restartOnly(id: string): Promise<ContainerDetails> {
+    const release = this.d.locks.claim(id, "restarting");
+    let handedOver = false;
+    try {
       await this.d.containers.snapshot(id);
       this.d.watch.expect(id);
-      return this.d.containers.restart(id);
-    });
+      const details = await this.d.containers.restart(id);
+      const { dataDir, container } = this.d.config;
+      const record = await readComebackRecord(dataDir, id);
+      const run = record ? await readRun(dataDir, id) : null;
+      if (!record || !run) return details;
+      const info = await this.d.docker.inspect(details.dockerId);
+      if (info?.State.Running) await saveComebackRecord(dataDir, id, { ...record, startedAt: info.State.StartedAt });
+      const settings = await readRunSettings(this.d.docker, container.user, details.dockerId).catch(() => null);
+      if (!settings) return details;
+      const { callbackUrl, callbackSecret } = record;
+      this.background(id, { callbackUrl, callbackSecret, ...settings }, run, details, release);
+      handedOver = true;
+      return details;
+    } finally {
+      if (!handedOver) release();
+    }
   }
 
   /** Starts a stopped container and, in the background, its dev server. */
@@ -102,7 +130,13 @@ export class Relauncher {
       this.d.logger.info({ id }, "the engine started the container again: bringing its dev server back");
       this.d.watch.expect(id);
       const settings = await readRunSettings(this.d.docker, container.user, details.dockerId).catch(() => null);
-      const body: Start = { ...record, envVars: settings?.envVars ?? {}, devCommand: settings?.devCommand };
+      const { callbackUrl, callbackSecret } = record;
+      const body: Start = {
+        callbackUrl,
+        callbackSecret,
+        envVars: settings?.envVars ?? {},
+        devCommand: settings?.devCommand,
+      };
       if (!settings) {
         const req = requestFor(run, body);
         await this.progress.reporter(id, req)("error", {
