@@ -14,12 +14,13 @@ import { patternProblem } from "./lib/host-patterns.js";
 /** Seconds Docker waits after SIGTERM before SIGKILL on restart. Dev servers need no more. */
 export const STOP_TIMEOUT_SECONDS = 5;
 /**
- * How many times in a row the engine starts an environment container again after its main
- * process ended with a failure (docker/container-spec.ts's `on-failure` restart policy says why
- * not `unless-stopped`): enough for a crash or an engine restart now and then, few enough that a
+ * How many times the engine starts an environment container again after its main process ended
+ * with a failure (docker/container-spec.ts's `on-failure` restart policy says why not
+ * `unless-stopped`): enough for a crash or an engine restart now and then, few enough that a
  * container whose main process the OOM killer ends at every start stops looping (each start also
- * brings its dev server back and reports it). The engine resets the count when the agent starts or
- * restarts the container, and when it starts it again after its own restart.
+ * brings its dev server back and reports it). The engine counts from the container's last start
+ * through its API (the agent's start or restart, a restart without a body included) and from
+ * its own start of it after an engine restart; a long run in between does not reset it.
  */
 export const CONTAINER_RESTART_MAX_RETRIES = 5;
 /**

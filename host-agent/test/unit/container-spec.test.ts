@@ -166,7 +166,7 @@ describe("buildCreateOptions: hardening", () => {
     expect(tmpfs["/tmp"]).toMatch(/(^|,)exec(,|$)/);
   });
 
-  it("is started again by the engine after a failure, a bounded number of times in a row", () => {
+  it("is started again by the engine after a failure, a bounded number of times", () => {
     expect(build().HostConfig!.RestartPolicy).toEqual({
       Name: "on-failure",
       MaximumRetryCount: CONTAINER_RESTART_MAX_RETRIES,
