@@ -104,9 +104,9 @@ export class SetupRunner {
       const used = workspace.mainImage;
       // What a later start or redeploy needs to bring the dev server back (relaunch.ts, redeploy.ts).
       await rememberSetup(this.d, id, req, workspace);
-      await report("ready", { ...ready, ...(used ? { mainImage: { tag: used.tag, commit: used.commit } } : {}) });
-      // What brings the dev server back when the engine starts the container by itself (come-back.ts).
+      // And what brings it back when the engine starts the container by itself (come-back.ts).
       const startedAt = await rememberSettings(this.d, id, req, workspace.dockerId);
+      await report("ready", { ...ready, ...(used ? { mainImage: { tag: used.tag, commit: used.commit } } : {}) });
       // From here on the dev server exiting or being killed is reported.
       if (started) {
         const target = { dockerId: workspace.dockerId, ...started, ...reportTo(req) };

@@ -134,8 +134,9 @@ export async function startWatched(
 ): Promise<void> {
   let started: DevServerStarted | undefined;
   const hostPort = await startDevServer(d, id, req, w, run.tag, run.tail, (s) => (started = s));
-  await run.report("ready", { hostPort, url: readyUrl(d.config, hostPort) });
+  // Before `ready`: the environment is the user's from then on, and a restart may come at once.
   const startedAt = await rememberSettings(d, id, req, w.dockerId);
+  await run.report("ready", { hostPort, url: readyUrl(d.config, hostPort) });
   if (started) {
     const { callbackUrl, callbackSecret, repo, branch } = req;
     const target = { dockerId: w.dockerId, ...started, callbackUrl, callbackSecret, repo, branch };
