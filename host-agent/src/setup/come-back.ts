@@ -18,11 +18,12 @@
  */
 import { dockerMessage } from "../docker/client.js";
 import type { EngineEvents } from "../docker/engine-events.js";
+import { containerName } from "../docker/labels.js";
 import type { Relauncher } from "./relaunch.js";
 import { listComebackRecords, readComebackRecord } from "./run-settings.js";
 import type { LaunchDeps } from "./workspace-launch.js";
 
-export type ComeBackDeps = Pick<LaunchDeps, "config" | "logger" | "locks"> & {
+export type ComeBackDeps = Pick<LaunchDeps, "config" | "docker" | "logger" | "locks"> & {
   events: EngineEvents;
   relaunch: Relauncher;
 };
@@ -82,7 +83,12 @@ export class ComeBack {
     this.looking.add(id);
     try {
       const record = await readComebackRecord(this.d.config.dataDir, id);
-      if (record) await this.d.relaunch.comeBack(id, record);
+      if (!record) return;
+      // Looked at first without the lock (relaunch.comeBack looks again under it): a claim only
+      // to find nothing to do would answer the person's own next operation 409.
+      const info = await this.d.docker.inspect(containerName(id));
+      if (!info?.State.Running || info.State.StartedAt === record.startedAt) return;
+      await this.d.relaunch.comeBack(id, record);
     } finally {
       this.looking.delete(id);
     }
