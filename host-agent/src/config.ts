@@ -182,9 +182,17 @@ export const SETUP_MARKER_MAX_BYTES = 1024 * 1024;
 export const RUN_MARKER_MAX_BYTES = 1024 * 1024;
 /**
  * Largest run settings file read back from a container (setup/run-settings.ts): the dev command
- * and the repo's variables, as one setup request carries them (a request is at most 1 MiB).
+ * and the repo's variable names, as one setup request carries them (a request is at most 1 MiB).
  */
 export const RUN_SETTINGS_MAX_BYTES = 1024 * 1024;
+/**
+ * Most containers whose repo variables the agent keeps in memory to bring a dev server back
+ * without the control plane (setup/run-settings.ts's RunSecrets): above the environments one host
+ * runs (capacity planning counts tens), each at most one request's size (1 MiB) and usually a few
+ * KiB, so the agent's memory stays bounded. Past it the oldest are dropped; those come back
+ * through the control plane, as after an agent restart.
+ */
+export const RUN_SECRETS_MAX_ENTRIES = 256;
 /** Largest come-back record read back (DATA_DIR/comeback): a callback URL and secret, a time. */
 export const COMEBACK_RECORD_MAX_BYTES = 64 * 1024;
 /**

@@ -34,6 +34,7 @@ import { OperationLock } from "./containers/operation-lock.js";
 import { Redeployer } from "./setup/redeploy.js";
 import { Relauncher } from "./setup/relaunch.js";
 import { ComeBack } from "./setup/come-back.js";
+import { RunSecrets } from "./setup/run-settings.js";
 import { RepoCache } from "./setup/repo-cache.js";
 import { SetupRunner } from "./setup/runner.js";
 import { parseCertificates, readExtraCa, writeTrustBundle } from "./trust/ca-bundle.js";
@@ -84,7 +85,8 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
   const installLocks = new KeyedLock();
   // Setup, start, restart, stop, redeploy and delete: one at a time per container, whichever
   // asked first (a setup recreates the container, a redeploy may, a stop would cut either short).
-  const launch = { config, docker, containers, io, outbox, logger, watch, locks: new OperationLock() };
+  const secrets = new RunSecrets();
+  const launch = { config, docker, containers, io, outbox, logger, watch, locks: new OperationLock(), secrets };
   const setup = new SetupRunner({ ...launch, repos, installLocks });
   const relaunch = new Relauncher(launch);
   // Containers the engine started again by itself get their dev server back.

@@ -226,8 +226,9 @@ describe("persistent workspace", () => {
         .slice(-2)
         .map((r) => r.body.phase),
     ).toEqual(["starting", "ready"]);
-    // The variables came from the container's own run settings: the agent's DATA_DIR holds none.
+    // The variables came from the agent's memory: neither its DATA_DIR nor the workspace holds them.
     expect(await page(c.hostPort)).toMatchObject({ message: "hello from notes", env: "from-setup" });
+    expect((await exec(c.id, ["grep", "-rlF", "--", "from-setup", "/app"])).exitCode).toBe(1);
     const files = await readdir(env.DATA_DIR!, { recursive: true, withFileTypes: true });
     for (const f of files.filter((e) => e.isFile() && !e.parentPath.includes("repo-cache")))
       expect(await readFile(path.join(f.parentPath, f.name), "utf8"), f.name).not.toContain("from-setup");

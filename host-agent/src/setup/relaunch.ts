@@ -19,7 +19,11 @@
  *
  * A container the engine started again by itself (a crash, an engine restart) gets its dev server
  * back the same way (`comeBack`, asked by come-back.ts), with the settings kept at its last
- * `ready` (run-settings.ts) instead of a request's.
+ * `ready` (run-settings.ts) instead of a request's. The repo's variables are kept in the agent's
+ * memory only: an agent that restarted since (a host reboot) has none, so a container that had
+ * variables is not run without them; an `error` callback with reason `needs-relaunch` asks the
+ * control plane, which holds them encrypted, to restart it with its settings. A container with
+ * no variables misses nothing and is brought back by the agent alone.
  *
  * What it leaves out: cloning and installing (the workspace and the dependency volume are as
  * they were; a changed branch is a new setup's or a redeploy's).
@@ -33,14 +37,24 @@ import { SetupProgress } from "../report/progress.js";
 import { forgetRun, listRuns, readRun, type RunFacts } from "./run-marker.js";
 import {
   readComebackRecord,
-  readRunSettings,
+  readKeptSettings,
   RUN_SETTINGS_PATH,
   saveComebackRecord,
   type ComebackRecord,
+  type RunSettings,
 } from "./run-settings.js";
 import { launcherIn, requestFor, runReported, startWatched, type LaunchDeps } from "./workspace-launch.js";
 
 export type Start = z.output<typeof StartContainerRequest>;
+
+/** What a dev server brought back without a request runs with, or what of it is missing. */
+type Kept = { settings: RunSettings } | { missing: "file" | "values" };
+
+/** The `needs-relaunch` errors' words (the dashboard shows them on the environment's timeline). */
+const NEEDS_RELAUNCH_AFTER_COME_BACK =
+  "The container was restarted by the engine while the host agent was not running; restarting its dev server with its settings from the control plane (the host agent keeps the repo's variables in memory only).";
+const NEEDS_RELAUNCH_AFTER_RESTART =
+  "The container was restarted, but the host agent has restarted since its dev server last started and no longer holds the repo's variables (it keeps them in memory only); restarting its dev server with its settings from the control plane.";
 
 export class Relauncher {
   private readonly running = new Set<Promise<void>>();
@@ -68,7 +82,8 @@ export class Relauncher {
    * dev server back in the background, as a restart with a body does, with the settings kept at
    * its last `ready` (run-settings.ts) and reported where that setup reported. A container with
    * nothing kept (a pool container, one never set up, one whose settings file is gone) is only
-   * restarted; its start then counts as seen, so the come-back leaves it alone too.
+   * restarted; its start then counts as seen, so the come-back leaves it alone too. One whose
+   * variables the agent no longer holds is reported `needs-relaunch` (the class header says why).
    */
   async restartOnly(id: string): Promise<ContainerDetails> {
     const release = this.d.locks.claim(id, "restarting");
@@ -83,10 +98,17 @@ export class Relauncher {
       if (!record || !run) return details;
       const info = await this.d.docker.inspect(details.dockerId);
       if (info?.State.Running) await saveComebackRecord(dataDir, id, { ...record, startedAt: info.State.StartedAt });
-      const settings = await readRunSettings(this.d.docker, container.user, details.dockerId).catch(() => null);
-      if (!settings) return details;
+      const kept = await this.kept(id, container.user, details.dockerId);
       const { callbackUrl, callbackSecret } = record;
-      this.background(id, { callbackUrl, callbackSecret, ...settings }, run, details, release);
+      if ("missing" in kept) {
+        if (kept.missing === "values")
+          await this.progress.reporter(id, requestFor(run, { callbackUrl, callbackSecret, envVars: {} }))("error", {
+            error: NEEDS_RELAUNCH_AFTER_RESTART,
+            reason: "needs-relaunch",
+          });
+        return details;
+      }
+      this.background(id, { callbackUrl, callbackSecret, ...kept.settings }, run, details, release);
       handedOver = true;
       return details;
     } finally {
@@ -129,21 +151,20 @@ export class Relauncher {
       await saveComebackRecord(dataDir, id, { ...record, startedAt: info.State.StartedAt });
       this.d.logger.info({ id }, "the engine started the container again: bringing its dev server back");
       this.d.watch.expect(id);
-      const settings = await readRunSettings(this.d.docker, container.user, details.dockerId).catch(() => null);
+      const kept = await this.kept(id, container.user, details.dockerId);
       const { callbackUrl, callbackSecret } = record;
-      const body: Start = {
-        callbackUrl,
-        callbackSecret,
-        envVars: settings?.envVars ?? {},
-        devCommand: settings?.devCommand,
-      };
-      if (!settings) {
-        const req = requestFor(run, body);
-        await this.progress.reporter(id, req)("error", {
-          error: `The environment's container was started again, but its run settings (${RUN_SETTINGS_PATH}) are gone, so its dev server was not brought back. Restart the environment to start it again.`,
-        });
+      if ("missing" in kept) {
+        const report = this.progress.reporter(id, requestFor(run, { callbackUrl, callbackSecret, envVars: {} }));
+        if (kept.missing === "values") {
+          this.d.logger.info({ id }, "the repo's variables are not in memory: asking the control plane to restart it");
+          await report("error", { error: NEEDS_RELAUNCH_AFTER_COME_BACK, reason: "needs-relaunch" });
+        } else
+          await report("error", {
+            error: `The environment's container was started again, but its run settings (${RUN_SETTINGS_PATH}) are gone, so its dev server was not brought back. Restart the environment to start it again.`,
+          });
         return false;
       }
+      const body: Start = { callbackUrl, callbackSecret, ...kept.settings };
       this.background(id, body, run, details, release);
       handedOver = true;
       return true;
@@ -167,9 +188,22 @@ export class Relauncher {
     }
   }
 
-  /** Forgets the container's last setup (it was deleted). */
+  /** Forgets the container's last setup (it was deleted), its variables with it. */
   forget(id: string): Promise<void> {
+    this.d.secrets.forget(id);
     return forgetRun(this.d.config.dataDir, id);
+  }
+
+  /**
+   * The settings of the container's last `ready`: the dev command and variable names from its
+   * workspace, the values from memory. A container that had no variables misses none.
+   */
+  private async kept(id: string, user: string, dockerId: string): Promise<Kept> {
+    const kept = await readKeptSettings(this.d.docker, user, dockerId).catch(() => null);
+    if (!kept) return { missing: "file" };
+    const envVars = kept.envVarNames.length === 0 ? {} : this.d.secrets.get(id);
+    if (!envVars) return { missing: "values" };
+    return { settings: { envVars, devCommand: kept.devCommand } };
   }
 
   /**

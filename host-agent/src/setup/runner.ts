@@ -92,6 +92,7 @@ export class SetupRunner {
     try {
       // The workspace is about to change; the last setup's record no longer holds.
       await forgetRun(this.d.config.dataDir, id);
+      this.d.secrets.forget(id);
       await report("cloning");
       const workspace = await prepareWorkspace(this.d, id, req, tail);
       dockerId = workspace.dockerId;

@@ -25,7 +25,7 @@ import { redact } from "./git.js";
 import { resolveLauncher } from "./launcher.js";
 import type { Report, SetupProgress } from "../report/progress.js";
 import { recordRun, type RunFacts } from "./run-marker.js";
-import { saveComebackRecord, saveRunSettings } from "./run-settings.js";
+import { saveComebackRecord, saveKeptSettings, type RunSecrets } from "./run-settings.js";
 import { envList, type Setup } from "./setup-request.js";
 import { SetupError } from "./setup-error.js";
 
@@ -41,6 +41,8 @@ export type LaunchDeps = {
   locks: OperationLock;
   /** Watches the dev server after `ready`; told of every intentional end of it. */
   watch: DevServerWatch;
+  /** The repo's variables of each container's last `ready`, in memory only (run-settings.ts). */
+  secrets: RunSecrets;
 };
 
 /** The URL a ready environment is reported at. */
@@ -126,7 +128,7 @@ export function launcherIn(
  * which reports it stopping from then on.
  */
 export async function startWatched(
-  d: DevServerDeps & { watch: DevServerWatch; logger: Logger },
+  d: DevServerDeps & { watch: DevServerWatch; logger: Logger; secrets: RunSecrets },
   id: string,
   req: Setup,
   w: Workspace,
@@ -145,12 +147,13 @@ export async function startWatched(
 }
 
 /**
- * Keeps what a come-back needs (run-settings.ts): the settings in the container, where to report
- * and the container's start time on the host. Answers that start time, or null when it could not
- * be kept (logged: the environment works all the same, only it does not come back by itself).
+ * Keeps what a come-back needs (run-settings.ts): the variables in memory, the dev command and
+ * the variables' names in the container, where to report and the container's start time on the
+ * host. Answers that start time, or null when it could not be kept (logged: the environment works
+ * all the same, only it does not come back by itself).
  */
 export async function rememberSettings(
-  d: { config: Config; docker: DockerClient; logger: Logger },
+  d: { config: Config; docker: DockerClient; logger: Logger; secrets: RunSecrets },
   id: string,
   req: Setup,
   dockerId: string,
@@ -158,8 +161,9 @@ export async function rememberSettings(
   try {
     const info = await d.docker.inspect(dockerId);
     if (!info?.State.Running) return null;
-    await saveRunSettings(d.docker, d.config.container.user, dockerId, {
-      envVars: req.envVars,
+    d.secrets.set(id, req.envVars);
+    await saveKeptSettings(d.docker, d.config.container.user, dockerId, {
+      envVarNames: Object.keys(req.envVars),
       devCommand: req.devCommand,
     });
     const { callbackUrl, callbackSecret } = req;

@@ -25,6 +25,7 @@ import { SetupRunner } from "../../src/setup/runner.js";
 import { ActivityLog } from "../../src/containers/activity.js";
 import { EngineEvents } from "../../src/docker/engine-events.js";
 import { DevServerWatch } from "../../src/watch/dev-server-watch.js";
+import { RunSecrets } from "../../src/setup/run-settings.js";
 import { FakeDocker } from "./fake-docker.js";
 import { TEST_SECRET, testConfig } from "./fixtures.js";
 
@@ -43,7 +44,17 @@ async function setup({ reconcile = true, env = {} }: { reconcile?: boolean; env?
   const activity = new ActivityLog();
   containers.observe = (id) => ({ health: watch.health(id), lastActivityMs: activity.lastAt(id) });
   const repos = new RepoCache(path.join(config.dataDir, "repo-cache"), config.setup.gitRemoteTemplate, 1_000);
-  const launch = { config, docker, containers, io, outbox, logger, watch, locks: new OperationLock() };
+  const launch = {
+    config,
+    docker,
+    containers,
+    io,
+    outbox,
+    logger,
+    watch,
+    locks: new OperationLock(),
+    secrets: new RunSecrets(),
+  };
   const deps = { ...launch, repos, installLocks: new KeyedLock() };
   const setup = new SetupRunner(deps);
   const relaunch = new Relauncher(launch);
