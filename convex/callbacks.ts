@@ -8,12 +8,20 @@
  * even past phases whose callbacks have not come yet (those are recorded as skipped, and dropped
  * as older when they come). `error` always applies; the same phase again (a second `ready`
  * announcing the main image) applies its fields. Every order of one setup's callbacks therefore
- * ends at its newest phase. Leaves out: who sent it (http.ts verifies the signature).
+ * ends at its newest phase.
+ *
+ * An `error` with reason `needs-relaunch` (the engine started the container again while the
+ * agent no longer holds the repo's variables, which it keeps in memory only) is answered with the
+ * dashboard's Restart, its body built from the repo's settings (hostAgent.restart), at most once
+ * per HOST_RELAUNCH_MIN_INTERVAL_MINUTES per environment. Leaves out: who sent it (http.ts
+ * verifies the signature).
  */
 import { v } from "convex/values";
 import { SetupCallback } from "@artie/host-agent/contract";
-import type { Doc } from "./_generated/dataModel";
+import { internal } from "./_generated/api";
+import type { Doc, Id } from "./_generated/dataModel";
 import { internalMutation, type MutationCtx } from "./_generated/server";
+import { HOST_RELAUNCH_MIN_INTERVAL_MINUTES } from "./limits";
 import { moveTo, recordEvent } from "./records";
 import { canMove, isProgressPhase, phaseRank, PROGRESS_PHASES, type ProgressPhase, type Status } from "./statuses";
 
@@ -133,12 +141,38 @@ export async function applySetupCallback(
   } else {
     await moveTo(ctx, c, cb.phase, patch, cb.error);
   }
+  // A ready or failed environment the host cannot bring back alone: restarted with its settings.
+  if (cb.phase === "error" && cb.reason === "needs-relaunch" && (c.status === "ready" || c.status === "error"))
+    await relaunchAsked(ctx, c._id);
   // Only a build announces its duration; a setup that merely used the image leaves the record as is.
   if (cb.mainImage?.buildMs !== undefined && c.repoId) {
     const { tag, commit, buildMs } = cb.mainImage;
     await ctx.db.patch("repos", c.repoId, { mainImage: { tag, commit, builtAt: cb.at, buildMs } });
   }
   return "applied";
+}
+
+/**
+ * Restarts the environment as the dashboard's Restart does (containers.restart: `starting`, then
+ * hostAgent.restart with the start body), unless the host asked less than
+ * HOST_RELAUNCH_MIN_INTERVAL_MINUTES ago: then it stays in error, the timeline says why.
+ */
+async function relaunchAsked(ctx: MutationCtx, containerId: Id<"containers">) {
+  const c = await ctx.db.get("containers", containerId);
+  if (!c || c.status !== "error") return;
+  const now = Date.now();
+  if (c.hostRelaunchAt !== undefined && now - c.hostRelaunchAt < HOST_RELAUNCH_MIN_INTERVAL_MINUTES * 60_000) {
+    await recordEvent(
+      ctx,
+      c._id,
+      c.status,
+      `not restarted: the host asked for a restart with its settings less than ${HOST_RELAUNCH_MIN_INTERVAL_MINUTES} minutes ago; restart it from the dashboard`,
+    );
+    return;
+  }
+  const message = "restart asked by the host: it no longer holds the repo's variables";
+  if (await moveTo(ctx, c, "starting", { downReason: undefined, hostRelaunchAt: now }, message))
+    await ctx.scheduler.runAfter(0, internal.hostAgent.restart, { containerId: c._id, back: "error" });
 }
 
 /** The phases strictly between a record's status and a later phase: the ones skipped. */

@@ -63,6 +63,14 @@ export const STOPPED_LIMIT_MINUTES = { default: 24 * 60, min: 5, max: 30 * 24 * 
 /** A container on the host that no record knows is removed only after this grace period. */
 export const ORPHAN_GRACE_MS = 10 * 60_000;
 /**
+ * The host asks for a restart with the repo's settings when the engine started a container again
+ * and the agent no longer holds its variables (reason `needs-relaunch`, callbacks.ts): at most
+ * once per this many minutes per environment, so an engine or agent restarting in a loop cannot
+ * turn into a loop of restarts (each one opens the repo's secrets and runs its dev server). Past
+ * it the record stays in error with the reason on its timeline; Restart on the dashboard works.
+ */
+export const HOST_RELAUNCH_MIN_INTERVAL_MINUTES = 10;
+/**
  * Container records one cron transaction reads (reaper, reconcile); a walk continues with a
  * cursor in a rescheduled run until every record was seen.
  */

@@ -4,11 +4,14 @@
  * run settings with its variables opened (the same ones a setup sends), a restart brings the dev
  * server back through `starting`, a redeploy goes through the setup's phases back to `ready`, a
  * refused one (local changes) leaves the record ready with the files on it, and a forced one
- * proceeds; only a ready environment is redeployed.
+ * proceeds; only a ready environment is redeployed. A host that asks for a restart
+ * (`needs-relaunch`: it no longer holds the repo's variables) gets the same restart, at most once
+ * per HOST_RELAUNCH_MIN_INTERVAL_MINUTES.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { api, internal } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
+import { HOST_RELAUNCH_MIN_INTERVAL_MINUTES } from "./limits";
 import { stubAgent, type AgentStandIn } from "./test.agentStandIn";
 import { SETTINGS_KEY } from "./test.githubFixture";
 import { agentCallbackBody, ALICE, aliceRepo, insertReady, setupTest } from "./test.setup";
@@ -27,6 +30,7 @@ afterEach(() => {
 
 type T = ReturnType<typeof setupTest>;
 const SECRET_VALUE = "postgres://u:hunter2@db/app";
+const MINUTE = 60_000;
 
 /** A ready environment of Alice's team whose repo has a saved dev command and one variable. */
 async function readyWithSettings(t: T): Promise<Id<"containers">> {
@@ -48,10 +52,10 @@ const get = async (t: T, id: Id<"containers">) => (await t.run((ctx) => ctx.db.g
 const settle = (t: T) => t.finishAllScheduledFunctions(() => vi.advanceTimersByTime(0));
 let webhook = 0;
 /** One of the agent's callbacks for env-work, as the agent signs and sends it (verified by http.ts). */
-const callback = (t: T, phase: string, sequence: number) =>
+const callback = (t: T, phase: string, sequence: number, extra: Record<string, unknown> = {}) =>
   t.mutation(internal.callbacks.receive, {
     webhookId: `w${++webhook}`,
-    body: agentCallbackBody("env-work", phase, sequence),
+    body: agentCallbackBody("env-work", phase, sequence, extra),
   });
 
 describe("Restart", () => {
@@ -71,6 +75,42 @@ describe("Restart", () => {
     expect(await callback(t, "starting", 5)).toBe("applied");
     expect(await callback(t, "ready", 6)).toBe("applied");
     expect((await get(t, id)).status).toBe("ready");
+  });
+
+  it("restarts when the host asks (needs-relaunch), with the body; once per window", async () => {
+    const t = setupTest();
+    const id = await readyWithSettings(t);
+    const asks = (sequence: number) =>
+      callback(t, "error", sequence, {
+        error: "The container was restarted by the engine while the host agent was not running",
+        reason: "needs-relaunch",
+      });
+    expect(await asks(5)).toBe("applied");
+    expect((await get(t, id)).status).toBe("starting");
+    await settle(t);
+    expect(agent.calls("POST", "/restart").map((r) => r.body)).toEqual([
+      {
+        callbackUrl: "http://site.test/docker-status",
+        callbackSecret: "y".repeat(20),
+        envVars: { DATABASE_URL: SECRET_VALUE },
+        devCommand: ["npm", "run", "dev"],
+      },
+    ]);
+    expect(await callback(t, "starting", 6)).toBe("applied");
+    expect(await callback(t, "ready", 7)).toBe("applied");
+    // Asked again within the window (the host restarting in a loop): no second restart, and why.
+    vi.advanceTimersByTime(MINUTE);
+    expect(await asks(8)).toBe("applied");
+    await settle(t);
+    expect((await get(t, id)).status).toBe("error");
+    expect(agent.calls("POST", "/restart")).toHaveLength(1);
+    const events = await t.withIdentity(ALICE).query(api.containers.events, { containerId: id });
+    expect(events.at(-1)?.message).toMatch(/^not restarted: the host asked for a restart/);
+    // Past the window it is restarted again.
+    vi.advanceTimersByTime(HOST_RELAUNCH_MIN_INTERVAL_MINUTES * MINUTE);
+    expect(await asks(9)).toBe("applied");
+    await settle(t);
+    expect(agent.calls("POST", "/restart")).toHaveLength(2);
   });
 
   it("a start sends the same body", async () => {

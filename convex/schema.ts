@@ -137,6 +137,11 @@ export default defineSchema({
      * then says it in words); cleared when a setup, start or redeploy begins again.
      */
     downReason: v.optional(devServerDownReasonValidator),
+    /**
+     * When the control plane last restarted it because the host asked (`needs-relaunch`:
+     * callbacks.ts), bounding those restarts to one per HOST_RELAUNCH_MIN_INTERVAL_MINUTES.
+     */
+    hostRelaunchAt: v.optional(v.number()),
     /** Whether the dev server answers, from the agent's periodic check (taken by reconcile). */
     health: v.optional(healthValidator),
     /**

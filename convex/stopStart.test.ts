@@ -262,6 +262,24 @@ describe("a restart after a late death report", () => {
     expect([back.error, back.downReason]).toEqual([undefined, undefined]);
   });
 
+  it("ends ready when the engine started the crashed container again and the agent brought it back unasked", async () => {
+    const t = setupTest();
+    const id = await readyEnvironment(t);
+    // The container's main process dies: the watch reports it, the engine starts the container
+    // again (restart policy) and the agent brings the dev server back on its own (come-back.ts).
+    const died = {
+      error: "The environment's container stopped (killed by SIGKILL, exit code 137)",
+      reason: "container-died",
+    };
+    expect(await receive(t, "error", 5, died)).toBe("applied");
+    expect((await get(t, id)).status).toBe("error");
+    expect(await receive(t, "starting", 6)).toBe("applied");
+    expect(await receive(t, "ready", 7, up)).toBe("applied");
+    const back = await get(t, id);
+    expect(back).toMatchObject({ status: "ready", health: "answering", lastSequence: 7 });
+    expect([back.error, back.downReason]).toEqual([undefined, undefined]);
+  });
+
   it("ends ready when the outbox replaced the restart's starting with its ready", async () => {
     const t = setupTest();
     const id = await readyEnvironment(t);

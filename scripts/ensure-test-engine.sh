@@ -4,9 +4,19 @@
 # namespace's address as a remote engine is (Docker-in-Docker's tcp://docker:2376). Used by
 # host-agent/test/helpers/engines.ts; engine N is 1..9.
 #
-#   start N [IMAGE...]  make sure engine N answers (idempotent: instant when it does), and that it
+#   start N [--live-restore] [IMAGE...]
+#                       make sure engine N answers (idempotent: instant when it does), and that it
 #                       has each IMAGE as the main engine has it (`docker save | docker load` when
 #                       its id differs). Prints one JSON line: dockerHost, certPath, socket, host.
+#                       With --live-restore its dockerd runs with --live-restore (containers keep
+#                       running while it is down); an engine running with the other setting is
+#                       restarted with this one.
+#   restart N [--live-restore]
+#                       restart engine N's dockerd alone, in the same namespace, as an operator's
+#                       `systemctl restart docker` does: TERM, wait, start again. Without
+#                       --live-restore dockerd stops its containers on the way down and starts
+#                       those whose restart policy says so on the way up; with it they keep running.
+#                       Prints the same JSON line.
 #   stop N              stop engine N (its containers with it) and remove its namespace, veth pair
 #                       and bridge (idempotent). Its data root stays, so the next start has its
 #                       images already.
@@ -45,11 +55,17 @@ cannot() {
   exit 3
 }
 
-usage() { die "usage: $0 start N [IMAGE...] | stop N   (N is 1..9)"; }
+usage() { die "usage: $0 start N [--live-restore] [IMAGE...] | restart N [--live-restore] | stop N   (N is 1..9)"; }
 [ $# -ge 2 ] || usage
 readonly CMD=$1 N=$2
 shift 2
 [[ $N =~ ^[1-9]$ ]] || usage
+LIVE_RESTORE=0
+if [ "${1:-}" = --live-restore ]; then
+  LIVE_RESTORE=1
+  shift
+fi
+readonly LIVE_RESTORE
 
 readonly STATE=/var/lib/artie-test-engines/e$N
 readonly EXEC_ROOT=/run/artie-test-engine-$N
@@ -90,6 +106,9 @@ live_pid() {
     return 1
   echo "$pid"
 }
+
+# The running dockerd's live-restore setting (1 or 0), from its argv.
+live_restore_of() { tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | grep -qxF -- --live-restore && echo 1 || echo 0; }
 
 # The engine runs in its namespace (an engine of this script's loopback days, or one whose
 # namespace was deleted under it, does not count).
@@ -169,7 +188,12 @@ start_engine() {
   command -v dockerd >/dev/null || cannot "dockerd is not installed (scripts/ensure-docker.sh installs it)"
   command -v ip >/dev/null || cannot "ip (iproute2) is not installed"
   local pid
-  if pid=$(live_pid) && in_its_netns "$pid" && answers; then return; fi
+  if pid=$(live_pid) && in_its_netns "$pid" && answers; then
+    [ "$(live_restore_of "$pid")" = "$LIVE_RESTORE" ] && return
+    say "engine $N runs with live-restore $(live_restore_of "$pid"); restarting it with $LIVE_RESTORE"
+    restart_engine
+    return
+  fi
   if pid=$(live_pid); then say "engine $N (pid $pid) does not answer or is not in $NETNS; stopping it"; fi
   # Always: a dockerd killed outright leaves its containerd and shims in the namespace.
   stop_engine
@@ -178,6 +202,21 @@ start_engine() {
   ensure_network
   mkdir -p "$STATE/data" "$EXEC_ROOT"
   [ -f "$STATE/daemon.json" ] || echo '{}' >"$STATE/daemon.json"
+  launch_dockerd
+}
+
+# dockerd alone: TERM, wait (it stops its containers first unless it runs with live-restore),
+# then started again in the namespace it ran in, with the data root and containers it had.
+restart_engine() {
+  local pid
+  pid=$(live_pid) && in_its_netns "$pid" || die "engine $N is not running; start it first"
+  say "restarting engine $N's dockerd (pid $pid)"
+  stop_pids "$pid"
+  rm -f "$PIDFILE" "$SOCKET"
+  launch_dockerd
+}
+
+launch_dockerd() {
   local args=(
     --config-file "$STATE/daemon.json" --data-root "$STATE/data" --exec-root "$EXEC_ROOT"
     --pidfile "$PIDFILE" -H "unix://$SOCKET" -H "tcp://$ENGINE_ADDRESS:$TCP_PORT"
@@ -186,7 +225,8 @@ start_engine() {
     --bridge "$BRIDGE" --iptables=false --ip6tables=false --ip-masq=false
     --default-address-pool "base=$ADDRESS_POOL,size=28" --cgroup-parent "/artie-test-engine-$N"
   )
-  say "starting engine $N in $NETNS (log: $LOG)"
+  [ "$LIVE_RESTORE" = 1 ] && args+=(--live-restore)
+  say "starting engine $N in $NETNS (live-restore $LIVE_RESTORE; log: $LOG)"
   # 9>&-: the engine must not inherit (and so hold) this script's lock (the others are closed).
   # nsenter --net, not `ip netns exec`: that also remounts /sys for the namespace, which hides the
   # machine's cgroup mounts under /sys/fs/cgroup ("Devices cgroup isn't mounted" on cgroup v1).
@@ -262,6 +302,11 @@ case $CMD in
 start)
   start_engine
   ensure_images "$@"
+  printf '{"dockerHost":"tcp://%s:%s","certPath":"%s","socket":"%s","host":"%s"}\n' \
+    "$ENGINE_ADDRESS" "$TCP_PORT" "$CLIENT_DIR" "$SOCKET" "$ENGINE_ADDRESS"
+  ;;
+restart)
+  restart_engine
   printf '{"dockerHost":"tcp://%s:%s","certPath":"%s","socket":"%s","host":"%s"}\n' \
     "$ENGINE_ADDRESS" "$TCP_PORT" "$CLIENT_DIR" "$SOCKET" "$ENGINE_ADDRESS"
   ;;

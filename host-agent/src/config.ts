@@ -14,6 +14,16 @@ import { patternProblem } from "./lib/host-patterns.js";
 /** Seconds Docker waits after SIGTERM before SIGKILL on restart. Dev servers need no more. */
 export const STOP_TIMEOUT_SECONDS = 5;
 /**
+ * How many times the engine starts an environment container again after its main process ended
+ * with a failure (docker/container-spec.ts's `on-failure` restart policy says why not
+ * `unless-stopped`): enough for a crash or an engine restart now and then, few enough that a
+ * container whose main process the OOM killer ends at every start stops looping (each start also
+ * brings its dev server back and reports it). The engine counts from the container's last start
+ * through its API (the agent's start or restart, a restart without a body included) and from
+ * its own start of it after an engine restart; a long run in between does not reset it.
+ */
+export const CONTAINER_RESTART_MAX_RETRIES = 5;
+/**
  * How long a delete waits for the operation under way on its container (a start, a stop, a
  * setup's last steps) before it answers 409; under the control plane's request timeout (2 min).
  */
@@ -203,6 +213,21 @@ export const SETUP_MARKER_MAX_BYTES = 1024 * 1024;
  * setup (package.json's scripts and dependency names among them), never an environment value.
  */
 export const RUN_MARKER_MAX_BYTES = 1024 * 1024;
+/**
+ * Largest run settings file read back from a container (setup/run-settings.ts): the dev command
+ * and the repo's variable names, as one setup request carries them (a request is at most 1 MiB).
+ */
+export const RUN_SETTINGS_MAX_BYTES = 1024 * 1024;
+/**
+ * Most containers whose repo variables the agent keeps in memory to bring a dev server back
+ * without the control plane (setup/run-settings.ts's RunSecrets): above the environments one host
+ * runs (capacity planning counts tens), each at most one request's size (1 MiB) and usually a few
+ * KiB, so the agent's memory stays bounded. Past it the oldest are dropped; those come back
+ * through the control plane, as after an agent restart.
+ */
+export const RUN_SECRETS_MAX_ENTRIES = 256;
+/** Largest come-back record read back (DATA_DIR/comeback): a callback URL and secret, a time. */
+export const COMEBACK_RECORD_MAX_BYTES = 64 * 1024;
 /**
  * Redeploy (setup/redeploy.ts): the most files the branch's new commits may change for the
  * local-change check to read them all back from the container (beyond it a redeploy needs

@@ -42,6 +42,8 @@ import { OperationLock } from "./containers/operation-lock.js";
 import { VolumeUse } from "./containers/volume-use.js";
 import { Redeployer } from "./setup/redeploy.js";
 import { Relauncher } from "./setup/relaunch.js";
+import { ComeBack } from "./setup/come-back.js";
+import { RunSecrets } from "./setup/run-settings.js";
 import { RepoCache } from "./setup/repo-cache.js";
 import { SetupRunner } from "./setup/runner.js";
 import { parseCertificates, readExtraCa, writeTrustBundle } from "./trust/ca-bundle.js";
@@ -97,9 +99,12 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
   const io = new ContainerIO(docker, config.container.user);
   // One lock per dependency volume, shared: a redeploy's install and a setup's never overlap.
   const installLocks = new KeyedLock();
-  const launch = { config, docker, containers, io, outbox, logger, watch, locks };
+  const secrets = new RunSecrets();
+  const launch = { config, docker, containers, io, outbox, logger, watch, locks, secrets };
   const setup = new SetupRunner({ ...launch, repos, installLocks, observe: metrics.setups });
   const relaunch = new Relauncher(launch);
+  // Containers the engine started again by itself get their dev server back.
+  const comeBack = new ComeBack({ ...launch, events, relaunch });
   const redeploy = new Redeployer({ ...launch, repos, installLocks });
   metrics.readFrom({
     containerStates: async () => (await docker.listManaged()).map((c) => c.State),
@@ -112,12 +117,17 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
   await setup.reportInterrupted();
   // The watch checks what it was watching before the stream starts, so nothing is missed between.
   await watch.start();
+  comeBack.start();
   events.start();
   await sweepLeftovers({ dataDir: config.dataDir, repoCacheRoot, checkoutRoot: repos.checkoutRoot }, logger);
   // Records of setups whose container is gone, once Docker answered.
-  void reconciled.then(() =>
-    relaunch.sweep().catch((err: unknown) => logger.warn({ err: String(err) }, "could not sweep setup records")),
-  );
+  // Then the containers the engine started again while the agent was away.
+  void reconciled.then(async () => {
+    await relaunch.sweep().catch((err: unknown) => logger.warn({ err: String(err) }, "could not sweep setup records"));
+    await comeBack
+      .checkAll()
+      .catch((err: unknown) => logger.warn({ err: String(err) }, "could not look for containers to bring back"));
+  });
   images.start();
   const disk = new DiskGuard(config, docker, logger);
   const maintenance = new Maintenance({ config, docker, containers, locks, volumeUse, repos, logger });
@@ -151,6 +161,7 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
 
   const close = async () => {
     stopReconciling.abort();
+    comeBack.stop();
     // No new connections from here on (idle keep-alive ones are closed at once); resolves once
     // every request in flight has answered.
     const drained = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -180,6 +191,7 @@ export async function startAgent(config: Config, logger: Logger): Promise<Runnin
   };
   const idle = async () => {
     await setup.idle();
+    await comeBack.idle();
     await relaunch.idle();
     await redeploy.idle();
     await watch.idle();

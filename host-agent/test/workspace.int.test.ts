@@ -5,6 +5,10 @@
  * workspace volume goes with DELETE and with the start-up sweep when its container is gone; an
  * image without /app still gives the container user a workspace it owns.
  */
+import { execFile } from "node:child_process";
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { ContainerDetails, ErrorResponse, ExecResponse } from "../src/api/contract.js";
 import { workspaceVolumeName } from "../src/docker/labels.js";
@@ -209,15 +213,34 @@ describe("persistent workspace", () => {
     expect((await exec(c.id, ["cat", "/app/notes.txt"])).stdout).toBe("survives-the-agent\n");
   });
 
-  it("restarts without a body as before: the workspace stays, nothing is started", async () => {
-    const c = await setUp();
+  it("restarts without a body: the workspace stays, and the dev server comes back with its setup's settings", async () => {
+    const c = await setUp({ FIXTURE_ENV: "from-setup" });
     await exec(c.id, ["sh", "-c", "echo kept > /app/notes.txt"]);
     const res = await agent.api.post(`/api/containers/${c.id}/restart`);
     expect(res.status).toBe(200);
     expect(ContainerDetails.parse(await res.json()).state).toBe("running");
-    expect(await answers(c.hostPort)).toBe(false);
+    await nthEnd(c.id, 2);
+    expect(
+      mine(c.id)
+        .slice(-2)
+        .map((r) => r.body.phase),
+    ).toEqual(["starting", "ready"]);
+    // The variables came from the agent's memory: neither its DATA_DIR nor the workspace holds them.
+    expect(await page(c.hostPort)).toMatchObject({ message: "hello from notes", env: "from-setup" });
+    expect((await exec(c.id, ["grep", "-rlF", "--", "from-setup", "/app"])).exitCode).toBe(1);
+    const files = await readdir(env.DATA_DIR!, { recursive: true, withFileTypes: true });
+    for (const f of files.filter((e) => e.isFile() && !e.parentPath.includes("repo-cache")))
+      expect(await readFile(path.join(f.parentPath, f.name), "utf8"), f.name).not.toContain("from-setup");
     expect((await exec(c.id, ["cat", "/app/notes.txt"])).stdout).toBe("kept\n");
-    expect(readyCount(c.id)).toBe(1);
+  });
+
+  it("restarts without a body a container never set up, and starts nothing in it", async () => {
+    const c = await createContainer(agent.api, { image: NODE_IMAGE });
+    const res = await agent.api.post(`/api/containers/${c.id}/restart`);
+    expect(res.status).toBe(200);
+    expect(ContainerDetails.parse(await res.json()).state).toBe("running");
+    await agent.idle();
+    expect(mine(c.id)).toEqual([]);
   });
 
   it("refuses to start what was never set up, and leaves it stopped", async () => {

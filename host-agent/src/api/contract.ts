@@ -383,9 +383,12 @@ export type RedeployRequest = z.input<typeof RedeployRequest>;
  * Why a dev server that had reached `ready` stopped, on the `error` callback that says so
  * (watch/dev-server-watch.ts): `oom` (the kernel's OOM killer ended it or the container),
  * `exited` (its process ended by itself, or was killed by something other than the agent),
- * `container-died` (the container's main process ended, taking the dev server with it).
+ * `container-died` (the container's main process ended, taking the dev server with it),
+ * `needs-relaunch` (the container was started again while the agent no longer holds the repo's
+ * variables, which it keeps in memory only: setup/relaunch.ts; the control plane restarts it
+ * with its settings).
  */
-export const DEV_SERVER_DOWN_REASONS = ["oom", "exited", "container-died"] as const;
+export const DEV_SERVER_DOWN_REASONS = ["oom", "exited", "container-died", "needs-relaunch"] as const;
 export const DevServerDownReason = z.enum(DEV_SERVER_DOWN_REASONS);
 export type DevServerDownReason = z.infer<typeof DevServerDownReason>;
 

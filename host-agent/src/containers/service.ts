@@ -28,7 +28,13 @@ import {
   type Config,
 } from "../config.js";
 import { dockerMessage, dockerStatus, type DockerClient } from "../docker/client.js";
-import { buildCreateOptions, checkPolicy, type NetworkPlacement } from "../docker/container-spec.js";
+import {
+  buildCreateOptions,
+  checkPolicy,
+  RESTART_POLICY,
+  STOPPED_RESTART_POLICY,
+  type NetworkPlacement,
+} from "../docker/container-spec.js";
 import { LABEL, containerName, fromLabels, workspaceVolumeName } from "../docker/labels.js";
 import type { ImageWaiter } from "../images/prepull.js";
 import type { Logger } from "../lib/logger.js";
@@ -187,8 +193,20 @@ export class ContainerService {
 
   async restart(id: string): Promise<ContainerDetails> {
     const { dockerId } = await this.require(id);
+    await this.setRestartPolicy(id, dockerId, RESTART_POLICY);
     await this.docker.restart(dockerId, STOP_TIMEOUT_SECONDS);
     return this.snapshot(id);
+  }
+
+  /**
+   * The engine's restart policy of the container (docker/container-spec.ts says why a stop sets
+   * "no" and a start sets it back). Best effort: an engine that cannot update it (an older
+   * Podman) still stops and starts the container, which then keeps the policy it was made with.
+   */
+  private async setRestartPolicy(id: string, dockerId: string, policy: { Name: string; MaximumRetryCount?: number }) {
+    await this.docker.setRestartPolicy(dockerId, policy).catch((err: unknown) => {
+      this.logger.warn({ id, err: dockerMessage(err) }, "could not set the container's restart policy");
+    });
   }
 
   /**
@@ -198,6 +216,8 @@ export class ContainerService {
    */
   async stop(id: string): Promise<ContainerDetails> {
     const { dockerId } = await this.require(id);
+    // Stopped on purpose: an engine restart must not start it again (on-failure would).
+    await this.setRestartPolicy(id, dockerId, STOPPED_RESTART_POLICY);
     await this.docker.stop(dockerId, STOP_TIMEOUT_SECONDS);
     return this.snapshot(id);
   }
@@ -213,6 +233,7 @@ export class ContainerService {
         "already_running",
         `Container ${id} is already running; restart it to start its dev server again`,
       );
+    await this.setRestartPolicy(id, dockerId, RESTART_POLICY);
     try {
       await this.docker.start(dockerId);
     } catch (err) {

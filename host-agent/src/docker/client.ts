@@ -324,6 +324,12 @@ export class DockerClient {
     this.logger.info({ dockerId }, "docker stopped");
   }
 
+  /** Sets the container's restart policy (running or not); the engine applies it from then on. */
+  async setRestartPolicy(dockerId: string, policy: { Name: string; MaximumRetryCount?: number }): Promise<void> {
+    this.logger.info({ dockerId, policy: policy.Name }, "docker update restart policy");
+    await this.api.getContainer(dockerId).update({ RestartPolicy: policy });
+  }
+
   async restart(dockerId: string, stopTimeoutSeconds: number): Promise<void> {
     this.logger.info({ dockerId }, "docker restart");
     await this.api.getContainer(dockerId).restart({ t: stopTimeoutSeconds });

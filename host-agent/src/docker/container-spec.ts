@@ -12,6 +12,7 @@ import type { z } from "zod";
 import type { CreateContainerRequest, PortMapping } from "../api/contract.js";
 import { AppError } from "../api/errors.js";
 import {
+  CONTAINER_RESTART_MAX_RETRIES,
   CONTAINER_LOG_MAX_FILES,
   CONTAINER_LOG_MAX_SIZE,
   NODE_MODULES_DIR,
@@ -28,6 +29,26 @@ type CreateRequest = z.output<typeof CreateContainerRequest>;
  * `exec sleep` keeps PID 2 simple; docker-init (Init: true) is PID 1 and reaps what exec leaves.
  */
 export const KEEPALIVE_COMMAND = ["sleep", "2147483647"];
+
+/**
+ * The engine starts a container again by itself when its main process ended with a failure: a
+ * crash, a kill from outside the API, and an engine restart without live-restore (dockerd stops
+ * its containers on the way down, their exit code 143, and starts them on the way up). The agent
+ * then brings the dev server back (setup/come-back.ts).
+ *
+ * `on-failure` with a maximum, not `unless-stopped`: a container whose main process the OOM
+ * killer ends at every start (a memory limit too small for it) would be started again forever,
+ * every 100 ms to a minute, with a dev server brought back and reported each time; the maximum
+ * (CONTAINER_RESTART_MAX_RETRIES) ends that. The price: an engine restart starts an `on-failure`
+ * container even after an explicit `docker stop` (only `unless-stopped` remembers a stop), so the
+ * agent's own stop sets the policy to "no" first, and its start and restart set it back
+ * (STOPPED_RESTART_POLICY, containers/service.ts). A container made before this policy, with
+ * "no", works as before and gets this one at its next start or restart through the agent. A main
+ * process that exits 0 (a finished `command`) is not started again.
+ */
+export const RESTART_POLICY = { Name: "on-failure", MaximumRetryCount: CONTAINER_RESTART_MAX_RETRIES } as const;
+/** A container the agent stopped stays stopped, through engine restarts too. */
+export const STOPPED_RESTART_POLICY = { Name: "no" } as const;
 
 /** Paths that must never be bind-mounted, whatever the operator allows. */
 const FORBIDDEN_BIND_SOURCES = ["/var/run/docker.sock", "/run/docker.sock", "/"];
@@ -213,7 +234,7 @@ export function buildCreateOptions({
       // host firewall drops the query: environments resolve nothing outside; the proxy does.
       ...(network ? { Dns: [network.gateway] } : {}),
       IpcMode: "private",
-      RestartPolicy: { Name: "no" },
+      RestartPolicy: { ...RESTART_POLICY },
       LogConfig: {
         Type: "json-file",
         Config: { "max-size": CONTAINER_LOG_MAX_SIZE, "max-file": CONTAINER_LOG_MAX_FILES },

@@ -1,7 +1,8 @@
 /**
  * One stream of the Docker engine's events for the agent's own containers (label
  * `artie.managed=true`), handed to subscribers as small parsed records: the dev server watch
- * needs `oom`, `die`, `kill` and `exec_die`, and `destroy` ends what the agent keeps per container.
+ * needs `oom`, `die`, `kill` and `exec_die`, `destroy` ends what the agent keeps per container, and
+ * `start` tells the come-back (setup/come-back.ts) that the engine may have started one by itself.
  *
  * The stream is read as hostile input: split into lines of at most EVENT_LINE_MAX_BYTES (a longer
  * one is cut, fails to parse and is skipped), each parsed with zod. When the engine ends the
@@ -20,7 +21,7 @@ import { dockerMessage, type DockerClient } from "./client.js";
 import { LABEL } from "./labels.js";
 
 /** The actions followed; every other event of the agent's containers is not asked for. */
-export const FOLLOWED_ACTIONS = ["oom", "die", "kill", "exec_die", "destroy"] as const;
+export const FOLLOWED_ACTIONS = ["oom", "die", "kill", "exec_die", "destroy", "start"] as const;
 export type EngineAction = (typeof FOLLOWED_ACTIONS)[number];
 
 /**

@@ -60,9 +60,10 @@ export function containerRoutes(deps: {
         await relaunch.remove(id, DELETE_WAITS_FOR_OPERATION_MS);
         return c.json({ id, removed: true as const });
       })
-      // Without a body, as the seed API has it: the container restarts and nothing is started in
-      // it. With a start body, its dev server is brought back too (202, then callbacks). Either
-      // way one operation at a time (relaunch.ts).
+      // Without a body, as the seed API has it (200): the container restarts, and its dev server
+      // comes back with the settings of its last ready when the agent kept them. With a start
+      // body, with the settings given (202). Either way callbacks follow, and one operation at a
+      // time (relaunch.ts).
       .post("/:id/restart", async (c) => {
         const id = idParam(c.req.param("id"));
         if ((await c.req.text()).trim() === "") return c.json(await relaunch.restartOnly(id));

@@ -14,8 +14,16 @@
  *
  * Each claims the container in the operation lock (containers/operation-lock.ts) before its first
  * await, and a start or restart holds it until the dev server answered or failed: a second
- * operation meanwhile is a 409. So does a restart without a body (the seed API's: the container
- * restarts, nothing is started in it).
+ * operation meanwhile is a 409. So does a restart without a body (the seed API's and the CLI's),
+ * which brings the dev server back too when the agent kept its settings (run-settings.ts).
+ *
+ * A container the engine started again by itself (a crash, an engine restart) gets its dev server
+ * back the same way (`comeBack`, asked by come-back.ts), with the settings kept at its last
+ * `ready` (run-settings.ts) instead of a request's. The repo's variables are kept in the agent's
+ * memory only: an agent that restarted since (a host reboot) has none, so a container that had
+ * variables is not run without them; an `error` callback with reason `needs-relaunch` asks the
+ * control plane, which holds them encrypted, to restart it with its settings. A container with
+ * no variables misses nothing and is brought back by the agent alone.
  *
  * What it leaves out: cloning and installing (the workspace and the dependency volume are as
  * they were; a changed branch is a new setup's or a redeploy's).
@@ -27,6 +35,14 @@ import { AppError } from "../api/errors.js";
 import type { Release } from "../containers/operation-lock.js";
 import { SetupProgress } from "../report/progress.js";
 import { forgetRun, listRuns, readRun, type RunFacts } from "./run-marker.js";
+import {
+  readComebackRecord,
+  readKeptSettings,
+  RUN_SETTINGS_PATH,
+  saveComebackRecord,
+  type ComebackRecord,
+  type RunSettings,
+} from "./run-settings.js";
 import { launcherIn, requestFor, runReported, startWatched, type LaunchDeps } from "./workspace-launch.js";
 
 export type Start = z.output<typeof StartContainerRequest>;
@@ -41,6 +57,15 @@ function refuseIfUsedSince(details: ContainerDetails, after: number): void {
     `Container ${details.id} was used at ${new Date(usedAt).toISOString()}, after ${new Date(after).toISOString()}; not stopped`,
   );
 }
+
+/** What a dev server brought back without a request runs with, or what of it is missing. */
+type Kept = { settings: RunSettings } | { missing: "file" | "values" };
+
+/** The `needs-relaunch` errors' words (the dashboard shows them on the environment's timeline). */
+const NEEDS_RELAUNCH_AFTER_COME_BACK =
+  "The container was restarted by the engine while the host agent was not running; restarting its dev server with its settings from the control plane (the host agent keeps the repo's variables in memory only).";
+const NEEDS_RELAUNCH_AFTER_RESTART =
+  "The container was restarted, but the host agent has restarted since its dev server last started and no longer holds the repo's variables (it keeps them in memory only); restarting its dev server with its settings from the control plane.";
 
 export class Relauncher {
   private readonly running = new Set<Promise<void>>();
@@ -68,13 +93,43 @@ export class Relauncher {
     });
   }
 
-  /** Restarts the container without bringing anything back in it (a restart without a body). */
-  restartOnly(id: string): Promise<ContainerDetails> {
-    return this.holding(id, "restarting", async () => {
+  /**
+   * A restart without a body (the seed API's, the CLI's): restarts the container, then brings its
+   * dev server back in the background, as a restart with a body does, with the settings kept at
+   * its last `ready` (run-settings.ts) and reported where that setup reported. A container with
+   * nothing kept (a pool container, one never set up, one whose settings file is gone) is only
+   * restarted; its start then counts as seen, so the come-back leaves it alone too. One whose
+   * variables the agent no longer holds is reported `needs-relaunch` (the class header says why).
+   */
+  async restartOnly(id: string): Promise<ContainerDetails> {
+    const release = this.d.locks.claim(id, "restarting");
+    let handedOver = false;
+    try {
       await this.d.containers.snapshot(id);
       this.d.watch.expect(id);
-      return this.d.containers.restart(id);
-    });
+      const details = await this.d.containers.restart(id);
+      const { dataDir, container } = this.d.config;
+      const record = await readComebackRecord(dataDir, id);
+      const run = record ? await readRun(dataDir, id) : null;
+      if (!record || !run) return details;
+      const info = await this.d.docker.inspect(details.dockerId);
+      if (info?.State.Running) await saveComebackRecord(dataDir, id, { ...record, startedAt: info.State.StartedAt });
+      const kept = await this.kept(id, container.user, details.dockerId);
+      const { callbackUrl, callbackSecret } = record;
+      if ("missing" in kept) {
+        if (kept.missing === "values")
+          await this.progress.reporter(id, requestFor(run, { callbackUrl, callbackSecret, envVars: {} }))("error", {
+            error: NEEDS_RELAUNCH_AFTER_RESTART,
+            reason: "needs-relaunch",
+          });
+        return details;
+      }
+      this.background(id, { callbackUrl, callbackSecret, ...kept.settings }, run, details, release);
+      handedOver = true;
+      return details;
+    } finally {
+      if (!handedOver) release();
+    }
   }
 
   /** Starts a stopped container and, in the background, its dev server. */
@@ -85,6 +140,53 @@ export class Relauncher {
   /** Restarts the container and, in the background, its dev server with the settings given. */
   restart(id: string, body: Start): Promise<ContainerDetails> {
     return this.begin(id, body, "restarting its dev server", () => this.d.containers.restart(id));
+  }
+
+  /**
+   * Brings the dev server back in a container the engine started again by itself (come-back.ts):
+   * with the settings the container holds and the report-to the agent kept (run-settings.ts),
+   * reported `starting`, then `ready` or `error`, like a start. Skipped (false) while another
+   * operation holds the container, when there is no finished setup, or when the container is not
+   * running or is still the one the dev server last came up in. This start counts as seen at once
+   * (the record takes its StartedAt), so a failure is reported once, not at every reconnect.
+   */
+  async comeBack(id: string, record: ComebackRecord): Promise<boolean> {
+    let release: Release;
+    try {
+      release = this.d.locks.claim(id, "bringing its dev server back");
+    } catch {
+      return false; // the agent is doing something to it: that operation reports
+    }
+    let handedOver = false;
+    try {
+      const details = await this.d.containers.snapshot(id);
+      const run = await readRun(this.d.config.dataDir, id);
+      const info = await this.d.docker.inspect(details.dockerId);
+      if (!run || !info?.State.Running || info.State.StartedAt === record.startedAt) return false;
+      const { dataDir, container } = this.d.config;
+      await saveComebackRecord(dataDir, id, { ...record, startedAt: info.State.StartedAt });
+      this.d.logger.info({ id }, "the engine started the container again: bringing its dev server back");
+      this.d.watch.expect(id);
+      const kept = await this.kept(id, container.user, details.dockerId);
+      const { callbackUrl, callbackSecret } = record;
+      if ("missing" in kept) {
+        const report = this.progress.reporter(id, requestFor(run, { callbackUrl, callbackSecret, envVars: {} }));
+        if (kept.missing === "values") {
+          this.d.logger.info({ id }, "the repo's variables are not in memory: asking the control plane to restart it");
+          await report("error", { error: NEEDS_RELAUNCH_AFTER_COME_BACK, reason: "needs-relaunch" });
+        } else
+          await report("error", {
+            error: `The environment's container was started again, but its run settings (${RUN_SETTINGS_PATH}) are gone, so its dev server was not brought back. Restart the environment to start it again.`,
+          });
+        return false;
+      }
+      const body: Start = { callbackUrl, callbackSecret, ...kept.settings };
+      this.background(id, body, run, details, release);
+      handedOver = true;
+      return true;
+    } finally {
+      if (!handedOver) release();
+    }
   }
 
   /**
@@ -102,9 +204,22 @@ export class Relauncher {
     }
   }
 
-  /** Forgets the container's last setup (it was deleted). */
+  /** Forgets the container's last setup (it was deleted), its variables with it. */
   forget(id: string): Promise<void> {
+    this.d.secrets.forget(id);
     return forgetRun(this.d.config.dataDir, id);
+  }
+
+  /**
+   * The settings of the container's last `ready`: the dev command and variable names from its
+   * workspace, the values from memory. A container that had no variables misses none.
+   */
+  private async kept(id: string, user: string, dockerId: string): Promise<Kept> {
+    const kept = await readKeptSettings(this.d.docker, user, dockerId).catch(() => null);
+    if (!kept) return { missing: "file" };
+    const envVars = kept.envVarNames.length === 0 ? {} : this.d.secrets.get(id);
+    if (!envVars) return { missing: "values" };
+    return { settings: { envVars, devCommand: kept.devCommand } };
   }
 
   /**

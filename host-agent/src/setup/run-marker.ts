@@ -19,6 +19,7 @@ import { ContainerId, RepoFullName, BranchName, TenantName } from "../api/contra
 import { RUN_MARKER_MAX_BYTES } from "../config.js";
 import { readSmallFile } from "../lib/bounded-reader.js";
 import { PACKAGE_MANAGER_NAMES } from "./package-managers.js";
+import { forgetComebackRecord } from "./run-settings.js";
 import type { Dependencies } from "./repo-cache.js";
 
 const Manager = z.enum(PACKAGE_MANAGER_NAMES);
@@ -92,9 +93,10 @@ export async function readRun(dataDir: string, id: string): Promise<RunFacts | n
   }
 }
 
-/** Forgets `id`'s last setup. */
+/** Forgets `id`'s last setup, and with it where a dev server brought back would report. */
 export async function forgetRun(dataDir: string, id: string): Promise<void> {
   await rm(markerPath(dataDir, id), { force: true });
+  await forgetComebackRecord(dataDir, id);
 }
 
 /** Ids that have a marker, and half-written markers (`.partial`) an interrupted write left. */

@@ -31,7 +31,7 @@ import { forgetRun } from "./run-marker.js";
 import type { RepoCache } from "./repo-cache.js";
 import type { Setup } from "./setup-request.js";
 import { SetupError } from "./setup-error.js";
-import { readyUrl, rememberSetup, type LaunchDeps } from "./workspace-launch.js";
+import { readyUrl, rememberSettings, rememberSetup, type LaunchDeps } from "./workspace-launch.js";
 
 /** How a setup ended: `interrupted` is one a previous run of the agent left unfinished. */
 export type SetupOutcome = "ready" | "error" | "interrupted";
@@ -102,6 +102,7 @@ export class SetupRunner {
     try {
       // The workspace is about to change; the last setup's record no longer holds.
       await forgetRun(this.d.config.dataDir, id);
+      this.d.secrets.forget(id);
       await report("cloning");
       const workspace = await prepareWorkspace(this.d, id, req, tail);
       dockerId = workspace.dockerId;
@@ -114,10 +115,15 @@ export class SetupRunner {
       const used = workspace.mainImage;
       // What a later start or redeploy needs to bring the dev server back (relaunch.ts, redeploy.ts).
       await rememberSetup(this.d, id, req, workspace);
+      // And what brings it back when the engine starts the container by itself (come-back.ts).
+      const startedAt = await rememberSettings(this.d, id, req, workspace.dockerId);
       await report("ready", { ...ready, ...(used ? { mainImage: { tag: used.tag, commit: used.commit } } : {}) });
       this.d.observe?.ended("ready");
       // From here on the dev server exiting or being killed is reported.
-      if (started) await this.d.watch.track(id, { dockerId: workspace.dockerId, ...started, ...reportTo(req) });
+      if (started) {
+        const target = { dockerId: workspace.dockerId, ...started, ...reportTo(req) };
+        await this.d.watch.track(id, startedAt ? { ...target, startedAt } : target);
+      }
       // The environment is the user's from `ready` on: other operations may begin.
       const since = this.d.locks.generation(id);
       release();

@@ -25,6 +25,7 @@ import { redact } from "./git.js";
 import { resolveLauncher } from "./launcher.js";
 import type { Report, SetupProgress } from "../report/progress.js";
 import { recordRun, type RunFacts } from "./run-marker.js";
+import { saveComebackRecord, saveKeptSettings, type RunSecrets } from "./run-settings.js";
 import { envList, type Setup } from "./setup-request.js";
 import { SetupError } from "./setup-error.js";
 
@@ -40,6 +41,8 @@ export type LaunchDeps = {
   locks: OperationLock;
   /** Watches the dev server after `ready`; told of every intentional end of it. */
   watch: DevServerWatch;
+  /** The repo's variables of each container's last `ready`, in memory only (run-settings.ts). */
+  secrets: RunSecrets;
 };
 
 /** The URL a ready environment is reported at. */
@@ -121,10 +124,11 @@ export function launcherIn(
 
 /**
  * Starts the dev server in a workspace that is ready for it, reports `ready` once it answers,
- * and hands it to the watch, which reports it stopping from then on.
+ * remembers how to bring it back without a request (run-settings.ts), and hands it to the watch,
+ * which reports it stopping from then on.
  */
 export async function startWatched(
-  d: DevServerDeps & { watch: DevServerWatch },
+  d: DevServerDeps & { watch: DevServerWatch; logger: Logger; secrets: RunSecrets },
   id: string,
   req: Setup,
   w: Workspace,
@@ -132,10 +136,45 @@ export async function startWatched(
 ): Promise<void> {
   let started: DevServerStarted | undefined;
   const hostPort = await startDevServer(d, id, req, w, run.tag, run.tail, (s) => (started = s));
+  // Before `ready`: the environment is the user's from then on, and a restart may come at once.
+  const startedAt = await rememberSettings(d, id, req, w.dockerId);
   await run.report("ready", { hostPort, url: readyUrl(d.config, hostPort) });
   if (started) {
     const { callbackUrl, callbackSecret, repo, branch } = req;
-    await d.watch.track(id, { dockerId: w.dockerId, ...started, callbackUrl, callbackSecret, repo, branch });
+    const target = { dockerId: w.dockerId, ...started, callbackUrl, callbackSecret, repo, branch };
+    await d.watch.track(id, startedAt ? { ...target, startedAt } : target);
+  }
+}
+
+/**
+ * Keeps what a come-back needs (run-settings.ts): the variables in memory, the dev command and
+ * the variables' names in the container, where to report and the container's start time on the
+ * host. Answers that start time, or null when it could not be kept (logged: the environment works
+ * all the same, only it does not come back by itself).
+ */
+export async function rememberSettings(
+  d: { config: Config; docker: DockerClient; logger: Logger; secrets: RunSecrets },
+  id: string,
+  req: Setup,
+  dockerId: string,
+): Promise<string | null> {
+  try {
+    const info = await d.docker.inspect(dockerId);
+    if (!info?.State.Running) return null;
+    d.secrets.set(id, req.envVars);
+    await saveKeptSettings(d.docker, d.config.container.user, dockerId, {
+      envVarNames: Object.keys(req.envVars),
+      devCommand: req.devCommand,
+    });
+    const { callbackUrl, callbackSecret } = req;
+    await saveComebackRecord(d.config.dataDir, id, { callbackUrl, callbackSecret, startedAt: info.State.StartedAt });
+    return info.State.StartedAt;
+  } catch (err) {
+    d.logger.warn(
+      { id, err: String(err) },
+      "could not keep the run settings: the dev server will not come back by itself",
+    );
+    return null;
   }
 }
 

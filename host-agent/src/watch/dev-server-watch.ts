@@ -20,6 +20,12 @@
  * Watches survive an agent restart (watch-markers.ts): at start, and after each reconnect of the
  * event stream, every watch is checked against the engine (container running, exec running), so
  * what ended meanwhile is reported (with "while the host agent was not running" when found at start).
+ *
+ * They survive an engine restart with live-restore too. The container and the dev server's
+ * processes keep running, but the engine forgets its execs: the exec is unknown, and its end
+ * will send no `exec_die`. A watch whose container is the one it watched (same StartedAt) and
+ * whose exec is unknown is no crash: it goes on by its health check alone, and
+ * HEALTH_FAILURES_BEFORE_DOWN failed checks in a row are then taken as the dev server's end.
  */
 import type { DevServerDownReason, HealthState } from "../api/contract.js";
 import {
@@ -55,6 +61,8 @@ type Entry = {
   failures: number;
   /** The engine's time of the last `oom` in this container. */
   oomAtMs: number | null;
+  /** The engine forgot the dev server's exec (it restarted with live-restore): health decides. */
+  execLost: boolean;
 };
 
 type Death = { atMs: number; exitCode: number | null; container: boolean; whileAway: boolean };
@@ -163,7 +171,15 @@ export class DevServerWatch {
   }
 
   private add(id: string, target: WatchTarget): Entry {
-    const entry: Entry = { id, target, state: "watching", health: "answering", failures: 0, oomAtMs: null };
+    const entry: Entry = {
+      id,
+      target,
+      state: "watching",
+      health: "answering",
+      failures: 0,
+      oomAtMs: null,
+      execLost: false,
+    };
     this.entries.set(id, entry);
     return entry;
   }
@@ -215,8 +231,24 @@ export class DevServerWatch {
       const atMs = Date.parse(info.State.FinishedAt) || Date.now();
       return this.died(entry, { atMs, exitCode: info.State.ExitCode ?? null, container: true, whileAway });
     }
+    const { startedAt } = entry.target;
+    // Running, but started again since the dev server answered: it ended with the container.
+    if (startedAt && info.State.StartedAt !== startedAt)
+      return this.died(entry, {
+        atMs: Date.parse(info.State.StartedAt) || Date.now(),
+        exitCode: null,
+        container: true,
+        whileAway,
+      });
     const exec = await docker.inspectExec(entry.target.execId).catch(() => undefined);
     if (exec === undefined || exec?.running) return;
+    if (exec === null && startedAt) {
+      // The same container, and the engine no longer knows the exec: it restarted with live-restore.
+      if (!entry.execLost)
+        this.d.logger.info({ id: entry.id }, "the engine forgot the dev server's exec; watching its health");
+      entry.execLost = true;
+      return;
+    }
     this.died(entry, { atMs: Date.now(), exitCode: exec?.exitCode ?? null, container: false, whileAway });
   }
 
@@ -270,6 +302,9 @@ export class DevServerWatch {
         if (answered[i]) entry.health = "answering";
         else if (entry.failures >= HEALTH_FAILURES_BEFORE_DOWN || entry.state !== "watching")
           entry.health = "not answering";
+        // No exec_die will come for an exec the engine forgot: not answering is the end it has.
+        if (entry.execLost && entry.failures >= HEALTH_FAILURES_BEFORE_DOWN)
+          this.died(entry, { atMs: Date.now(), exitCode: null, container: false, whileAway: false });
       });
     } finally {
       this.checking = false;

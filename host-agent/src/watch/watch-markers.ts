@@ -25,6 +25,12 @@ export const WatchTarget = z.object({
   callbackSecret: z.string().min(1),
   repo: z.string().min(1),
   branch: z.string().min(1),
+  /**
+   * The container's State.StartedAt when the dev server answered: the same container running
+   * with another one was started again since (its dev server with it is gone). Absent in markers
+   * written before it was kept.
+   */
+  startedAt: z.string().min(1).optional(),
 });
 export type WatchTarget = z.infer<typeof WatchTarget>;
 

@@ -37,19 +37,35 @@ export type TestEngine = {
   docker: Docker;
   /** The engine's host as DOCKER_HOST names it: its namespace's address, where its ports answer. */
   host: string;
+  /**
+   * Restarts its dockerd alone, as `systemctl restart docker` would (the script's `restart`),
+   * with or without live-restore from then on. Without it, the engine stops its containers first.
+   */
+  restart: (o?: { liveRestore?: boolean }) => Promise<void>;
   stop: () => Promise<void>;
 };
 
 export type EngineResult = { engine: TestEngine } | { unavailable: string };
 
-/** Engine `n` (1..9), running, with `images` loaded from the main engine. */
-export async function startTestEngine(n: number, images: string[]): Promise<EngineResult> {
+/**
+ * Engine `n` (1..9), running, with `images` loaded from the main engine; with `liveRestore`, its
+ * dockerd runs with --live-restore.
+ */
+export async function startTestEngine(
+  n: number,
+  images: string[],
+  o: { liveRestore?: boolean } = {},
+): Promise<EngineResult> {
+  const live = (liveRestore?: boolean) => (liveRestore ? ["--live-restore"] : []);
   try {
-    const { stdout } = await run("bash", [SCRIPT, "start", String(n), ...images], { timeout: START_TIMEOUT_MS });
+    const args = [SCRIPT, "start", String(n), ...live(o.liveRestore), ...images];
+    const { stdout } = await run("bash", args, { timeout: START_TIMEOUT_MS });
     const s = Started.parse(JSON.parse(stdout.trim().split("\n").at(-1) ?? ""));
     const env = { DOCKER_HOST: s.dockerHost, DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: s.certPath };
     const stop = async () => void (await run("bash", [SCRIPT, "stop", String(n)], { timeout: STOP_TIMEOUT_MS }));
-    return { engine: { env, docker: new Docker({ socketPath: s.socket }), host: s.host, stop } };
+    const restart = async (r: { liveRestore?: boolean } = {}) =>
+      void (await run("bash", [SCRIPT, "restart", String(n), ...live(r.liveRestore)], { timeout: START_TIMEOUT_MS }));
+    return { engine: { env, docker: new Docker({ socketPath: s.socket }), host: s.host, restart, stop } };
   } catch (err) {
     const e = err as { code?: number; stderr?: string };
     if (e.code === CANNOT_RUN) return { unavailable: e.stderr?.trim() || "ensure-test-engine.sh cannot run one" };
@@ -70,8 +86,16 @@ export async function startPodmanEngine(images: string[] = []): Promise<EngineRe
     if (dockerHost !== PODMAN_DOCKER_HOST) throw new Error(`ensure-podman.sh answered ${dockerHost}`);
     const socketPath = dockerHost.slice("unix://".length);
     const stop = async () => void (await run("bash", [PODMAN_SCRIPT, "stop"], { timeout: STOP_TIMEOUT_MS }));
+    // Podman's service has no daemon whose containers outlive it: no test restarts it.
+    const restart = () => Promise.reject(new Error("restarting the podman engine is not supported by these helpers"));
     return {
-      engine: { env: { DOCKER_HOST: dockerHost }, docker: new Docker({ socketPath }), host: "127.0.0.1", stop },
+      engine: {
+        env: { DOCKER_HOST: dockerHost },
+        docker: new Docker({ socketPath }),
+        host: "127.0.0.1",
+        restart,
+        stop,
+      },
     };
   } catch (err) {
     const e = err as { code?: number; stderr?: string };

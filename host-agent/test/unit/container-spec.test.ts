@@ -1,7 +1,7 @@
 // Covers src/docker/container-spec.ts: hardened create options, limit capping and the isolation policy.
 import { describe, expect, it } from "vitest";
 import { CreateContainerRequest, type PortMapping } from "../../src/api/contract.js";
-import { loadConfig, type Config } from "../../src/config.js";
+import { CONTAINER_RESTART_MAX_RETRIES, loadConfig, type Config } from "../../src/config.js";
 import {
   CA_BUNDLE_PATH,
   EXTRA_CA_PATH,
@@ -164,6 +164,13 @@ describe("buildCreateOptions: hardening", () => {
     expect(tmpfs["/tmp"]).toContain("nosuid");
     // exec: yarn 2+ runs package binaries through wrappers it writes to TMPDIR.
     expect(tmpfs["/tmp"]).toMatch(/(^|,)exec(,|$)/);
+  });
+
+  it("is started again by the engine after a failure, a bounded number of times", () => {
+    expect(build().HostConfig!.RestartPolicy).toEqual({
+      Name: "on-failure",
+      MaximumRetryCount: CONTAINER_RESTART_MAX_RETRIES,
+    });
   });
 
   it("keeps HOME on a writable tmpfs", () => {

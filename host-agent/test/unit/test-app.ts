@@ -18,6 +18,7 @@ import { CallbackOutbox } from "../../src/report/callbacks.js";
 import { ContainerIO } from "../../src/setup/container-io.js";
 import { Redeployer } from "../../src/setup/redeploy.js";
 import { Relauncher } from "../../src/setup/relaunch.js";
+import { RunSecrets } from "../../src/setup/run-settings.js";
 import { RepoCache } from "../../src/setup/repo-cache.js";
 import { SetupRunner } from "../../src/setup/runner.js";
 import { DevServerWatch } from "../../src/watch/dev-server-watch.js";
@@ -44,7 +45,7 @@ export async function testApp({
   const activity = new ActivityLog();
   containers.observe = (id) => ({ health: watch.health(id), lastActivityMs: activity.lastAt(id) });
   const repos = new RepoCache(path.join(config.dataDir, "repo-cache"), config.setup.gitRemoteTemplate, 1_000);
-  const launch = { config, docker, containers, io, outbox, logger, watch, locks };
+  const launch = { config, docker, containers, io, outbox, logger, watch, locks, secrets: new RunSecrets() };
   const deps = { ...launch, repos, installLocks: new KeyedLock() };
   const setup = new SetupRunner({ ...deps, observe: metrics.setups });
   const relaunch = new Relauncher(launch);

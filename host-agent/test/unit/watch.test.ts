@@ -68,7 +68,7 @@ describe("EngineEvents", () => {
     first.write(die.slice(20)); // one event split across chunks
     first.write("not json\n");
     first.write(event("die", { exitCode: "1", pad: "x".repeat(EVENT_LINE_MAX_BYTES) })); // cut: skipped
-    first.write(event("start", {})); // not an action that is followed
+    first.write(event("create", {})); // not an action that is followed
     first.write(event("oom", {}, 1_700_000_001));
     await until(() => seen.length === 2);
     expect(seen[0]).toEqual({

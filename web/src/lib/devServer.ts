@@ -30,6 +30,7 @@ export const DOWN_REASON_LABEL: Record<DownReason, string> = {
   oom: "Out of memory",
   exited: "Dev server exited",
   "container-died": "Container stopped",
+  "needs-relaunch": "Restarting with its settings",
 };
 
 const LAST_OUTPUT = "\nLast output:\n";
