@@ -5,10 +5,8 @@
  * workspace volume goes with DELETE and with the start-up sweep when its container is gone; an
  * image without /app still gives the container user a workspace it owns.
  */
-import { execFile } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { ContainerDetails, ErrorResponse, ExecResponse } from "../src/api/contract.js";
 import { workspaceVolumeName } from "../src/docker/labels.js";
