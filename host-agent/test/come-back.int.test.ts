@@ -233,7 +233,8 @@ describe.skipIf(skipped !== null)(
             .find((b) => b.reason === "needs-relaunch");
         await receiver.waitFor(() => asked() !== undefined, COME_BACK_WAIT_MS);
         await agent.idle();
-        expect(asked()).toMatchObject({ phase: "error", error: expect.stringContaining("host agent was not running") });
+        expect(asked()?.phase).toBe("error");
+        expect(asked()?.error).toContain("host agent was not running");
         // No dev server without its variables.
         expect(
           mine()

@@ -144,8 +144,10 @@ export class Relauncher {
 
   /**
    * Brings the dev server back in a container the engine started again by itself (come-back.ts):
-   * with the settings the container holds and the report-to the agent kept (run-settings.ts),
-   * reported `starting`, then `ready` or `error`, like a start. Skipped (false) while another
+   * with the settings of its last `ready` (the variables from the agent's memory, the dev command
+   * from the container) and the report-to the agent kept (run-settings.ts), reported `starting`,
+   * then `ready` or `error`, like a start; without the variables it had, `error` with reason
+   * `needs-relaunch` instead (the class header says why). Skipped (false) while another
    * operation holds the container, when there is no finished setup, or when the container is not
    * running or is still the one the dev server last came up in. This start counts as seen at once
    * (the record takes its StartedAt), so a failure is reported once, not at every reconnect.
