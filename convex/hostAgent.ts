@@ -479,9 +479,7 @@ function hostHealth(h: HealthResponse) {
     pulls: (h.images ?? [])
       .filter((p) => p.state !== "present")
       .map((p) => ({ image: p.image, state: p.state, error: p.error })),
-    lastPrune: last
-      ? { finishedAt: last.finishedAt, removed: last.removed.length, bytesFreed: last.bytesFreed }
-      : undefined,
+    lastPrune: last ? { finishedAt: last.finishedAt, removed: last.removed, bytesFreed: last.bytesFreed } : undefined,
   };
 }
 

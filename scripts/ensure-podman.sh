@@ -20,8 +20,9 @@
 # /proc after it starts; when they differ from the file's, it is rewritten and the service
 # restarted once), which is what Docker gives its containers too (dockerd's own).
 #
-# Two host settings the agent's network isolation needs on a Podman host, made by `start` (both
-# leave Docker's behaviour as it was: its bridges exist whenever their networks do):
+# Two host settings the agent's network isolation needs on a Podman host, made by `start` and
+# undone by `stop` (the previous values are kept under $STATE; a route the operator already has
+# for the pool is used as it is, never replaced):
 #   net.ipv4.ip_nonlocal_bind=1   netavark brings an environment network's bridge (and so its
 #                                 gateway address) up with the first container on it, not with the
 #                                 network as Docker does; the agent's egress proxy listens on that
@@ -29,7 +30,7 @@
 #   unreachable route to the pool while no container runs on an environment network podman has no
 #                                 bridge for it, and traffic to its subnet (the agent's port
 #                                 forwards to a stopped environment) would leave by the default
-#                                 route; `ip route replace unreachable $ENVIRONMENT_SUBNETS` keeps
+#                                 route; `ip route add unreachable $ENVIRONMENT_SUBNETS` keeps
 #                                 it on this host (each live bridge's /28 is more specific).
 #
 # Exit codes: 0 done; 3 this machine cannot run podman (not root, no apt-get, the install failed,
@@ -77,11 +78,11 @@ live_pid() {
 
 # podman, and catatonit: its init for containers created with Init (the agent's always are; podman
 # only recommends it, and without it every such create fails "container-init binary not found").
-readonly PACKAGES=(podman catatonit)
+readonly PACKAGES=(podman catatonit curl)
 readonly CATATONIT=/usr/libexec/podman/catatonit
 
 ensure_installed() {
-  command -v podman >/dev/null && [ -x "$CATATONIT" ] && return
+  command -v podman >/dev/null && [ -x "$CATATONIT" ] && command -v curl >/dev/null && return
   command -v apt-get >/dev/null || cannot "podman or catatonit is missing and apt-get is not available: install them yourself"
   say "installing ${PACKAGES[*]} with apt-get"
   export DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1
@@ -158,11 +159,37 @@ stop_service() {
   rm -f "$PIDFILE" "$SOCKET"
 }
 
-# See the header: what isolation needs of the host when the engine is podman.
+# What the host was before `start` changed it, so `stop` puts it back (a Docker-only run after a
+# podman run must see the host as it was, not with podman's settings hiding its bugs).
+readonly SAVED_NONLOCAL_BIND=$STATE/saved-ip_nonlocal_bind
+readonly ADDED_ROUTE=$STATE/added-route
+
+# See the header: what isolation needs of the host when the engine is podman. A route the
+# operator already has for the pool is left as it is (and used): it is never replaced.
 ensure_host_settings() {
-  [ "$(sysctl -n net.ipv4.ip_nonlocal_bind)" = 1 ] || sysctl -qw net.ipv4.ip_nonlocal_bind=1 ||
-    die "could not set net.ipv4.ip_nonlocal_bind=1"
-  ip route replace unreachable "$SUBNET_POOL" || die "could not add the route: unreachable $SUBNET_POOL"
+  mkdir -p "$STATE"
+  local bind
+  bind=$(sysctl -n net.ipv4.ip_nonlocal_bind)
+  if [ "$bind" != 1 ]; then
+    echo "$bind" >"$SAVED_NONLOCAL_BIND"
+    sysctl -qw net.ipv4.ip_nonlocal_bind=1 || die "could not set net.ipv4.ip_nonlocal_bind=1"
+  fi
+  if [ -z "$(ip route show exact "$SUBNET_POOL")" ]; then
+    ip route add unreachable "$SUBNET_POOL" || die "could not add the route: unreachable $SUBNET_POOL"
+    echo "$SUBNET_POOL" >"$ADDED_ROUTE"
+  fi
+}
+
+# Undoes what ensure_host_settings changed, and only that.
+restore_host_settings() {
+  if [ -f "$SAVED_NONLOCAL_BIND" ]; then
+    sysctl -qw "net.ipv4.ip_nonlocal_bind=$(cat "$SAVED_NONLOCAL_BIND")" || say "could not restore ip_nonlocal_bind"
+    rm -f "$SAVED_NONLOCAL_BIND"
+  fi
+  if [ -f "$ADDED_ROUTE" ]; then
+    ip route del unreachable "$(cat "$ADDED_ROUTE")" 2>/dev/null || true
+    rm -f "$ADDED_ROUTE"
+  fi
 }
 
 # Each image as the Docker engine has it (same id): loaded when podman lacks it or has another.
@@ -200,6 +227,9 @@ start)
   ensure_images "$@"
   echo "unix://$SOCKET"
   ;;
-stop) stop_service ;;
+stop)
+  stop_service
+  restore_host_settings
+  ;;
 *) die "usage: $0 start [IMAGE...] | stop" ;;
 esac

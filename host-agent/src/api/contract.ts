@@ -483,11 +483,26 @@ export const PruneReport = z.object({
 });
 export type PruneReport = z.infer<typeof PruneReport>;
 
+/**
+ * A sweep in counts only, as the unauthenticated /health shows it: the report's names (private
+ * repos' caches, tenants' volumes and containers) stay behind the API secret (POST prune).
+ */
+export const PruneSummary = z.object({
+  dryRun: z.boolean(),
+  scope: z.enum(["all", "orphans"]),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  removed: z.number().int().nonnegative(),
+  bytesFreed: z.number().int().nonnegative(),
+  errors: z.number().int().nonnegative(),
+});
+export type PruneSummary = z.infer<typeof PruneSummary>;
+
 /** The periodic sweep as /health shows it. */
 export const MaintenanceStatus = z.object({
   /** Minutes between sweeps (MAINTENANCE_INTERVAL_MINUTES); 0 when the periodic sweep is off. */
   intervalMinutes: z.number().int().nonnegative(),
-  lastRun: PruneReport.nullable(),
+  lastRun: PruneSummary.nullable(),
   nextRunAt: z.string().nullable(),
   running: z.boolean(),
 });

@@ -161,10 +161,8 @@ export function healthText(url: string, h: HealthResponse): string {
   for (const i of pulls) lines.push(`Image ${i.image}: ${i.state}${i.error ? ` (${i.error})` : ""}.`);
   const last = h.maintenance?.lastRun;
   if (last) {
-    const removed = `${last.removed.length} removed, ${formatBytes(last.bytesFreed)} freed`;
-    lines.push(
-      `Last sweep ${last.finishedAt}: ${removed}${last.errors.length ? `, ${last.errors.length} failed` : ""}.`,
-    );
+    const removed = `${last.removed} removed, ${formatBytes(last.bytesFreed)} freed`;
+    lines.push(`Last sweep ${last.finishedAt}: ${removed}${last.errors ? `, ${last.errors} failed` : ""}.`);
   }
   for (const p of h.problems ?? []) lines.push(`Problem: ${p}`);
   return lines.join("\n");

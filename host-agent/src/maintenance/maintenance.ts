@@ -8,7 +8,7 @@
  *
  * What it leaves out: deciding what goes (prune-plan.ts) and the disk guard (disk-guard.ts).
  */
-import type { MaintenanceStatus, PruneReport, PrunedItem } from "../api/contract.js";
+import type { MaintenanceStatus, PruneReport, PruneSummary, PrunedItem } from "../api/contract.js";
 import { dockerMessage } from "../docker/client.js";
 import { planPrune, type PlanDeps } from "./prune-plan.js";
 
@@ -52,7 +52,7 @@ export class Maintenance {
   status(): MaintenanceStatus {
     return {
       intervalMinutes: this.d.config.maintenance.intervalMinutes,
-      lastRun: this.lastRun,
+      lastRun: this.lastRun && summarize(this.lastRun),
       nextRunAt: this.nextRunAt === null ? null : new Date(this.nextRunAt).toISOString(),
       running: this.running !== null,
     };
@@ -118,4 +118,10 @@ export class Maintenance {
     this.onReport(report);
     return report;
   }
+}
+
+/** A report in counts: what /health may show without the API secret (contract PruneSummary). */
+export function summarize(r: PruneReport): PruneSummary {
+  const { dryRun, scope, startedAt, finishedAt, bytesFreed } = r;
+  return { dryRun, scope, startedAt, finishedAt, removed: r.removed.length, bytesFreed, errors: r.errors.length };
 }

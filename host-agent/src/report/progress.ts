@@ -69,9 +69,8 @@ export class SetupProgress {
         this.phaseDone(current, payload.previousPhaseMs);
       phaseStarted = now;
       current = phase;
-      if (phase === "ready" || phase === "error") {
-        await rm(marker, { force: true });
-      } else {
+      const last = phase === "ready" || phase === "error";
+      if (!last) {
         const m = {
           callbackUrl: req.callbackUrl,
           callbackSecret: req.callbackSecret,
@@ -83,6 +82,9 @@ export class SetupProgress {
       }
       this.logger.info({ id, phase, previousPhaseMs: payload.previousPhaseMs }, "setup phase");
       await this.outbox.send(req.callbackUrl, req.callbackSecret, payload);
+      // Only once the last word is on disk (send persists it before returning): an agent that
+      // dies in between still finds the marker and reports the setup interrupted, never nothing.
+      if (last) await rm(marker, { force: true });
     };
   }
 
