@@ -19,7 +19,6 @@ import {
   RemoveContainerResponse,
   SetupAccepted,
   type CreateContainerRequest,
-  type HealthResponse,
   type RedeployRequest,
   type SetupRequest,
   type StartContainerRequest,
@@ -29,6 +28,7 @@ import { api, internal } from "./_generated/api";
 import type { Doc, Id } from "./_generated/dataModel";
 import { internalAction, type ActionCtx } from "./_generated/server";
 import { readAgentEnv } from "./agentEnv";
+import { hostHealth } from "./hostHealth";
 import { decryptSecret, readSettingsKey } from "./crypto";
 import { linkCovers, type Link } from "./github";
 import { findRepoInstallation, GitHubAppError, missingGitHubAppSettings, mintRepoToken } from "./githubApp";
@@ -463,25 +463,6 @@ const healthValidator = v.union(
   }),
   v.object({ reachable: v.literal(false), error: v.string() }),
 );
-
-/** The agent's /health in the shape above: named fields only, so a new agent field cannot break it. */
-function hostHealth(h: HealthResponse) {
-  const last = h.maintenance?.lastRun;
-  return {
-    reachable: true as const,
-    status: h.status,
-    containerCount: h.containerCount,
-    uptime: h.uptime,
-    docker: h.docker,
-    isolation: h.isolation,
-    problems: h.problems ?? [],
-    capacity: h.capacity,
-    pulls: (h.images ?? [])
-      .filter((p) => p.state !== "present")
-      .map((p) => ({ image: p.image, state: p.state, error: p.error })),
-    lastPrune: last ? { finishedAt: last.finishedAt, removed: last.removed, bytesFreed: last.bytesFreed } : undefined,
-  };
-}
 
 /**
  * The host's health for the dashboard, from the agent's `/health` (no secret needed there).

@@ -28,6 +28,7 @@ import type * as githubApp from "../githubApp.js";
 import type * as githubAppJwt from "../githubAppJwt.js";
 import type * as githubLink from "../githubLink.js";
 import type * as hostAgent from "../hostAgent.js";
+import type * as hostHealth from "../hostHealth.js";
 import type * as hostReports from "../hostReports.js";
 import type * as http from "../http.js";
 import type * as idle from "../idle.js";
@@ -74,6 +75,7 @@ declare const fullApi: ApiFromModules<{
   githubAppJwt: typeof githubAppJwt;
   githubLink: typeof githubLink;
   hostAgent: typeof hostAgent;
+  hostHealth: typeof hostHealth;
   hostReports: typeof hostReports;
   http: typeof http;
   idle: typeof idle;

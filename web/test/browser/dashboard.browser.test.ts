@@ -9,6 +9,7 @@
  */
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hostHealth } from "../../../convex/hostHealth";
 import { HealthResponse } from "../../../host-agent/src/api/contract.js";
 import { mintStreamToken } from "../../../host-agent/src/api/stream-token.js";
 import { startTestAgent, uniqueName } from "../../../host-agent/test/helpers/agent.js";
@@ -72,10 +73,10 @@ beforeAll(async () => {
       return { url: `${base}/api/containers/${env.agentId}/${scope}?token=${encodeURIComponent(token)}`, expiresAt };
     },
   );
-  await page.exposeFunction("hostHealth", async () => ({
-    reachable: true,
-    ...HealthResponse.parse(await (await fetch(`${agent.url}/health`)).json()),
-  }));
+  // Shaped as the Convex action shapes it (convex/hostHealth.ts), from the real agent's answer.
+  await page.exposeFunction("hostHealth", async () =>
+    hostHealth(HealthResponse.parse(await (await fetch(`${agent.url}/health`)).json())),
+  );
 }, 120_000);
 
 afterAll(async () => {
