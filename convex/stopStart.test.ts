@@ -228,16 +228,7 @@ describe("a restart after a late death report", () => {
   const receive = (t: T, phase: string, sequence: number, extra: object = {}) =>
     t.mutation(internal.callbacks.receive, {
       webhookId: `cb-${sequence}`,
-      body: JSON.stringify({
-        containerId: "env-work",
-        phase,
-        sequence,
-        at: Date.now(),
-        previousPhaseMs: null,
-        repo: "acme/shop",
-        branch: "main",
-        ...extra,
-      }),
+      body: agentCallbackBody("env-work", phase, sequence, extra),
     });
   const up = { hostPort: 21000, url: "http://127.0.0.1:21000" };
 
