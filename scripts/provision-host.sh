@@ -304,7 +304,7 @@ health_url() {
 # One GET; prints the answer's status line. 200 is healthy; 503 (degraded) says what is wrong.
 probe_health() {
   node -e '
-    fetch(process.argv[1], { signal: AbortSignal.timeout(5000) })
+    fetch(process.argv[1], { redirect: "error", signal: AbortSignal.timeout(5000) })
       .then(async (r) => { console.log(`${r.status} ${(await r.text()).slice(0, 2000)}`); process.exit(r.status === 200 ? 0 : 1); })
       .catch((e) => { console.log(`no answer (${e.cause?.code ?? e.message})`); process.exit(1); });
   ' "$(health_url)"

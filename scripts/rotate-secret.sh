@@ -108,11 +108,11 @@ check_agent() {
     const [url, attempts, delayS] = process.argv.slice(1);
     const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
     const ask = (secret) =>
-      fetch(`${url}/api/containers`, { headers: { authorization: `Bearer ${secret}` }, signal: AbortSignal.timeout(5000) })
+      fetch(`${url}/api/containers`, { headers: { authorization: `Bearer ${secret}` }, redirect: "error", signal: AbortSignal.timeout(5000) })
         .then(async (r) => { await r.body?.cancel(); return r.status; });
     (async () => {
       for (let i = 1; ; i++) {
-        const up = await fetch(`${url}/health`, { signal: AbortSignal.timeout(5000) }).then((r) => r.body?.cancel().then(() => true), () => false);
+        const up = await fetch(`${url}/health`, { redirect: "error", signal: AbortSignal.timeout(5000) }).then((r) => r.body?.cancel().then(() => true), () => false);
         if (up) break;
         if (i >= Number(attempts)) throw new Error(`${url} did not answer within ${attempts * delayS} s`);
         await sleep(delayS * 1000);

@@ -9,7 +9,10 @@ const host = bind === "0.0.0.0" || bind === "::" ? "127.0.0.1" : bind.includes("
 const TIMEOUT_MS = 4_000;
 
 try {
-  const res = await fetch(`http://${host}:${port}/health`, { signal: AbortSignal.timeout(TIMEOUT_MS) });
+  const res = await fetch(`http://${host}:${port}/health`, {
+    redirect: "error",
+    signal: AbortSignal.timeout(TIMEOUT_MS),
+  });
   await res.body?.cancel();
   process.exit(res.ok ? 0 : 1);
 } catch {
