@@ -225,7 +225,7 @@ describe("Stop and Start", () => {
 });
 
 describe("a restart after a late death report", () => {
-  const receive = (t: T, phase: string, sequence: number, extra: object = {}) =>
+  const receive = (t: T, phase: string, sequence: number, extra: Record<string, unknown> = {}) =>
     t.mutation(internal.callbacks.receive, {
       webhookId: `cb-${sequence}`,
       body: agentCallbackBody("env-work", phase, sequence, extra),
